@@ -1,0 +1,76 @@
+# shellcheck shell=bash
+# Sourced by scripts/test and bench scripts: makes sure MinIO, PostgreSQL and
+# MariaDB are running on loopback, installing what is missing, and exports the
+# variables internal/testenv reads.
+
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+MINIO_PORT=${S3BRIDGE_TEST_MINIO_PORT:-9123}
+export S3BRIDGE_TEST_S3_ENDPOINT=${S3BRIDGE_TEST_S3_ENDPOINT:-http://127.0.0.1:$MINIO_PORT}
+export S3BRIDGE_TEST_S3_ACCESS_KEY=${S3BRIDGE_TEST_S3_ACCESS_KEY:-s3bridgeadmin}
+export S3BRIDGE_TEST_S3_SECRET_KEY=${S3BRIDGE_TEST_S3_SECRET_KEY:-s3bridge-test-secret}
+export S3BRIDGE_TEST_POSTGRES=${S3BRIDGE_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
+export S3BRIDGE_TEST_MARIADB=${S3BRIDGE_TEST_MARIADB:-mysql://root@127.0.0.1:3306/test}
+
+svc_log() { echo "services: $*" >&2; }
+
+apt_install() {
+  if [ -z "${S3BRIDGE_APT_UPDATED:-}" ]; then
+    apt-get update -qq >&2 && S3BRIDGE_APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+}
+
+wait_for() { # wait_for SECONDS CMD...
+  local n=$(( $1 * 10 )); shift
+  for _ in $(seq "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  return 1
+}
+
+ensure_minio() {
+  if wait_for 1 curl -fsS "$S3BRIDGE_TEST_S3_ENDPOINT/minio/health/live"; then return 0; fi
+  local bin
+  bin="$(go env GOPATH)/bin/minio"
+  if [ ! -x "$bin" ]; then
+    svc_log "building MinIO $MINIO_VERSION (cached in $(go env GOPATH)/bin, takes a few minutes once)"
+    go install "github.com/minio/minio@$MINIO_VERSION" >&2
+  fi
+  local data="${XDG_CACHE_HOME:-$HOME/.cache}/s3bridge/minio-$MINIO_PORT"
+  mkdir -p "$data"
+  svc_log "starting MinIO on 127.0.0.1:$MINIO_PORT"
+  MINIO_ROOT_USER="$S3BRIDGE_TEST_S3_ACCESS_KEY" MINIO_ROOT_PASSWORD="$S3BRIDGE_TEST_S3_SECRET_KEY" \
+    MINIO_BROWSER=off MINIO_UPDATE=off \
+    nohup "$bin" server --quiet --address "127.0.0.1:$MINIO_PORT" "$data" >"$data.log" 2>&1 &
+  wait_for 60 curl -fsS "$S3BRIDGE_TEST_S3_ENDPOINT/minio/health/ready" || { svc_log "MinIO did not start:"; tail -20 "$data.log" >&2; return 1; }
+}
+
+ensure_postgres() {
+  if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then return 0; fi
+  if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+    svc_log "installing PostgreSQL"
+    apt_install postgresql
+  fi
+  local ver
+  ver=$(ls /etc/postgresql | sort -V | tail -1)
+  svc_log "starting PostgreSQL $ver"
+  pg_ctlcluster --skip-systemctl-redirect "$ver" main start >&2 || true
+  wait_for 30 pg_isready -q -h 127.0.0.1 -p 5432 || { svc_log "PostgreSQL did not start"; return 1; }
+  # trust auth on loopback, as on this machine kind, for the test superuser
+  psql -h 127.0.0.1 -U postgres -c 'select 1' >/dev/null 2>&1 || \
+    su postgres -c "psql -c \"alter user postgres password 'postgres'\"" >&2
+}
+
+ensure_mariadb() {
+  if mariadb-admin -h 127.0.0.1 -P 3306 -uroot ping >/dev/null 2>&1; then return 0; fi
+  if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
+    svc_log "installing MariaDB"
+    apt_install mariadb-server mariadb-client
+  fi
+  svc_log "starting MariaDB"
+  mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld 2>/dev/null || true
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd >&2
+  wait_for 30 mariadb-admin -h 127.0.0.1 -P 3306 -uroot ping || { svc_log "MariaDB did not start"; return 1; }
+}
+
+ensure_services() {
+  ensure_minio && ensure_postgres && ensure_mariadb
+}

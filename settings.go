@@ -1,0 +1,120 @@
+package s3bridge
+
+import (
+	"cmp"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// Defaults taken from RDS where RDS has a value.
+const (
+	DefaultMaxRunning     = 2               // RDS SQL Server: two tasks in progress
+	DefaultMaxFiles       = 100             // RDS SQL Server: 100 files in D:\S3\
+	DefaultMaxUploadBytes = 50 << 30        // RDS SQL Server: 50 GB per uploaded file
+	MaxFilesPerTransfer   = 2000            // RDS Oracle: files per upload/download call
+	DefaultDirectory      = "DATA_PUMP_DIR" // Oracle's default directory object
+)
+
+// DefaultAllowedExtensions is RDS SQL Server's list of extensions that may be
+// downloaded into the file area; a file without an extension is allowed too.
+var DefaultAllowedExtensions = []string{
+	".abf", ".asdatabase", ".bcp", ".configsettings", ".csv", ".dat",
+	".deploymentoptions", ".deploymenttargets", ".fmt", ".info", ".ispac",
+	".lst", ".tbl", ".txt", ".xml", ".xmla",
+}
+
+// Settings is what an instance is set up to do, stored in the instance by
+// attach. It holds no secret.
+type Settings struct {
+	// Area is the file area on the database host (RDS SQL Server's D:\S3\).
+	Area string `json:"area"`
+	// Directories maps directory object names (upper case) to paths.
+	Directories map[string]string `json:"directories"`
+	MaxRunning  int               `json:"max_running"`
+	MaxFiles    int               `json:"max_files"`
+	// AllowedExtensions lists lower-case extensions with their dot; "*"
+	// allows every extension.
+	AllowedExtensions []string `json:"allowed_extensions"`
+	MaxUploadBytes    int64    `json:"max_upload_bytes"`
+	// Endpoint, Region and PathStyle describe the object store; empty means
+	// the agent's environment decides.
+	Endpoint  string `json:"endpoint,omitempty"`
+	Region    string `json:"region,omitempty"`
+	PathStyle bool   `json:"path_style,omitempty"`
+	// Auth is the auth method: default, basic, session, anonymous or
+	// assume_role. Keys themselves come from the agent's environment.
+	Auth string `json:"auth,omitempty"`
+	// Roles maps a feature name (S3_INTEGRATION, LOAD, EXPORT) to the role
+	// ARN the agent assumes for it.
+	Roles map[string]string `json:"roles,omitempty"`
+}
+
+// WithDefaults fills unset limits with the vendors' values.
+func (s Settings) WithDefaults() Settings {
+	s.MaxRunning = cmp.Or(s.MaxRunning, DefaultMaxRunning)
+	s.MaxFiles = cmp.Or(s.MaxFiles, DefaultMaxFiles)
+	s.MaxUploadBytes = cmp.Or(s.MaxUploadBytes, DefaultMaxUploadBytes)
+	if s.AllowedExtensions == nil {
+		s.AllowedExtensions = slices.Clone(DefaultAllowedExtensions)
+	}
+	if s.Directories == nil {
+		s.Directories = map[string]string{}
+	}
+	if _, ok := s.Directories[DefaultDirectory]; !ok && s.Area != "" {
+		s.Directories[DefaultDirectory] = s.Area
+	}
+	return s
+}
+
+// Validate reports settings that can't work.
+func (s Settings) Validate() error {
+	if s.MaxRunning < 1 {
+		return fmt.Errorf("max running tasks %d: must be at least 1", s.MaxRunning)
+	}
+	if s.MaxFiles < 1 {
+		return fmt.Errorf("max files %d: must be at least 1", s.MaxFiles)
+	}
+	if s.MaxUploadBytes < 1 {
+		return fmt.Errorf("max upload size %d: must be positive", s.MaxUploadBytes)
+	}
+	if s.Area != "" && !filepath.IsAbs(s.Area) {
+		return fmt.Errorf("file area %q: must be an absolute path", s.Area)
+	}
+	for name, p := range s.Directories {
+		if name == "" || strings.ToUpper(name) != name {
+			return fmt.Errorf("directory name %q: must be non-empty upper case", name)
+		}
+		if !filepath.IsAbs(p) {
+			return fmt.Errorf("directory %s path %q: must be absolute", name, p)
+		}
+	}
+	switch s.Auth {
+	case "", "default", "basic", "session", "anonymous", "assume_role":
+	default:
+		return fmt.Errorf("auth method %q: want default, basic, session, anonymous or assume_role", s.Auth)
+	}
+	return nil
+}
+
+// ExtensionAllowed reports whether a file name may be downloaded into the
+// area. Names without an extension are always allowed, as on RDS.
+func (s Settings) ExtensionAllowed(name string) bool {
+	ext := strings.ToLower(filepath.Ext(name))
+	if ext == "" {
+		return true
+	}
+	for _, a := range s.AllowedExtensions {
+		if a == "*" || strings.ToLower(a) == ext {
+			return true
+		}
+	}
+	return false
+}
+
+// Directory returns the path of a directory object, by its name in any case.
+func (s Settings) Directory(name string) (string, bool) {
+	p, ok := s.Directories[strings.ToUpper(name)]
+	return p, ok
+}

@@ -1,0 +1,147 @@
+// Package s3bridge holds the domain types shared by every part of s3bridge:
+// tasks, their lifecycle, instance settings and the errors callers branch on.
+// It imports nothing of ours and no driver.
+package s3bridge
+
+import (
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// TaskType names the kind of work a task does, with RDS's names where RDS
+// has one.
+type TaskType string
+
+// Task types.
+const (
+	TaskUpload      TaskType = "UPLOAD_TO_S3"         // directory or single file to S3
+	TaskDownload    TaskType = "DOWNLOAD_FROM_S3"     // S3 to directory or single file
+	TaskListFiles   TaskType = "LIST_FILES_ON_DISK"   // gather_file_details
+	TaskDeleteFiles TaskType = "DELETE_FILES_ON_DISK" // delete_from_filesystem
+	TaskLoadFromS3  TaskType = "LOAD_FROM_S3"
+	TaskExportToS3  TaskType = "EXPORT_TO_S3"
+)
+
+// Cancellable reports whether a running task of this type may be cancelled.
+// As on RDS SQL Server, list and delete tasks in progress can't be.
+func (t TaskType) Cancellable() bool {
+	return t != TaskListFiles && t != TaskDeleteFiles
+}
+
+// Lifecycle is a task's state: CREATED → IN_PROGRESS → SUCCESS | ERROR, and
+// CANCEL_REQUESTED → CANCELLED.
+type Lifecycle string
+
+// Lifecycle states.
+const (
+	Created         Lifecycle = "CREATED"
+	InProgress      Lifecycle = "IN_PROGRESS"
+	Success         Lifecycle = "SUCCESS"
+	Failed          Lifecycle = "ERROR"
+	CancelRequested Lifecycle = "CANCEL_REQUESTED"
+	Cancelled       Lifecycle = "CANCELLED"
+)
+
+// Final reports whether no further transition can happen.
+func (l Lifecycle) Final() bool {
+	return l == Success || l == Failed || l == Cancelled
+}
+
+// Task is one unit of async work, stored in the instance.
+type Task struct {
+	ID              int64
+	Type            TaskType
+	DatabaseName    string
+	Lifecycle       Lifecycle
+	PercentComplete int
+	TaskInfo        string
+	CreatedAt       time.Time
+	LastUpdated     time.Time
+	StartedAt       *time.Time
+	FinishedAt      *time.Time
+	S3ObjectARN     string
+	FilePath        string
+	Overwrite       bool
+	// Metadata holds the call's parameters as a JSON object, with the SQL
+	// functions' parameter names as keys.
+	Metadata json.RawMessage
+	// Agent is the id of the agent that holds the task's lease, if any.
+	Agent string
+}
+
+// Params decodes the task's metadata into v.
+func (t *Task) Params(v any) error {
+	if len(t.Metadata) == 0 {
+		return nil
+	}
+	return json.Unmarshal(t.Metadata, v)
+}
+
+// Duration is how long the task has run, or ran.
+func (t *Task) Duration(now time.Time) time.Duration {
+	if t.StartedAt == nil {
+		return 0
+	}
+	end := now
+	if t.FinishedAt != nil {
+		end = *t.FinishedAt
+	}
+	return end.Sub(*t.StartedAt)
+}
+
+// LogLevel is the level of a task log line.
+type LogLevel string
+
+// Log levels, padded as RDS pads them in its task logs.
+const (
+	LevelInfo  LogLevel = "INFO"
+	LevelWarn  LogLevel = "WARN"
+	LevelError LogLevel = "ERROR"
+)
+
+// LogLine is one line of a task's log.
+type LogLine struct {
+	Time    time.Time
+	Level   LogLevel
+	Message string
+}
+
+// String formats the line as 2026-01-02 03:04:05.678 UTC [INFO ] message.
+func (l LogLine) String() string {
+	return l.Time.UTC().Format("2006-01-02 15:04:05.000") + " UTC [" + padLevel(l.Level) + "] " + l.Message
+}
+
+func padLevel(l LogLevel) string {
+	s := string(l)
+	for len(s) < 5 {
+		s += " "
+	}
+	return s
+}
+
+// FileDetail is one entry gathered by a LIST_FILES_ON_DISK task.
+type FileDetail struct {
+	FilePath        string
+	SizeInBytes     int64
+	LastModifiedUTC time.Time
+	IsDirectory     bool
+}
+
+// Errors callers branch on.
+var (
+	// ErrNotFound means the task, object or file asked for does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrExists means the target exists and overwrite was not asked for.
+	ErrExists = errors.New("already exists")
+	// ErrOutsideDirectory means a path or key would resolve outside its
+	// directory.
+	ErrOutsideDirectory = errors.New("resolves outside its directory")
+	// ErrNotCancellable means the task can no longer be cancelled.
+	ErrNotCancellable = errors.New("task cannot be cancelled")
+	// ErrLeaseLost means another agent now holds the task.
+	ErrLeaseLost = errors.New("task lease lost")
+	// ErrLimit means a configured limit (files in area, size, extension)
+	// refuses the operation.
+	ErrLimit = errors.New("limit exceeded")
+)
