@@ -145,3 +145,6 @@ var (
 	// refuses the operation.
 	ErrLimit = errors.New("limit exceeded")
 )
+
+// ErrNotAttached means the database has no s3bridge schema: run attach.
+var ErrNotAttached = errors.New("s3bridge is not attached to this database (run s3bridge attach)")

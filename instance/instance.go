@@ -1,0 +1,86 @@
+// Package instance defines what s3bridge needs from an attached database:
+// the task queue, the task journal, read access for status and the settings
+// written at attach. Each database (PostgreSQL, MariaDB/MySQL, SQLite) has
+// its own subpackage implementing Instance; the capabilities and the agent
+// depend only on these interfaces.
+package instance
+
+import (
+	"context"
+	"time"
+
+	"github.com/s3bridge/s3bridge"
+)
+
+// Queue is the task queue an agent serves.
+type Queue interface {
+	// Enqueue stores a CREATED task and returns its id.
+	Enqueue(ctx context.Context, t s3bridge.Task) (int64, error)
+	// Claim takes the oldest runnable task for agent, holding it under a
+	// lease until now+lease: a CREATED task, or an IN_PROGRESS one whose
+	// lease expired (its agent died). It returns nil and no error when no
+	// task is runnable or the instance already runs its max_running tasks.
+	Claim(ctx context.Context, agent string, lease time.Duration) (*s3bridge.Task, error)
+	// Heartbeat extends agent's lease on task id and records its progress.
+	// It returns the task's lifecycle, so the caller sees CANCEL_REQUESTED,
+	// or ErrLeaseLost when agent no longer holds the task.
+	Heartbeat(ctx context.Context, id int64, agent string, lease time.Duration, percent int) (s3bridge.Lifecycle, error)
+	// Finish moves the task agent holds to a final lifecycle with info.
+	// It returns ErrLeaseLost when agent no longer holds the task.
+	Finish(ctx context.Context, id int64, agent string, lc s3bridge.Lifecycle, info string) error
+	// Cancel asks for a task to stop: a CREATED task is CANCELLED at once,
+	// a running one becomes CANCEL_REQUESTED. It returns the new lifecycle,
+	// ErrNotFound, or ErrNotCancellable for a final task or a running list or
+	// delete task.
+	Cancel(ctx context.Context, id int64) (s3bridge.Lifecycle, error)
+}
+
+// Journal is what a running task writes besides its state.
+type Journal interface {
+	// Log appends a line to the task's log.
+	Log(ctx context.Context, id int64, level s3bridge.LogLevel, msg string) error
+	// SaveFileDetails replaces the file details gathered by task id.
+	SaveFileDetails(ctx context.Context, id int64, files []s3bridge.FileDetail) error
+}
+
+// Reader reads tasks for status and logs.
+type Reader interface {
+	// Task returns one task or ErrNotFound.
+	Task(ctx context.Context, id int64) (s3bridge.Task, error)
+	// Tasks returns every task, oldest first.
+	Tasks(ctx context.Context) ([]s3bridge.Task, error)
+	// TaskLog returns the task's log lines in order.
+	TaskLog(ctx context.Context, id int64) ([]s3bridge.LogLine, error)
+	// FileDetails returns what a LIST_FILES_ON_DISK task gathered.
+	FileDetails(ctx context.Context, id int64) ([]s3bridge.FileDetail, error)
+}
+
+// Admin installs and configures the s3bridge schema.
+type Admin interface {
+	// Attach installs or upgrades the schema and stores the settings.
+	// Calling it again is idempotent.
+	Attach(ctx context.Context, s s3bridge.Settings) error
+	// Detach removes the SQL interface (functions) and keeps tasks and files.
+	Detach(ctx context.Context) error
+	// Settings returns the stored settings, or ErrNotAttached.
+	Settings(ctx context.Context) (s3bridge.Settings, error)
+}
+
+// Instance is an attached database.
+type Instance interface {
+	Queue
+	Journal
+	Reader
+	Admin
+	// Name is the database's name, shown as task_status.database_name.
+	Name() string
+	Close() error
+}
+
+// Notifier is implemented by instances that can wake an agent when a task
+// is enqueued or cancelled (PostgreSQL LISTEN/NOTIFY). Others are polled.
+type Notifier interface {
+	// Listen sends on the returned channel after each notification until
+	// ctx is done. Sends never block: a pending wake-up absorbs the next.
+	Listen(ctx context.Context) (<-chan struct{}, error)
+}

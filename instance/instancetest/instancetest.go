@@ -1,0 +1,327 @@
+// Package instancetest is the conformance suite every instance.Instance
+// implementation runs against its real database, in one line:
+//
+//	instancetest.Run(t, func(t *testing.T) instance.Instance { … })
+package instancetest
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/s3bridge/s3bridge"
+	"github.com/s3bridge/s3bridge/instance"
+)
+
+// Open returns a freshly created, unattached instance for one test.
+type Open func(t *testing.T) instance.Instance
+
+// Run runs the suite. Each subtest gets its own instance.
+func Run(t *testing.T, open Open) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, in instance.Instance)
+	}{
+		{"AttachIdempotent", testAttach},
+		{"EnqueueAndRead", testEnqueue},
+		{"ClaimFIFOAndMaxRunning", testClaimLimit},
+		{"Cancel", testCancel},
+		{"LeaseExpiry", testLease},
+		{"JournalAndFileDetails", testJournal},
+		{"ConcurrentAgents", testConcurrent},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			in := open(t)
+			t.Cleanup(func() { in.Close() })
+			if tc.name != "AttachIdempotent" {
+				attach(t, in, 2)
+			}
+			tc.fn(t, in)
+		})
+	}
+}
+
+func attach(t *testing.T, in instance.Instance, maxRunning int) {
+	t.Helper()
+	err := in.Attach(t.Context(), s3bridge.Settings{Area: t.TempDir(), MaxRunning: maxRunning})
+	if err != nil {
+		t.Fatalf("attach: %v", err)
+	}
+}
+
+func testAttach(t *testing.T, in instance.Instance) {
+	ctx := t.Context()
+	if _, err := in.Settings(ctx); !errors.Is(err, s3bridge.ErrNotAttached) {
+		t.Fatalf("Settings before attach: got %v, want ErrNotAttached", err)
+	}
+	area := t.TempDir()
+	want := s3bridge.Settings{Area: area, Directories: map[string]string{"EXPORTS": area + "/exports"}, MaxFiles: 7}
+	for i := range 2 {
+		if err := in.Attach(ctx, want); err != nil {
+			t.Fatalf("attach #%d: %v", i+1, err)
+		}
+	}
+	got, err := in.Settings(ctx)
+	if err != nil {
+		t.Fatalf("settings: %v", err)
+	}
+	if got.Area != area || got.MaxFiles != 7 || got.MaxRunning != s3bridge.DefaultMaxRunning ||
+		got.Directories["EXPORTS"] != area+"/exports" || got.Directories[s3bridge.DefaultDirectory] != area {
+		t.Errorf("settings: got %+v", got)
+	}
+	if err := in.Detach(ctx); err != nil {
+		t.Fatalf("detach: %v", err)
+	}
+	if _, err := in.Settings(ctx); err != nil {
+		t.Errorf("settings after detach (tables are kept): %v", err)
+	}
+	if err := in.Attach(ctx, want); err != nil {
+		t.Fatalf("re-attach after detach: %v", err)
+	}
+}
+
+func enqueue(t *testing.T, in instance.Instance, typ s3bridge.TaskType) int64 {
+	t.Helper()
+	id, err := in.Enqueue(t.Context(), s3bridge.Task{Type: typ, S3ObjectARN: "arn:aws:s3:::b/k", FilePath: "f.csv",
+		Overwrite: true, Metadata: []byte(`{"kind":"file"}`)})
+	if err != nil {
+		t.Fatalf("enqueue: %v", err)
+	}
+	return id
+}
+
+func testEnqueue(t *testing.T, in instance.Instance) {
+	ctx := t.Context()
+	a := enqueue(t, in, s3bridge.TaskUpload)
+	b := enqueue(t, in, s3bridge.TaskDownload)
+	if b <= a {
+		t.Fatalf("ids not increasing: %d then %d", a, b)
+	}
+	got, err := in.Task(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Type != s3bridge.TaskUpload || got.Lifecycle != s3bridge.Created || got.S3ObjectARN != "arn:aws:s3:::b/k" ||
+		got.FilePath != "f.csv" || !got.Overwrite || string(got.Metadata) == "" || got.DatabaseName != in.Name() ||
+		got.CreatedAt.IsZero() || time.Since(got.CreatedAt) > time.Minute || got.CreatedAt.After(time.Now().Add(time.Minute)) {
+		t.Errorf("task: got %+v", got)
+	}
+	var meta struct{ Kind string }
+	if err := got.Params(&meta); err != nil || meta.Kind != "file" {
+		t.Errorf("metadata: got %q (%v)", got.Metadata, err)
+	}
+	all, err := in.Tasks(ctx)
+	if err != nil || len(all) != 2 || all[0].ID != a || all[1].ID != b {
+		t.Errorf("tasks: got %d tasks, err %v", len(all), err)
+	}
+	if _, err := in.Task(ctx, 99999); !errors.Is(err, s3bridge.ErrNotFound) {
+		t.Errorf("missing task: got %v, want ErrNotFound", err)
+	}
+}
+
+func mustClaim(t *testing.T, in instance.Instance, agent string) *s3bridge.Task {
+	t.Helper()
+	task, err := in.Claim(t.Context(), agent, time.Minute)
+	if err != nil {
+		t.Fatalf("claim: %v", err)
+	}
+	return task
+}
+
+func testClaimLimit(t *testing.T, in instance.Instance) {
+	ctx := t.Context()
+	ids := []int64{enqueue(t, in, s3bridge.TaskUpload), enqueue(t, in, s3bridge.TaskUpload), enqueue(t, in, s3bridge.TaskUpload)}
+	first, second := mustClaim(t, in, "a"), mustClaim(t, in, "b")
+	if first == nil || second == nil || first.ID != ids[0] || second.ID != ids[1] {
+		t.Fatalf("claims not FIFO: got %v, %v; want %v", first, second, ids[:2])
+	}
+	if first.Lifecycle != s3bridge.InProgress || first.StartedAt == nil || first.Agent != "a" {
+		t.Errorf("claimed task: got %+v", first)
+	}
+	if third := mustClaim(t, in, "c"); third != nil {
+		t.Fatalf("claimed task %d beyond max_running 2", third.ID)
+	}
+	if err := in.Finish(ctx, first.ID, "a", s3bridge.Success, "done"); err != nil {
+		t.Fatal(err)
+	}
+	third := mustClaim(t, in, "c")
+	if third == nil || third.ID != ids[2] {
+		t.Fatalf("after a finish: got %v, want task %d", third, ids[2])
+	}
+	done, _ := in.Task(ctx, first.ID)
+	if done.Lifecycle != s3bridge.Success || done.PercentComplete != 100 || done.TaskInfo != "done" || done.FinishedAt == nil {
+		t.Errorf("finished task: got %+v", done)
+	}
+	if err := in.Finish(ctx, first.ID, "a", s3bridge.Failed, "again"); !errors.Is(err, s3bridge.ErrLeaseLost) {
+		t.Errorf("second finish: got %v, want ErrLeaseLost", err)
+	}
+}
+
+func testCancel(t *testing.T, in instance.Instance) {
+	ctx := t.Context()
+	queued := enqueue(t, in, s3bridge.TaskUpload)
+	running := enqueue(t, in, s3bridge.TaskUpload)
+	if lc, err := in.Cancel(ctx, queued); err != nil || lc != s3bridge.Cancelled {
+		t.Fatalf("cancel queued: got %s, %v", lc, err)
+	}
+	task := mustClaim(t, in, "a")
+	if task == nil || task.ID != running {
+		t.Fatalf("claim skipped cancelled task: got %v, want %d", task, running)
+	}
+	if lc, err := in.Cancel(ctx, running); err != nil || lc != s3bridge.CancelRequested {
+		t.Fatalf("cancel running: got %s, %v", lc, err)
+	}
+	if lc, err := in.Heartbeat(ctx, running, "a", time.Minute, 40); err != nil || lc != s3bridge.CancelRequested {
+		t.Fatalf("heartbeat after cancel: got %s, %v", lc, err)
+	}
+	if err := in.Finish(ctx, running, "a", s3bridge.Cancelled, "cancelled"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.Cancel(ctx, running); !errors.Is(err, s3bridge.ErrNotCancellable) {
+		t.Errorf("cancel finished: got %v, want ErrNotCancellable", err)
+	}
+	list := enqueue(t, in, s3bridge.TaskListFiles)
+	if c := mustClaim(t, in, "a"); c == nil || c.ID != list {
+		t.Fatalf("claim list task: got %v", c)
+	}
+	if _, err := in.Cancel(ctx, list); !errors.Is(err, s3bridge.ErrNotCancellable) {
+		t.Errorf("cancel running list task: got %v, want ErrNotCancellable", err)
+	}
+	if _, err := in.Cancel(ctx, 424242); !errors.Is(err, s3bridge.ErrNotFound) {
+		t.Errorf("cancel missing: got %v, want ErrNotFound", err)
+	}
+}
+
+func testLease(t *testing.T, in instance.Instance) {
+	ctx := t.Context()
+	id := enqueue(t, in, s3bridge.TaskDownload)
+	if _, err := in.Claim(ctx, "dead", 50*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	var taken *s3bridge.Task
+	deadline := time.Now().Add(10 * time.Second)
+	for taken == nil && time.Now().Before(deadline) {
+		taken = mustClaim(t, in, "alive")
+		if taken == nil {
+			time.Sleep(20 * time.Millisecond) // polling a lease's expiry, with a deadline
+		}
+	}
+	if taken == nil || taken.ID != id || taken.Agent != "alive" {
+		t.Fatalf("expired lease not taken over: got %v", taken)
+	}
+	if _, err := in.Heartbeat(ctx, id, "dead", time.Minute, 10); !errors.Is(err, s3bridge.ErrLeaseLost) {
+		t.Errorf("dead agent heartbeat: got %v, want ErrLeaseLost", err)
+	}
+	if err := in.Finish(ctx, id, "dead", s3bridge.Success, ""); !errors.Is(err, s3bridge.ErrLeaseLost) {
+		t.Errorf("dead agent finish: got %v, want ErrLeaseLost", err)
+	}
+	if lc, err := in.Heartbeat(ctx, id, "alive", time.Minute, 55); err != nil || lc != s3bridge.InProgress {
+		t.Errorf("new agent heartbeat: got %s, %v", lc, err)
+	}
+	got, _ := in.Task(ctx, id)
+	if got.PercentComplete != 55 {
+		t.Errorf("percent: got %d, want 55", got.PercentComplete)
+	}
+}
+
+func testJournal(t *testing.T, in instance.Instance) {
+	ctx := t.Context()
+	id := enqueue(t, in, s3bridge.TaskListFiles)
+	for i, msg := range []string{"first", "second ' quote", "third"} {
+		level := s3bridge.LevelInfo
+		if i == 2 {
+			level = s3bridge.LevelError
+		}
+		if err := in.Log(ctx, id, level, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lines, err := in.TaskLog(ctx, id)
+	if err != nil || len(lines) != 3 || lines[1].Message != "second ' quote" || lines[2].Level != s3bridge.LevelError {
+		t.Fatalf("log: got %+v, %v", lines, err)
+	}
+	mod := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	files := []s3bridge.FileDetail{
+		{FilePath: "/area/a.csv", SizeInBytes: 12, LastModifiedUTC: mod},
+		{FilePath: "/area/sub/", IsDirectory: true, LastModifiedUTC: mod},
+	}
+	if err := in.SaveFileDetails(ctx, id, files); err != nil {
+		t.Fatal(err)
+	}
+	got, err := in.FileDetails(ctx, id)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("file details: got %+v, %v", got, err)
+	}
+	for i := range files {
+		if got[i].FilePath != files[i].FilePath || got[i].SizeInBytes != files[i].SizeInBytes ||
+			got[i].IsDirectory != files[i].IsDirectory || !got[i].LastModifiedUTC.Equal(mod) {
+			t.Errorf("file %d: got %+v, want %+v", i, got[i], files[i])
+		}
+	}
+}
+
+// testConcurrent has several agents race for tasks: each task runs exactly
+// once and never more than max_running at a time.
+func testConcurrent(t *testing.T, in instance.Instance) {
+	ctx := t.Context()
+	const tasks, agents = 40, 4
+	for range tasks {
+		enqueue(t, in, s3bridge.TaskUpload)
+	}
+	var (
+		running, peak atomic.Int32
+		mu            sync.Mutex
+		seen          = map[int64]string{}
+		wg            sync.WaitGroup
+		errs          = make(chan error, agents)
+	)
+	for a := range agents {
+		agent := fmt.Sprintf("agent-%d", a)
+		wg.Go(func() {
+			idle := 0
+			for idle < 20 {
+				task, err := in.Claim(ctx, agent, time.Minute)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if task == nil {
+					idle++
+					time.Sleep(10 * time.Millisecond)
+					continue
+				}
+				idle = 0
+				n := running.Add(1)
+				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+				}
+				mu.Lock()
+				if prev, dup := seen[task.ID]; dup {
+					errs <- fmt.Errorf("task %d claimed by %s and %s", task.ID, prev, agent)
+				}
+				seen[task.ID] = agent
+				mu.Unlock()
+				running.Add(-1)
+				if err := in.Finish(ctx, task.ID, agent, s3bridge.Success, ""); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if len(seen) != tasks {
+		t.Errorf("ran %d tasks, want %d", len(seen), tasks)
+	}
+	if p := peak.Load(); p > 2 {
+		t.Errorf("peak running %d, want at most max_running 2", p)
+	}
+}

@@ -1,0 +1,137 @@
+-- The SQL interface: RDS's procedures as functions (enqueue, return the task
+-- id) and procedures (result sets), taking RDS's parameters positionally as
+-- MariaDB routines have no named or default parameters. SQL SECURITY DEFINER
+-- so callers need EXECUTE, not rights on the tables. Times are UTC.
+DROP FUNCTION IF EXISTS {s}.`_enqueue`
+--;;
+CREATE FUNCTION {s}.`_enqueue`(p_type VARCHAR(32), p_arn TEXT, p_path TEXT, p_overwrite BOOLEAN, p_meta LONGTEXT)
+RETURNS BIGINT MODIFIES SQL DATA SQL SECURITY DEFINER
+BEGIN
+	INSERT INTO {s}.`tasks` (task_type, database_name, lifecycle, created_at, last_updated,
+		s3_object_arn, file_path, overwrite_file, task_metadata)
+	VALUES (p_type, (SELECT value FROM {s}.`settings` WHERE name = 'database_name'), 'CREATED',
+		UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), p_arn, p_path, COALESCE(p_overwrite, 0), p_meta);
+	RETURN LAST_INSERT_ID();
+END
+--;;
+DROP FUNCTION IF EXISTS {s}.`upload_to_s3`
+--;;
+CREATE FUNCTION {s}.`upload_to_s3`(p_bucket_name VARCHAR(255), p_prefix TEXT, p_s3_prefix TEXT, p_directory_name VARCHAR(128))
+RETURNS BIGINT MODIFIES SQL DATA SQL SECURITY DEFINER
+RETURN {s}.`_enqueue`('UPLOAD_TO_S3', CONCAT('arn:aws:s3:::', p_bucket_name, '/', COALESCE(p_s3_prefix, '')), NULL, 0,
+	JSON_OBJECT('kind', 'directory', 'p_bucket_name', p_bucket_name, 'p_prefix', COALESCE(p_prefix, ''),
+		'p_s3_prefix', COALESCE(p_s3_prefix, ''), 'p_directory_name', p_directory_name, 'p_compression_level', 0))
+--;;
+DROP FUNCTION IF EXISTS {s}.`upload_to_s3_compressed`
+--;;
+CREATE FUNCTION {s}.`upload_to_s3_compressed`(p_bucket_name VARCHAR(255), p_prefix TEXT, p_s3_prefix TEXT, p_directory_name VARCHAR(128), p_compression_level INT)
+RETURNS BIGINT MODIFIES SQL DATA SQL SECURITY DEFINER
+RETURN {s}.`_enqueue`('UPLOAD_TO_S3', CONCAT('arn:aws:s3:::', p_bucket_name, '/', COALESCE(p_s3_prefix, '')), NULL, 0,
+	JSON_OBJECT('kind', 'directory', 'p_bucket_name', p_bucket_name, 'p_prefix', COALESCE(p_prefix, ''),
+		'p_s3_prefix', COALESCE(p_s3_prefix, ''), 'p_directory_name', p_directory_name,
+		'p_compression_level', COALESCE(p_compression_level, 0)))
+--;;
+DROP FUNCTION IF EXISTS {s}.`download_from_s3`
+--;;
+CREATE FUNCTION {s}.`download_from_s3`(p_bucket_name VARCHAR(255), p_directory_name VARCHAR(128), p_s3_prefix TEXT)
+RETURNS BIGINT MODIFIES SQL DATA SQL SECURITY DEFINER
+RETURN {s}.`download_from_s3_ext`(p_bucket_name, p_directory_name, p_s3_prefix, 'NONE', 'FALSE')
+--;;
+DROP FUNCTION IF EXISTS {s}.`download_from_s3_ext`
+--;;
+CREATE FUNCTION {s}.`download_from_s3_ext`(p_bucket_name VARCHAR(255), p_directory_name VARCHAR(128), p_s3_prefix TEXT,
+	p_decompression_format VARCHAR(16), p_error_on_zero_downloads VARCHAR(8))
+RETURNS BIGINT MODIFIES SQL DATA SQL SECURITY DEFINER
+RETURN {s}.`_enqueue`('DOWNLOAD_FROM_S3', CONCAT('arn:aws:s3:::', p_bucket_name, '/', COALESCE(p_s3_prefix, '')), NULL, 0,
+	JSON_OBJECT('kind', 'directory', 'p_bucket_name', p_bucket_name, 'p_directory_name', p_directory_name,
+		'p_s3_prefix', COALESCE(p_s3_prefix, ''), 'p_decompression_format', COALESCE(p_decompression_format, 'NONE'),
+		'p_error_on_zero_downloads', COALESCE(p_error_on_zero_downloads, 'FALSE')))
+--;;
+DROP FUNCTION IF EXISTS {s}.`download_file_from_s3`
+--;;
+CREATE FUNCTION {s}.`download_file_from_s3`(s3_arn_of_file TEXT, file_path TEXT, overwrite_file INT)
+RETURNS BIGINT MODIFIES SQL DATA SQL SECURITY DEFINER
+RETURN {s}.`_enqueue`('DOWNLOAD_FROM_S3', s3_arn_of_file, file_path, COALESCE(overwrite_file, 0) = 1,
+	JSON_OBJECT('kind', 'file', 's3_arn_of_file', s3_arn_of_file, 'file_path', COALESCE(file_path, ''),
+		'overwrite_file', COALESCE(overwrite_file, 0)))
+--;;
+DROP FUNCTION IF EXISTS {s}.`upload_file_to_s3`
+--;;
+CREATE FUNCTION {s}.`upload_file_to_s3`(file_path TEXT, s3_arn_of_file TEXT, overwrite_file INT)
+RETURNS BIGINT MODIFIES SQL DATA SQL SECURITY DEFINER
+RETURN {s}.`_enqueue`('UPLOAD_TO_S3', s3_arn_of_file, file_path, COALESCE(overwrite_file, 0) = 1,
+	JSON_OBJECT('kind', 'file', 's3_arn_of_file', s3_arn_of_file, 'file_path', file_path,
+		'overwrite_file', COALESCE(overwrite_file, 0)))
+--;;
+DROP FUNCTION IF EXISTS {s}.`gather_file_details`
+--;;
+CREATE FUNCTION {s}.`gather_file_details`()
+RETURNS BIGINT MODIFIES SQL DATA SQL SECURITY DEFINER
+RETURN {s}.`_enqueue`('LIST_FILES_ON_DISK', NULL, NULL, 0, '{}')
+--;;
+DROP FUNCTION IF EXISTS {s}.`delete_from_filesystem`
+--;;
+CREATE FUNCTION {s}.`delete_from_filesystem`(file_path TEXT, force_delete INT)
+RETURNS BIGINT MODIFIES SQL DATA SQL SECURITY DEFINER
+RETURN {s}.`_enqueue`('DELETE_FILES_ON_DISK', NULL, file_path, 0,
+	JSON_OBJECT('file_path', file_path, 'force_delete', COALESCE(force_delete, 0)))
+--;;
+DROP FUNCTION IF EXISTS {s}.`cancel_task`
+--;;
+CREATE FUNCTION {s}.`cancel_task`(p_task_id BIGINT)
+RETURNS VARCHAR(20) MODIFIES SQL DATA SQL SECURITY DEFINER
+BEGIN
+	DECLARE v_type VARCHAR(32);
+	DECLARE v_state VARCHAR(20);
+	DECLARE v_msg VARCHAR(255);
+	SELECT task_type, lifecycle INTO v_type, v_state FROM {s}.`tasks` WHERE task_id = p_task_id FOR UPDATE;
+	IF v_state IS NULL THEN
+		SET v_msg = CONCAT('task ', p_task_id, ' not found');
+		SIGNAL SQLSTATE '02000' SET MESSAGE_TEXT = v_msg;
+	END IF;
+	IF v_state = 'CREATED' THEN
+		UPDATE {s}.`tasks` SET lifecycle = 'CANCELLED', task_info = 'cancelled before it started',
+			finished_at = UTC_TIMESTAMP(6), last_updated = UTC_TIMESTAMP(6) WHERE task_id = p_task_id;
+		RETURN 'CANCELLED';
+	END IF;
+	IF v_state = 'IN_PROGRESS' THEN
+		IF v_type IN ('LIST_FILES_ON_DISK', 'DELETE_FILES_ON_DISK') THEN
+			SET v_msg = CONCAT('task ', p_task_id, ' is a ', v_type, ' task in progress: it cannot be cancelled');
+			SIGNAL SQLSTATE '55000' SET MESSAGE_TEXT = v_msg;
+		END IF;
+		UPDATE {s}.`tasks` SET lifecycle = 'CANCEL_REQUESTED', last_updated = UTC_TIMESTAMP(6) WHERE task_id = p_task_id;
+		RETURN 'CANCEL_REQUESTED';
+	END IF;
+	IF v_state = 'CANCEL_REQUESTED' THEN
+		RETURN v_state;
+	END IF;
+	SET v_msg = CONCAT('task ', p_task_id, ' is ', v_state, ': it cannot be cancelled');
+	SIGNAL SQLSTATE '55000' SET MESSAGE_TEXT = v_msg;
+END
+--;;
+DROP PROCEDURE IF EXISTS {s}.`task_status`
+--;;
+CREATE PROCEDURE {s}.`task_status`(IN p_db VARCHAR(255), IN p_task_id BIGINT)
+READS SQL DATA SQL SECURITY DEFINER
+SELECT t.task_id, t.task_type, t.database_name, t.percent_complete,
+	COALESCE(ROUND(TIMESTAMPDIFF(MICROSECOND, t.started_at, COALESCE(t.finished_at, UTC_TIMESTAMP(6))) / 60000000, 2), 0) AS duration_mins,
+	t.lifecycle, t.task_info, t.last_updated, t.created_at, t.s3_object_arn, t.file_path AS filepath,
+	t.overwrite_file, t.task_metadata
+FROM {s}.`tasks` t
+WHERE (COALESCE(p_task_id, 0) = 0 OR t.task_id = p_task_id) AND (p_db IS NULL OR t.database_name = p_db)
+ORDER BY t.task_id
+--;;
+DROP PROCEDURE IF EXISTS {s}.`read_task_log`
+--;;
+CREATE PROCEDURE {s}.`read_task_log`(IN p_task_id BIGINT)
+READS SQL DATA SQL SECURITY DEFINER
+SELECT CONCAT(DATE_FORMAT(l.logged_at, '%Y-%m-%d %H:%i:%s.'), LPAD(FLOOR(MICROSECOND(l.logged_at) / 1000), 3, '0'),
+	' UTC [', RPAD(l.level, 5, ' '), '] ', l.message) AS `text`
+FROM {s}.`task_log` l WHERE l.task_id = p_task_id ORDER BY l.line_id
+--;;
+DROP PROCEDURE IF EXISTS {s}.`list_file_details`
+--;;
+CREATE PROCEDURE {s}.`list_file_details`(IN p_task_id BIGINT)
+READS SQL DATA SQL SECURITY DEFINER
+SELECT f.filepath, f.size_in_bytes, f.last_modified_utc, f.is_directory
+FROM {s}.`file_details` f WHERE f.task_id = p_task_id ORDER BY f.filepath

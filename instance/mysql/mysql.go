@@ -1,0 +1,151 @@
+// Package mysql attaches s3bridge to MariaDB (and MySQL 8): an s3bridge
+// database holding the tables, RDS-style SQL functions and procedures.
+// Agents find new tasks by polling, which is cheap against the indexed
+// lifecycle column.
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/s3bridge/s3bridge/instance"
+	"github.com/s3bridge/s3bridge/instance/sqlstore"
+)
+
+var (
+	//go:embed schema.sql
+	schemaSQL string
+	//go:embed functions.sql
+	functionsSQL string
+)
+
+// SchemaParam is the instance URL query parameter naming the s3bridge
+// database (default "s3bridge"); it is removed before connecting.
+const SchemaParam = "s3bridge_schema"
+
+// Instance is an attached MariaDB or MySQL database.
+type Instance struct {
+	*sqlstore.Store
+	cfg    *mysql.Config
+	schema string
+}
+
+var _ instance.Instance = (*Instance)(nil)
+
+// Config turns mysql://user:pass@host:3306/db?socket=…&tls=… into the
+// driver's config: UTC times, found-rows semantics for the queue's updates,
+// and no access to local files (LOAD DATA LOCAL goes through reader
+// handlers only).
+func Config(raw string) (*mysql.Config, string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "mysql" && u.Scheme != "mariadb") {
+		return nil, "", fmt.Errorf("mysql URL: want mysql://user:pass@host:3306/db")
+	}
+	cfg := mysql.NewConfig()
+	cfg.User = u.User.Username()
+	cfg.Passwd, _ = u.User.Password()
+	cfg.Net, cfg.Addr = "tcp", u.Host
+	if u.Port() == "" && u.Host != "" {
+		cfg.Addr = u.Host + ":3306"
+	}
+	cfg.DBName = strings.TrimPrefix(u.Path, "/")
+	q := u.Query()
+	if sock := q.Get("socket"); sock != "" {
+		cfg.Net, cfg.Addr = "unix", sock
+	}
+	if tls := q.Get("tls"); tls != "" {
+		cfg.TLSConfig = tls
+	}
+	schema := q.Get(SchemaParam)
+	if schema == "" {
+		schema = "s3bridge"
+	}
+	cfg.ParseTime = true
+	cfg.Loc = time.UTC
+	cfg.ClientFoundRows = true
+	cfg.AllowAllFiles = false
+	cfg.Params = map[string]string{"time_zone": "'+00:00'"}
+	return cfg, schema, nil
+}
+
+// Open connects to the database named by a mysql:// URL.
+func Open(ctx context.Context, raw string) (*Instance, error) {
+	cfg, schema, err := Config(raw)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("mysql URL: %w", err)
+	}
+	db := sql.OpenDB(conn)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to mysql %s/%s: %w", cfg.Addr, cfg.DBName, err)
+	}
+	in := &Instance{cfg: cfg, schema: schema}
+	in.Store = sqlstore.New(db, in.dialect(), cfg.DBName)
+	return in, nil
+}
+
+func quote(name string) string { return sqlstore.QuoteIdent(name, '`') }
+
+func (in *Instance) dialect() sqlstore.Dialect {
+	s := quote(in.schema)
+	render := func(text string) []string {
+		text = strings.ReplaceAll(text, "{s}", s)
+		var out []string
+		for _, stmt := range strings.Split(text, "--;;") {
+			if strings.TrimSpace(stmt) != "" {
+				out = append(out, stmt)
+			}
+		}
+		return out
+	}
+	functions := render(functionsSQL)
+	return sqlstore.Dialect{
+		Name:       "mysql",
+		Table:      func(name string) string { return s + "." + quote(name) },
+		LockRows:   " FOR UPDATE",
+		SkipLocked: " FOR UPDATE SKIP LOCKED",
+		DDL:        render(schemaSQL),
+		InstallSQL: func(ctx context.Context, tx *sql.Tx) error {
+			for _, stmt := range functions {
+				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+					return fmt.Errorf("%.60s…: %w", strings.TrimSpace(stmt), err)
+				}
+			}
+			return nil
+		},
+		DropSQL: func(ctx context.Context, tx *sql.Tx) error {
+			for _, stmt := range functions {
+				if strings.HasPrefix(strings.TrimSpace(stripComments(stmt)), "DROP") {
+					if _, err := tx.ExecContext(ctx, stmt); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		},
+	}
+}
+
+func stripComments(stmt string) string {
+	var keep []string
+	for _, l := range strings.Split(stmt, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(l), "--") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
+}
+
+// Schema is the name of the s3bridge database.
+func (in *Instance) Schema() string { return in.schema }

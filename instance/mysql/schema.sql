@@ -1,0 +1,38 @@
+CREATE DATABASE IF NOT EXISTS {s}
+--;;
+CREATE TABLE IF NOT EXISTS {s}.`settings` (name VARCHAR(64) PRIMARY KEY, value LONGTEXT NOT NULL) ENGINE=InnoDB
+--;;
+CREATE TABLE IF NOT EXISTS {s}.`tasks` (
+	task_id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	task_type VARCHAR(32) NOT NULL,
+	database_name VARCHAR(255),
+	lifecycle VARCHAR(20) NOT NULL DEFAULT 'CREATED',
+	percent_complete INT NOT NULL DEFAULT 0,
+	task_info TEXT,
+	created_at DATETIME(6) NOT NULL,
+	last_updated DATETIME(6) NOT NULL,
+	started_at DATETIME(6) NULL,
+	finished_at DATETIME(6) NULL,
+	s3_object_arn TEXT,
+	file_path TEXT,
+	overwrite_file BOOLEAN NOT NULL DEFAULT 0,
+	task_metadata LONGTEXT NOT NULL,
+	agent_id VARCHAR(128),
+	lease_until DATETIME(6) NULL,
+	KEY tasks_lifecycle (lifecycle, task_id)) ENGINE=InnoDB
+--;;
+CREATE TABLE IF NOT EXISTS {s}.`task_log` (
+	line_id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	task_id BIGINT NOT NULL,
+	logged_at DATETIME(6) NOT NULL,
+	level VARCHAR(8) NOT NULL,
+	message TEXT NOT NULL,
+	KEY task_log_task (task_id, line_id)) ENGINE=InnoDB
+--;;
+CREATE TABLE IF NOT EXISTS {s}.`file_details` (
+	task_id BIGINT NOT NULL,
+	filepath TEXT NOT NULL,
+	size_in_bytes BIGINT NOT NULL,
+	last_modified_utc DATETIME(6) NOT NULL,
+	is_directory BOOLEAN NOT NULL,
+	KEY file_details_task (task_id)) ENGINE=InnoDB

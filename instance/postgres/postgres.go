@@ -1,0 +1,133 @@
+// Package postgres attaches s3bridge to PostgreSQL: the s3bridge schema's
+// tables, the RDS-style SQL functions, and LISTEN/NOTIFY so agents pick up
+// tasks the moment they are enqueued.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/s3bridge/s3bridge/instance"
+	"github.com/s3bridge/s3bridge/instance/sqlstore"
+)
+
+var (
+	//go:embed schema.sql
+	schemaSQL string
+	//go:embed functions.sql
+	functionsSQL string
+)
+
+// Instance is an attached PostgreSQL database.
+type Instance struct {
+	*sqlstore.Store
+	connString string
+	schema     string
+	channel    string
+}
+
+var (
+	_ instance.Instance = (*Instance)(nil)
+	_ instance.Notifier = (*Instance)(nil)
+)
+
+// SchemaParam is the instance URL query parameter naming the s3bridge
+// schema (default "s3bridge"); it is removed before connecting.
+const SchemaParam = "s3bridge_schema"
+
+// Open connects to the database named by a postgres:// URL.
+func Open(ctx context.Context, raw string) (*Instance, error) {
+	connString, schema, err := splitURL(raw)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := pgx.ParseConfig(connString)
+	if err != nil {
+		return nil, fmt.Errorf("postgres URL: %w", redactErr(err))
+	}
+	db := stdlib.OpenDB(*cfg)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to postgres %s/%s: %w", cfg.Host, cfg.Database, err)
+	}
+	in := &Instance{connString: connString, schema: schema, channel: schema + "_tasks"}
+	in.Store = sqlstore.New(db, in.dialect(), cfg.Database)
+	return in, nil
+}
+
+// splitURL removes s3bridge's own parameter from the URL.
+func splitURL(raw string) (conn, schema string, err error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", "", fmt.Errorf("postgres URL: want postgres://user@host:5432/db")
+	}
+	q := u.Query()
+	schema = q.Get(SchemaParam)
+	if schema == "" {
+		schema = "s3bridge"
+	}
+	q.Del(SchemaParam)
+	u.RawQuery = q.Encode()
+	return u.String(), schema, nil
+}
+
+// redactErr drops pgx's parse error text, which may quote the URL with its
+// password.
+func redactErr(err error) error {
+	return fmt.Errorf("cannot parse connection string (password not shown)")
+}
+
+func (in *Instance) dialect() sqlstore.Dialect {
+	s := pgx.Identifier{in.schema}.Sanitize()
+	channel := "'" + strings.ReplaceAll(in.channel, "'", "''") + "'"
+	render := func(text string) []string {
+		text = strings.ReplaceAll(text, "{s}", s)
+		text = strings.ReplaceAll(text, "{channel}", channel)
+		var out []string
+		for _, stmt := range strings.Split(text, "--;;") {
+			if strings.TrimSpace(stmt) != "" {
+				out = append(out, stmt)
+			}
+		}
+		return out
+	}
+	functions := render(functionsSQL)
+	return sqlstore.Dialect{
+		Name:        "postgres",
+		Table:       func(name string) string { return s + "." + pgx.Identifier{name}.Sanitize() },
+		Dollar:      true,
+		ReturningID: true,
+		LockRows:    " FOR UPDATE",
+		SkipLocked:  " FOR UPDATE SKIP LOCKED",
+		DDL:         render(schemaSQL),
+		InstallSQL: func(ctx context.Context, tx *sql.Tx) error {
+			for _, stmt := range functions {
+				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		DropSQL: func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `DO $$ DECLARE r record; BEGIN
+				FOR r IN SELECT p.oid::regprocedure AS sig FROM pg_proc p
+					WHERE p.pronamespace = `+quoteLiteral(in.schema)+`::regnamespace AND p.proname <> 'notify_agents'
+				LOOP EXECUTE 'DROP FUNCTION ' || r.sig; END LOOP; END $$`)
+			return err
+		},
+	}
+}
+
+func quoteLiteral(s string) string {
+	return "'" + strings.ReplaceAll(pgx.Identifier{s}.Sanitize(), "'", "''") + "'"
+}
+
+// Schema is the name of the s3bridge schema in this database.
+func (in *Instance) Schema() string { return in.schema }

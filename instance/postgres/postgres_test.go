@@ -1,0 +1,23 @@
+package postgres_test
+
+import (
+	"testing"
+
+	"github.com/s3bridge/s3bridge/instance"
+	"github.com/s3bridge/s3bridge/instance/instancetest"
+	"github.com/s3bridge/s3bridge/instance/postgres"
+	"github.com/s3bridge/s3bridge/internal/testenv"
+)
+
+func open(t *testing.T) *postgres.Instance {
+	t.Helper()
+	in, err := postgres.Open(t.Context(), testenv.Postgres(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+func TestConformance(t *testing.T) {
+	instancetest.Run(t, func(t *testing.T) instance.Instance { return open(t) })
+}

@@ -1,0 +1,56 @@
+CREATE SCHEMA IF NOT EXISTS {s}
+--;;
+CREATE TABLE IF NOT EXISTS {s}.settings (name text PRIMARY KEY, value text NOT NULL)
+--;;
+CREATE TABLE IF NOT EXISTS {s}.tasks (
+	task_id bigserial PRIMARY KEY,
+	task_type text NOT NULL,
+	database_name text,
+	lifecycle text NOT NULL DEFAULT 'CREATED'
+		CHECK (lifecycle IN ('CREATED', 'IN_PROGRESS', 'SUCCESS', 'ERROR', 'CANCEL_REQUESTED', 'CANCELLED')),
+	percent_complete integer NOT NULL DEFAULT 0,
+	task_info text,
+	created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+	last_updated timestamptz NOT NULL DEFAULT clock_timestamp(),
+	started_at timestamptz,
+	finished_at timestamptz,
+	s3_object_arn text,
+	file_path text,
+	overwrite_file boolean NOT NULL DEFAULT false,
+	task_metadata jsonb NOT NULL DEFAULT '{}',
+	agent_id text,
+	lease_until timestamptz)
+--;;
+CREATE INDEX IF NOT EXISTS tasks_lifecycle ON {s}.tasks (lifecycle, task_id)
+--;;
+CREATE TABLE IF NOT EXISTS {s}.task_log (
+	line_id bigserial PRIMARY KEY,
+	task_id bigint NOT NULL,
+	logged_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+	level text NOT NULL,
+	message text NOT NULL)
+--;;
+CREATE INDEX IF NOT EXISTS task_log_task ON {s}.task_log (task_id, line_id)
+--;;
+CREATE TABLE IF NOT EXISTS {s}.file_details (
+	task_id bigint NOT NULL,
+	filepath text NOT NULL,
+	size_in_bytes bigint NOT NULL,
+	last_modified_utc timestamptz NOT NULL,
+	is_directory boolean NOT NULL)
+--;;
+CREATE INDEX IF NOT EXISTS file_details_task ON {s}.file_details (task_id)
+--;;
+-- Wakes agents (LISTEN {channel}) when a task is enqueued, cancelled or
+-- finishes, whoever changed it: the CLI, an agent, or a SQL function.
+CREATE OR REPLACE FUNCTION {s}.notify_agents() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	PERFORM pg_notify({channel}, NEW.task_id::text);
+	RETURN NULL;
+END $$
+--;;
+DROP TRIGGER IF EXISTS tasks_notify ON {s}.tasks
+--;;
+CREATE TRIGGER tasks_notify AFTER INSERT OR UPDATE OF lifecycle ON {s}.tasks
+	FOR EACH ROW EXECUTE FUNCTION {s}.notify_agents()

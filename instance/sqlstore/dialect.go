@@ -1,0 +1,81 @@
+// Package sqlstore implements instance.Instance once, over database/sql, for
+// every database s3bridge attaches to. A Dialect carries what differs: how
+// names are quoted and qualified, placeholders, column types, and the
+// database's own SQL interface (functions, triggers) installed at attach.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+)
+
+// Dialect is what differs between databases.
+type Dialect struct {
+	// Name is shown in errors: "postgres", "mysql", "sqlite".
+	Name string
+	// Table returns the quoted, qualified name of an s3bridge table.
+	Table func(name string) string
+	// Dollar placeholders ($1, $2…) instead of ?.
+	Dollar bool
+	// ReturningID: INSERT … RETURNING gives the new task id (PostgreSQL);
+	// otherwise the driver's LastInsertId does (MySQL has no RETURNING).
+	ReturningID bool
+	// LockRows is appended to SELECTs that claim rows; empty where the
+	// database locks by transaction (SQLite).
+	LockRows string
+	// SkipLocked is appended to the SELECT that picks a task to claim.
+	SkipLocked string
+	// DDL creates the tables, in order, idempotently. Table names are
+	// written {tasks}, {task_log}, {file_details}, {settings}.
+	DDL []string
+	// InstallSQL installs the SQL interface after the tables exist.
+	InstallSQL func(ctx context.Context, tx *sql.Tx) error
+	// DropSQL removes the SQL interface and keeps the tables.
+	DropSQL func(ctx context.Context, tx *sql.Tx) error
+	// Notify is run after Enqueue and Cancel in the same transaction, to
+	// wake listeners; empty when the database has no notifications or a
+	// trigger does it.
+	Notify string
+}
+
+// render replaces {table} names and, for dollar dialects, ? placeholders.
+func (d Dialect) render(q string) string {
+	for _, t := range []string{"tasks", "task_log", "file_details", "settings"} {
+		q = strings.ReplaceAll(q, "{"+t+"}", d.Table(t))
+	}
+	if !d.Dollar {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	inQuote := false
+	for _, r := range q {
+		switch {
+		case r == '\'':
+			inQuote = !inQuote
+			b.WriteRune(r)
+		case r == '?' && !inQuote:
+			n++
+			b.WriteString("$")
+			b.WriteString(itoa(n))
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func itoa(n int) string {
+	if n < 10 {
+		return string(rune('0' + n))
+	}
+	return itoa(n/10) + string(rune('0'+n%10))
+}
+
+// QuoteIdent quotes an identifier with the given quote character, doubling
+// any quote inside it.
+func QuoteIdent(name string, quote byte) string {
+	q := string(quote)
+	return q + strings.ReplaceAll(name, q, q+q) + q
+}

@@ -1,0 +1,233 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/s3bridge/s3bridge"
+)
+
+const taskColumns = `task_id, task_type, database_name, lifecycle, percent_complete, task_info,
+	created_at, last_updated, started_at, finished_at, s3_object_arn, file_path, overwrite_file,
+	task_metadata, agent_id`
+
+// Enqueue implements instance.Queue.
+func (s *Store) Enqueue(ctx context.Context, t s3bridge.Task) (int64, error) {
+	now := s.now()
+	meta := string(t.Metadata)
+	if meta == "" {
+		meta = "{}"
+	}
+	var id int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		insert := s.q(`INSERT INTO {tasks}
+			(task_type, database_name, lifecycle, percent_complete, created_at, last_updated,
+			 s3_object_arn, file_path, overwrite_file, task_metadata)
+			VALUES (?, ?, 'CREATED', 0, ?, ?, ?, ?, ?, ?)`)
+		args := []any{string(t.Type), s.name, now, now, nullable(t.S3ObjectARN), nullable(t.FilePath), t.Overwrite, meta}
+		var err error
+		if s.d.ReturningID {
+			err = tx.QueryRowContext(ctx, insert+" RETURNING task_id", args...).Scan(&id)
+		} else {
+			var res sql.Result
+			if res, err = tx.ExecContext(ctx, insert, args...); err == nil {
+				id, err = res.LastInsertId()
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("enqueue %s task on %s: %w", t.Type, s.name, err)
+		}
+		return s.notify(ctx, tx)
+	})
+	return id, err
+}
+
+func (s *Store) notify(ctx context.Context, tx *sql.Tx) error {
+	if s.d.Notify == "" {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, s.q(s.d.Notify)); err != nil {
+		return fmt.Errorf("notify agents on %s: %w", s.name, err)
+	}
+	return nil
+}
+
+// Claim implements instance.Queue. Claims are serialized by locking the
+// settings row, so max_running holds across any number of agents; the task
+// row itself is taken with SKIP LOCKED where the database has it.
+func (s *Store) Claim(ctx context.Context, agent string, lease time.Duration) (*s3bridge.Task, error) {
+	var claimed *s3bridge.Task
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var val string
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT value FROM {settings} WHERE name = 'settings'`+s.d.LockRows)).Scan(&val); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return s3bridge.ErrNotAttached
+			}
+			return fmt.Errorf("lock settings: %w", err)
+		}
+		set, err := decodeSettings(val)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		// A cancel whose agent died can't be acknowledged by anyone else.
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE {tasks} SET lifecycle = 'CANCELLED', finished_at = ?, last_updated = ?,
+			task_info = 'cancelled (the agent running it stopped)', lease_until = NULL
+			WHERE lifecycle = 'CANCEL_REQUESTED' AND lease_until < ?`), now, now, now); err != nil {
+			return fmt.Errorf("expire cancelled tasks: %w", err)
+		}
+		var running int
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT count(*) FROM {tasks}
+			WHERE lifecycle IN ('IN_PROGRESS', 'CANCEL_REQUESTED') AND lease_until >= ?`), now).Scan(&running); err != nil {
+			return fmt.Errorf("count running tasks: %w", err)
+		}
+		if running >= set.MaxRunning {
+			return nil
+		}
+		row := tx.QueryRowContext(ctx, s.q(`SELECT `+taskColumns+` FROM {tasks}
+			WHERE lifecycle = 'CREATED' OR (lifecycle = 'IN_PROGRESS' AND lease_until < ?)
+			ORDER BY task_id LIMIT 1`+s.d.SkipLocked), now)
+		t, err := scanTask(row)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("pick task: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE {tasks} SET lifecycle = 'IN_PROGRESS', agent_id = ?, lease_until = ?,
+			started_at = COALESCE(started_at, ?), last_updated = ? WHERE task_id = ?`),
+			agent, now.Add(lease), now, now, t.ID); err != nil {
+			return fmt.Errorf("claim task %d: %w", t.ID, err)
+		}
+		t.Lifecycle, t.Agent, t.LastUpdated = s3bridge.InProgress, agent, now
+		if t.StartedAt == nil {
+			t.StartedAt = &now
+		}
+		claimed = &t
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim on %s: %w", s.name, err)
+	}
+	return claimed, nil
+}
+
+// Heartbeat implements instance.Queue.
+func (s *Store) Heartbeat(ctx context.Context, id int64, agent string, lease time.Duration, percent int) (s3bridge.Lifecycle, error) {
+	now := s.now()
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE {tasks} SET lease_until = ?, percent_complete = ?, last_updated = ?
+		WHERE task_id = ? AND agent_id = ? AND lifecycle IN ('IN_PROGRESS', 'CANCEL_REQUESTED')`),
+		now.Add(lease), percent, now, id, agent)
+	if err != nil {
+		return "", fmt.Errorf("heartbeat task %d on %s: %w", id, s.name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return "", fmt.Errorf("heartbeat task %d on %s: %w", id, s.name, s3bridge.ErrLeaseLost)
+	}
+	var lc string
+	if err := s.db.QueryRowContext(ctx, s.q(`SELECT lifecycle FROM {tasks} WHERE task_id = ?`), id).Scan(&lc); err != nil {
+		return "", fmt.Errorf("read lifecycle of task %d on %s: %w", id, s.name, err)
+	}
+	return s3bridge.Lifecycle(lc), nil
+}
+
+// Finish implements instance.Queue.
+func (s *Store) Finish(ctx context.Context, id int64, agent string, lc s3bridge.Lifecycle, info string) error {
+	if !lc.Final() {
+		return fmt.Errorf("finish task %d: %s is not a final lifecycle", id, lc)
+	}
+	now := s.now()
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE {tasks} SET lifecycle = ?, task_info = ?, finished_at = ?, last_updated = ?,
+		lease_until = NULL, percent_complete = CASE WHEN ? = 'SUCCESS' THEN 100 ELSE percent_complete END
+		WHERE task_id = ? AND agent_id = ? AND lifecycle IN ('IN_PROGRESS', 'CANCEL_REQUESTED')`),
+		string(lc), info, now, now, string(lc), id, agent)
+	if err != nil {
+		return fmt.Errorf("finish task %d on %s: %w", id, s.name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("finish task %d on %s: %w", id, s.name, s3bridge.ErrLeaseLost)
+	}
+	return nil
+}
+
+// Cancel implements instance.Queue.
+func (s *Store) Cancel(ctx context.Context, id int64) (s3bridge.Lifecycle, error) {
+	var out s3bridge.Lifecycle
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var typ, lc string
+		err := tx.QueryRowContext(ctx, s.q(`SELECT task_type, lifecycle FROM {tasks} WHERE task_id = ?`+s.d.LockRows), id).Scan(&typ, &lc)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("task %d: %w", id, s3bridge.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("read task %d: %w", id, err)
+		}
+		now := s.now()
+		switch s3bridge.Lifecycle(lc) {
+		case s3bridge.Created:
+			out = s3bridge.Cancelled
+			_, err = tx.ExecContext(ctx, s.q(`UPDATE {tasks} SET lifecycle = 'CANCELLED', task_info = 'cancelled before it started',
+				finished_at = ?, last_updated = ? WHERE task_id = ?`), now, now, id)
+		case s3bridge.InProgress:
+			if !s3bridge.TaskType(typ).Cancellable() {
+				return fmt.Errorf("task %d is a %s task in progress: %w", id, typ, s3bridge.ErrNotCancellable)
+			}
+			out = s3bridge.CancelRequested
+			_, err = tx.ExecContext(ctx, s.q(`UPDATE {tasks} SET lifecycle = 'CANCEL_REQUESTED', last_updated = ? WHERE task_id = ?`), now, id)
+		case s3bridge.CancelRequested:
+			out = s3bridge.CancelRequested
+			return nil
+		default:
+			return fmt.Errorf("task %d is %s: %w", id, lc, s3bridge.ErrNotCancellable)
+		}
+		if err != nil {
+			return fmt.Errorf("cancel task %d: %w", id, err)
+		}
+		return s.notify(ctx, tx)
+	})
+	if err != nil {
+		return "", fmt.Errorf("cancel on %s: %w", s.name, err)
+	}
+	return out, nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanTask(r scanner) (s3bridge.Task, error) {
+	var (
+		t                                 s3bridge.Task
+		typ, lc                           string
+		dbName, info, arn, path, meta, ag sql.NullString
+		started, finished                 sql.NullTime
+		overwrite                         sql.NullBool
+	)
+	err := r.Scan(&t.ID, &typ, &dbName, &lc, &t.PercentComplete, &info, &t.CreatedAt, &t.LastUpdated,
+		&started, &finished, &arn, &path, &overwrite, &meta, &ag)
+	if err != nil {
+		return t, err
+	}
+	t.Type, t.Lifecycle = s3bridge.TaskType(typ), s3bridge.Lifecycle(lc)
+	t.DatabaseName, t.TaskInfo, t.S3ObjectARN, t.FilePath, t.Agent = dbName.String, info.String, arn.String, path.String, ag.String
+	t.Overwrite = overwrite.Bool
+	t.Metadata = []byte(meta.String)
+	if started.Valid {
+		v := started.Time.UTC()
+		t.StartedAt = &v
+	}
+	if finished.Valid {
+		v := finished.Time.UTC()
+		t.FinishedAt = &v
+	}
+	t.CreatedAt, t.LastUpdated = t.CreatedAt.UTC(), t.LastUpdated.UTC()
+	return t, nil
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

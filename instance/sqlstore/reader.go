@@ -1,0 +1,121 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/s3bridge/s3bridge"
+)
+
+// Task implements instance.Reader.
+func (s *Store) Task(ctx context.Context, id int64) (s3bridge.Task, error) {
+	t, err := scanTask(s.db.QueryRowContext(ctx, s.q(`SELECT `+taskColumns+` FROM {tasks} WHERE task_id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, fmt.Errorf("task %d on %s: %w", id, s.name, s3bridge.ErrNotFound)
+	}
+	if err != nil {
+		return t, fmt.Errorf("read task %d on %s: %w", id, s.name, err)
+	}
+	return t, nil
+}
+
+// Tasks implements instance.Reader.
+func (s *Store) Tasks(ctx context.Context) ([]s3bridge.Task, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+taskColumns+` FROM {tasks} ORDER BY task_id`))
+	if err != nil {
+		return nil, fmt.Errorf("list tasks on %s: %w", s.name, err)
+	}
+	defer rows.Close()
+	var out []s3bridge.Task
+	for rows.Next() {
+		t, err := scanTask(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list tasks on %s: %w", s.name, err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list tasks on %s: %w", s.name, err)
+	}
+	return out, nil
+}
+
+// Log implements instance.Journal.
+func (s *Store) Log(ctx context.Context, id int64, level s3bridge.LogLevel, msg string) error {
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO {task_log} (task_id, logged_at, level, message) VALUES (?, ?, ?, ?)`),
+		id, s.now(), string(level), msg)
+	if err != nil {
+		return fmt.Errorf("log for task %d on %s: %w", id, s.name, err)
+	}
+	return nil
+}
+
+// TaskLog implements instance.Reader.
+func (s *Store) TaskLog(ctx context.Context, id int64) ([]s3bridge.LogLine, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT logged_at, level, message FROM {task_log} WHERE task_id = ? ORDER BY line_id`), id)
+	if err != nil {
+		return nil, fmt.Errorf("read log of task %d on %s: %w", id, s.name, err)
+	}
+	defer rows.Close()
+	var out []s3bridge.LogLine
+	for rows.Next() {
+		var l s3bridge.LogLine
+		var level string
+		if err := rows.Scan(&l.Time, &level, &l.Message); err != nil {
+			return nil, fmt.Errorf("read log of task %d on %s: %w", id, s.name, err)
+		}
+		l.Level = s3bridge.LogLevel(level)
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// SaveFileDetails implements instance.Journal.
+func (s *Store) SaveFileDetails(ctx context.Context, id int64, files []s3bridge.FileDetail) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM {file_details} WHERE task_id = ?`), id); err != nil {
+			return fmt.Errorf("save file details of task %d: %w", id, err)
+		}
+		stmt, err := tx.PrepareContext(ctx, s.q(`INSERT INTO {file_details} (task_id, filepath, size_in_bytes, last_modified_utc, is_directory) VALUES (?, ?, ?, ?, ?)`))
+		if err != nil {
+			return fmt.Errorf("save file details of task %d: %w", id, err)
+		}
+		defer stmt.Close()
+		for _, f := range files {
+			if _, err := stmt.ExecContext(ctx, id, f.FilePath, f.SizeInBytes, f.LastModifiedUTC.UTC(), f.IsDirectory); err != nil {
+				return fmt.Errorf("save file detail %s of task %d: %w", f.FilePath, id, err)
+			}
+		}
+		return nil
+	})
+}
+
+// FileDetails implements instance.Reader.
+func (s *Store) FileDetails(ctx context.Context, id int64) ([]s3bridge.FileDetail, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT filepath, size_in_bytes, last_modified_utc, is_directory FROM {file_details} WHERE task_id = ? ORDER BY filepath`), id)
+	if err != nil {
+		return nil, fmt.Errorf("read file details of task %d on %s: %w", id, s.name, err)
+	}
+	defer rows.Close()
+	var out []s3bridge.FileDetail
+	for rows.Next() {
+		var f s3bridge.FileDetail
+		if err := rows.Scan(&f.FilePath, &f.SizeInBytes, &f.LastModifiedUTC, &f.IsDirectory); err != nil {
+			return nil, fmt.Errorf("read file details of task %d on %s: %w", id, s.name, err)
+		}
+		f.LastModifiedUTC = f.LastModifiedUTC.UTC()
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+func decodeSettings(val string) (s3bridge.Settings, error) {
+	var set s3bridge.Settings
+	if err := json.Unmarshal([]byte(val), &set); err != nil {
+		return set, fmt.Errorf("decode settings: %w", err)
+	}
+	return set.WithDefaults(), nil
+}

@@ -1,0 +1,146 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/s3bridge/s3bridge"
+	"github.com/s3bridge/s3bridge/instance"
+)
+
+// SchemaVersion is the version of the tables Attach installs.
+const SchemaVersion = 1
+
+// Store is an attached database behind database/sql.
+type Store struct {
+	db   *sql.DB
+	d    Dialect
+	name string
+	now  func() time.Time
+}
+
+var _ instance.Instance = (*Store)(nil)
+
+// New returns a Store over db. name is the database's name for task rows.
+func New(db *sql.DB, d Dialect, name string) *Store {
+	return &Store{db: db, d: d, name: name, now: func() time.Time { return time.Now().UTC() }}
+}
+
+// DB returns the underlying pool, for dialect packages.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Name implements instance.Instance.
+func (s *Store) Name() string { return s.name }
+
+// Close implements instance.Instance.
+func (s *Store) Close() error { return s.db.Close() }
+
+func (s *Store) q(query string) string { return s.d.render(query) }
+
+// Attach implements instance.Admin.
+func (s *Store) Attach(ctx context.Context, set s3bridge.Settings) error {
+	set = set.WithDefaults()
+	if err := set.Validate(); err != nil {
+		return fmt.Errorf("attach %s: %w", s.name, err)
+	}
+	val, err := json.Marshal(set)
+	if err != nil {
+		return fmt.Errorf("attach %s: encode settings: %w", s.name, err)
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, ddl := range s.d.DDL {
+			if _, err := tx.ExecContext(ctx, s.q(ddl)); err != nil {
+				return fmt.Errorf("attach %s: create schema: %w", s.name, err)
+			}
+		}
+		if err := s.putSetting(ctx, tx, "settings", string(val)); err != nil {
+			return err
+		}
+		if err := s.putSetting(ctx, tx, "schema_version", fmt.Sprint(SchemaVersion)); err != nil {
+			return err
+		}
+		// SQL functions read the instance's database name from here: inside
+		// a MariaDB routine DATABASE() is the routine's schema, not the
+		// caller's.
+		if err := s.putSetting(ctx, tx, "database_name", s.name); err != nil {
+			return err
+		}
+		if s.d.InstallSQL != nil {
+			if err := s.d.InstallSQL(ctx, tx); err != nil {
+				return fmt.Errorf("attach %s: install SQL functions: %w", s.name, err)
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) putSetting(ctx context.Context, tx *sql.Tx, name, value string) error {
+	res, err := tx.ExecContext(ctx, s.q(`UPDATE {settings} SET value = ? WHERE name = ?`), value, name)
+	if err != nil {
+		return fmt.Errorf("store setting %s: %w", name, err)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO {settings} (name, value) VALUES (?, ?)`), name, value); err != nil {
+		return fmt.Errorf("store setting %s: %w", name, err)
+	}
+	return nil
+}
+
+// Detach implements instance.Admin.
+func (s *Store) Detach(ctx context.Context) error {
+	if s.d.DropSQL == nil {
+		return nil
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.d.DropSQL(ctx, tx); err != nil {
+			return fmt.Errorf("detach %s: %w", s.name, err)
+		}
+		return nil
+	})
+}
+
+// Settings implements instance.Admin.
+func (s *Store) Settings(ctx context.Context) (s3bridge.Settings, error) {
+	var val string
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT value FROM {settings} WHERE name = 'settings'`)).Scan(&val)
+	if err != nil {
+		if errors.Is(err, sql.ErrNoRows) || s.missingTable(ctx) {
+			return s3bridge.Settings{}, s3bridge.ErrNotAttached
+		}
+		return s3bridge.Settings{}, fmt.Errorf("read settings of %s: %w", s.name, err)
+	}
+	var set s3bridge.Settings
+	if err := json.Unmarshal([]byte(val), &set); err != nil {
+		return s3bridge.Settings{}, fmt.Errorf("decode settings of %s: %w", s.name, err)
+	}
+	return set.WithDefaults(), nil
+}
+
+// missingTable tells a database without the schema from other errors,
+// without matching error text: it simply asks for the table.
+func (s *Store) missingTable(ctx context.Context) bool {
+	var n int
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT count(*) FROM {settings}`)).Scan(&n)
+	return err != nil
+}
+
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction on %s: %w", s.name, err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit on %s: %w", s.name, err)
+	}
+	return nil
+}

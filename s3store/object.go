@@ -1,0 +1,175 @@
+package s3store
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/s3bridge/s3bridge"
+)
+
+// Object describes a stored object. ETag is as S3 returns it, quotes
+// included, ready for If-Match.
+type Object struct {
+	Key          string
+	Size         int64
+	ETag         string
+	LastModified time.Time
+	VersionID    string
+}
+
+func uri(bucket, key string) string { return Location{Bucket: bucket, Key: key}.String() }
+
+// BucketRegion returns the bucket's region, detected once and cached: from
+// HeadBucket (S3 reports it even when it refuses the request), else
+// GetBucketLocation (MinIO reports it only there), else the configured
+// region. A missing bucket is an error satisfying s3bridge.ErrNotFound.
+func (c *Client) BucketRegion(ctx context.Context, bucket string) (string, error) {
+	if r, ok := c.regions.Load(bucket); ok {
+		return r.(string), nil
+	}
+	if err := ValidateBucket(bucket); err != nil {
+		return "", wrapErr("bucket region", "s3://"+bucket, err, onRead)
+	}
+	region, err := c.detectRegion(ctx, bucket)
+	if err != nil {
+		return "", wrapErr("bucket region", "s3://"+bucket, err, onRead)
+	}
+	c.regions.Store(bucket, region)
+	c.log.Debug("s3 bucket region", "bucket", bucket, "region", region)
+	return region, nil
+}
+
+func (c *Client) detectRegion(ctx context.Context, bucket string) (string, error) {
+	inDefault := func(o *s3.Options) { o.Region = c.defaultRegion }
+	out, err := c.api.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)}, inDefault)
+	if err == nil && aws.ToString(out.BucketRegion) != "" {
+		return *out.BucketRegion, nil
+	}
+	if err != nil {
+		var respErr *awshttp.ResponseError
+		if !errors.As(err, &respErr) {
+			return "", err // no answer from the server: don't cache a guess
+		}
+		if r := respErr.Response.Header.Get("X-Amz-Bucket-Region"); r != "" {
+			return r, nil
+		}
+		if respErr.HTTPStatusCode() == http.StatusNotFound {
+			return "", err
+		}
+	}
+	loc, err := c.api.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String(bucket)}, inDefault)
+	if err != nil {
+		// Not allowed to ask (anonymous, least-privilege roles): the
+		// configured region is the best answer left.
+		return c.defaultRegion, nil
+	}
+	switch r := string(loc.LocationConstraint); r {
+	case "":
+		return "us-east-1", nil // S3 reports us-east-1 as null
+	case "EU":
+		return "eu-west-1", nil
+	default:
+		return r, nil
+	}
+}
+
+// inRegion returns the per-request option that signs for the bucket's
+// region.
+func (c *Client) inRegion(ctx context.Context, bucket string) (func(*s3.Options), error) {
+	region, err := c.BucketRegion(ctx, bucket)
+	if err != nil {
+		return nil, err
+	}
+	return func(o *s3.Options) { o.Region = region }, nil
+}
+
+// List returns the objects under prefix and, when delimiter is set, the
+// common prefixes one level down, following ListObjectsV2 pagination to the
+// end. A missing bucket satisfies s3bridge.ErrNotFound; an empty prefix is
+// not an error.
+func (c *Client) List(ctx context.Context, bucket, prefix, delimiter string) ([]Object, []string, error) {
+	inRegion, err := c.inRegion(ctx, bucket)
+	if err != nil {
+		return nil, nil, err
+	}
+	in := &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)}
+	if delimiter != "" {
+		in.Delimiter = aws.String(delimiter)
+	}
+	if c.listPageSize > 0 {
+		in.MaxKeys = aws.Int32(c.listPageSize)
+	}
+	var objects []Object
+	var prefixes []string
+	pages := s3.NewListObjectsV2Paginator(c.api, in)
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx, inRegion)
+		if err != nil {
+			return nil, nil, wrapErr("list", uri(bucket, prefix), err, onRead)
+		}
+		for _, o := range page.Contents {
+			objects = append(objects, Object{
+				Key:          aws.ToString(o.Key),
+				Size:         aws.ToInt64(o.Size),
+				ETag:         aws.ToString(o.ETag),
+				LastModified: aws.ToTime(o.LastModified),
+			})
+		}
+		for _, p := range page.CommonPrefixes {
+			prefixes = append(prefixes, aws.ToString(p.Prefix))
+		}
+	}
+	return objects, prefixes, nil
+}
+
+// Stat returns the object's metadata; a missing object or bucket satisfies
+// s3bridge.ErrNotFound.
+func (c *Client) Stat(ctx context.Context, bucket, key string) (Object, error) {
+	inRegion, err := c.inRegion(ctx, bucket)
+	if err != nil {
+		return Object{}, err
+	}
+	out, err := c.api.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}, inRegion)
+	if err != nil {
+		return Object{}, wrapErr("stat", uri(bucket, key), err, onRead)
+	}
+	return Object{
+		Key:          key,
+		Size:         aws.ToInt64(out.ContentLength),
+		ETag:         aws.ToString(out.ETag),
+		LastModified: aws.ToTime(out.LastModified),
+		VersionID:    aws.ToString(out.VersionId),
+	}, nil
+}
+
+// Delete removes the object. Deleting a missing key succeeds, as in S3, so
+// retries are idempotent.
+func (c *Client) Delete(ctx context.Context, bucket, key string) error {
+	inRegion, err := c.inRegion(ctx, bucket)
+	if err != nil {
+		return err
+	}
+	if _, err := c.api.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}, inRegion); err != nil {
+		return wrapErr("delete", uri(bucket, key), err, onRead)
+	}
+	return nil
+}
+
+// exists reports whether the key exists, for the early If-None-Match check.
+func (c *Client) exists(ctx context.Context, bucket, key string) (bool, error) {
+	_, err := c.Stat(ctx, bucket, key)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, s3bridge.ErrNotFound):
+		return false, nil
+	default:
+		return false, err
+	}
+}
