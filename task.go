@@ -4,6 +4,7 @@
 package s3bridge
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"time"
@@ -148,3 +149,13 @@ var (
 
 // ErrNotAttached means the database has no s3bridge schema: run attach.
 var ErrNotAttached = errors.New("s3bridge is not attached to this database (run s3bridge attach)")
+
+// Reporter is how a running task reports back: log lines, progress and, for
+// LIST_FILES_ON_DISK, the files it gathered. The agent stores all of it in
+// the instance; the CLI also shows it.
+type Reporter interface {
+	Logf(level LogLevel, format string, args ...any)
+	// Progress records done of total units (bytes, usually).
+	Progress(done, total int64)
+	SaveFileDetails(ctx context.Context, files []FileDetail) error
+}

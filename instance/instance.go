@@ -21,6 +21,12 @@ type Queue interface {
 	// lease expired (its agent died). It returns nil and no error when no
 	// task is runnable or the instance already runs its max_running tasks.
 	Claim(ctx context.Context, agent string, lease time.Duration) (*s3bridge.Task, error)
+	// ClaimTask is Claim for one given task, for a CLI that runs the task
+	// it just enqueued. It honours max_running the same way.
+	ClaimTask(ctx context.Context, id int64, agent string, lease time.Duration) (*s3bridge.Task, error)
+	// Release puts a task agent holds back in the queue (CREATED), for an
+	// agent that shuts down before the task finished.
+	Release(ctx context.Context, id int64, agent string) error
 	// Heartbeat extends agent's lease on task id and records its progress.
 	// It returns the task's lifecycle, so the caller sees CANCEL_REQUESTED,
 	// or ErrLeaseLost when agent no longer holds the task.

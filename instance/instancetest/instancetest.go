@@ -146,6 +146,15 @@ func testClaimLimit(t *testing.T, in instance.Instance) {
 	if third := mustClaim(t, in, "c"); third != nil {
 		t.Fatalf("claimed task %d beyond max_running 2", third.ID)
 	}
+	if third, err := in.ClaimTask(ctx, ids[2], "c", time.Minute); err != nil || third != nil {
+		t.Fatalf("ClaimTask beyond max_running 2: got %v, %v", third, err)
+	}
+	if err := in.Release(ctx, second.ID, "b"); err != nil {
+		t.Fatalf("release: %v", err)
+	}
+	if again, err := in.ClaimTask(ctx, second.ID, "d", time.Minute); err != nil || again == nil || again.ID != second.ID {
+		t.Fatalf("ClaimTask of a released task: got %v, %v", again, err)
+	}
 	if err := in.Finish(ctx, first.ID, "a", s3bridge.Success, "done"); err != nil {
 		t.Fatal(err)
 	}

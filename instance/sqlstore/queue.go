@@ -59,6 +59,16 @@ func (s *Store) notify(ctx context.Context, tx *sql.Tx) error {
 // settings row, so max_running holds across any number of agents; the task
 // row itself is taken with SKIP LOCKED where the database has it.
 func (s *Store) Claim(ctx context.Context, agent string, lease time.Duration) (*s3bridge.Task, error) {
+	return s.claim(ctx, agent, lease, 0)
+}
+
+// ClaimTask implements instance.Queue.
+func (s *Store) ClaimTask(ctx context.Context, id int64, agent string, lease time.Duration) (*s3bridge.Task, error) {
+	return s.claim(ctx, agent, lease, id)
+}
+
+// claim takes task id, or the oldest runnable task when id is 0.
+func (s *Store) claim(ctx context.Context, agent string, lease time.Duration, id int64) (*s3bridge.Task, error) {
 	var claimed *s3bridge.Task
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var val string
@@ -88,8 +98,8 @@ func (s *Store) Claim(ctx context.Context, agent string, lease time.Duration) (*
 			return nil
 		}
 		row := tx.QueryRowContext(ctx, s.q(`SELECT `+taskColumns+` FROM {tasks}
-			WHERE lifecycle = 'CREATED' OR (lifecycle = 'IN_PROGRESS' AND lease_until < ?)
-			ORDER BY task_id LIMIT 1`+s.d.SkipLocked), now)
+			WHERE (lifecycle = 'CREATED' OR (lifecycle = 'IN_PROGRESS' AND lease_until < ?)) AND (? = 0 OR task_id = ?)
+			ORDER BY task_id LIMIT 1`+s.d.SkipLocked), now, id, id)
 		t, err := scanTask(row)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
@@ -149,6 +159,19 @@ func (s *Store) Finish(ctx context.Context, id int64, agent string, lc s3bridge.
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("finish task %d on %s: %w", id, s.name, s3bridge.ErrLeaseLost)
+	}
+	return nil
+}
+
+// Release implements instance.Queue.
+func (s *Store) Release(ctx context.Context, id int64, agent string) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE {tasks} SET lifecycle = 'CREATED', agent_id = NULL, lease_until = NULL,
+		percent_complete = 0, last_updated = ? WHERE task_id = ? AND agent_id = ? AND lifecycle = 'IN_PROGRESS'`), s.now(), id, agent)
+	if err != nil {
+		return fmt.Errorf("release task %d on %s: %w", id, s.name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("release task %d on %s: %w", id, s.name, s3bridge.ErrLeaseLost)
 	}
 	return nil
 }

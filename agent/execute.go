@@ -1,0 +1,164 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/s3bridge/s3bridge"
+	"github.com/s3bridge/s3bridge/instance"
+)
+
+// Execute runs a task this agent has claimed, to a final lifecycle: it
+// heartbeats every Tick, stops the work within a Tick of a cancel, and
+// records the outcome. ctx ending (shutdown) puts the task back in the queue.
+func (a *Agent) Execute(ctx context.Context, in instance.Instance, task *s3bridge.Task) s3bridge.Lifecycle {
+	log := a.cfg.Log.With("instance", in.Name(), "task", task.ID, "type", task.Type)
+	// Bookkeeping outlives cancellation: a cancelled task must still be
+	// recorded as CANCELLED.
+	bg := context.WithoutCancel(ctx)
+	rep := newReporter(bg, in, task.ID, log)
+	rep.onProgress = a.cfg.Progress
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	rep.Logf(s3bridge.LevelInfo, "%s task %d started by agent %s", task.Type, task.ID, a.cfg.ID)
+	hbDone := make(chan struct{})
+	var lost bool
+	go func() {
+		defer close(hbDone)
+		lost = a.heartbeat(runCtx, bg, in, task, rep, cancel)
+	}()
+	info, err := a.run(runCtx, in, task, rep)
+	cancel(nil)
+	<-hbDone
+	cause := context.Cause(runCtx)
+	var lc s3bridge.Lifecycle
+	switch {
+	case lost:
+		log.Warn("lease lost: another agent holds the task now")
+		return ""
+	case err == nil:
+		lc = s3bridge.Success
+		rep.Logf(s3bridge.LevelInfo, "%s", info)
+	case errors.Is(cause, errCancelRequested):
+		lc, info = s3bridge.Cancelled, fmt.Sprintf("cancelled by request after %s", rep.progressText())
+		rep.Logf(s3bridge.LevelInfo, "%s", info)
+	case ctx.Err() != nil:
+		if rerr := in.Release(bg, task.ID, a.cfg.ID); rerr != nil {
+			log.Error("release on shutdown", "err", rerr)
+		}
+		rep.Logf(s3bridge.LevelWarn, "agent %s stopped; task returned to the queue", a.cfg.ID)
+		return s3bridge.Created
+	default:
+		lc, info = s3bridge.Failed, err.Error()
+		rep.Logf(s3bridge.LevelError, "%s", info)
+	}
+	if ferr := in.Finish(bg, task.ID, a.cfg.ID, lc, info); ferr != nil {
+		log.Error("finish", "err", ferr)
+		return ""
+	}
+	log.Info("task finished", "lifecycle", lc)
+	return lc
+}
+
+func (a *Agent) run(ctx context.Context, in instance.Instance, task *s3bridge.Task, rep *reporter) (string, error) {
+	r, ok := a.runners[task.Type]
+	if !ok {
+		return "", fmt.Errorf("this agent can't run %s tasks", task.Type)
+	}
+	set, err := in.Settings(ctx)
+	if err != nil {
+		return "", err
+	}
+	return r.Run(ctx, *task, set, rep)
+}
+
+// heartbeat extends the lease and watches for a cancel until ctx ends. It
+// reports whether the lease was lost.
+func (a *Agent) heartbeat(ctx, bg context.Context, in instance.Instance, task *s3bridge.Task, rep *reporter, cancel context.CancelCauseFunc) bool {
+	t := time.NewTicker(a.cfg.Tick)
+	defer t.Stop()
+	failures := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+		lc, err := in.Heartbeat(bg, task.ID, a.cfg.ID, a.cfg.Lease, rep.percent())
+		switch {
+		case errors.Is(err, s3bridge.ErrLeaseLost):
+			cancel(s3bridge.ErrLeaseLost)
+			return true
+		case err != nil:
+			// A database hiccup: keep working while the lease lasts.
+			failures++
+			if time.Duration(failures)*a.cfg.Tick > a.cfg.Lease/2 {
+				cancel(fmt.Errorf("heartbeat: %w", err))
+				return true
+			}
+		case lc == s3bridge.CancelRequested && task.Type.Cancellable():
+			cancel(errCancelRequested)
+			return false
+		default:
+			failures = 0
+		}
+	}
+}
+
+// reporter stores a task's log lines and progress in its instance.
+type reporter struct {
+	ctx  context.Context
+	in   instance.Instance
+	id   int64
+	log  *slog.Logger
+	mu   sync.Mutex
+	done int64
+	tot  int64
+
+	onProgress func(id, done, total int64)
+}
+
+func newReporter(ctx context.Context, in instance.Instance, id int64, log *slog.Logger) *reporter {
+	return &reporter{ctx: ctx, in: in, id: id, log: log}
+}
+
+func (r *reporter) Logf(level s3bridge.LogLevel, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	r.log.Debug(msg, "level", level)
+	if err := r.in.Log(r.ctx, r.id, level, msg); err != nil {
+		r.log.Error("write task log", "err", err)
+	}
+}
+
+func (r *reporter) Progress(done, total int64) {
+	r.mu.Lock()
+	r.done, r.tot = done, total
+	r.mu.Unlock()
+	if r.onProgress != nil {
+		r.onProgress(r.id, done, total)
+	}
+}
+
+func (r *reporter) SaveFileDetails(ctx context.Context, files []s3bridge.FileDetail) error {
+	return r.in.SaveFileDetails(ctx, r.id, files)
+}
+
+// percent stays below 100 until the task succeeds.
+func (r *reporter) percent() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.tot <= 0 {
+		return 0
+	}
+	return int(min(99, r.done*100/r.tot))
+}
+
+func (r *reporter) progressText() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return fmt.Sprintf("%d of %d bytes", r.done, r.tot)
+}

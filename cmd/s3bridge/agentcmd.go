@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/s3bridge/s3bridge/agent"
+)
+
+func runAgent(ctx context.Context, e *env, args []string) error {
+	var (
+		c                  common
+		dbs                multi
+		lease, grace, tick time.Duration
+	)
+	fs := newFlags("agent", e, &c, false)
+	fs.Var(&dbs, "db", "instance URL to serve (repeatable; default $S3BRIDGE_DB)")
+	fs.DurationVar(&lease, "lease", 15*time.Second, "lease on a running task; another agent takes it over after this without a heartbeat")
+	fs.DurationVar(&grace, "grace", 30*time.Second, "on SIGTERM, how long running tasks may finish before they go back to the queue")
+	fs.DurationVar(&tick, "tick", 250*time.Millisecond, "heartbeat and cancel check interval")
+	c.logLevel = "info"
+	if _, err := parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	if len(dbs) == 0 && c.db != "" {
+		dbs = append(dbs, c.db)
+	}
+	if len(dbs) == 0 {
+		return fmt.Errorf("agent: pass --db URL (repeatable) or set S3BRIDGE_DB")
+	}
+	log := c.logger(e.stderr)
+	st := newStores(e.getenv, log)
+	a := agent.New(agent.Config{Lease: lease, Grace: grace, Tick: tick, Log: log}, st.runners())
+	var wg sync.WaitGroup
+	errs := make(chan error, len(dbs))
+	for _, db := range dbs {
+		in, err := openInstance(ctx, db)
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		if _, err := in.Settings(ctx); err != nil {
+			return fmt.Errorf("serve %s: %w", in.Name(), err)
+		}
+		wg.Go(func() {
+			if err := a.Serve(ctx, in); err != nil {
+				errs <- err
+			}
+		})
+	}
+	fmt.Fprintf(e.stderr, "agent %s serving %d instance(s)\n", a.ID(), len(dbs))
+	wg.Wait()
+	close(errs)
+	return <-errs
+}

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/s3bridge/s3bridge"
+	"github.com/s3bridge/s3bridge/instance"
+)
+
+func runAttach(ctx context.Context, e *env, args []string) error {
+	var (
+		c                   common
+		set                 s3bridge.Settings
+		dirs, roles         multi
+		allowExt, maxUpload string
+		feature, roleARN    string
+	)
+	fs := newFlags("attach", e, &c, false)
+	fs.StringVar(&set.Area, "area", "", "file area on the database host (RDS SQL Server's D:\\S3\\)")
+	fs.Var(&dirs, "dir", "directory object NAME=PATH (repeatable); DATA_PUMP_DIR defaults to the area")
+	fs.IntVar(&set.MaxRunning, "max-running", s3bridge.DefaultMaxRunning, "tasks in progress at once")
+	fs.IntVar(&set.MaxFiles, "max-files", s3bridge.DefaultMaxFiles, "files allowed in the file area")
+	fs.StringVar(&allowExt, "allow-ext", strings.Join(s3bridge.DefaultAllowedExtensions, ","), "extensions that may be downloaded into the area, comma-separated, or *")
+	fs.StringVar(&maxUpload, "max-upload-size", "50GB", "largest file an upload may send")
+	fs.StringVar(&set.Endpoint, "endpoint", "", "S3 endpoint URL (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS)")
+	fs.StringVar(&set.Region, "region", "", "default region (buckets' own regions are detected)")
+	fs.BoolVar(&set.PathStyle, "path-style", false, "force path-style addressing (automatic for IP and localhost endpoints)")
+	fs.StringVar(&set.Auth, "auth", "", "default, basic, session, anonymous or assume_role (keys come from the agent's environment)")
+	fs.StringVar(&feature, "feature", "S3_INTEGRATION", "feature the --role-arn is for: S3_INTEGRATION, LOAD or EXPORT")
+	fs.StringVar(&roleARN, "role-arn", "", "role the agent assumes through STS for --feature")
+	fs.Var(&roles, "role", "FEATURE=ROLE_ARN (repeatable)")
+	if _, err := parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	set.Directories = map[string]string{}
+	for _, d := range dirs {
+		name, path, ok := strings.Cut(d, "=")
+		if !ok || name == "" || path == "" {
+			return fmt.Errorf("--dir %q: want NAME=PATH", d)
+		}
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return fmt.Errorf("--dir %s: %w", d, err)
+		}
+		set.Directories[strings.ToUpper(name)] = abs
+	}
+	if set.Area != "" {
+		abs, err := filepath.Abs(set.Area)
+		if err != nil {
+			return fmt.Errorf("--area: %w", err)
+		}
+		set.Area = abs
+	}
+	set.AllowedExtensions = nil
+	for _, x := range strings.Split(allowExt, ",") {
+		if x = strings.ToLower(strings.TrimSpace(x)); x != "" {
+			if x != "*" && !strings.HasPrefix(x, ".") {
+				x = "." + x
+			}
+			set.AllowedExtensions = append(set.AllowedExtensions, x)
+		}
+	}
+	n, err := parseSize(maxUpload)
+	if err != nil {
+		return fmt.Errorf("--max-upload-size: %w", err)
+	}
+	set.MaxUploadBytes = n
+	set.Roles = map[string]string{}
+	if roleARN != "" {
+		set.Roles[strings.ToUpper(feature)] = roleARN
+	}
+	for _, r := range roles {
+		f, arn, ok := strings.Cut(r, "=")
+		if !ok {
+			return fmt.Errorf("--role %q: want FEATURE=ROLE_ARN", r)
+		}
+		set.Roles[strings.ToUpper(f)] = arn
+	}
+	return withInstance(ctx, &c, func(in instance.Instance) error {
+		// Re-attaching changes only what is given: keep the rest.
+		if old, err := in.Settings(ctx); err == nil {
+			set = merge(old, set, given)
+		}
+		if err := in.Attach(ctx, set); err != nil {
+			return err
+		}
+		got, err := in.Settings(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "attached %s: area %s, directories %v, max running %d, max files %d\n",
+			in.Name(), got.Area, got.Directories, got.MaxRunning, got.MaxFiles)
+		return nil
+	})
+}
+
+func runDetach(ctx context.Context, e *env, args []string) error {
+	var c common
+	fs := newFlags("detach", e, &c, false)
+	if _, err := parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	return withInstance(ctx, &c, func(in instance.Instance) error {
+		if err := in.Detach(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "detached %s: SQL functions removed, tasks and files kept\n", in.Name())
+		return nil
+	})
+}
+
+// merge applies the flags that were given to the stored settings.
+func merge(old, set s3bridge.Settings, given map[string]bool) s3bridge.Settings {
+	out := old
+	pick := func(flag string, apply func()) {
+		if given[flag] {
+			apply()
+		}
+	}
+	pick("area", func() {
+		// DATA_PUMP_DIR follows the area unless it was registered apart.
+		if out.Directories[s3bridge.DefaultDirectory] == out.Area {
+			delete(out.Directories, s3bridge.DefaultDirectory)
+		}
+		out.Area = set.Area
+	})
+	pick("dir", func() {
+		for k, v := range set.Directories {
+			out.Directories[k] = v
+		}
+	})
+	pick("max-running", func() { out.MaxRunning = set.MaxRunning })
+	pick("max-files", func() { out.MaxFiles = set.MaxFiles })
+	pick("allow-ext", func() { out.AllowedExtensions = set.AllowedExtensions })
+	pick("max-upload-size", func() { out.MaxUploadBytes = set.MaxUploadBytes })
+	pick("endpoint", func() { out.Endpoint = set.Endpoint })
+	pick("region", func() { out.Region = set.Region })
+	pick("path-style", func() { out.PathStyle = set.PathStyle })
+	pick("auth", func() { out.Auth = set.Auth })
+	if out.Roles == nil {
+		out.Roles = map[string]string{}
+	}
+	for k, v := range set.Roles {
+		out.Roles[k] = v
+	}
+	return out
+}
+
+// parseSize reads 50GB, 512MiB, 1024 (bytes). Decimal and binary units are
+// both accepted; RDS's "50 GB" is read as 50 GiB.
+func parseSize(s string) (int64, error) {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"TIB", 1 << 40}, {"GIB", 1 << 30}, {"MIB", 1 << 20}, {"KIB", 1 << 10}, {"TB", 1 << 40}, {"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10}, {"T", 1 << 40}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1}}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	var n int64
+	if _, err := fmt.Sscan(s, &n); err != nil || n <= 0 {
+		return 0, fmt.Errorf("size %q: want a positive number with an optional unit (KB, MB, GB, TB)", s)
+	}
+	return n * mult, nil
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync"
+
+	"github.com/s3bridge/s3bridge"
+	"github.com/s3bridge/s3bridge/agent"
+	"github.com/s3bridge/s3bridge/instance"
+	"github.com/s3bridge/s3bridge/instance/mysql"
+	"github.com/s3bridge/s3bridge/instance/postgres"
+	"github.com/s3bridge/s3bridge/instance/sqlite"
+	"github.com/s3bridge/s3bridge/s3store"
+	"github.com/s3bridge/s3bridge/transfer"
+)
+
+// openInstance opens the database an instance URL names.
+func openInstance(ctx context.Context, raw string) (instance.Instance, error) {
+	if raw == "" {
+		return nil, fmt.Errorf("no instance: pass --db URL or set S3BRIDGE_DB")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("instance URL: cannot parse it (not shown, it may hold a password)")
+	}
+	switch u.Scheme {
+	case "postgres", "postgresql":
+		return postgres.Open(ctx, raw)
+	case "mysql", "mariadb":
+		return mysql.Open(ctx, raw)
+	case "sqlite":
+		return sqlite.Open(ctx, raw)
+	}
+	return nil, fmt.Errorf("instance URL scheme %q: want postgres, mysql or sqlite", u.Scheme)
+}
+
+// stores makes object store clients from instance settings plus the
+// process's credentials, one client per distinct configuration.
+type stores struct {
+	// base carries what the process, not the instance, decides: static
+	// credentials for basic/session auth, taken from the environment.
+	base  s3store.Config
+	log   *slog.Logger
+	mu    sync.Mutex
+	cache map[string]*s3store.Client
+}
+
+func newStores(getenv func(string) string, log *slog.Logger) *stores {
+	return &stores{
+		base: s3store.Config{
+			AccessKeyID:     getenv("AWS_ACCESS_KEY_ID"),
+			SecretAccessKey: getenv("AWS_SECRET_ACCESS_KEY"),
+			SessionToken:    getenv("AWS_SESSION_TOKEN"),
+		},
+		log:   log,
+		cache: map[string]*s3store.Client{},
+	}
+}
+
+// config merges an instance's settings for a feature into the base.
+func (s *stores) config(set s3bridge.Settings, feature string) s3store.Config {
+	cfg := s.base
+	cfg.Endpoint = set.Endpoint
+	cfg.Region = set.Region
+	if set.PathStyle {
+		t := true
+		cfg.PathStyle = &t
+	}
+	cfg.RoleARN = set.Roles[feature]
+	cfg.Auth = set.Auth
+	if cfg.Auth == "" || cfg.Auth == s3store.AuthDefault {
+		// Without an explicit method the environment's keys are used
+		// through the SDK's default chain, which reads them itself.
+		cfg.Auth = ""
+		if cfg.RoleARN == "" {
+			cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken = "", "", ""
+			cfg.Auth = s3store.AuthDefault
+		}
+	}
+	return cfg
+}
+
+func (s *stores) client(ctx context.Context, set s3bridge.Settings, feature string) (*s3store.Client, error) {
+	cfg := s.config(set, feature)
+	// Secrets are tagged json:"-", so the key never holds them; they come
+	// from s.base, which is fixed for the life of the process.
+	k, _ := json.Marshal(struct {
+		C s3store.Config
+		F string
+	}{cfg, feature})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.cache[string(k)]; ok {
+		return c, nil
+	}
+	c, err := s3store.New(ctx, cfg, s.log)
+	if err != nil {
+		return nil, err
+	}
+	s.cache[string(k)] = c
+	return c, nil
+}
+
+// runners returns the task runners an agent or the CLI runs.
+func (s *stores) runners() map[s3bridge.TaskType]agent.Runner {
+	tr := &transfer.Runner{Store: func(ctx context.Context, set s3bridge.Settings) (transfer.ObjectStore, error) {
+		return s.client(ctx, set, "S3_INTEGRATION")
+	}}
+	return map[s3bridge.TaskType]agent.Runner{
+		s3bridge.TaskUpload:      tr,
+		s3bridge.TaskDownload:    tr,
+		s3bridge.TaskListFiles:   tr,
+		s3bridge.TaskDeleteFiles: tr,
+	}
+}

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/s3bridge/s3bridge"
+	"github.com/s3bridge/s3bridge/instance"
+)
+
+// taskRow is task_status's row, with RDS's column names.
+type taskRow struct {
+	TaskID          int64           `json:"task_id"`
+	TaskType        string          `json:"task_type"`
+	DatabaseName    string          `json:"database_name"`
+	PercentComplete int             `json:"percent_complete"`
+	DurationMins    float64         `json:"duration_mins"`
+	Lifecycle       string          `json:"lifecycle"`
+	TaskInfo        string          `json:"task_info"`
+	LastUpdated     time.Time       `json:"last_updated"`
+	CreatedAt       time.Time       `json:"created_at"`
+	S3ObjectARN     string          `json:"s3_object_arn"`
+	FilePath        string          `json:"filepath"`
+	OverwriteFile   bool            `json:"overwrite_file"`
+	TaskMetadata    json.RawMessage `json:"task_metadata"`
+}
+
+func row(t s3bridge.Task) taskRow {
+	meta := t.Metadata
+	if !json.Valid(meta) {
+		meta = json.RawMessage("{}")
+	}
+	return taskRow{t.ID, string(t.Type), t.DatabaseName, t.PercentComplete,
+		float64(t.Duration(time.Now()).Milliseconds()) / 60000, string(t.Lifecycle), t.TaskInfo,
+		t.LastUpdated, t.CreatedAt, t.S3ObjectARN, t.FilePath, t.Overwrite, meta}
+}
+
+func runStatus(ctx context.Context, e *env, args []string) error {
+	var c common
+	fs := newFlags("status", e, &c, false)
+	pos, err := parse(fs, args, 0, 1)
+	if err != nil {
+		return err
+	}
+	return withInstance(ctx, &c, func(in instance.Instance) error {
+		var tasks []s3bridge.Task
+		if len(pos) == 1 && pos[0] != "0" {
+			id, err := taskID(pos[0])
+			if err != nil {
+				return err
+			}
+			t, err := in.Task(ctx, id)
+			if err != nil {
+				return err
+			}
+			tasks = append(tasks, t)
+		} else if tasks, err = in.Tasks(ctx); err != nil {
+			return err
+		}
+		return printTasks(e, &c, tasks)
+	})
+}
+
+func printTasks(e *env, c *common, tasks []s3bridge.Task) error {
+	rows := make([]taskRow, 0, len(tasks))
+	for _, t := range tasks {
+		rows = append(rows, row(t))
+	}
+	if c.json {
+		return json.NewEncoder(e.stdout).Encode(rows)
+	}
+	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "TASK_ID\tTASK_TYPE\tLIFECYCLE\t%\tMINS\tCREATED_AT\tTASK_INFO")
+	for _, r := range rows {
+		fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%.2f\t%s\t%s\n", r.TaskID, r.TaskType, r.Lifecycle, r.PercentComplete,
+			r.DurationMins, r.CreatedAt.Format("2006-01-02 15:04:05"), r.TaskInfo)
+	}
+	return w.Flush()
+}
+
+func runLog(ctx context.Context, e *env, args []string) error {
+	var c common
+	fs := newFlags("log", e, &c, false)
+	pos, err := parse(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	id, err := taskID(pos[0])
+	if err != nil {
+		return err
+	}
+	return withInstance(ctx, &c, func(in instance.Instance) error {
+		lines, err := in.TaskLog(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, l := range lines {
+			fmt.Fprintln(e.stdout, l.String())
+		}
+		return nil
+	})
+}
+
+func runCancel(ctx context.Context, e *env, args []string) error {
+	var c common
+	fs := newFlags("cancel", e, &c, false)
+	pos, err := parse(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	id, err := taskID(pos[0])
+	if err != nil {
+		return err
+	}
+	return withInstance(ctx, &c, func(in instance.Instance) error {
+		lc, err := in.Cancel(ctx, id)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "task %d %s\n", id, lc)
+		return nil
+	})
+}
+
+func runListFileDetails(ctx context.Context, e *env, args []string) error {
+	var c common
+	fs := newFlags("list-file-details", e, &c, false)
+	pos, err := parse(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	id, err := taskID(pos[0])
+	if err != nil {
+		return err
+	}
+	return withInstance(ctx, &c, func(in instance.Instance) error { return printFileDetails(ctx, e, &c, in, id) })
+}
+
+func printFileDetails(ctx context.Context, e *env, c *common, in instance.Instance, id int64) error {
+	files, err := in.FileDetails(ctx, id)
+	if err != nil {
+		return err
+	}
+	if c.json {
+		type fileRow struct {
+			FilePath        string    `json:"filepath"`
+			SizeInBytes     int64     `json:"size_in_bytes"`
+			LastModifiedUTC time.Time `json:"last_modified_utc"`
+			IsDirectory     bool      `json:"is_directory"`
+		}
+		rows := make([]fileRow, 0, len(files))
+		for _, f := range files {
+			rows = append(rows, fileRow(f))
+		}
+		return json.NewEncoder(e.stdout).Encode(rows)
+	}
+	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "FILEPATH\tSIZE_IN_BYTES\tLAST_MODIFIED_UTC\tIS_DIRECTORY")
+	for _, f := range files {
+		fmt.Fprintf(w, "%s\t%d\t%s\t%t\n", f.FilePath, f.SizeInBytes, f.LastModifiedUTC.Format("2006-01-02 15:04:05"), f.IsDirectory)
+	}
+	return w.Flush()
+}

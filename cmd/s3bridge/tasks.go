@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/s3bridge/s3bridge"
+	"github.com/s3bridge/s3bridge/agent"
+	"github.com/s3bridge/s3bridge/instance"
+	"github.com/s3bridge/s3bridge/transfer"
+)
+
+// submit enqueues a task and, unless async, runs it in this process with a
+// progress bar, failing when the task does not succeed.
+func submit(ctx context.Context, e *env, c *common, in instance.Instance, t s3bridge.Task) error {
+	_, err := submitID(ctx, e, c, in, t)
+	return err
+}
+
+// submitID is submit returning the task id.
+func submitID(ctx context.Context, e *env, c *common, in instance.Instance, t s3bridge.Task) (int64, error) {
+	id, err := in.Enqueue(ctx, t)
+	if err != nil {
+		return 0, err
+	}
+	if c.async {
+		fmt.Fprintln(e.stdout, id)
+		return id, nil
+	}
+	log := c.logger(e.stderr)
+	bar := newProgressBar(e.stderr)
+	st := newStores(e.getenv, log)
+	a := agent.New(agent.Config{Log: log, Progress: func(_, done, total int64) { bar.update(done, total) }}, st.runners())
+	task, err := waitForSlot(ctx, in, id, a.ID())
+	if err != nil {
+		return id, err
+	}
+	// Ctrl-C cancels the task, as cancel_task would, instead of leaving it
+	// to an agent: the user asked it to stop.
+	stopWatch := context.AfterFunc(ctx, func() { in.Cancel(context.WithoutCancel(ctx), id) })
+	defer stopWatch()
+	lc := a.Execute(context.WithoutCancel(ctx), in, task)
+	bar.finish()
+	done, err := in.Task(context.WithoutCancel(ctx), id)
+	if err != nil {
+		return id, err
+	}
+	if lc != s3bridge.Success {
+		return id, fmt.Errorf("task %d %s: %s", id, done.Lifecycle, done.TaskInfo)
+	}
+	fmt.Fprintf(e.stdout, "task %d %s: %s\n", id, done.Lifecycle, done.TaskInfo)
+	return id, nil
+}
+
+// waitForSlot claims task id, waiting while the instance already runs its
+// max_running tasks.
+func waitForSlot(ctx context.Context, in instance.Instance, id int64, agentID string) (*s3bridge.Task, error) {
+	for {
+		task, err := in.ClaimTask(ctx, id, agentID, 15*time.Second)
+		if err != nil || task != nil {
+			return task, err
+		}
+		select {
+		case <-ctx.Done():
+			in.Cancel(context.WithoutCancel(ctx), id)
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+		if t, err := in.Task(ctx, id); err == nil && t.Lifecycle != s3bridge.Created {
+			return nil, fmt.Errorf("task %d was taken by agent %s (%s)", id, t.Agent, t.Lifecycle)
+		}
+	}
+}
+
+func withInstance(ctx context.Context, c *common, fn func(in instance.Instance) error) error {
+	in, err := openInstance(ctx, c.db)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	return fn(in)
+}
+
+func runUploadDir(ctx context.Context, e *env, args []string) error {
+	var c common
+	var p transfer.DirectoryUpload
+	fs := newFlags("upload", e, &c, true)
+	fs.StringVar(&p.Bucket, "bucket", "", "p_bucket_name: the bucket to upload to")
+	fs.StringVar(&p.Directory, "directory", s3bridge.DefaultDirectory, "p_directory_name: the directory object to upload from")
+	fs.StringVar(&p.Prefix, "prefix", "", "p_prefix: upload only files whose names start with this")
+	fs.StringVar(&p.S3Prefix, "s3-prefix", "", "p_s3_prefix: prepended to each file name to make its key")
+	fs.IntVar(&p.CompressionLevel, "compression-level", 0, "p_compression_level: gzip level 1-9, 0 for none")
+	if _, err := parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	return withInstance(ctx, &c, func(in instance.Instance) error {
+		return submit(ctx, e, &c, in, transfer.UploadDirectoryTask(p))
+	})
+}
+
+func runDownloadDir(ctx context.Context, e *env, args []string) error {
+	var c common
+	var p transfer.DirectoryDownload
+	var gz, zero bool
+	fs := newFlags("download", e, &c, true)
+	fs.StringVar(&p.Bucket, "bucket", "", "p_bucket_name: the bucket to download from")
+	fs.StringVar(&p.Directory, "directory", s3bridge.DefaultDirectory, "p_directory_name: the directory object to download to")
+	fs.StringVar(&p.S3Prefix, "s3-prefix", "", "p_s3_prefix: only objects directly under it (Oracle's rules)")
+	fs.BoolVar(&gz, "gunzip", false, "p_decompression_format GZIP: decompress gzip objects")
+	fs.BoolVar(&zero, "error-on-zero", false, "p_error_on_zero_downloads TRUE: fail when nothing matches")
+	if _, err := parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	if gz {
+		p.Decompression = "GZIP"
+	}
+	if zero {
+		p.ErrorOnZero = "TRUE"
+	}
+	return withInstance(ctx, &c, func(in instance.Instance) error {
+		return submit(ctx, e, &c, in, transfer.DownloadDirectoryTask(p))
+	})
+}
+
+func runUploadFile(ctx context.Context, e *env, args []string) error {
+	var c common
+	var overwrite bool
+	fs := newFlags("upload-file", e, &c, true)
+	fs.BoolVar(&overwrite, "overwrite", false, "overwrite_file: replace an existing object")
+	pos, err := parse(fs, args, 2, 2)
+	if err != nil {
+		return err
+	}
+	return withInstance(ctx, &c, func(in instance.Instance) error {
+		return submit(ctx, e, &c, in, transfer.UploadFileTask(pos[0], pos[1], overwrite))
+	})
+}
+
+func runDownloadFile(ctx context.Context, e *env, args []string) error {
+	var c common
+	var overwrite bool
+	fs := newFlags("download-file", e, &c, true)
+	fs.BoolVar(&overwrite, "overwrite", false, "overwrite_file: replace an existing file")
+	pos, err := parse(fs, args, 1, 2)
+	if err != nil {
+		return err
+	}
+	path := ""
+	if len(pos) == 2 {
+		path = pos[1]
+	}
+	return withInstance(ctx, &c, func(in instance.Instance) error {
+		return submit(ctx, e, &c, in, transfer.DownloadFileTask(pos[0], path, overwrite))
+	})
+}
+
+func runListFiles(ctx context.Context, e *env, args []string) error {
+	var c common
+	fs := newFlags("list-files", e, &c, true)
+	if _, err := parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	return withInstance(ctx, &c, func(in instance.Instance) error {
+		out := e
+		if !c.async {
+			out = &env{stdout: discard{}, stderr: e.stderr, getenv: e.getenv}
+		}
+		id, err := submitID(ctx, out, &c, in, transfer.GatherTask())
+		if err != nil || c.async {
+			return err
+		}
+		return printFileDetails(ctx, e, &c, in, id)
+	})
+}
+
+func runDeleteFile(ctx context.Context, e *env, args []string) error {
+	var c common
+	var force bool
+	fs := newFlags("delete-file", e, &c, true)
+	fs.BoolVar(&force, "force", false, "force_delete: needed to delete a directory (path ending in /)")
+	pos, err := parse(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	return withInstance(ctx, &c, func(in instance.Instance) error {
+		return submit(ctx, e, &c, in, transfer.DeleteTask(pos[0], force))
+	})
+}
+
+func taskID(s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id < 0 {
+		return 0, fmt.Errorf("task id %q: want a number", s)
+	}
+	return id, nil
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }

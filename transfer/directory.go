@@ -1,0 +1,280 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+	"sync/atomic"
+
+	"github.com/klauspost/compress/gzip"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/s3bridge/s3bridge"
+	"github.com/s3bridge/s3bridge/s3store"
+)
+
+// directory opens a registered directory object.
+func (j *job) directory(name string, create bool) (*Dir, error) {
+	path, ok := j.set.Directory(name)
+	if !ok {
+		names := make([]string, 0, len(j.set.Directories))
+		for n := range j.set.Directories {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		return nil, fmt.Errorf("directory object %q is not registered (registered: %s)", name, strings.Join(names, ", "))
+	}
+	return OpenDir(path, create)
+}
+
+// uploadDirectory is Oracle's upload_to_s3: the regular files directly in
+// the directory whose names start with p_prefix go to p_s3_prefix + name.
+func (j *job) uploadDirectory(ctx context.Context, p DirectoryUpload) (string, error) {
+	if p.Bucket == "" {
+		return "", fmt.Errorf("p_bucket_name is required")
+	}
+	if p.CompressionLevel < 0 || p.CompressionLevel > 9 {
+		return "", fmt.Errorf("p_compression_level %d: want 0 (none) to 9", p.CompressionLevel)
+	}
+	dir, err := j.directory(p.Directory, false)
+	if err != nil {
+		return "", err
+	}
+	defer dir.Close()
+	entries, err := fs.ReadDir(dir.Root.FS(), ".")
+	if err != nil {
+		return "", fmt.Errorf("read directory %s: %w", p.Directory, err)
+	}
+	var files []fs.FileInfo
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), p.Prefix) {
+			continue
+		}
+		if !e.Type().IsRegular() {
+			if !e.IsDir() {
+				j.rep.Logf(s3bridge.LevelWarn, "skipped %s: not a regular file", e.Name())
+			}
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
+			return "", fmt.Errorf("stat %s in %s: %w", e.Name(), p.Directory, err)
+		}
+		if fi.Size() > j.set.MaxUploadBytes {
+			return "", fmt.Errorf("%s is %d bytes, over the %d-byte upload limit: %w", e.Name(), fi.Size(), j.set.MaxUploadBytes, s3bridge.ErrLimit)
+		}
+		files = append(files, fi)
+		j.total.Add(fi.Size())
+	}
+	if len(files) > s3bridge.MaxFilesPerTransfer {
+		return "", fmt.Errorf("%d files match p_prefix %q in %s, more than the %d one call may upload: %w",
+			len(files), p.Prefix, p.Directory, s3bridge.MaxFilesPerTransfer, s3bridge.ErrLimit)
+	}
+	j.rep.Logf(s3bridge.LevelInfo, "uploading %d files (%d bytes) from %s to s3://%s/%s", len(files), j.total.Load(), p.Directory, p.Bucket, p.S3Prefix)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(j.concurrency)
+	for _, fi := range files {
+		g.Go(func() error { return j.uploadOne(gctx, dir, fi.Name(), p) })
+	}
+	if err := g.Wait(); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("uploaded %d files (%d bytes) from %s to s3://%s/%s", len(files), j.total.Load(), p.Directory, p.Bucket, p.S3Prefix), nil
+}
+
+func (j *job) uploadOne(ctx context.Context, dir *Dir, name string, p DirectoryUpload) error {
+	f, err := dir.Root.Open(name)
+	if err != nil {
+		return fmt.Errorf("open %s in %s: %w", name, p.Directory, err)
+	}
+	defer f.Close()
+	key := p.S3Prefix + name
+	var body io.Reader = f
+	opts := s3store.PutOptions{Progress: j.tracker()}
+	if p.CompressionLevel > 0 {
+		// Progress counts the file's bytes read, not compressed bytes sent.
+		key += ".gz"
+		body = gzipStream(&countingReader{r: f, add: j.add}, p.CompressionLevel)
+		opts.Progress = nil
+	}
+	obj, err := j.store.Upload(ctx, p.Bucket, key, body, opts)
+	if err != nil {
+		return fmt.Errorf("upload %s: %w", name, err)
+	}
+	j.rep.Logf(s3bridge.LevelInfo, "uploaded %s to s3://%s/%s (%d bytes, ETag %s)", name, p.Bucket, key, obj.Size, obj.ETag)
+	return nil
+}
+
+// gzipStream compresses r on the fly; the pipe keeps memory flat.
+func gzipStream(r io.Reader, level int) io.Reader {
+	pr, pw := io.Pipe()
+	go func() {
+		zw, err := gzip.NewWriterLevel(pw, level)
+		if err == nil {
+			_, err = io.Copy(zw, r)
+			if cerr := zw.Close(); err == nil {
+				err = cerr
+			}
+		}
+		pw.CloseWithError(err)
+	}()
+	return pr
+}
+
+// downloadDirectory is Oracle's download_from_s3: only the objects directly
+// under p_s3_prefix's last "/" whose keys start with the prefix, never
+// deeper; an existing local file of the same name is skipped.
+func (j *job) downloadDirectory(ctx context.Context, p DirectoryDownload) (string, error) {
+	if p.Bucket == "" {
+		return "", fmt.Errorf("p_bucket_name is required")
+	}
+	gz := strings.EqualFold(p.Decompression, "GZIP")
+	if !gz && !strings.EqualFold(p.Decompression, "NONE") {
+		return "", fmt.Errorf("p_decompression_format %q: want NONE or GZIP", p.Decompression)
+	}
+	objects, _, err := j.store.List(ctx, p.Bucket, p.S3Prefix, "/")
+	if err != nil {
+		return "", err
+	}
+	type item struct {
+		obj  s3store.Object
+		name string
+	}
+	var items []item
+	for _, o := range objects {
+		if strings.HasSuffix(o.Key, "/") { // a "folder" marker, not a file
+			continue
+		}
+		name, err := LocalName(o.Key)
+		if err != nil {
+			return "", err
+		}
+		if gz {
+			name = strings.TrimSuffix(name, ".gz")
+		}
+		items = append(items, item{o, name})
+		j.total.Add(o.Size)
+	}
+	if len(items) > s3bridge.MaxFilesPerTransfer {
+		return "", fmt.Errorf("%d objects under s3://%s/%s, more than the %d one call may download: %w",
+			len(items), p.Bucket, p.S3Prefix, s3bridge.MaxFilesPerTransfer, s3bridge.ErrLimit)
+	}
+	if len(items) == 0 && strings.EqualFold(p.ErrorOnZero, "TRUE") {
+		return "", fmt.Errorf("no objects to download under s3://%s/%s", p.Bucket, p.S3Prefix)
+	}
+	dir, err := j.directory(p.Directory, true)
+	if err != nil {
+		return "", err
+	}
+	defer dir.Close()
+	var skipped atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(j.concurrency)
+	for _, it := range items {
+		g.Go(func() error {
+			if _, err := dir.Root.Lstat(it.name); err == nil {
+				skipped.Add(1)
+				j.add(it.obj.Size)
+				j.rep.Logf(s3bridge.LevelInfo, "skipped %s: %s already exists in %s", it.obj.Key, it.name, p.Directory)
+				return nil
+			}
+			return j.fetch(gctx, dir, p.Bucket, it.obj, it.name, gz, false)
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return "", err
+	}
+	n := int64(len(items)) - skipped.Load()
+	return fmt.Sprintf("downloaded %d files from s3://%s/%s to %s, skipped %d existing", n, p.Bucket, p.S3Prefix, p.Directory, skipped.Load()), nil
+}
+
+// fetch downloads one object into dir/rel through a temporary file that is
+// renamed into place only when complete, so a failed or cancelled download
+// leaves nothing behind. Without overwrite, an existing target fails.
+func (j *job) fetch(ctx context.Context, dir *Dir, bucket string, obj s3store.Object, rel string, gunzip, overwrite bool) (err error) {
+	tmp := tempName(rel)
+	f, err := dir.Root.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", tmp, err)
+	}
+	defer func() {
+		f.Close()
+		if err != nil {
+			dir.Root.Remove(tmp)
+		}
+	}()
+	if gunzip {
+		err = j.gunzipTo(ctx, f, bucket, obj.Key)
+	} else {
+		_, err = j.store.Download(ctx, bucket, obj.Key, f, j.tracker())
+	}
+	if err != nil {
+		return fmt.Errorf("download s3://%s/%s: %w", bucket, obj.Key, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("write %s: %w", rel, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", rel, err)
+	}
+	if err := place(dir, tmp, rel, overwrite); err != nil {
+		return err
+	}
+	j.rep.Logf(s3bridge.LevelInfo, "downloaded s3://%s/%s to %s (%d bytes)", bucket, obj.Key, rel, obj.Size)
+	return nil
+}
+
+func (j *job) gunzipTo(ctx context.Context, w io.Writer, bucket, key string) error {
+	body, _, err := j.store.Open(ctx, bucket, key)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	zr, err := gzip.NewReader(&countingReader{r: body, add: j.add})
+	if err != nil {
+		return fmt.Errorf("gunzip: %w", err)
+	}
+	if _, err := io.Copy(w, zr); err != nil {
+		return fmt.Errorf("gunzip: %w", err)
+	}
+	return nil
+}
+
+// place moves a finished temporary file to its name. Without overwrite it
+// links, which fails atomically if the name was taken meanwhile.
+func place(dir *Dir, tmp, rel string, overwrite bool) error {
+	if overwrite {
+		if err := dir.Root.Rename(tmp, rel); err != nil {
+			return fmt.Errorf("rename into %s: %w", rel, err)
+		}
+		return nil
+	}
+	if err := dir.Root.Link(tmp, rel); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%s: %w (overwrite not requested)", rel, s3bridge.ErrExists)
+		}
+		return fmt.Errorf("link into %s: %w", rel, err)
+	}
+	return dir.Root.Remove(tmp)
+}
+
+func tempName(rel string) string {
+	d, f := splitDir(rel)
+	return d + ".s3bridge-" + f + "-" + randomSuffix() + ".part"
+}
+
+type countingReader struct {
+	r   io.Reader
+	add func(int64)
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.add(int64(n))
+	return n, err
+}

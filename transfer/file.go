@@ -1,0 +1,143 @@
+package transfer
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+
+	"github.com/s3bridge/s3bridge"
+	"github.com/s3bridge/s3bridge/s3store"
+)
+
+// area opens the file area, creating it if needed.
+func (j *job) area() (*Dir, error) {
+	if j.set.Area == "" {
+		return nil, fmt.Errorf("no file area is set for this instance (attach --area DIR)")
+	}
+	return OpenDir(j.set.Area, true)
+}
+
+// downloadFile is SQL Server's rds_download_from_s3: one object to a path
+// in the file area (default: the object's name at the top of the area),
+// creating folders on the way.
+func (j *job) downloadFile(ctx context.Context, p FileTransfer) (string, error) {
+	loc, err := objectLocation(p.ARN)
+	if err != nil {
+		return "", err
+	}
+	area, err := j.area()
+	if err != nil {
+		return "", err
+	}
+	defer area.Close()
+	target := p.FilePath
+	if target == "" || strings.HasSuffix(target, "/") {
+		name, err := LocalName(loc.Key)
+		if err != nil {
+			return "", err
+		}
+		target += name
+	}
+	rel, err := area.Resolve(target)
+	if err != nil {
+		return "", err
+	}
+	if !j.set.ExtensionAllowed(rel) {
+		return "", fmt.Errorf("%s: extension %q is not allowed in the file area (allowed: none, %s): %w",
+			target, filepath.Ext(rel), strings.Join(j.set.AllowedExtensions, " "), s3bridge.ErrLimit)
+	}
+	overwrite := p.Overwrite == 1
+	if fi, err := area.Root.Lstat(rel); err == nil {
+		if fi.IsDir() {
+			return "", fmt.Errorf("%s is a directory", target)
+		}
+		if !overwrite {
+			return "", fmt.Errorf("%s: %w (overwrite_file is 0)", target, s3bridge.ErrExists)
+		}
+	} else if n, err := area.countFiles(); err != nil {
+		return "", fmt.Errorf("count files in the file area: %w", err)
+	} else if n >= j.set.MaxFiles {
+		return "", fmt.Errorf("the file area holds %d files, its limit is %d: %w", n, j.set.MaxFiles, s3bridge.ErrLimit)
+	}
+	obj, err := j.store.Stat(ctx, loc.Bucket, loc.Key)
+	if err != nil {
+		return "", err
+	}
+	j.total.Store(obj.Size)
+	if d, _ := splitDir(rel); d != "" {
+		if err := area.Root.MkdirAll(strings.TrimSuffix(d, "/"), 0o750); err != nil {
+			return "", fmt.Errorf("create folder for %s: %w", target, err)
+		}
+	}
+	if err := j.fetch(ctx, area, loc.Bucket, obj, rel, false, overwrite); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("downloaded %s (%d bytes) to %s", loc, obj.Size, filepath.Join(area.Path, rel)), nil
+}
+
+// uploadFile is SQL Server's rds_upload_to_s3: one file of the area to an
+// object. It returns only after S3 confirmed the write.
+func (j *job) uploadFile(ctx context.Context, p FileTransfer) (string, error) {
+	loc, err := objectLocation(p.ARN)
+	if err != nil {
+		return "", err
+	}
+	area, err := j.area()
+	if err != nil {
+		return "", err
+	}
+	defer area.Close()
+	rel, err := area.Resolve(p.FilePath)
+	if err != nil {
+		return "", err
+	}
+	f, err := area.Root.Open(rel)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("%s: %w in the file area", p.FilePath, s3bridge.ErrNotFound)
+		}
+		return "", fmt.Errorf("open %s: %w", p.FilePath, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("%s is not a regular file", p.FilePath)
+	}
+	if fi.Size() > j.set.MaxUploadBytes {
+		return "", fmt.Errorf("%s is %d bytes, over the %d-byte upload limit: %w", p.FilePath, fi.Size(), j.set.MaxUploadBytes, s3bridge.ErrLimit)
+	}
+	overwrite := p.Overwrite == 1
+	if !overwrite {
+		if _, err := j.store.Stat(ctx, loc.Bucket, loc.Key); err == nil {
+			return "", fmt.Errorf("%s: %w (overwrite_file is 0)", loc, s3bridge.ErrExists)
+		} else if !errors.Is(err, s3bridge.ErrNotFound) {
+			return "", err
+		}
+	}
+	j.total.Store(fi.Size())
+	obj, err := j.store.Upload(ctx, loc.Bucket, loc.Key, f, s3store.PutOptions{IfNoneMatch: !overwrite, Progress: j.tracker()})
+	if err != nil {
+		return "", err
+	}
+	j.rep.Logf(s3bridge.LevelInfo, "uploaded %s to %s (%d bytes, ETag %s)", p.FilePath, loc, obj.Size, obj.ETag)
+	return fmt.Sprintf("uploaded %s (%d bytes) to %s", filepath.Join(area.Path, rel), fi.Size(), loc), nil
+}
+
+// splitDir splits a slash path into its directory (with a trailing slash,
+// or empty) and its last element.
+func splitDir(rel string) (string, string) {
+	rel = filepath.ToSlash(rel)
+	i := strings.LastIndex(rel, "/")
+	return rel[:i+1], rel[i+1:]
+}
+
+func randomSuffix() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

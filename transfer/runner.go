@@ -1,0 +1,111 @@
+package transfer
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"sync/atomic"
+
+	"github.com/s3bridge/s3bridge"
+	"github.com/s3bridge/s3bridge/s3store"
+)
+
+// ObjectStore is what transfers need from S3; *s3store.Client has it.
+type ObjectStore interface {
+	// List returns the objects under prefix and, with a delimiter, the
+	// common prefixes ("folders") one level down.
+	List(ctx context.Context, bucket, prefix, delimiter string) ([]s3store.Object, []string, error)
+	// Stat returns an object's attributes or an error wrapping ErrNotFound.
+	Stat(ctx context.Context, bucket, key string) (s3store.Object, error)
+	// Download writes the object to w, in parallel ranges.
+	Download(ctx context.Context, bucket, key string, w io.WriterAt, progress func(n int64)) (s3store.Object, error)
+	// Open streams the object.
+	Open(ctx context.Context, bucket, key string) (io.ReadCloser, s3store.Object, error)
+	// Upload streams r to the key and returns once S3 confirmed it.
+	Upload(ctx context.Context, bucket, key string, r io.Reader, opts s3store.PutOptions) (s3store.Object, error)
+}
+
+var _ ObjectStore = (*s3store.Client)(nil)
+
+// Runner runs the transfer task types.
+type Runner struct {
+	// Store returns the object store for an instance's settings.
+	Store func(ctx context.Context, set s3bridge.Settings) (ObjectStore, error)
+	// Concurrency is how many files a directory task moves at once
+	// (default 16); each large file is itself moved in parallel parts.
+	Concurrency int
+}
+
+// Run runs one task and returns its task_info on success.
+func (r *Runner) Run(ctx context.Context, t s3bridge.Task, set s3bridge.Settings, rep s3bridge.Reporter) (string, error) {
+	switch t.Type {
+	case s3bridge.TaskListFiles:
+		return gather(ctx, set, rep)
+	case s3bridge.TaskDeleteFiles:
+		var p Delete
+		if err := t.Params(&p); err != nil {
+			return "", fmt.Errorf("task %d parameters: %w", t.ID, err)
+		}
+		return deleteFiles(set, p, rep)
+	case s3bridge.TaskUpload, s3bridge.TaskDownload:
+	default:
+		return "", fmt.Errorf("task %d: transfer can't run a %s task", t.ID, t.Type)
+	}
+	k, err := kind(t)
+	if err != nil {
+		return "", err
+	}
+	store, err := r.Store(ctx, set)
+	if err != nil {
+		return "", err
+	}
+	j := &job{store: store, set: set, rep: rep, concurrency: cmp.Or(r.Concurrency, 16)}
+	switch {
+	case k == KindDirectory && t.Type == s3bridge.TaskUpload:
+		var p DirectoryUpload
+		if err := t.Params(&p); err != nil {
+			return "", fmt.Errorf("task %d parameters: %w", t.ID, err)
+		}
+		return j.uploadDirectory(ctx, p)
+	case k == KindDirectory:
+		var p DirectoryDownload
+		if err := t.Params(&p); err != nil {
+			return "", fmt.Errorf("task %d parameters: %w", t.ID, err)
+		}
+		return j.downloadDirectory(ctx, p)
+	case k == KindFile:
+		var p FileTransfer
+		if err := t.Params(&p); err != nil {
+			return "", fmt.Errorf("task %d parameters: %w", t.ID, err)
+		}
+		if t.Type == s3bridge.TaskUpload {
+			return j.uploadFile(ctx, p)
+		}
+		return j.downloadFile(ctx, p)
+	}
+	return "", fmt.Errorf("task %d: unknown transfer kind %q", t.ID, k)
+}
+
+// job is one running transfer.
+type job struct {
+	store       ObjectStore
+	set         s3bridge.Settings
+	rep         s3bridge.Reporter
+	concurrency int
+	done, total atomic.Int64
+}
+
+func (j *job) add(n int64) {
+	j.rep.Progress(j.done.Add(n), j.total.Load())
+}
+
+// tracker turns one transfer's running totals into additions to the job's
+// progress. Each transfer reports from one goroutine at a time.
+func (j *job) tracker() func(total int64) {
+	var last int64
+	return func(total int64) {
+		j.add(total - last)
+		last = total
+	}
+}
