@@ -36,7 +36,7 @@ type DirectoryDownload struct {
 	Bucket        string `json:"p_bucket_name"`
 	Directory     string `json:"p_directory_name"`
 	S3Prefix      string `json:"p_s3_prefix"`
-	Decompression string `json:"p_decompression_format"`  // NONE or GZIP
+	Decompression string `json:"p_decompression_format"`    // NONE or GZIP
 	ErrorOnZero   string `json:"p_error_on_zero_downloads"` // TRUE or FALSE
 }
 
