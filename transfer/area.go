@@ -47,21 +47,24 @@ func (d *Dir) Rel(userPath string) (string, error) {
 	case p == "":
 		return "", fmt.Errorf("empty file path")
 	case strings.ContainsAny(p, "\\\x00"):
-		return "", fmt.Errorf("file path %q: backslashes and NUL are not allowed: %w", userPath, s3bridge.ErrOutsideDirectory)
+		return "", fmt.Errorf("file path \"%s\": backslashes and NUL are not allowed: %w", userPath, s3bridge.ErrOutsideDirectory)
 	case len(p) >= 2 && p[1] == ':':
-		return "", fmt.Errorf("file path %q: drive paths are not allowed: %w", userPath, s3bridge.ErrOutsideDirectory)
+		return "", fmt.Errorf("file path \"%s\": drive paths are not allowed: %w", userPath, s3bridge.ErrOutsideDirectory)
 	}
 	if filepath.IsAbs(p) {
 		rel, err := filepath.Rel(d.Path, p)
 		if err != nil || !filepath.IsLocal(rel) {
-			return "", fmt.Errorf("file path %q is outside %s: %w", userPath, d.Path, s3bridge.ErrOutsideDirectory)
+			return "", fmt.Errorf("file path \"%s\" is outside %s: %w", userPath, d.Path, s3bridge.ErrOutsideDirectory)
 		}
 		p = rel
 	}
 	if !filepath.IsLocal(p) {
-		return "", fmt.Errorf("file path %q is outside %s: %w", userPath, d.Path, s3bridge.ErrOutsideDirectory)
+		return "", fmt.Errorf("file path \"%s\" is outside %s: %w", userPath, d.Path, s3bridge.ErrOutsideDirectory)
 	}
-	return filepath.Clean(p), nil
+	if p = filepath.Clean(p); p == "." {
+		return "", fmt.Errorf("file path \"%s\" names the directory itself, not a file in it: %w", userPath, s3bridge.ErrOutsideDirectory)
+	}
+	return p, nil
 }
 
 // LocalName checks that an object key's last element can be a file name in a
@@ -69,7 +72,7 @@ func (d *Dir) Rel(userPath string) (string, error) {
 func LocalName(key string) (string, error) {
 	name := key[strings.LastIndex(key, "/")+1:]
 	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "\\\x00") || (len(name) >= 2 && name[1] == ':') {
-		return "", fmt.Errorf("object key %q does not name a file that can stay in its directory: %w", key, s3bridge.ErrOutsideDirectory)
+		return "", fmt.Errorf("object key \"%s\" does not name a file that can stay in its directory: %w", key, s3bridge.ErrOutsideDirectory)
 	}
 	return name, nil
 }
@@ -105,7 +108,7 @@ func (d *Dir) noSymlinks(rel, userPath string) error {
 			return fmt.Errorf("check %s: %w", userPath, err)
 		}
 		if fi.Mode()&fs.ModeSymlink != 0 {
-			return fmt.Errorf("file path %q goes through symlink %q: %w", userPath, sub, s3bridge.ErrOutsideDirectory)
+			return fmt.Errorf("file path \"%s\" goes through symlink \"%s\": %w", userPath, sub, s3bridge.ErrOutsideDirectory)
 		}
 	}
 	return nil

@@ -65,6 +65,9 @@ func deleteFiles(set s3bridge.Settings, p Delete, rep s3bridge.Reporter) (string
 	}
 	defer area.Close()
 	wantDir := strings.HasSuffix(p.FilePath, "/")
+	if strings.TrimSuffix(p.FilePath, "/") == "" || filepath.Clean(p.FilePath) == filepath.Clean(set.Area) {
+		return "", fmt.Errorf("file path \"%s\" names the whole file area: refusing to delete it", p.FilePath)
+	}
 	rel, err := area.Resolve(strings.TrimSuffix(p.FilePath, "/"))
 	if err != nil {
 		return "", err
