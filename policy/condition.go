@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"net/netip"
 	"slices"
@@ -249,14 +250,17 @@ func validateVariables(text string) error {
 
 // evalCondition reports whether every operator, key and value of a
 // statement's Condition holds for the request: operators and keys are
-// ANDed, the values of one key ORed.
+// ANDed, the values of one key ORed. Operators and keys go in sorted
+// order so that which error or mismatch ends the walk never varies.
 func evalCondition(c Condition, vars bool, rc requestContext) (bool, error) {
-	for name, block := range c {
+	for _, name := range slices.Sorted(maps.Keys(c)) {
 		op, err := parseOperator(name)
 		if err != nil {
 			return false, err
 		}
-		for key, values := range block {
+		block := c[name]
+		for _, key := range slices.Sorted(maps.Keys(block)) {
+			values := block[key]
 			n, ok := normKey(key)
 			if !ok {
 				return false, fmt.Errorf("unknown condition key %q", key)

@@ -18,6 +18,7 @@ const copyBufferSize = 1 << 20
 // Concurrency at a time, every range pinned to the ETag first seen so a
 // concurrent overwrite fails with ErrChanged instead of mixing versions. A
 // part whose connection breaks mid-body resumes from the byte reached.
+// w gets parallel WriteAt calls on disjoint ranges, as io.WriterAt allows.
 // progress, if not nil, gets the running total of bytes written, from one
 // goroutine at a time. On error, w may hold part of the object.
 func (c *Client) Download(ctx context.Context, bucket, key string, w io.WriterAt, progress func(n int64)) (Object, error) {

@@ -53,8 +53,10 @@ func (c *Client) detectRegion(ctx context.Context, bucket string) (string, error
 	}
 	if err != nil {
 		var respErr *awshttp.ResponseError
-		if !errors.As(err, &respErr) {
-			return "", err // no answer from the server: don't cache a guess
+		if !errors.As(err, &respErr) || respErr.HTTPStatusCode() == 0 {
+			// No answer from the server (the SDK reports send errors as
+			// status 0): don't cache a guess.
+			return "", err
 		}
 		if r := respErr.Response.Header.Get("X-Amz-Bucket-Region"); r != "" {
 			return r, nil

@@ -63,8 +63,11 @@ func (r *resumeReader) Read(p []byte) (int, error) {
 	for {
 		n, err := r.body.Read(p)
 		r.off += int64(n)
-		if err == io.EOF && r.off < r.obj.Size {
+		switch {
+		case err == io.EOF && r.off < r.obj.Size:
 			err = io.ErrUnexpectedEOF // the server closed early
+		case err != nil && r.off == r.obj.Size:
+			err = io.EOF // broke after the last byte: nothing left to resume
 		}
 		if err == nil || err == io.EOF {
 			return n, err

@@ -35,7 +35,8 @@ type PutOptions struct {
 }
 
 // Upload stores r under key and returns only after S3 confirmed the write
-// (PutObject or CompleteMultipartUpload), with the ETag and size. Input
+// (PutObject or CompleteMultipartUpload), with the ETag and size (S3 doesn't
+// return LastModified there; Stat has it). Input
 // smaller than one part goes in a single PutObject; larger input goes in
 // Concurrency parallel parts of PartSize. An io.ReaderAt that is also an
 // io.Seeker (an *os.File) is uploaded from its current offset in sections

@@ -197,4 +197,3 @@ func equalKeys(got []string, want ...string) bool {
 	}
 	return true
 }
-

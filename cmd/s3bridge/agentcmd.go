@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"sync"
 	"time"
@@ -15,17 +16,18 @@ func runAgent(ctx context.Context, e *env, args []string) error {
 		dbs                multi
 		lease, grace, tick time.Duration
 	)
-	fs := newFlags("agent", e, &c, false)
+	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
 	fs.Var(&dbs, "db", "instance URL to serve (repeatable; default $S3BRIDGE_DB)")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&lease, "lease", 15*time.Second, "lease on a running task; another agent takes it over after this without a heartbeat")
 	fs.DurationVar(&grace, "grace", 30*time.Second, "on SIGTERM, how long running tasks may finish before they go back to the queue")
 	fs.DurationVar(&tick, "tick", 250*time.Millisecond, "heartbeat and cancel check interval")
-	c.logLevel = "info"
 	if _, err := parse(fs, args, 0, 0); err != nil {
 		return err
 	}
-	if len(dbs) == 0 && c.db != "" {
-		dbs = append(dbs, c.db)
+	if v := e.getenv("S3BRIDGE_DB"); len(dbs) == 0 && v != "" {
+		dbs = append(dbs, v)
 	}
 	if len(dbs) == 0 {
 		return fmt.Errorf("agent: pass --db URL (repeatable) or set S3BRIDGE_DB")
