@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
@@ -290,6 +291,9 @@ func loadAWSConfig(ctx context.Context, cfg Config) (aws.Config, error) {
 func newRetryer(cfg Config) aws.Retryer {
 	return retry.NewStandard(func(o *retry.StandardOptions) {
 		o.MaxAttempts = cfg.RetryMaxAttempts
+		// An unreachable endpoint should fail in seconds, not minutes:
+		// cap each wait (the SDK's default cap is 20s).
+		o.MaxBackoff = 5 * time.Second
 		// The client-wide retry quota would fail a long transfer outright
 		// during a throttling burst; each request is already bounded by
 		// MaxAttempts and backs off.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"sync"
 
 	"github.com/s3bridge/s3bridge"
@@ -50,11 +51,14 @@ type stores struct {
 }
 
 func newStores(getenv func(string) string, log *slog.Logger) *stores {
+	// AWS_MAX_ATTEMPTS bounds retries as it does for the AWS tools.
+	attempts, _ := strconv.Atoi(getenv("AWS_MAX_ATTEMPTS"))
 	return &stores{
 		base: s3store.Config{
-			AccessKeyID:     getenv("AWS_ACCESS_KEY_ID"),
-			SecretAccessKey: getenv("AWS_SECRET_ACCESS_KEY"),
-			SessionToken:    getenv("AWS_SESSION_TOKEN"),
+			AccessKeyID:      getenv("AWS_ACCESS_KEY_ID"),
+			SecretAccessKey:  getenv("AWS_SECRET_ACCESS_KEY"),
+			SessionToken:     getenv("AWS_SESSION_TOKEN"),
+			RetryMaxAttempts: max(attempts, 0),
 		},
 		log:   log,
 		cache: map[string]*s3store.Client{},
