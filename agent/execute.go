@@ -38,6 +38,8 @@ func (a *Agent) Execute(ctx context.Context, in instance.Instance, task *s3bridg
 	var lc s3bridge.Lifecycle
 	switch {
 	case lost:
+		rep.Logf(s3bridge.LevelWarn, "agent %s lost its lease; another agent holds the task now", a.cfg.ID)
+		rep.flush()
 		log.Warn("lease lost: another agent holds the task now")
 		return ""
 	case err == nil:
@@ -47,15 +49,18 @@ func (a *Agent) Execute(ctx context.Context, in instance.Instance, task *s3bridg
 		lc, info = s3bridge.Cancelled, fmt.Sprintf("cancelled by request after %s", rep.progressText())
 		rep.Logf(s3bridge.LevelInfo, "%s", info)
 	case ctx.Err() != nil:
+		rep.Logf(s3bridge.LevelWarn, "agent %s stopped; task returned to the queue", a.cfg.ID)
+		rep.flush()
 		if rerr := in.Release(bg, task.ID, a.cfg.ID); rerr != nil {
 			log.Error("release on shutdown", "err", rerr)
 		}
-		rep.Logf(s3bridge.LevelWarn, "agent %s stopped; task returned to the queue", a.cfg.ID)
 		return s3bridge.Created
 	default:
 		lc, info = s3bridge.Failed, err.Error()
 		rep.Logf(s3bridge.LevelError, "%s", info)
 	}
+	// The log is complete before the lifecycle says the task is over.
+	rep.flush()
 	if ferr := in.Finish(bg, task.ID, a.cfg.ID, lc, info); ferr != nil {
 		log.Error("finish", "err", ferr)
 		return ""
@@ -88,6 +93,7 @@ func (a *Agent) heartbeat(ctx, bg context.Context, in instance.Instance, task *s
 			return false
 		case <-t.C:
 		}
+		rep.flush()
 		lc, err := in.Heartbeat(bg, task.ID, a.cfg.ID, a.cfg.Lease, rep.percent())
 		switch {
 		case errors.Is(err, s3bridge.ErrLeaseLost):
@@ -111,13 +117,14 @@ func (a *Agent) heartbeat(ctx, bg context.Context, in instance.Instance, task *s
 
 // reporter stores a task's log lines and progress in its instance.
 type reporter struct {
-	ctx  context.Context
-	in   instance.Instance
-	id   int64
-	log  *slog.Logger
-	mu   sync.Mutex
-	done int64
-	tot  int64
+	ctx   context.Context
+	in    instance.Instance
+	id    int64
+	log   *slog.Logger
+	mu    sync.Mutex
+	done  int64
+	tot   int64
+	lines []s3bridge.LogLine
 
 	onProgress func(id, done, total int64)
 }
@@ -126,10 +133,24 @@ func newReporter(ctx context.Context, in instance.Instance, id int64, log *slog.
 	return &reporter{ctx: ctx, in: in, id: id, log: log}
 }
 
+// Logf buffers a line; lines reach the instance in batches, at each
+// heartbeat and when the task ends, so a task moving thousands of files
+// doesn't pay a database round trip per file.
 func (r *reporter) Logf(level s3bridge.LogLevel, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	r.log.Debug(msg, "level", level)
-	if err := r.in.Log(r.ctx, r.id, level, msg); err != nil {
+	r.mu.Lock()
+	r.lines = append(r.lines, s3bridge.LogLine{Time: time.Now().UTC(), Level: level, Message: msg})
+	r.mu.Unlock()
+}
+
+// flush writes the buffered log lines.
+func (r *reporter) flush() {
+	r.mu.Lock()
+	lines := r.lines
+	r.lines = nil
+	r.mu.Unlock()
+	if err := r.in.Log(r.ctx, r.id, lines...); err != nil {
 		r.log.Error("write task log", "err", err)
 	}
 }

@@ -43,8 +43,8 @@ type Queue interface {
 
 // Journal is what a running task writes besides its state.
 type Journal interface {
-	// Log appends a line to the task's log.
-	Log(ctx context.Context, id int64, level s3bridge.LogLevel, msg string) error
+	// Log appends lines to the task's log, in order, in one transaction.
+	Log(ctx context.Context, id int64, lines ...s3bridge.LogLine) error
 	// SaveFileDetails replaces the file details gathered by task id.
 	SaveFileDetails(ctx context.Context, id int64, files []s3bridge.FileDetail) error
 }

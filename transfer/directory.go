@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/klauspost/compress/gzip"
@@ -189,6 +190,9 @@ func (j *job) downloadDirectory(ctx context.Context, p DirectoryDownload) (strin
 	if err := g.Wait(); err != nil {
 		return "", err
 	}
+	if err := j.syncPending(dir); err != nil {
+		return "", err
+	}
 	n := int64(len(items)) - skipped.Load()
 	return fmt.Sprintf("downloaded %d files from s3://%s/%s to %s, skipped %d existing", n, p.Bucket, p.S3Prefix, p.Directory, skipped.Load()), nil
 }
@@ -208,15 +212,18 @@ func (j *job) fetch(ctx context.Context, dir *Dir, bucket string, obj s3store.Ob
 			dir.Root.Remove(tmp)
 		}
 	}()
-	if gunzip {
+	switch {
+	case gunzip:
 		err = j.gunzipTo(ctx, f, bucket, obj.Key)
-	} else {
+	case obj.Size < smallObject:
+		err = j.streamTo(ctx, f, bucket, obj.Key)
+	default:
 		_, err = j.store.Download(ctx, bucket, obj.Key, f, j.tracker())
 	}
 	if err != nil {
 		return fmt.Errorf("download s3://%s/%s: %w", bucket, obj.Key, err)
 	}
-	if err := f.Sync(); err != nil {
+	if err := j.syncFile(f, obj.Size); err != nil {
 		return fmt.Errorf("write %s: %w", rel, err)
 	}
 	if err := f.Close(); err != nil {
@@ -228,6 +235,39 @@ func (j *job) fetch(ctx context.Context, dir *Dir, bucket string, obj s3store.Ob
 	j.rep.Logf(s3bridge.LevelInfo, "downloaded s3://%s/%s to %s (%d bytes)", bucket, obj.Key, rel, obj.Size)
 	return nil
 }
+
+// smallObject is the size under which one streaming GET beats parallel
+// ranges, which cost a HEAD first and a buffer per part.
+const smallObject = 8 << 20
+
+func (j *job) streamTo(ctx context.Context, w io.Writer, bucket, key string) error {
+	body, _, err := j.store.Open(ctx, bucket, key)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	buf := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(buf)
+	// A large buffer turns a small object into one write instead of many
+	// small ones as the HTTP body trickles in.
+	for {
+		n, err := io.ReadFull(body, *buf)
+		if n > 0 {
+			if _, werr := w.Write((*buf)[:n]); werr != nil {
+				return werr
+			}
+			j.add(int64(n))
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
 func (j *job) gunzipTo(ctx context.Context, w io.Writer, bucket, key string) error {
 	body, _, err := j.store.Open(ctx, bucket, key)

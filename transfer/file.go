@@ -77,6 +77,9 @@ func (j *job) downloadFile(ctx context.Context, p FileTransfer) (string, error) 
 	if err := j.fetch(ctx, area, loc.Bucket, obj, rel, false, overwrite); err != nil {
 		return "", err
 	}
+	if err := j.syncPending(area); err != nil {
+		return "", err
+	}
 	return fmt.Sprintf("downloaded %s (%d bytes) to %s", loc, obj.Size, filepath.Join(area.Path, rel)), nil
 }
 

@@ -94,6 +94,7 @@ type job struct {
 	rep         s3bridge.Reporter
 	concurrency int
 	done, total atomic.Int64
+	pendingSyncs
 }
 
 func (j *job) add(n int64) {

@@ -246,7 +246,7 @@ func testJournal(t *testing.T, in instance.Instance) {
 		if i == 2 {
 			level = s3bridge.LevelError
 		}
-		if err := in.Log(ctx, id, level, msg); err != nil {
+		if err := in.Log(ctx, id, s3bridge.LogLine{Level: level, Message: msg}); err != nil {
 			t.Fatal(err)
 		}
 	}

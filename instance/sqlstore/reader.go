@@ -44,13 +44,27 @@ func (s *Store) Tasks(ctx context.Context) ([]s3bridge.Task, error) {
 }
 
 // Log implements instance.Journal.
-func (s *Store) Log(ctx context.Context, id int64, level s3bridge.LogLevel, msg string) error {
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO {task_log} (task_id, logged_at, level, message) VALUES (?, ?, ?, ?)`),
-		id, s.now(), string(level), msg)
-	if err != nil {
-		return fmt.Errorf("log for task %d on %s: %w", id, s.name, err)
+func (s *Store) Log(ctx context.Context, id int64, lines ...s3bridge.LogLine) error {
+	if len(lines) == 0 {
+		return nil
 	}
-	return nil
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, s.q(`INSERT INTO {task_log} (task_id, logged_at, level, message) VALUES (?, ?, ?, ?)`))
+		if err != nil {
+			return fmt.Errorf("log for task %d on %s: %w", id, s.name, err)
+		}
+		defer stmt.Close()
+		for _, l := range lines {
+			at := l.Time
+			if at.IsZero() {
+				at = s.now()
+			}
+			if _, err := stmt.ExecContext(ctx, id, at.UTC(), string(l.Level), l.Message); err != nil {
+				return fmt.Errorf("log for task %d on %s: %w", id, s.name, err)
+			}
+		}
+		return nil
+	})
 }
 
 // TaskLog implements instance.Reader.

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Transfer benchmark: s3bridge against `aws s3 cp` and `rclone copy`, all on
+# the same local MinIO in the same run, for 1 × 1 GiB and 2000 × 64 KiB,
+# upload and download. Prints each tool's seconds (best of BENCH_RUNS) and
+# s3bridge's time as a ratio to the faster peer; target: ratio ≤ 1.00.
+#
+#   bench/transfer.sh            # BENCH_RUNS=3 by default
+#   BENCH_RUNS=1 bench/transfer.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/services.sh
+source scripts/services.sh
+ensure_minio
+command -v rclone >/dev/null || apt_install rclone
+command -v aws >/dev/null || apt_install awscli
+
+runs=${BENCH_RUNS:-3}
+work=$(mktemp -d /tmp/s3bridge-bench-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+go build -o "$work/s3bridge" ./cmd/s3bridge
+
+export AWS_ACCESS_KEY_ID=$S3BRIDGE_TEST_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3BRIDGE_TEST_S3_SECRET_KEY AWS_REGION=us-east-1
+export AWS_ENDPOINT_URL=$S3BRIDGE_TEST_S3_ENDPOINT
+export RCLONE_CONFIG_BENCH_TYPE=s3 RCLONE_CONFIG_BENCH_PROVIDER=Minio RCLONE_CONFIG_BENCH_ENDPOINT=$S3BRIDGE_TEST_S3_ENDPOINT \
+  RCLONE_CONFIG_BENCH_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY
+# rclone 1.60 (Debian) can't take AWS_CA_BUNDLE with its own HTTP transport
+# ("unsupported transport"); the endpoint is plain http, so drop it for rclone.
+rclone() { env -u AWS_CA_BUNDLE rclone "$@"; }
+aws_s3() { aws --endpoint-url "$S3BRIDGE_TEST_S3_ENDPOINT" s3 "$@" >/dev/null; }
+bucket=bench-$(date +%s)
+aws_s3 mb "s3://$bucket"
+cleanup_bucket() { aws_s3 rb --force "s3://$bucket" || true; rm -rf "$work"; }
+trap cleanup_bucket EXIT
+
+echo "generating data in $work" >&2
+mkdir -p "$work/area" "$work/small"
+head -c $((1 << 30)) /dev/urandom >"$work/area/big.bin"
+for i in $(seq -w 1 2000); do head -c 65536 /dev/urandom >"$work/small/f$i.dat"; done
+db="sqlite://$work/bench.db"
+"$work/s3bridge" attach --db "$db" --area "$work/area" --dir "SMALL=$work/small" --dir "DL=$work/dl" \
+  --allow-ext '*' --max-files 100000 >/dev/null
+
+# seconds CMD…: wall time of one run
+seconds() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1 || { echo "FAILED: $*" >&2; exit 1; }; e=$(date +%s.%N); echo "$e - $s" | bc; }
+# best PREP CMD…: fastest of $runs runs, PREP run before each (not timed)
+best() { local prep=$1; shift; local b=""; for _ in $(seq "$runs"); do $prep; t=$(seconds "$@"); [ -n "$t" ] || { echo "FAILED: $*" >&2; kill $$; }; if [ -z "$b" ] || (( $(echo "$t < $b" | bc) )); then b=$t; fi; done; echo "$b"; }
+fresh_dl() { rm -rf "$work/dl" "$work/area/dl"; mkdir -p "$work/dl"; }
+none() { :; }
+s3b() { "$work/s3bridge" "$@" --db "$db"; }
+
+declare -A T
+T[up_big_s3b]=$(best none s3b upload-file --overwrite big.bin "s3://$bucket/s3b/big.bin")
+T[up_big_aws]=$(best none aws_s3 cp "$work/area/big.bin" "s3://$bucket/aws/big.bin")
+T[up_big_rclone]=$(best none rclone copy "$work/area/big.bin" "bench:$bucket/rclone/")
+T[up_small_s3b]=$(best none s3b upload --bucket "$bucket" --directory SMALL --s3-prefix s3b/small/)
+T[up_small_aws]=$(best none aws_s3 cp --recursive "$work/small" "s3://$bucket/aws/small/")
+T[up_small_rclone]=$(best none rclone copy --ignore-times "$work/small" "bench:$bucket/rclone/small/")
+T[down_big_s3b]=$(best fresh_dl s3b download-file "s3://$bucket/s3b/big.bin" dl/big.bin)
+T[down_big_aws]=$(best fresh_dl aws_s3 cp "s3://$bucket/aws/big.bin" "$work/dl/big.bin")
+T[down_big_rclone]=$(best fresh_dl rclone copy "bench:$bucket/rclone/big.bin" "$work/dl/")
+T[down_small_s3b]=$(best fresh_dl s3b download --bucket "$bucket" --directory DL --s3-prefix s3b/small/)
+T[down_small_aws]=$(best fresh_dl aws_s3 cp --recursive "s3://$bucket/aws/small/" "$work/dl/")
+T[down_small_rclone]=$(best fresh_dl rclone copy "bench:$bucket/rclone/small/" "$work/dl/")
+
+printf '\ns3bridge transfer benchmark (local MinIO, best of %s runs, seconds)\n' "$runs"
+printf '%-26s %9s %9s %9s %12s %s\n' case s3bridge aws rclone ratio target
+met=0
+for c in up_big "up_small" down_big down_small; do
+  s=${T[${c}_s3b]} a=${T[${c}_aws]} r=${T[${c}_rclone]}
+  peer=$(echo "if ($a < $r) $a else $r" | bc -l)
+  ratio=$(echo "scale=2; $s / $peer" | bc -l)
+  ok=$( (( $(echo "$ratio <= 1.00" | bc) )) && echo "met" || echo "MISSED" )
+  [ "$ok" = met ] && met=$((met + 1))
+  case $c in up_big) name="upload 1 x 1 GiB";; up_small) name="upload 2000 x 64 KiB";; down_big) name="download 1 x 1 GiB";; down_small) name="download 2000 x 64 KiB";; esac
+  printf '%-26s %9.2f %9.2f %9.2f %12s %s\n' "$name" "$s" "$a" "$r" "${ratio}x" "$ok"
+done
+printf 'ratio = s3bridge / faster peer; target ≤ 1.00 in each case: %d of 4 met\n' "$met"
