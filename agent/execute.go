@@ -25,6 +25,7 @@ func (a *Agent) Execute(ctx context.Context, in instance.Instance, task *s3bridg
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	rep.Logf(s3bridge.LevelInfo, "%s task %d started by agent %s", task.Type, task.ID, a.cfg.ID)
+	rep.flush() // a start is recorded at once, even if this agent dies next
 	hbDone := make(chan struct{})
 	var lost bool
 	go func() {
