@@ -203,3 +203,24 @@ func TestAgentGracefulStop(t *testing.T) {
 		return strings.Contains(w.mustCLI("status", "--db", url, id), "SUCCESS")
 	})
 }
+
+// TestAgentServesSeveralInstances: one agent process, --db twice.
+func TestAgentServesSeveralInstances(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	lite := "sqlite://" + filepath.Join(t.TempDir(), "inst.db")
+	pg := testenv.Postgres(t)
+	ids := map[string]string{}
+	for _, db := range []string{lite, pg} {
+		area := t.TempDir()
+		w.mustCLI("attach", "--db", db, "--area", area)
+		writeFile(t, filepath.Join(area, "a.csv"), db)
+		ids[db] = strings.TrimSpace(w.mustCLI("upload-file", "--db", db, "--async", "a.csv", "s3://"+w.bucket+"/"+testenv.Name("k")+".csv"))
+	}
+	w.agent("--db", lite, "--db", pg, "--tick", "100ms")
+	for db, id := range ids {
+		waitFor(t, "the task on "+db, 30*time.Second, func() bool {
+			return strings.Contains(w.mustCLI("status", "--db", db, id), "SUCCESS")
+		})
+	}
+}
