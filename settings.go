@@ -2,6 +2,7 @@ package s3bridge
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -49,6 +50,33 @@ type Settings struct {
 	// Roles maps a feature name (S3_INTEGRATION, LOAD, EXPORT) to the role
 	// ARN the agent assumes for it.
 	Roles map[string]string `json:"roles,omitempty"`
+	// Grants are the buckets and prefixes each feature may use. They make
+	// the least-privilege policy and, without an explicit Policy, fence
+	// every task to them.
+	Grants []Grant `json:"grants,omitempty"`
+	// Policy is an IAM policy document (JSON) evaluated before each task.
+	Policy json.RawMessage `json:"policy,omitempty"`
+	// SourceARN names the instance as aws:SourceArn in policy conditions
+	// (default arn:s3bridge:db:REGION:ACCOUNT:db:NAME); Account is
+	// aws:SourceAccount.
+	SourceARN string `json:"source_arn,omitempty"`
+	Account   string `json:"account,omitempty"`
+}
+
+// Grant lets a feature use a bucket, optionally only under some prefixes.
+type Grant struct {
+	Feature  string   `json:"feature"`
+	Bucket   string   `json:"bucket"`
+	Prefixes []string `json:"prefixes,omitempty"`
+	KMS      bool     `json:"kms,omitempty"`
+}
+
+// InstanceARN is the instance's aws:SourceArn.
+func (s Settings) InstanceARN(name string) string {
+	if s.SourceARN != "" {
+		return s.SourceARN
+	}
+	return "arn:s3bridge:db:" + cmp.Or(s.Region, "local") + ":" + cmp.Or(s.Account, "000000000000") + ":db:" + name
 }
 
 // WithDefaults fills unset limits with the vendors' values.

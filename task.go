@@ -142,6 +142,9 @@ var (
 	ErrNotCancellable = errors.New("task cannot be cancelled")
 	// ErrLeaseLost means another agent now holds the task.
 	ErrLeaseLost = errors.New("task lease lost")
+	// ErrAccessDenied means a policy, s3bridge's own or the S3 server's,
+	// does not allow an action.
+	ErrAccessDenied = errors.New("access denied")
 	// ErrLimit means a configured limit (files in area, size, extension)
 	// refuses the operation.
 	ErrLimit = errors.New("limit exceeded")

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -112,6 +113,8 @@ func (w *world) agent(args ...string) *exec.Cmd {
 	cmd := exec.Command(binary, append([]string{"agent", "--log-level", "debug"}, args...)...)
 	cmd.Env = w.env
 	cmd.Stdout, cmd.Stderr = syncWriter{w, nil}, syncWriter{w, nil}
+	// An agent must not outlive a test binary that died (timeout, panic).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		w.t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ var (
 	// ErrAccessDenied means S3 refused the credentials or the policy does
 	// not allow the action (AccessDenied, InvalidAccessKeyId,
 	// SignatureDoesNotMatch, ExpiredToken, or a bare 403).
-	ErrAccessDenied = errors.New("access denied")
+	ErrAccessDenied = s3bridge.ErrAccessDenied
 	// ErrChanged means the object changed while it was being read: a resumed
 	// or parallel ranged GET no longer matched the ETag of the first one.
 	ErrChanged = errors.New("object changed while reading")

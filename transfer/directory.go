@@ -76,6 +76,11 @@ func (j *job) uploadDirectory(ctx context.Context, p DirectoryUpload) (string, e
 		return "", fmt.Errorf("%d files match p_prefix %q in %s, more than the %d one call may upload: %w",
 			len(files), p.Prefix, p.Directory, s3bridge.MaxFilesPerTransfer, s3bridge.ErrLimit)
 	}
+	for _, fi := range files {
+		if err := j.guard.Allow("s3:PutObject", objectARN(p.Bucket, uploadKey(p, fi.Name())), nil); err != nil {
+			return "", err
+		}
+	}
 	j.rep.Logf(s3bridge.LevelInfo, "uploading %d files (%d bytes) from %s to s3://%s/%s", len(files), j.total.Load(), p.Directory, p.Bucket, p.S3Prefix)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(j.concurrency)
@@ -94,21 +99,29 @@ func (j *job) uploadOne(ctx context.Context, dir *Dir, name string, p DirectoryU
 		return fmt.Errorf("open %s in %s: %w", name, p.Directory, err)
 	}
 	defer f.Close()
-	key := p.S3Prefix + name
+	key := uploadKey(p, name)
 	var body io.Reader = f
 	opts := s3store.PutOptions{Progress: j.tracker()}
 	if p.CompressionLevel > 0 {
 		// Progress counts the file's bytes read, not compressed bytes sent.
-		key += ".gz"
 		body = gzipStream(&countingReader{r: f, add: j.add}, p.CompressionLevel)
 		opts.Progress = nil
 	}
 	obj, err := j.store.Upload(ctx, p.Bucket, key, body, opts)
 	if err != nil {
-		return fmt.Errorf("upload %s: %w", name, err)
+		return fmt.Errorf("upload %s: %w", name, byServer("s3:PutObject", objectARN(p.Bucket, key), err))
 	}
 	j.rep.Logf(s3bridge.LevelInfo, "uploaded %s to s3://%s/%s (%d bytes, ETag %s)", name, p.Bucket, key, obj.Size, obj.ETag)
 	return nil
+}
+
+// uploadKey is Oracle's key for a file: p_s3_prefix + name, plus .gz when
+// compressed.
+func uploadKey(p DirectoryUpload, name string) string {
+	if p.CompressionLevel > 0 {
+		return p.S3Prefix + name + ".gz"
+	}
+	return p.S3Prefix + name
 }
 
 // gzipStream compresses r on the fly; the pipe keeps memory flat.
@@ -138,9 +151,13 @@ func (j *job) downloadDirectory(ctx context.Context, p DirectoryDownload) (strin
 	if !gz && !strings.EqualFold(p.Decompression, "NONE") {
 		return "", fmt.Errorf("p_decompression_format %q: want NONE or GZIP", p.Decompression)
 	}
+	listCond := map[string][]string{"s3:prefix": {p.S3Prefix}, "s3:delimiter": {"/"}}
+	if err := j.guard.Allow("s3:ListBucket", "arn:aws:s3:::"+p.Bucket, listCond); err != nil {
+		return "", err
+	}
 	objects, _, err := j.store.List(ctx, p.Bucket, p.S3Prefix, "/")
 	if err != nil {
-		return "", err
+		return "", byServer("s3:ListBucket", "arn:aws:s3:::"+p.Bucket, err)
 	}
 	type item struct {
 		obj  s3store.Object
@@ -157,6 +174,9 @@ func (j *job) downloadDirectory(ctx context.Context, p DirectoryDownload) (strin
 		}
 		if gz {
 			name = strings.TrimSuffix(name, ".gz")
+		}
+		if err := j.guard.Allow("s3:GetObject", objectARN(p.Bucket, o.Key), nil); err != nil {
+			return "", err
 		}
 		items = append(items, item{o, name})
 		j.total.Add(o.Size)
@@ -221,7 +241,7 @@ func (j *job) fetch(ctx context.Context, dir *Dir, bucket string, obj s3store.Ob
 		_, err = j.store.Download(ctx, bucket, obj.Key, f, j.tracker())
 	}
 	if err != nil {
-		return fmt.Errorf("download s3://%s/%s: %w", bucket, obj.Key, err)
+		return fmt.Errorf("download s3://%s/%s: %w", bucket, obj.Key, byServer("s3:GetObject", objectARN(bucket, obj.Key), err))
 	}
 	if err := j.syncFile(f, obj.Size); err != nil {
 		return fmt.Errorf("write %s: %w", rel, err)

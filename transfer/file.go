@@ -64,9 +64,12 @@ func (j *job) downloadFile(ctx context.Context, p FileTransfer) (string, error) 
 	} else if n >= j.set.MaxFiles {
 		return "", fmt.Errorf("the file area holds %d files, its limit is %d: %w", n, j.set.MaxFiles, s3bridge.ErrLimit)
 	}
+	if err := j.guard.Allow("s3:GetObject", objectARN(loc.Bucket, loc.Key), nil); err != nil {
+		return "", err
+	}
 	obj, err := j.store.Stat(ctx, loc.Bucket, loc.Key)
 	if err != nil {
-		return "", err
+		return "", byServer("s3:GetObject", objectARN(loc.Bucket, loc.Key), err)
 	}
 	j.total.Store(obj.Size)
 	if d, _ := splitDir(rel); d != "" {
@@ -115,17 +118,22 @@ func (j *job) uploadFile(ctx context.Context, p FileTransfer) (string, error) {
 		return "", fmt.Errorf("%s is %d bytes, over the %d-byte upload limit: %w", p.FilePath, fi.Size(), j.set.MaxUploadBytes, s3bridge.ErrLimit)
 	}
 	overwrite := p.Overwrite == 1
+	if err := j.guard.Allow("s3:PutObject", objectARN(loc.Bucket, loc.Key), nil); err != nil {
+		return "", err
+	}
 	if !overwrite {
+		// The early check is a courtesy (S3 enforces If-None-Match at the
+		// end); a policy that denies reading only skips it.
 		if _, err := j.store.Stat(ctx, loc.Bucket, loc.Key); err == nil {
 			return "", fmt.Errorf("%s: %w (overwrite_file is 0)", loc, s3bridge.ErrExists)
-		} else if !errors.Is(err, s3bridge.ErrNotFound) {
+		} else if !errors.Is(err, s3bridge.ErrNotFound) && !errors.Is(err, s3bridge.ErrAccessDenied) {
 			return "", err
 		}
 	}
 	j.total.Store(fi.Size())
 	obj, err := j.store.Upload(ctx, loc.Bucket, loc.Key, f, s3store.PutOptions{IfNoneMatch: !overwrite, Progress: j.tracker()})
 	if err != nil {
-		return "", err
+		return "", byServer("s3:PutObject", objectARN(loc.Bucket, loc.Key), err)
 	}
 	j.rep.Logf(s3bridge.LevelInfo, "uploaded %s to %s (%d bytes, ETag %s)", p.FilePath, loc, obj.Size, obj.ETag)
 	return fmt.Sprintf("uploaded %s (%d bytes) to %s", filepath.Join(area.Path, rel), fi.Size(), loc), nil

@@ -15,6 +15,7 @@ import (
 	"github.com/s3bridge/s3bridge/instance/mysql"
 	"github.com/s3bridge/s3bridge/instance/postgres"
 	"github.com/s3bridge/s3bridge/instance/sqlite"
+	"github.com/s3bridge/s3bridge/policy"
 	"github.com/s3bridge/s3bridge/internal/testenv"
 	"github.com/s3bridge/s3bridge/s3store"
 	"github.com/s3bridge/s3bridge/transfer"
@@ -76,12 +77,25 @@ func newHarness(t *testing.T, open func(t *testing.T) instance.Instance) *harnes
 	must(t, err)
 	h.set = s3bridge.Settings{Area: h.area, Directories: map[string]string{"DATA_PUMP_DIR": h.pump}, MaxFiles: 50}
 	h.attach()
-	h.agent = agent.New(agent.Config{Tick: 50 * time.Millisecond}, runners(h.store))
+	h.agent = newAgent(h.store)
 	return h
 }
 
+func newAgent(store transfer.ObjectStore) *agent.Agent {
+	return agent.New(agent.Config{Tick: 50 * time.Millisecond}, runners(store))
+}
+
 func runners(store transfer.ObjectStore) map[s3bridge.TaskType]agent.Runner {
-	r := &transfer.Runner{Store: func(context.Context, s3bridge.Settings) (transfer.ObjectStore, error) { return store, nil }}
+	r := &transfer.Runner{
+		Store: func(context.Context, s3bridge.Settings) (transfer.ObjectStore, error) { return store, nil },
+		Guard: func(set s3bridge.Settings, name string) (transfer.Guard, error) {
+			g, err := policy.NewGuard(set, name, false)
+			if g == nil || err != nil {
+				return nil, err
+			}
+			return g, nil
+		},
+	}
 	return map[s3bridge.TaskType]agent.Runner{s3bridge.TaskUpload: r, s3bridge.TaskDownload: r, s3bridge.TaskListFiles: r, s3bridge.TaskDeleteFiles: r}
 }
 

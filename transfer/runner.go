@@ -3,6 +3,7 @@ package transfer
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync/atomic"
@@ -28,10 +29,20 @@ type ObjectStore interface {
 
 var _ ObjectStore = (*s3store.Client)(nil)
 
+// Guard decides whether an S3 action may be performed, before any byte
+// moves; *policy.Guard has it. Allow's error names the action, the resource
+// and the deciding statement.
+type Guard interface {
+	Allow(action, resource string, cond map[string][]string) error
+}
+
 // Runner runs the transfer task types.
 type Runner struct {
 	// Store returns the object store for an instance's settings.
 	Store func(ctx context.Context, set s3bridge.Settings) (ObjectStore, error)
+	// Guard returns the instance's guard; nil means S3's own policies
+	// alone decide.
+	Guard func(set s3bridge.Settings, instance string) (Guard, error)
 	// Concurrency is how many files a directory task moves at once
 	// (default 16); each large file is itself moved in parallel parts.
 	Concurrency int
@@ -60,7 +71,16 @@ func (r *Runner) Run(ctx context.Context, t s3bridge.Task, set s3bridge.Settings
 	if err != nil {
 		return "", err
 	}
-	j := &job{store: store, set: set, rep: rep, concurrency: cmp.Or(r.Concurrency, 16)}
+	j := &job{store: store, set: set, rep: rep, concurrency: cmp.Or(r.Concurrency, 16), guard: allowAll{}}
+	if r.Guard != nil {
+		g, err := r.Guard(set, t.DatabaseName)
+		if err != nil {
+			return "", fmt.Errorf("instance policy: %w", err)
+		}
+		if g != nil {
+			j.guard = g
+		}
+	}
 	switch {
 	case k == KindDirectory && t.Type == s3bridge.TaskUpload:
 		var p DirectoryUpload
@@ -93,6 +113,7 @@ type job struct {
 	set         s3bridge.Settings
 	rep         s3bridge.Reporter
 	concurrency int
+	guard       Guard
 	done, total atomic.Int64
 	pendingSyncs
 }
@@ -109,4 +130,19 @@ func (j *job) tracker() func(total int64) {
 		j.add(total - last)
 		last = total
 	}
+}
+
+type allowAll struct{}
+
+func (allowAll) Allow(string, string, map[string][]string) error { return nil }
+
+func objectARN(bucket, key string) string { return "arn:aws:s3:::" + bucket + "/" + key }
+
+// byServer names the action and resource when the S3 server itself denied
+// a request, so its AccessDenied reads like s3bridge's own denials.
+func byServer(action, resource string, err error) error {
+	if errors.Is(err, s3bridge.ErrAccessDenied) {
+		return fmt.Errorf("%s on %s: denied by the S3 server: %w", action, resource, err)
+	}
+	return err
 }

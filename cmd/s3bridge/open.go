@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/s3bridge/s3bridge"
@@ -15,6 +16,7 @@ import (
 	"github.com/s3bridge/s3bridge/instance/mysql"
 	"github.com/s3bridge/s3bridge/instance/postgres"
 	"github.com/s3bridge/s3bridge/instance/sqlite"
+	"github.com/s3bridge/s3bridge/policy"
 	"github.com/s3bridge/s3bridge/s3store"
 	"github.com/s3bridge/s3bridge/transfer"
 )
@@ -111,13 +113,26 @@ func (s *stores) client(ctx context.Context, set s3bridge.Settings, feature stri
 
 // runners returns the task runners an agent or the CLI runs.
 func (s *stores) runners() map[s3bridge.TaskType]agent.Runner {
-	tr := &transfer.Runner{Store: func(ctx context.Context, set s3bridge.Settings) (transfer.ObjectStore, error) {
-		return s.client(ctx, set, "S3_INTEGRATION")
-	}}
+	tr := &transfer.Runner{
+		Store: func(ctx context.Context, set s3bridge.Settings) (transfer.ObjectStore, error) {
+			return s.client(ctx, set, "S3_INTEGRATION")
+		},
+		Guard: guard,
+	}
 	return map[s3bridge.TaskType]agent.Runner{
 		s3bridge.TaskUpload:      tr,
 		s3bridge.TaskDownload:    tr,
 		s3bridge.TaskListFiles:   tr,
 		s3bridge.TaskDeleteFiles: tr,
 	}
+}
+
+// guard is the instance's own policy check; nil when it has no policy.
+func guard(set s3bridge.Settings, instance string) (transfer.Guard, error) {
+	secure := set.Endpoint == "" || strings.HasPrefix(strings.ToLower(set.Endpoint), "https://")
+	g, err := policy.NewGuard(set, instance, secure)
+	if g == nil || err != nil {
+		return nil, err
+	}
+	return g, nil
 }
