@@ -51,7 +51,7 @@ s3b() { "$work/s3bridge" "$@" --db "$db"; }
 declare -A T
 T[up_big_s3b]=$(best none s3b upload-file --overwrite big.bin "s3://$bucket/s3b/big.bin")
 T[up_big_aws]=$(best none aws_s3 cp "$work/area/big.bin" "s3://$bucket/aws/big.bin")
-T[up_big_rclone]=$(best none rclone copy "$work/area/big.bin" "bench:$bucket/rclone/")
+T[up_big_rclone]=$(best none rclone copy --ignore-times "$work/area/big.bin" "bench:$bucket/rclone/")
 T[up_small_s3b]=$(best none s3b upload --bucket "$bucket" --directory SMALL --s3-prefix s3b/small/)
 T[up_small_aws]=$(best none aws_s3 cp --recursive "$work/small" "s3://$bucket/aws/small/")
 T[up_small_rclone]=$(best none rclone copy --ignore-times "$work/small" "bench:$bucket/rclone/small/")

@@ -204,6 +204,9 @@ type Client struct {
 	regions       sync.Map // bucket name -> region string
 	tls           bool     // endpoint is https: bodies may go unsigned
 	listPageSize  int32    // 0 = S3's 1000; tests lower it to prove pagination
+	creds         aws.CredentialsProvider
+	anon          *s3.Client // unsigned, to tell public buckets
+	public        sync.Map // bucket name -> publicEntry
 }
 
 // New builds a client. It makes no request: credentials and bucket regions
@@ -231,14 +234,18 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	api := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+	opts := func(o *s3.Options) {
 		if endpoint != "" {
 			// Set here, not on aws.Config: the SDK lets AWS_ENDPOINT_URL_S3
 			// override aws.Config.BaseEndpoint, and an explicit Endpoint wins.
 			o.BaseEndpoint = aws.String(endpoint)
 		}
 		o.UsePathStyle = usePathStyle(cfg.PathStyle, endpoint)
-	})
+	}
+	api := s3.NewFromConfig(awsCfg, opts)
+	anonCfg := awsCfg.Copy()
+	anonCfg.Credentials = aws.AnonymousCredentials{}
+	anon := s3.NewFromConfig(anonCfg, opts, func(o *s3.Options) { o.RetryMaxAttempts = 1 })
 	log.Debug("s3 client", "config", cfg, "resolved_endpoint", endpoint, "region", awsCfg.Region)
 	return &Client{
 		api:           api,
@@ -247,6 +254,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Client, error) {
 		concurrency:   cfg.Concurrency,
 		defaultRegion: awsCfg.Region,
 		tls:           endpoint == "" || strings.HasPrefix(strings.ToLower(endpoint), "https://"),
+		creds:         awsCfg.Credentials,
+		anon:          anon,
 	}, nil
 }
 

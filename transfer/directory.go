@@ -42,6 +42,9 @@ func (j *job) uploadDirectory(ctx context.Context, p DirectoryUpload) (string, e
 	if p.CompressionLevel < 0 || p.CompressionLevel > 9 {
 		return "", fmt.Errorf("p_compression_level %d: want 0 (none) to 9", p.CompressionLevel)
 	}
+	if err := j.notPublic(ctx, p.Bucket); err != nil {
+		return "", err
+	}
 	dir, err := j.directory(p.Directory, false)
 	if err != nil {
 		return "", err
@@ -150,6 +153,9 @@ func (j *job) downloadDirectory(ctx context.Context, p DirectoryDownload) (strin
 	gz := strings.EqualFold(p.Decompression, "GZIP")
 	if !gz && !strings.EqualFold(p.Decompression, "NONE") {
 		return "", fmt.Errorf("p_decompression_format %q: want NONE or GZIP", p.Decompression)
+	}
+	if err := j.notPublic(ctx, p.Bucket); err != nil {
+		return "", err
 	}
 	listCond := map[string][]string{"s3:prefix": {p.S3Prefix}, "s3:delimiter": {"/"}}
 	if err := j.guard.Allow("s3:ListBucket", "arn:aws:s3:::"+p.Bucket, listCond); err != nil {

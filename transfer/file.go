@@ -67,6 +67,9 @@ func (j *job) downloadFile(ctx context.Context, p FileTransfer) (string, error) 
 	if err := j.guard.Allow("s3:GetObject", objectARN(loc.Bucket, loc.Key), nil); err != nil {
 		return "", err
 	}
+	if err := j.notPublic(ctx, loc.Bucket); err != nil {
+		return "", err
+	}
 	obj, err := j.store.Stat(ctx, loc.Bucket, loc.Key)
 	if err != nil {
 		return "", byServer("s3:GetObject", objectARN(loc.Bucket, loc.Key), err)
@@ -119,6 +122,9 @@ func (j *job) uploadFile(ctx context.Context, p FileTransfer) (string, error) {
 	}
 	overwrite := p.Overwrite == 1
 	if err := j.guard.Allow("s3:PutObject", objectARN(loc.Bucket, loc.Key), nil); err != nil {
+		return "", err
+	}
+	if err := j.notPublic(ctx, loc.Bucket); err != nil {
 		return "", err
 	}
 	if !overwrite {

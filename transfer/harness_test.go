@@ -15,8 +15,8 @@ import (
 	"github.com/s3bridge/s3bridge/instance/mysql"
 	"github.com/s3bridge/s3bridge/instance/postgres"
 	"github.com/s3bridge/s3bridge/instance/sqlite"
-	"github.com/s3bridge/s3bridge/policy"
 	"github.com/s3bridge/s3bridge/internal/testenv"
+	"github.com/s3bridge/s3bridge/policy"
 	"github.com/s3bridge/s3bridge/s3store"
 	"github.com/s3bridge/s3bridge/transfer"
 )

@@ -1,6 +1,8 @@
 package transfer_test
 
 import (
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"os"
 	"path/filepath"
 	"testing"
@@ -9,6 +11,22 @@ import (
 	"github.com/s3bridge/s3bridge/s3store"
 	"github.com/s3bridge/s3bridge/transfer"
 )
+
+// TestPublicBucketRefused: a bucket anyone may list is refused for file
+// transfer, as RDS refuses it.
+func TestPublicBucketRefused(t *testing.T) {
+	h := newHarness(t, databases[0].open)
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":["s3:ListBucket"],"Resource":["arn:aws:s3:::` + h.bucket + `"]}]}`
+	_, err := h.minio.Admin(t).PutBucketPolicy(t.Context(), &s3.PutBucketPolicyInput{Bucket: aws.String(h.bucket), Policy: aws.String(doc)})
+	must(t, err)
+	h.put("a.csv", "x\n")
+	writeFile(t, filepath.Join(h.area, "b.csv"), "y\n")
+	h.fails(transfer.DownloadFileTask("s3://"+h.bucket+"/a.csv", "", false), "open to the public")
+	h.fails(transfer.UploadFileTask("b.csv", "s3://"+h.bucket+"/b.csv", false), "open to the public")
+	if keys := h.keys(""); len(keys) != 1 {
+		t.Errorf("upload to a public bucket went through: %v", keys)
+	}
+}
 
 // TestPolicyFence: an instance's own policy decides before any byte moves,
 // and a denial names the action, the resource and the deciding statement.

@@ -146,3 +146,25 @@ func byServer(action, resource string, err error) error {
 	}
 	return err
 }
+
+// publicChecker is implemented by stores that can tell a public bucket.
+type publicChecker interface {
+	Public(ctx context.Context, bucket string) (bool, error)
+}
+
+// notPublic refuses a bucket anyone may list, as RDS does for file
+// transfer: files from a database host must not land where all can read.
+func (j *job) notPublic(ctx context.Context, bucket string) error {
+	pc, ok := j.store.(publicChecker)
+	if !ok {
+		return nil
+	}
+	public, err := pc.Public(ctx, bucket)
+	if err != nil {
+		return err
+	}
+	if public {
+		return fmt.Errorf("bucket %s is open to the public: s3bridge refuses it for file transfer, as RDS does: %w", bucket, s3bridge.ErrAccessDenied)
+	}
+	return nil
+}
