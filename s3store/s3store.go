@@ -206,7 +206,7 @@ type Client struct {
 	listPageSize  int32    // 0 = S3's 1000; tests lower it to prove pagination
 	creds         aws.CredentialsProvider
 	anon          *s3.Client // unsigned, to tell public buckets
-	public        sync.Map // bucket name -> publicEntry
+	public        sync.Map   // bucket name -> publicEntry
 }
 
 // New builds a client. It makes no request: credentials and bucket regions
