@@ -61,6 +61,9 @@ type Settings struct {
 	// aws:SourceAccount.
 	SourceARN string `json:"source_arn,omitempty"`
 	Account   string `json:"account,omitempty"`
+	// AllowPublicBuckets lifts RDS's refusal of public buckets for file
+	// transfer, for endpoints without access control (a local fake).
+	AllowPublicBuckets bool `json:"allow_public_buckets,omitempty"`
 }
 
 // Grant lets a feature use a bucket, optionally only under some prefixes.

@@ -115,8 +115,8 @@ func mariaDBWithPassword(t *testing.T, password string) string {
 	for _, q := range []string{
 		"CREATE USER '" + user + "'@'%' IDENTIFIED BY '" + password + "'",
 		"CREATE USER '" + user + "'@'localhost' IDENTIFIED BY '" + password + "'",
-		"GRANT ALL ON *.* TO '" + user + "'@'%'",
-		"GRANT ALL ON *.* TO '" + user + "'@'localhost'",
+		"GRANT ALL ON *.* TO '" + user + "'@'%' WITH GRANT OPTION",
+		"GRANT ALL ON *.* TO '" + user + "'@'localhost' WITH GRANT OPTION",
 	} {
 		if _, err := db.ExecContext(t.Context(), q); err != nil {
 			t.Fatalf("%s: %v", q, err)

@@ -156,7 +156,7 @@ type publicChecker interface {
 // transfer: files from a database host must not land where all can read.
 func (j *job) notPublic(ctx context.Context, bucket string) error {
 	pc, ok := j.store.(publicChecker)
-	if !ok {
+	if !ok || j.set.AllowPublicBuckets {
 		return nil
 	}
 	public, err := pc.Public(ctx, bucket)

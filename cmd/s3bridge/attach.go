@@ -4,11 +4,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/instance"
+	"github.com/s3bridge/s3bridge/policy"
 )
 
 func runAttach(ctx context.Context, e *env, args []string) error {
@@ -33,6 +35,20 @@ func runAttach(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&feature, "feature", "S3_INTEGRATION", "feature the --role-arn is for: S3_INTEGRATION, LOAD or EXPORT")
 	fs.StringVar(&roleARN, "role-arn", "", "role the agent assumes through STS for --feature")
 	fs.Var(&roles, "role", "FEATURE=ROLE_ARN (repeatable)")
+	var (
+		policyFile      string
+		bucket          string
+		prefixes        multi
+		kms, skipChecks bool
+	)
+	fs.StringVar(&policyFile, "policy", "", "IAM policy document s3bridge evaluates before each task (fences the instance even on S3 servers without IAM)")
+	fs.StringVar(&bucket, "bucket", "", "grant --feature this bucket (makes the least-privilege policy; fences tasks when no --policy)")
+	fs.Var(&prefixes, "prefix", "with --bucket: key prefix the feature may use (repeatable)")
+	fs.BoolVar(&kms, "kms", false, "with --bucket: the bucket uses SSE-KMS")
+	fs.StringVar(&set.SourceARN, "source-arn", "", "the instance's ARN for aws:SourceArn (default arn:s3bridge:db:REGION:ACCOUNT:db:NAME)")
+	fs.StringVar(&set.Account, "account", "", "the instance's account for aws:SourceAccount")
+	fs.BoolVar(&skipChecks, "no-check", false, "don't probe granted buckets and roles at attach")
+	fs.BoolVar(&set.AllowPublicBuckets, "allow-public-buckets", false, "allow file transfer with buckets open to the public (RDS refuses them)")
 	if _, err := parse(fs, args, 0, 0); err != nil {
 		return err
 	}
@@ -71,6 +87,23 @@ func runAttach(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("--max-upload-size: %w", err)
 	}
 	set.MaxUploadBytes = n
+	if policyFile != "" {
+		data, err := os.ReadFile(policyFile)
+		if err != nil {
+			return fmt.Errorf("--policy: %w", err)
+		}
+		// Unknown operators, keys or bad fields fail now, not at 2 a.m.
+		if _, err := policy.Parse(policyFile, data); err != nil {
+			return fmt.Errorf("--policy: %w", err)
+		}
+		set.Policy = data
+	}
+	if bucket != "" {
+		if _, err := policy.ParseFeature(feature); err != nil {
+			return fmt.Errorf("--feature: %w", err)
+		}
+		set.Grants = []s3bridge.Grant{{Feature: strings.ToUpper(feature), Bucket: bucket, Prefixes: prefixes, KMS: kms}}
+	}
 	set.Roles = map[string]string{}
 	if roleARN != "" {
 		set.Roles[strings.ToUpper(feature)] = roleARN
@@ -87,6 +120,11 @@ func runAttach(ctx context.Context, e *env, args []string) error {
 		if old, err := in.Settings(ctx); err == nil {
 			set = merge(old, set, given)
 		}
+		if !skipChecks {
+			if err := checkRoles(ctx, e, set); err != nil {
+				return err
+			}
+		}
 		if err := in.Attach(ctx, set); err != nil {
 			return err
 		}
@@ -96,6 +134,13 @@ func runAttach(ctx context.Context, e *env, args []string) error {
 		}
 		fmt.Fprintf(e.stdout, "attached %s: area %s, directories %v, max running %d, max files %d\n",
 			in.Name(), got.Area, got.Directories, got.MaxRunning, got.MaxFiles)
+		if len(got.Grants) > 0 && !skipChecks {
+			// A missing permission is reported now; attach still succeeds
+			// so the operator can fix the bucket policy and re-check.
+			if err := checkInstance(ctx, e, in.Name(), got, ""); err != nil {
+				fmt.Fprintf(e.stderr, "warning: %v (run s3bridge check --db … after fixing)\n", err)
+			}
+		}
 		return nil
 	})
 }
@@ -113,6 +158,22 @@ func runDetach(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "detached %s: SQL functions removed, tasks and files kept\n", in.Name())
 		return nil
 	})
+}
+
+// checkRoles has STS assume each role now, so a role STS refuses is
+// reported at attach with STS's reason.
+func checkRoles(ctx context.Context, e *env, set s3bridge.Settings) error {
+	st := newStores(e.getenv, nil)
+	for feature, arn := range set.Roles {
+		c, err := st.client(ctx, set, feature)
+		if err == nil {
+			err = c.Credentials(ctx)
+		}
+		if err != nil {
+			return fmt.Errorf("role %s for %s: %w", arn, feature, err)
+		}
+	}
+	return nil
 }
 
 // merge applies the flags that were given to the stored settings.
@@ -149,6 +210,11 @@ func merge(old, set s3bridge.Settings, given map[string]bool) s3bridge.Settings 
 	for k, v := range set.Roles {
 		out.Roles[k] = v
 	}
+	pick("policy", func() { out.Policy = set.Policy })
+	pick("bucket", func() { out.Grants = mergeGrants(out.Grants, set.Grants) })
+	pick("source-arn", func() { out.SourceARN = set.SourceARN })
+	pick("account", func() { out.Account = set.Account })
+	pick("allow-public-buckets", func() { out.AllowPublicBuckets = set.AllowPublicBuckets })
 	return out
 }
 
@@ -172,4 +238,21 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("size %q: want a positive number with an optional unit (KB, MB, GB, TB)", s)
 	}
 	return n * mult, nil
+}
+
+// mergeGrants replaces the grant of the same feature and bucket, or adds it.
+func mergeGrants(old, add []s3bridge.Grant) []s3bridge.Grant {
+	out := append([]s3bridge.Grant(nil), old...)
+	for _, a := range add {
+		replaced := false
+		for i, o := range out {
+			if o.Feature == a.Feature && o.Bucket == a.Bucket {
+				out[i], replaced = a, true
+			}
+		}
+		if !replaced {
+			out = append(out, a)
+		}
+	}
+	return out
 }

@@ -40,6 +40,9 @@ func commands() []command {
 		{"list-files", "--db URL", "gather and list the files in the file area", runListFiles},
 		{"list-file-details", "--db URL TASK_ID", "list what a gather task found", runListFileDetails},
 		{"delete-file", "--db URL [--force] FILE_PATH", "SQL Server rds_delete_from_filesystem", runDeleteFile},
+		{"policy", "--feature F --bucket B [--prefix P]… | --db URL", "print the least-privilege IAM policy and trust policy", runPolicy},
+		{"policy simulate", "--policy FILE --action A --resource ARN [--context K=V]…", "evaluate a request: allowed, explicitDeny or implicitDeny", nil},
+		{"check", "--db URL [--bucket B]", "probe the buckets with the agent's credentials: missing permissions, public access, region", runCheck},
 		{"status", "--db URL [TASK_ID]", "task_status: all tasks, or one", runStatus},
 		{"log", "--db URL TASK_ID", "read_task_log: a task's log lines", runLog},
 		{"cancel", "--db URL TASK_ID", "cancel_task", runCancel},
@@ -64,7 +67,7 @@ func run(ctx context.Context, e *env, args []string) error {
 		return nil
 	}
 	for _, c := range commands() {
-		if c.name == args[0] {
+		if c.name == args[0] && c.run != nil {
 			return c.run(ctx, e, args[1:])
 		}
 	}

@@ -12,6 +12,9 @@ import (
 // than in a user's terminal.
 func TestHelp(t *testing.T) {
 	for _, c := range commands() {
+		if c.run == nil {
+			continue // a sub-command, listed for usage
+		}
 		var out bytes.Buffer
 		e := &env{stdout: &out, stderr: &out, getenv: func(string) string { return "" }}
 		err := run(t.Context(), e, []string{c.name, "-h"})

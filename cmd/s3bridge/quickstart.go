@@ -88,7 +88,9 @@ func runQuickstart(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer in.Close()
-	set := s3bridge.Settings{Area: area, Endpoint: s3.URL, Region: "us-east-1", PathStyle: true, Auth: "basic"}
+	// The embedded endpoint checks no credentials, so every bucket looks
+	// public; it listens on loopback only, for this process's lifetime.
+	set := s3bridge.Settings{Area: area, Endpoint: s3.URL, Region: "us-east-1", PathStyle: true, Auth: "basic", AllowPublicBuckets: true}
 	if err := in.Attach(ctx, set); err != nil {
 		return err
 	}

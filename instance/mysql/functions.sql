@@ -135,3 +135,35 @@ CREATE PROCEDURE {s}.`list_file_details`(IN p_task_id BIGINT)
 READS SQL DATA SQL SECURITY DEFINER
 SELECT f.filepath, f.size_in_bytes, f.last_modified_utc, f.is_directory
 FROM {s}.`file_details` f WHERE f.task_id = p_task_id ORDER BY f.filepath
+--;;
+-- Grants: calling the interface needs one of these roles (or EXECUTE
+-- granted directly), like Aurora's AWS_LOAD_S3_ACCESS.
+CREATE ROLE IF NOT EXISTS s3bridge_transfer
+--;;
+CREATE ROLE IF NOT EXISTS s3bridge_load
+--;;
+CREATE ROLE IF NOT EXISTS s3bridge_export
+--;;
+GRANT EXECUTE ON FUNCTION {s}.`upload_to_s3` TO s3bridge_transfer
+--;;
+GRANT EXECUTE ON FUNCTION {s}.`upload_to_s3_compressed` TO s3bridge_transfer
+--;;
+GRANT EXECUTE ON FUNCTION {s}.`download_from_s3` TO s3bridge_transfer
+--;;
+GRANT EXECUTE ON FUNCTION {s}.`download_from_s3_ext` TO s3bridge_transfer
+--;;
+GRANT EXECUTE ON FUNCTION {s}.`download_file_from_s3` TO s3bridge_transfer
+--;;
+GRANT EXECUTE ON FUNCTION {s}.`upload_file_to_s3` TO s3bridge_transfer
+--;;
+GRANT EXECUTE ON FUNCTION {s}.`gather_file_details` TO s3bridge_transfer
+--;;
+GRANT EXECUTE ON FUNCTION {s}.`delete_from_filesystem` TO s3bridge_transfer
+--;;
+GRANT EXECUTE ON PROCEDURE {s}.`list_file_details` TO s3bridge_transfer
+--;;
+GRANT EXECUTE ON FUNCTION {s}.`cancel_task` TO s3bridge_transfer, s3bridge_load, s3bridge_export
+--;;
+GRANT EXECUTE ON PROCEDURE {s}.`task_status` TO s3bridge_transfer, s3bridge_load, s3bridge_export
+--;;
+GRANT EXECUTE ON PROCEDURE {s}.`read_task_log` TO s3bridge_transfer, s3bridge_load, s3bridge_export

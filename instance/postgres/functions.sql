@@ -106,3 +106,29 @@ BEGIN
 	RAISE EXCEPTION 'task % is %: it cannot be cancelled', p_task_id, v_state
 		USING ERRCODE = 'object_not_in_prerequisite_state';
 END $$
+--;;
+-- Grants, like AWS_LOAD_S3_ACCESS: nobody but the owner may call anything
+-- until granted one of these roles (roles are cluster-wide; creating one
+-- that exists is fine, even when two attaches race).
+DO $$ BEGIN CREATE ROLE s3bridge_transfer NOLOGIN;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$
+--;;
+DO $$ BEGIN CREATE ROLE s3bridge_load NOLOGIN;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$
+--;;
+DO $$ BEGIN CREATE ROLE s3bridge_export NOLOGIN;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$
+--;;
+REVOKE ALL ON SCHEMA {s} FROM PUBLIC
+--;;
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA {s} FROM PUBLIC
+--;;
+GRANT USAGE ON SCHEMA {s} TO s3bridge_transfer, s3bridge_load, s3bridge_export
+--;;
+GRANT EXECUTE ON FUNCTION {s}.upload_to_s3(text, text, text, text, integer), {s}.download_from_s3(text, text, text, text, text),
+	{s}.download_file_from_s3(text, text, integer), {s}.upload_file_to_s3(text, text, integer),
+	{s}.gather_file_details(), {s}.delete_from_filesystem(text, integer), {s}.list_file_details(bigint)
+	TO s3bridge_transfer
+--;;
+GRANT EXECUTE ON FUNCTION {s}.task_status(text, bigint), {s}.read_task_log(bigint), {s}.cancel_task(bigint)
+	TO s3bridge_transfer, s3bridge_load, s3bridge_export
