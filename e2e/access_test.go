@@ -66,6 +66,10 @@ func TestPolicyCommands(t *testing.T) {
 		t.Errorf("role STS refuses, at attach: %v", err)
 	}
 	w.env = good
+	// A role STS accepts: tasks run with the assumed role's credentials.
+	w.mustCLI("attach", "--db", url, "--area", area, "--role-arn", "arn:aws:iam::123456789012:role/s3bridge")
+	writeFile(t, filepath.Join(area, "r.csv"), "r\n")
+	contains(t, "upload with an assumed role", w.mustCLI("upload-file", "--db", url, "r.csv", "s3://"+b+"/role/r.csv"), "SUCCESS")
 
 	// Granted a prefix, the instance passes check; a denying policy fails
 	// it, naming the action.
