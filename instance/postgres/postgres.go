@@ -6,7 +6,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	_ "embed"
+	"embed"
 	"fmt"
 	"net/url"
 	"strings"
@@ -21,9 +21,32 @@ import (
 var (
 	//go:embed schema.sql
 	schemaSQL string
-	//go:embed functions.sql
-	functionsSQL string
+	// functionsFS holds the SQL interface, one file per capability
+	// (functions.sql, functions_load.sql, functions_export.sql…), installed
+	// in name order.
+	//go:embed functions*.sql
+	functionsFS embed.FS
 )
+
+// functionsSQL concatenates the SQL interface files in name order.
+func functionsSQL() string {
+	entries, err := functionsFS.ReadDir(".")
+	if err != nil {
+		panic(err) // embedded at build time; cannot fail
+	}
+	var b strings.Builder
+	for _, e := range entries {
+		data, err := functionsFS.ReadFile(e.Name())
+		if err != nil {
+			panic(err)
+		}
+		if b.Len() > 0 {
+			b.WriteString("\n--;;\n")
+		}
+		b.Write(data)
+	}
+	return b.String()
+}
 
 // Instance is an attached PostgreSQL database.
 type Instance struct {
@@ -98,7 +121,7 @@ func (in *Instance) dialect() sqlstore.Dialect {
 		}
 		return out
 	}
-	functions := render(functionsSQL)
+	functions := render(functionsSQL())
 	return sqlstore.Dialect{
 		Name:        "postgres",
 		Table:       func(name string) string { return s + "." + pgx.Identifier{name}.Sanitize() },
