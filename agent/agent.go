@@ -25,6 +25,13 @@ type Runner interface {
 	Run(ctx context.Context, t s3bridge.Task, set s3bridge.Settings, rep s3bridge.Reporter) (string, error)
 }
 
+// InstanceRunner is a Runner that also needs the instance the task belongs
+// to (loads and exports work on its tables). The agent prefers RunOn when a
+// runner has it.
+type InstanceRunner interface {
+	RunOn(ctx context.Context, in instance.Instance, t s3bridge.Task, set s3bridge.Settings, rep s3bridge.Reporter) (string, error)
+}
+
 // Config sets an agent's timings. Zero values take the defaults.
 type Config struct {
 	// ID names the agent in task rows; default host-pid-random.

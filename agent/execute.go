@@ -79,6 +79,9 @@ func (a *Agent) run(ctx context.Context, in instance.Instance, task *s3bridge.Ta
 	if err != nil {
 		return "", err
 	}
+	if ir, ok := r.(InstanceRunner); ok {
+		return ir.RunOn(ctx, in, *task, set, rep)
+	}
 	return r.Run(ctx, *task, set, rep)
 }
 
@@ -87,7 +90,6 @@ func (a *Agent) run(ctx context.Context, in instance.Instance, task *s3bridge.Ta
 func (a *Agent) heartbeat(ctx, bg context.Context, in instance.Instance, task *s3bridge.Task, rep *reporter, cancel context.CancelCauseFunc) bool {
 	t := time.NewTicker(a.cfg.Tick)
 	defer t.Stop()
-	failures := 0
 	for {
 		select {
 		case <-ctx.Done():
@@ -101,17 +103,14 @@ func (a *Agent) heartbeat(ctx, bg context.Context, in instance.Instance, task *s
 			cancel(s3bridge.ErrLeaseLost)
 			return true
 		case err != nil:
-			// A database hiccup: keep working while the lease lasts.
-			failures++
-			if time.Duration(failures)*a.cfg.Tick > a.cfg.Lease/2 {
-				cancel(fmt.Errorf("heartbeat: %w", err))
-				return true
-			}
+			// The database is busy or away (SQLite blocks every writer
+			// during a long load): keep working. Only the database can
+			// say the lease is lost, and the next heartbeat that gets
+			// through will.
+			rep.log.Warn("heartbeat", "err", err)
 		case lc == s3bridge.CancelRequested && task.Type.Cancellable():
 			cancel(errCancelRequested)
 			return false
-		default:
-			failures = 0
 		}
 	}
 }

@@ -40,6 +40,8 @@ func commands() []command {
 		{"list-files", "--db URL", "gather and list the files in the file area", runListFiles},
 		{"list-file-details", "--db URL TASK_ID", "list what a gather task found", runListFileDetails},
 		{"delete-file", "--db URL [--force] FILE_PATH", "SQL Server rds_delete_from_filesystem", runDeleteFile},
+		{"load", "--db URL --table T [--prefix|--manifest] [--format F] [options] S3_URI", "bulk-load objects into a table (LOAD DATA FROM S3)", runLoad},
+		{"sql", "--db URL \"LOAD DATA FROM S3 …\" | \"SELECT … INTO OUTFILE S3 …\"", "run an Aurora S3 statement", runSQL},
 		{"policy", "--feature F --bucket B [--prefix P]… | --db URL", "print the least-privilege IAM policy and trust policy", runPolicy},
 		{"policy simulate", "--policy FILE --action A --resource ARN [--context K=V]…", "evaluate a request: allowed, explicitDeny or implicitDeny", nil},
 		{"check", "--db URL [--bucket B]", "probe the buckets with the agent's credentials: missing permissions, public access, region", runCheck},

@@ -16,6 +16,7 @@ import (
 	"github.com/s3bridge/s3bridge/instance/mysql"
 	"github.com/s3bridge/s3bridge/instance/postgres"
 	"github.com/s3bridge/s3bridge/instance/sqlite"
+	"github.com/s3bridge/s3bridge/load"
 	"github.com/s3bridge/s3bridge/policy"
 	"github.com/s3bridge/s3bridge/s3store"
 	"github.com/s3bridge/s3bridge/transfer"
@@ -119,7 +120,20 @@ func (s *stores) runners() map[s3bridge.TaskType]agent.Runner {
 		},
 		Guard: guard,
 	}
+	lr := &load.Runner{
+		Store: func(ctx context.Context, set s3bridge.Settings) (load.ObjectStore, error) {
+			return s.client(ctx, set, "LOAD")
+		},
+		Guard: func(set s3bridge.Settings, instance string) (load.Guard, error) {
+			g, err := guard(set, instance)
+			if g == nil || err != nil {
+				return nil, err
+			}
+			return g, nil
+		},
+	}
 	return map[s3bridge.TaskType]agent.Runner{
+		s3bridge.TaskLoadFromS3:  lr,
 		s3bridge.TaskUpload:      tr,
 		s3bridge.TaskDownload:    tr,
 		s3bridge.TaskListFiles:   tr,

@@ -36,3 +36,13 @@ CREATE TABLE IF NOT EXISTS {s}.`file_details` (
 	last_modified_utc DATETIME(6) NOT NULL,
 	is_directory BOOLEAN NOT NULL,
 	KEY file_details_task (task_id)) ENGINE=InnoDB
+--;;
+CREATE TABLE IF NOT EXISTS {s}.`load_history` (
+	task_id BIGINT NOT NULL,
+	load_prefix TEXT NOT NULL,
+	file_name TEXT NOT NULL,
+	etag VARCHAR(128),
+	bytes_loaded BIGINT NOT NULL,
+	rows_loaded BIGINT NOT NULL,
+	load_timestamp DATETIME(6) NOT NULL,
+	KEY load_history_task (task_id)) ENGINE=InnoDB

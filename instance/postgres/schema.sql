@@ -54,3 +54,13 @@ DROP TRIGGER IF EXISTS tasks_notify ON {s}.tasks
 --;;
 CREATE TRIGGER tasks_notify AFTER INSERT OR UPDATE OF lifecycle ON {s}.tasks
 	FOR EACH ROW EXECUTE FUNCTION {s}.notify_agents()
+--;;
+-- One row per loaded file, like mysql.aurora_s3_load_history.
+CREATE TABLE IF NOT EXISTS {s}.load_history (
+	task_id bigint NOT NULL,
+	load_prefix text NOT NULL,
+	file_name text NOT NULL,
+	etag text,
+	bytes_loaded bigint NOT NULL,
+	rows_loaded bigint NOT NULL,
+	load_timestamp timestamptz NOT NULL)

@@ -101,5 +101,13 @@ var dialect = sqlstore.Dialect{
 			last_modified_utc DATETIME NOT NULL,
 			is_directory BOOLEAN NOT NULL)`,
 		`CREATE INDEX IF NOT EXISTS "s3bridge_file_details_task" ON {file_details} (task_id)`,
+		`CREATE TABLE IF NOT EXISTS "s3bridge_load_history" (
+			task_id INTEGER NOT NULL,
+			load_prefix TEXT NOT NULL,
+			file_name TEXT NOT NULL,
+			etag TEXT,
+			bytes_loaded INTEGER NOT NULL,
+			rows_loaded INTEGER NOT NULL,
+			load_timestamp DATETIME NOT NULL)`,
 	},
 }

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/s3bridge/s3bridge/format"
+	"github.com/s3bridge/s3bridge/instance"
+	"github.com/s3bridge/s3bridge/instance/mysql"
+	"github.com/s3bridge/s3bridge/load"
+	"github.com/s3bridge/s3bridge/statement"
+)
+
+func runLoad(ctx context.Context, e *env, args []string) error {
+	var (
+		c                        common
+		p                        load.Params
+		prefix, manifest, header bool
+		columns                  string
+	)
+	fs := newFlags("load", e, &c, true)
+	fs.StringVar(&p.Table, "table", "", "the table to load (schema.table allowed)")
+	fs.BoolVar(&prefix, "prefix", false, "load every object whose key starts with the URI's key, in key order")
+	fs.BoolVar(&manifest, "manifest", false, "the URI is an Aurora manifest listing the objects")
+	fs.StringVar(&p.Options.Format, "format", "csv", "text, csv, tsv, jsonl, json or xml")
+	fs.StringVar(&columns, "columns", "", "target columns in input order, comma-separated (default: the table's)")
+	fs.StringVar(&p.Options.FieldsTerminatedBy, "delimiter", "", "field delimiter (default: , for csv, tab for text/tsv)")
+	fs.StringVar(&p.Options.FieldsEnclosedBy, "quote", "", `quote character (csv default ")`)
+	fs.StringVar(&p.Options.FieldsEscapedBy, "escape", "", `escape character (text default \)`)
+	fs.StringVar(&p.Options.NullString, "null", "", "text of a NULL field")
+	fs.BoolVar(&header, "header", false, "the first line holds column names")
+	fs.IntVar(&p.Options.IgnoreLines, "ignore-lines", 0, "leading lines to skip")
+	fs.StringVar(&p.Options.Charset, "charset", "", "input character set: utf8 (default), latin1, windows-1252, iso-8859-1")
+	fs.StringVar(&p.Options.RowsIdentifiedBy, "rows-identified-by", "", "xml: the row element, e.g. <row>")
+	fs.BoolVar(&p.Replace, "replace", false, "replace the table's rows atomically (old rows visible until the new ones commit)")
+	fs.BoolVar(&p.SkipBadRows, "skip-bad-rows", false, "skip rows that fail to parse into the task's error report instead of failing")
+	pos, err := parse(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	p.Source, p.URI, p.Options.Header = load.SourceFile, pos[0], header
+	switch {
+	case prefix && manifest:
+		return fmt.Errorf("load: --prefix and --manifest exclude each other")
+	case prefix:
+		p.Source = load.SourcePrefix
+	case manifest:
+		p.Source = load.SourceManifest
+	}
+	if schema, table, ok := strings.Cut(p.Table, "."); ok {
+		p.Schema, p.Table = schema, table
+	}
+	for _, col := range strings.Split(columns, ",") {
+		if col = strings.TrimSpace(col); col != "" {
+			p.Columns = append(p.Columns, col)
+		}
+	}
+	t, err := load.Task(p)
+	if err != nil {
+		return err
+	}
+	return withInstance(ctx, &c, func(in instance.Instance) error { return submit(ctx, e, &c, in, t) })
+}
+
+// runSQL takes Aurora's statements as text: LOAD DATA|XML FROM S3 and
+// SELECT … INTO OUTFILE S3.
+func runSQL(ctx context.Context, e *env, args []string) error {
+	var c common
+	fs := newFlags("sql", e, &c, true)
+	pos, err := parse(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	st, err := statement.Parse(pos[0])
+	if err != nil {
+		return err
+	}
+	return withInstance(ctx, &c, func(in instance.Instance) error {
+		switch st := st.(type) {
+		case *statement.Load:
+			p, err := loadParams(st, pos[0], isMariaDB(in))
+			if err != nil {
+				return err
+			}
+			t, err := load.Task(p)
+			if err != nil {
+				return err
+			}
+			return submit(ctx, e, &c, in, t)
+		case *statement.Export:
+			return exportSQL(ctx, e, &c, in, st)
+		}
+		return fmt.Errorf("sql: unsupported statement")
+	})
+}
+
+func isMariaDB(in instance.Instance) bool {
+	_, ok := in.(*mysql.Instance)
+	return ok
+}
+
+// loadParams turns an Aurora LOAD statement into load parameters. MariaDB
+// runs the statement's clauses natively; elsewhere a clause without an
+// equivalent is refused by name, never ignored.
+func loadParams(st *statement.Load, text string, native bool) (load.Params, error) {
+	p := load.Params{Source: strings.ToLower(st.Source.String()), URI: st.URI, Schema: st.Schema, Table: st.Table,
+		Duplicates: string(st.OnDuplicate)}
+	if native {
+		p.Statement = text
+	} else {
+		switch {
+		case len(st.Set) > 0:
+			return p, fmt.Errorf("sql: SET %s = … needs MariaDB/MySQL; load the raw columns and transform in SQL", st.Set[0].Column)
+		case len(st.Partitions) > 0:
+			return p, fmt.Errorf("sql: PARTITION (…) is MySQL's; load the table itself")
+		}
+	}
+	for _, t := range st.Targets {
+		if t.Var {
+			if !native {
+				return p, fmt.Errorf("sql: user variable @%s in the column list needs MariaDB/MySQL", t.Name)
+			}
+			continue
+		}
+		p.Columns = append(p.Columns, t.Name)
+	}
+	fields, lines := st.Effective()
+	o := format.Options{Charset: st.Charset, IgnoreLines: int(st.IgnoreLines),
+		FieldsTerminatedBy: fields.TerminatedBy, LinesTerminatedBy: lines.TerminatedBy, LinesStartingBy: lines.StartingBy}
+	switch {
+	case st.XML:
+		o = format.Options{Format: "xml", Charset: st.Charset, IgnoreLines: int(st.IgnoreLines), RowsIdentifiedBy: st.RowsIdentifiedBy}
+	case fields.EnclosedBy != "":
+		o.Format, o.FieldsEnclosedBy, o.FieldsEscapedBy = "csv", fields.EnclosedBy, fields.EscapedBy
+		o.LazyQuotes = true // MySQL reads stray quotes literally
+	default:
+		o.Format, o.FieldsEscapedBy, o.NoEscape = "text", fields.EscapedBy, fields.EscapedSet && fields.EscapedBy == ""
+	}
+	p.Options = o
+	return p, nil
+}
+
+// exportSQL runs SELECT … INTO OUTFILE S3; the export capability (issue 4)
+// provides runExportStatement.
+func exportSQL(ctx context.Context, e *env, c *common, in instance.Instance, st *statement.Export) error {
+	return fmt.Errorf("sql: SELECT … INTO OUTFILE S3 is not part of this build yet (export is in progress)")
+}

@@ -1,0 +1,64 @@
+package load
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/s3bridge/s3bridge/format"
+)
+
+// Target is where a load's rows go.
+type Target struct {
+	TaskID     int64
+	Schema     string
+	Table      string
+	Columns    []string
+	Replace    bool
+	Duplicates string
+	Statement  string
+	Options    format.Options
+	// SkipBadRows: the decoded path skips rows that fail to parse and
+	// reports them through OnBadRow instead of failing.
+	SkipBadRows bool
+	OnBadRow    func(file string, err error)
+}
+
+// File is one object of a load.
+type File struct {
+	URI  string // s3://bucket/key
+	Key  string
+	ETag string
+	Size int64
+}
+
+// Sink is a database's bulk path; an instance that can take loads has it.
+type Sink interface {
+	// Begin starts the load's one transaction. With Replace the table's
+	// rows are replaced when it commits, and stay visible until then.
+	Begin(ctx context.Context, t Target) (Tx, error)
+}
+
+// Tx is one load in progress.
+type Tx interface {
+	// Load streams one file's (decompressed) bytes into the table and
+	// returns the rows it loaded. Errors name the file, line and column.
+	Load(ctx context.Context, f File, r io.Reader) (int64, error)
+	// Record adds a file to the load history, in the same transaction.
+	Record(ctx context.Context, h History) error
+	// Commit makes every file's rows visible at once.
+	Commit(ctx context.Context) error
+	// Rollback leaves the table as it was.
+	Rollback(ctx context.Context) error
+}
+
+// History is one loaded file, like mysql.aurora_s3_load_history.
+type History struct {
+	TaskID     int64
+	LoadPrefix string
+	FileName   string
+	ETag       string
+	Bytes      int64
+	Rows       int64
+	At         time.Time
+}

@@ -1,0 +1,231 @@
+package load
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/s3bridge/s3bridge"
+	"github.com/s3bridge/s3bridge/format/compress"
+	"github.com/s3bridge/s3bridge/instance"
+	"github.com/s3bridge/s3bridge/s3store"
+)
+
+// ObjectStore is what a load needs from S3; *s3store.Client has it.
+type ObjectStore interface {
+	List(ctx context.Context, bucket, prefix, delimiter string) ([]s3store.Object, []string, error)
+	Stat(ctx context.Context, bucket, key string) (s3store.Object, error)
+	Open(ctx context.Context, bucket, key string) (io.ReadCloser, s3store.Object, error)
+}
+
+// Guard decides whether an S3 action may be performed (see policy.Guard).
+type Guard interface {
+	Allow(action, resource string, cond map[string][]string) error
+}
+
+// DefaultMaxDecompressed caps each object's decompressed size unless the
+// load says otherwise: large enough for any real file, small enough that a
+// decompression bomb stops.
+const DefaultMaxDecompressed = 1 << 40
+
+// Runner runs LOAD_FROM_S3 tasks. It implements agent.InstanceRunner: the
+// instance must be a Sink.
+type Runner struct {
+	Store func(ctx context.Context, set s3bridge.Settings) (ObjectStore, error)
+	Guard func(set s3bridge.Settings, instance string) (Guard, error)
+}
+
+// Run refuses: a load needs its instance (RunOn).
+func (r *Runner) Run(context.Context, s3bridge.Task, s3bridge.Settings, s3bridge.Reporter) (string, error) {
+	return "", fmt.Errorf("a load needs its instance")
+}
+
+// RunOn runs one load: every file in one transaction, or none.
+func (r *Runner) RunOn(ctx context.Context, in instance.Instance, t s3bridge.Task, set s3bridge.Settings, rep s3bridge.Reporter) (string, error) {
+	var p Params
+	if err := t.Params(&p); err != nil {
+		return "", fmt.Errorf("task %d parameters: %w", t.ID, err)
+	}
+	if err := p.Validate(); err != nil {
+		return "", err
+	}
+	sink, ok := in.(Sink)
+	if !ok {
+		return "", fmt.Errorf("instance %s can't take loads", in.Name())
+	}
+	store, err := r.Store(ctx, set)
+	if err != nil {
+		return "", err
+	}
+	var guard Guard = allowAll{}
+	if r.Guard != nil {
+		g, err := r.Guard(set, t.DatabaseName)
+		if err != nil {
+			return "", fmt.Errorf("instance policy: %w", err)
+		}
+		if g != nil {
+			guard = g
+		}
+	}
+	files, err := resolve(ctx, store, guard, p, rep)
+	if err != nil {
+		return "", err
+	}
+	l := &loader{store: store, p: p, rep: rep}
+	for _, f := range files {
+		l.total += f.Size
+	}
+	return l.run(ctx, sink, t.ID, files)
+}
+
+type loader struct {
+	store ObjectStore
+	p     Params
+	rep   s3bridge.Reporter
+	total int64
+	read  atomic.Int64
+	bad   atomic.Int64
+}
+
+func (l *loader) run(ctx context.Context, sink Sink, taskID int64, files []File) (string, error) {
+	target := Target{TaskID: taskID, Schema: l.p.Schema, Table: l.p.Table, Columns: l.p.Columns, Replace: l.p.Replace,
+		Duplicates: strings.ToUpper(l.p.Duplicates), Statement: l.p.Statement, Options: l.p.Options, SkipBadRows: l.p.SkipBadRows,
+		OnBadRow: func(file string, err error) {
+			if l.bad.Add(1) <= 1000 {
+				l.rep.Logf(s3bridge.LevelWarn, "skipped a bad row of %s: %v", file, err)
+			}
+		}}
+	tx, err := sink.Begin(ctx, target)
+	if err != nil {
+		return "", err
+	}
+	var rows int64
+	for _, f := range files {
+		n, err := l.loadFile(ctx, tx, f)
+		if err == nil {
+			err = tx.Record(ctx, History{TaskID: taskID, LoadPrefix: l.p.URI, FileName: f.URI, ETag: f.ETag, Bytes: f.Size, Rows: n, At: time.Now().UTC()})
+		}
+		if err != nil {
+			if rerr := tx.Rollback(context.WithoutCancel(ctx)); rerr != nil {
+				l.rep.Logf(s3bridge.LevelError, "rollback: %v", rerr)
+			}
+			return "", fmt.Errorf("%w (nothing was loaded: the load is one transaction)", err)
+		}
+		rows += n
+		l.rep.Logf(s3bridge.LevelInfo, "loaded %d rows from %s (%d bytes)", n, f.URI, f.Size)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return "", fmt.Errorf("commit load into %s: %w", l.p.Table, err)
+	}
+	info := fmt.Sprintf("%d rows imported into relation %q from %d file(s) of %d bytes", rows, l.p.Table, len(files), l.total)
+	if n := l.bad.Load(); n > 0 {
+		info += fmt.Sprintf("; %d bad rows skipped (see the task log)", n)
+	}
+	return info, nil
+}
+
+// loadFile streams one object through decompression into the sink.
+func (l *loader) loadFile(ctx context.Context, tx Tx, f File) (int64, error) {
+	body, obj, err := l.store.Open(ctx, bucketOf(f.URI), f.Key)
+	if err != nil {
+		return 0, fmt.Errorf("load %s: %w", f.URI, byServer("s3:GetObject", f, err))
+	}
+	defer body.Close()
+	if f.ETag == "" {
+		f.ETag = obj.ETag
+	}
+	counted := &counting{r: body, add: func(n int64) { l.rep.Progress(l.read.Add(n), l.total) }}
+	limit := cmp.Or(l.p.MaxDecompressed, DefaultMaxDecompressed)
+	data, _, err := compress.Decompress(counted, f.Key, "", limit)
+	if errors.Is(err, compress.ErrNeedsReaderAt) {
+		data, err = spoolZip(counted, f, limit)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("load %s: %w", f.URI, err)
+	}
+	defer data.Close()
+	n, err := tx.Load(ctx, f, data)
+	if err != nil {
+		return n, fmt.Errorf("load %s: %w", f.URI, err)
+	}
+	return n, nil
+}
+
+// spoolZip copies a zip archive to a temporary file (its directory is at
+// the end, so it needs random access) and opens its entries in order. The
+// copy is on disk, never in memory, and removed when the reader closes.
+func spoolZip(r io.Reader, f File, limit int64) (io.ReadCloser, error) {
+	tmp, err := os.CreateTemp("", "s3bridge-zip-*")
+	if err != nil {
+		return nil, err
+	}
+	os.Remove(tmp.Name()) // unlinked now; the open file stays until Close
+	size, err := io.Copy(tmp, r)
+	if err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	zr, err := compress.OpenZip(tmp, size, limit)
+	if err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	return &closeBoth{ReadCloser: zr, also: tmp}, nil
+}
+
+type closeBoth struct {
+	io.ReadCloser
+	also io.Closer
+}
+
+func (c *closeBoth) Close() error {
+	err := c.ReadCloser.Close()
+	c.also.Close()
+	return err
+}
+
+type counting struct {
+	r   io.Reader
+	add func(int64)
+}
+
+func (c *counting) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.add(int64(n))
+	return n, err
+}
+
+type allowAll struct{}
+
+func (allowAll) Allow(string, string, map[string][]string) error { return nil }
+
+func byServer(action string, f File, err error) error {
+	if errors.Is(err, s3bridge.ErrAccessDenied) {
+		return fmt.Errorf("%s on arn:aws:s3:::%s/%s: denied by the S3 server: %w", action, bucketOf(f.URI), f.Key, err)
+	}
+	return err
+}
+
+// manifest is Aurora's manifest format.
+type manifest struct {
+	Entries []struct {
+		URL       string `json:"url"`
+		Mandatory bool   `json:"mandatory"`
+	} `json:"entries"`
+}
+
+func decodeManifest(r io.Reader, uri string) (manifest, error) {
+	var m manifest
+	dec := json.NewDecoder(io.LimitReader(r, 64<<20))
+	if err := dec.Decode(&m); err != nil {
+		return m, fmt.Errorf("manifest %s: %w", uri, err)
+	}
+	return m, nil
+}
