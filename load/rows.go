@@ -185,4 +185,3 @@ func Pipe(rows *Rows, encode func(*Rows, io.Writer) error) io.ReadCloser {
 func Positioned(file string, err error) error {
 	return fmt.Errorf("%s %w", file, err)
 }
-
