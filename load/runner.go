@@ -145,7 +145,13 @@ func (l *loader) loadFile(ctx context.Context, tx Tx, f File) (int64, error) {
 	limit := cmp.Or(l.p.MaxDecompressed, DefaultMaxDecompressed)
 	data, _, err := compress.Decompress(counted, f.Key, "", limit)
 	if errors.Is(err, compress.ErrNeedsReaderAt) {
-		data, err = spoolZip(counted, f, limit)
+		// Detection read the head of the stream: start the object over.
+		body.Close()
+		if body, _, err = l.store.Open(ctx, bucketOf(f.URI), f.Key); err != nil {
+			return 0, fmt.Errorf("load %s: %w", f.URI, err)
+		}
+		defer body.Close()
+		data, err = spoolZip(body, f, limit)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("load %s: %w", f.URI, err)

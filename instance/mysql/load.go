@@ -149,7 +149,7 @@ func (l *loadTx) statement() (*statement.Load, error) {
 	}
 	switch strings.ToLower(o.Format) {
 	case "xml":
-		st.XML, st.RowsIdentifiedBy = true, o.RowsIdentifiedBy
+		st.XML, st.RowsIdentifiedBy = true, or(o.RowsIdentifiedBy, "<row>")
 	case "csv":
 		st.Fields = statement.Fields{TerminatedBy: or(o.FieldsTerminatedBy, ","), TerminatedSet: true,
 			EnclosedBy: or(o.FieldsEnclosedBy, `"`), EnclosedSet: true, OptionallyEnclosed: true,
