@@ -64,6 +64,12 @@ type Settings struct {
 	// AllowPublicBuckets lifts RDS's refusal of public buckets for file
 	// transfer, for endpoints without access control (a local fake).
 	AllowPublicBuckets bool `json:"allow_public_buckets,omitempty"`
+	// Binary is the s3bridge executable on the database host, which
+	// PostgreSQL's table_import_from_s3 runs through COPY … FROM PROGRAM;
+	// CredentialsFile is an AWS shared credentials file it reads (a path,
+	// never the keys themselves).
+	Binary          string `json:"binary,omitempty"`
+	CredentialsFile string `json:"credentials_file,omitempty"`
 }
 
 // Grant lets a feature use a bucket, optionally only under some prefixes.

@@ -30,6 +30,9 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
+	// The database server's own user runs the binary for
+	// table_import_from_s3: it must be able to reach it.
+	os.Chmod(dir, 0o755)
 	binary = filepath.Join(dir, "s3bridge")
 	build := exec.Command("go", "build", "-o", binary, "../cmd/s3bridge")
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr

@@ -53,6 +53,11 @@ func (r *Runner) RunOn(ctx context.Context, in instance.Instance, t s3bridge.Tas
 	if err := t.Params(&p); err != nil {
 		return "", fmt.Errorf("task %d parameters: %w", t.ID, err)
 	}
+	if p.Table == "" && p.Statement != "" {
+		if err := p.fromStatementText(); err != nil {
+			return "", err
+		}
+	}
 	if err := p.Validate(); err != nil {
 		return "", err
 	}

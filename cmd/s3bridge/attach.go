@@ -48,12 +48,19 @@ func runAttach(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&set.SourceARN, "source-arn", "", "the instance's ARN for aws:SourceArn (default arn:s3bridge:db:REGION:ACCOUNT:db:NAME)")
 	fs.StringVar(&set.Account, "account", "", "the instance's account for aws:SourceAccount")
 	fs.BoolVar(&skipChecks, "no-check", false, "don't probe granted buckets and roles at attach")
+	fs.StringVar(&set.Binary, "binary", "", "s3bridge executable on the database host for table_import_from_s3 (default: this one)")
+	fs.StringVar(&set.CredentialsFile, "credentials-file", "", "AWS credentials file the database server's s3bridge reads for table_import_from_s3")
 	fs.BoolVar(&set.AllowPublicBuckets, "allow-public-buckets", false, "allow file transfer with buckets open to the public (RDS refuses them)")
 	if _, err := parse(fs, args, 0, 0); err != nil {
 		return err
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if set.Binary == "" {
+		if exe, err := os.Executable(); err == nil {
+			set.Binary = exe
+		}
+	}
 	set.Directories = map[string]string{}
 	for _, d := range dirs {
 		name, path, ok := strings.Cut(d, "=")
@@ -215,6 +222,11 @@ func merge(old, set s3bridge.Settings, given map[string]bool) s3bridge.Settings 
 	pick("source-arn", func() { out.SourceARN = set.SourceARN })
 	pick("account", func() { out.Account = set.Account })
 	pick("allow-public-buckets", func() { out.AllowPublicBuckets = set.AllowPublicBuckets })
+	pick("binary", func() { out.Binary = set.Binary })
+	pick("credentials-file", func() { out.CredentialsFile = set.CredentialsFile })
+	if out.Binary == "" {
+		out.Binary = set.Binary
+	}
 	return out
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/s3bridge/s3bridge/format"
 	"github.com/s3bridge/s3bridge/instance"
 	"github.com/s3bridge/s3bridge/instance/mysql"
 	"github.com/s3bridge/s3bridge/load"
@@ -79,7 +78,7 @@ func runSQL(ctx context.Context, e *env, args []string) error {
 	return withInstance(ctx, &c, func(in instance.Instance) error {
 		switch st := st.(type) {
 		case *statement.Load:
-			p, err := loadParams(st, pos[0], isMariaDB(in))
+			p, err := load.FromStatement(st, pos[0], isMariaDB(in))
 			if err != nil {
 				return err
 			}
@@ -98,47 +97,6 @@ func runSQL(ctx context.Context, e *env, args []string) error {
 func isMariaDB(in instance.Instance) bool {
 	_, ok := in.(*mysql.Instance)
 	return ok
-}
-
-// loadParams turns an Aurora LOAD statement into load parameters. MariaDB
-// runs the statement's clauses natively; elsewhere a clause without an
-// equivalent is refused by name, never ignored.
-func loadParams(st *statement.Load, text string, native bool) (load.Params, error) {
-	p := load.Params{Source: strings.ToLower(st.Source.String()), URI: st.URI, Schema: st.Schema, Table: st.Table,
-		Duplicates: string(st.OnDuplicate)}
-	if native {
-		p.Statement = text
-	} else {
-		switch {
-		case len(st.Set) > 0:
-			return p, fmt.Errorf("sql: SET %s = … needs MariaDB/MySQL; load the raw columns and transform in SQL", st.Set[0].Column)
-		case len(st.Partitions) > 0:
-			return p, fmt.Errorf("sql: PARTITION (…) is MySQL's; load the table itself")
-		}
-	}
-	for _, t := range st.Targets {
-		if t.Var {
-			if !native {
-				return p, fmt.Errorf("sql: user variable @%s in the column list needs MariaDB/MySQL", t.Name)
-			}
-			continue
-		}
-		p.Columns = append(p.Columns, t.Name)
-	}
-	fields, lines := st.Effective()
-	o := format.Options{Charset: st.Charset, IgnoreLines: int(st.IgnoreLines),
-		FieldsTerminatedBy: fields.TerminatedBy, LinesTerminatedBy: lines.TerminatedBy, LinesStartingBy: lines.StartingBy}
-	switch {
-	case st.XML:
-		o = format.Options{Format: "xml", Charset: st.Charset, IgnoreLines: int(st.IgnoreLines), RowsIdentifiedBy: st.RowsIdentifiedBy}
-	case fields.EnclosedBy != "":
-		o.Format, o.FieldsEnclosedBy, o.FieldsEscapedBy = "csv", fields.EnclosedBy, fields.EscapedBy
-		o.LazyQuotes = true // MySQL reads stray quotes literally
-	default:
-		o.Format, o.FieldsEscapedBy, o.NoEscape = "text", fields.EscapedBy, fields.EscapedSet && fields.EscapedBy == ""
-	}
-	p.Options = o
-	return p, nil
 }
 
 // exportSQL runs SELECT … INTO OUTFILE S3; the export capability (issue 4)

@@ -1,0 +1,114 @@
+-- aws_s3-compatible import. table_import_from_s3 runs in the caller's
+-- transaction (a ROLLBACK undoes it) as COPY … FROM PROGRAM, the program
+-- being the s3bridge binary on this host streaming the object to stdout.
+-- The command line is built from single-quoted arguments, so the shell
+-- interpolates nothing; the caller's COPY options are checked against an
+-- allow-list (no WHERE, no second statement) because the COPY runs with the
+-- owner's rights.
+DO $$ BEGIN CREATE TYPE {s}._s3_uri_1 AS (bucket text, file_path text, region text);
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$
+--;;
+CREATE OR REPLACE FUNCTION {s}.create_s3_uri(bucket text, file_path text, region text DEFAULT NULL)
+RETURNS {s}._s3_uri_1 LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT ROW($1, $2, $3)::{s}._s3_uri_1
+$$
+--;;
+CREATE OR REPLACE FUNCTION {s}._sh(arg text) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT '''' || replace(arg, '''', '''\''''') || ''''
+$$
+--;;
+CREATE OR REPLACE FUNCTION {s}._copy_options(options text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	rest text := regexp_replace(coalesce(options, ''), $r$[Ee]?'([^']|'')*'$r$, ' ', 'g');
+	word text;
+BEGIN
+	IF rest !~ '^[A-Za-z0-9_,()\s]*$' THEN
+		RAISE EXCEPTION 'options %: only COPY options are allowed (no ;, comments or operators)', quote_literal(options)
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	FOR word IN SELECT m[1] FROM regexp_matches(rest, '([A-Za-z_][A-Za-z0-9_]*)', 'g') AS m LOOP
+		IF lower(word) NOT IN ('format', 'csv', 'text', 'binary', 'delimiter', 'null', 'header', 'quote', 'escape',
+				'encoding', 'freeze', 'true', 'false', 'on', 'off', 'with', 'as', 'match', 'e') THEN
+			RAISE EXCEPTION 'options %: % is not an allowed COPY option', quote_literal(options), word
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+	END LOOP;
+	RETURN coalesce(options, '');
+END $$
+--;;
+CREATE OR REPLACE FUNCTION {s}._import(rel regclass, table_name text, column_list text, options text, bucket text, file_path text, region text)
+RETURNS text LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	set_ jsonb := (SELECT value::jsonb FROM {s}.settings WHERE name = 'settings');
+	uri text := 's3://' || bucket || '/' || file_path;
+	cmd text;
+	cols text := '';
+	col text;
+	n bigint;
+	size bigint;
+	started timestamptz := clock_timestamp();
+BEGIN
+	IF NOT has_table_privilege(session_user, rel, 'INSERT') THEN
+		RAISE EXCEPTION 'permission denied for table %', rel USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF coalesce(set_->>'binary', '') = '' THEN
+		RAISE EXCEPTION 'no s3bridge binary is set for this instance (attach --binary PATH)';
+	END IF;
+	FOREACH col IN ARRAY coalesce(string_to_array(nullif(btrim(column_list, ' ()'), ''), ','), '{}'::text[]) LOOP
+		col := btrim(col, ' "');
+		IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = rel AND attname = col AND attnum > 0 AND NOT attisdropped) THEN
+			RAISE EXCEPTION 'table % has no column %', rel, quote_ident(col) USING ERRCODE = 'undefined_column';
+		END IF;
+		cols := cols || CASE WHEN cols = '' THEN '' ELSE ', ' END || quote_ident(col);
+	END LOOP;
+	cmd := CASE WHEN coalesce(set_->>'credentials_file', '') <> '' THEN 'AWS_SHARED_CREDENTIALS_FILE=' || {s}._sh(set_->>'credentials_file') || ' ' ELSE '' END
+		|| {s}._sh(set_->>'binary') || ' s3-cat'
+		|| CASE WHEN coalesce(set_->>'endpoint', '') <> '' THEN ' --endpoint ' || {s}._sh(set_->>'endpoint') ELSE '' END
+		|| CASE WHEN coalesce(region, set_->>'region', '') <> '' THEN ' --region ' || {s}._sh(coalesce(region, set_->>'region')) ELSE '' END
+		|| CASE WHEN coalesce((set_->>'path_style')::boolean, false) THEN ' --path-style' ELSE '' END;
+	CREATE TEMP TABLE IF NOT EXISTS _s3bridge_size (n bigint);
+	DELETE FROM _s3bridge_size;
+	EXECUTE format('COPY _s3bridge_size FROM PROGRAM %L', cmd || ' --size ' || {s}._sh(uri));
+	SELECT s.n INTO size FROM _s3bridge_size s;
+	EXECUTE format('COPY %s %s FROM PROGRAM %L %s', rel, CASE WHEN cols = '' THEN '' ELSE '(' || cols || ')' END,
+		cmd || ' ' || {s}._sh(uri), {s}._copy_options(options));
+	GET DIAGNOSTICS n = ROW_COUNT;
+	INSERT INTO {s}.tasks (task_type, database_name, lifecycle, percent_complete, task_info, created_at, last_updated,
+		started_at, finished_at, s3_object_arn, task_metadata, agent_id)
+	VALUES ('LOAD_FROM_S3', current_database(), 'SUCCESS', 100,
+		format('%s rows imported into relation "%s" from file %s of %s bytes', n, table_name, file_path, size),
+		started, clock_timestamp(), started, clock_timestamp(), 'arn:aws:s3:::' || bucket || '/' || file_path,
+		jsonb_build_object('table', rel::text, 'column_list', column_list, 'options', options, 'uri', uri, 'caller', session_user),
+		'postgres backend ' || pg_backend_pid());
+	INSERT INTO {s}.load_history (task_id, load_prefix, file_name, etag, bytes_loaded, rows_loaded, load_timestamp)
+	VALUES (currval(pg_get_serial_sequence('{s}.tasks', 'task_id')), uri, uri, NULL, size, n, clock_timestamp());
+	RETURN format('%s rows imported into relation "%s" from file %s of %s bytes', n, table_name, file_path, size);
+END $$
+--;;
+-- The public entry points resolve the table with the caller's search_path
+-- and check the caller's INSERT right before handing over to _import.
+CREATE OR REPLACE FUNCTION {s}.table_import_from_s3(table_name text, column_list text, options text,
+	bucket text, file_path text, region text DEFAULT NULL)
+RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	IF NOT has_table_privilege(table_name::regclass, 'INSERT') THEN
+		RAISE EXCEPTION 'permission denied for table %', table_name USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	RETURN {s}._import(table_name::regclass, table_name, column_list, options, bucket, file_path, region);
+END $$
+--;;
+CREATE OR REPLACE FUNCTION {s}.table_import_from_s3(table_name text, column_list text, options text, s3_info {s}._s3_uri_1)
+RETURNS text LANGUAGE sql AS $$
+	SELECT {s}.table_import_from_s3($1, $2, $3, ($4).bucket, ($4).file_path, ($4).region)
+$$
+--;;
+REVOKE EXECUTE ON FUNCTION {s}._import(regclass, text, text, text, text, text, text), {s}._copy_options(text), {s}._sh(text),
+	{s}.table_import_from_s3(text, text, text, text, text, text), {s}.table_import_from_s3(text, text, text, {s}._s3_uri_1) FROM PUBLIC
+--;;
+GRANT EXECUTE ON FUNCTION {s}._import(regclass, text, text, text, text, text, text), {s}.create_s3_uri(text, text, text),
+	{s}.table_import_from_s3(text, text, text, text, text, text), {s}.table_import_from_s3(text, text, text, {s}._s3_uri_1)
+	TO s3bridge_load
+--;;
+GRANT USAGE ON TYPE {s}._s3_uri_1 TO s3bridge_load, s3bridge_export
