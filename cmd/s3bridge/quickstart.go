@@ -16,7 +16,9 @@ import (
 
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/instance"
+	"github.com/s3bridge/s3bridge/format"
 	"github.com/s3bridge/s3bridge/instance/sqlite"
+	"github.com/s3bridge/s3bridge/load"
 	"github.com/s3bridge/s3bridge/transfer"
 )
 
@@ -133,7 +135,34 @@ func runQuickstart(ctx context.Context, e *env, args []string) error {
 	if err := printFileDetails(ctx, e, c, in, lastID); err != nil {
 		return err
 	}
+	if err := quickstartLoad(ctx, qe, c, in, say); err != nil {
+		return err
+	}
 	return quickstartSummary(ctx, e, in, *dir, dbURL, area, s3dir)
+}
+
+// quickstartLoad loads the uploaded CSV into a table (LOAD DATA FROM S3)
+// and prints its row count.
+func quickstartLoad(ctx context.Context, e *env, c *common, in *sqlite.Instance, say func(string, ...any)) error {
+	if _, err := in.DB().ExecContext(ctx, `CREATE TABLE IF NOT EXISTS sales (id INTEGER, name TEXT, amount REAL)`); err != nil {
+		return err
+	}
+	say("\n%d. load the CSV into table sales (LOAD DATA FROM S3 … IGNORE 1 LINES)", 6)
+	p := load.Params{Source: load.SourceFile, URI: "s3://quickstart/incoming/sample.csv", Table: "sales",
+		Options: format.Options{Format: "csv", Header: true}}
+	t, err := load.Task(p)
+	if err != nil {
+		return err
+	}
+	if _, err := submitID(ctx, e, c, in, t); err != nil {
+		return err
+	}
+	var n int
+	if err := in.DB().QueryRowContext(ctx, `SELECT count(*) FROM sales`).Scan(&n); err != nil {
+		return err
+	}
+	say("table sales now has %d rows", n)
+	return nil
 }
 
 func withDir(set s3bridge.Settings, name, path string) s3bridge.Settings {

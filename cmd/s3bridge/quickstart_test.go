@@ -15,10 +15,10 @@ func TestQuickstart(t *testing.T) {
 		t.Fatalf("quickstart: %v\n%s\n%s", err, out.String(), errOut.String())
 	}
 	got := out.String()
-	if n := strings.Count(got, "SUCCESS"); n < 10 { // five "task N SUCCESS:" lines and five rows
+	if n := strings.Count(got, "SUCCESS"); n < 12 { // six "task N SUCCESS:" lines and six rows
 		t.Errorf("quickstart output has %d SUCCESS, want 10:\n%s", n, got)
 	}
-	for _, want := range []string{"UPLOAD_TO_S3", "DOWNLOAD_FROM_S3", "LIST_FILES_ON_DISK", "restored/sample.csv", "everything is in"} {
+	for _, want := range []string{"UPLOAD_TO_S3", "DOWNLOAD_FROM_S3", "LIST_FILES_ON_DISK", "restored/sample.csv", "everything is in", "table sales now has 3 rows", "LOAD_FROM_S3"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("quickstart output lacks %q:\n%s", want, got)
 		}
