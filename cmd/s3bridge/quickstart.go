@@ -15,8 +15,8 @@ import (
 	"github.com/spf13/afero"
 
 	"github.com/s3bridge/s3bridge"
-	"github.com/s3bridge/s3bridge/instance"
 	"github.com/s3bridge/s3bridge/format"
+	"github.com/s3bridge/s3bridge/instance"
 	"github.com/s3bridge/s3bridge/instance/sqlite"
 	"github.com/s3bridge/s3bridge/load"
 	"github.com/s3bridge/s3bridge/transfer"
