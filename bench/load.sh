@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Bulk-load benchmark: s3bridge loading from MinIO against each database's
+# own bulk load of the same file from local disk, in the same run:
+#   PostgreSQL: s3bridge load (COPY FROM STDIN fed from S3) vs server-side COPY t FROM '/local/file.csv'
+#   MariaDB:    s3bridge load (LOAD DATA LOCAL INFILE via a reader handler) vs the mariadb client's LOAD DATA LOCAL INFILE
+# plus gzip and JSON Lines variants into PostgreSQL, and s3bridge's peak RSS.
+# Targets: both ratios ≤ 1.15; peak RSS < 150 MB.
+#
+#   bench/load.sh                 # 5 million rows (~500 MB CSV)
+#   BENCH_ROWS=500000 bench/load.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/services.sh
+source scripts/services.sh
+ensure_services
+command -v aws >/dev/null || apt_install awscli
+
+rows=${BENCH_ROWS:-5000000}
+work=$(mktemp -d /tmp/s3bridge-loadbench-XXXXXX)
+chmod 777 "$work" # the database server writes the reference file here
+db=s3b_loadbench_$$
+pg="postgres://postgres@127.0.0.1:5432/$db?sslmode=disable"
+my="mysql://root@127.0.0.1:3306/$db?s3bridge_schema=${db}_bridge"
+export AWS_ACCESS_KEY_ID=$S3BRIDGE_TEST_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3BRIDGE_TEST_S3_SECRET_KEY AWS_REGION=us-east-1
+export AWS_ENDPOINT_URL=$S3BRIDGE_TEST_S3_ENDPOINT
+bucket=loadbench-$(date +%s)
+aws_s3() { aws --endpoint-url "$S3BRIDGE_TEST_S3_ENDPOINT" s3 "$@" >/dev/null; }
+cleanup() {
+  aws_s3 rb --force "s3://$bucket" || true
+  psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  mariadb -uroot -e "DROP DATABASE IF EXISTS $db; DROP DATABASE IF EXISTS ${db}_bridge" || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+go build -o "$work/s3bridge" ./cmd/s3bridge
+
+ddl_pg="CREATE TABLE t (id bigint, name text, amount numeric(12,2), qty int, ts timestamp, flag smallint, score float8, note text)"
+ddl_my="CREATE TABLE t (id BIGINT, name TEXT, amount DECIMAL(12,2), qty INT, ts DATETIME, flag SMALLINT, score DOUBLE, note TEXT)"
+psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $db" && psql -q -h 127.0.0.1 -U postgres -d "$db" -c "$ddl_pg"
+mariadb -uroot -e "CREATE DATABASE $db" && mariadb -uroot "$db" -e "$ddl_my"
+"$work/s3bridge" attach --db "$pg" >/dev/null
+"$work/s3bridge" attach --db "$my" >/dev/null
+
+echo "generating $rows rows in $work" >&2
+gen="SELECT i, 'name ' || i || CASE WHEN i % 10 = 0 THEN ', with \"quotes\"' ELSE '' END, (i % 100000) / 100.0, i % 1000,
+  timestamp '2026-01-01' + i * interval '1 second', (i % 2)::smallint, i * 0.5, md5(i::text) FROM generate_series(1, $rows) i"
+psql -q -h 127.0.0.1 -U postgres -d "$db" -c "COPY ($gen) TO '$work/data.csv' (FORMAT csv)"
+psql -q -h 127.0.0.1 -U postgres -d "$db" -At -c "SELECT row_to_json(r) FROM (SELECT i AS id, 'name ' || i AS name, (i % 100000) / 100.0 AS amount, i % 1000 AS qty, timestamp '2026-01-01' + i * interval '1 second' AS ts, (i % 2) AS flag, i * 0.5 AS score, md5(i::text) AS note FROM generate_series(1, $rows) i) r" >"$work/data.jsonl"
+gzip -1 -c "$work/data.csv" >"$work/data.csv.gz"
+size=$(stat -c %s "$work/data.csv")
+aws_s3 mb "s3://$bucket"
+for f in data.csv data.csv.gz data.jsonl; do aws_s3 cp "$work/$f" "s3://$bucket/$f"; done
+
+secs() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }; e=$(date +%s.%N); echo "$e - $s" | bc; }
+rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
+pg_empty() { psql -q -h 127.0.0.1 -U postgres -d "$db" -c "TRUNCATE t"; }
+my_empty() { mariadb -uroot "$db" -e "TRUNCATE t"; }
+
+pg_empty; t_pg_ref=$(secs psql -q -h 127.0.0.1 -U postgres -d "$db" -c "COPY t FROM '$work/data.csv' (FORMAT csv)")
+pg_empty; t_pg=$(secs "$work/s3bridge" load --db "$pg" --table t --format csv "s3://$bucket/data.csv")
+pg_empty; t_pg_gz=$(secs "$work/s3bridge" load --db "$pg" --table t --format csv "s3://$bucket/data.csv.gz")
+pg_empty; t_pg_json=$(secs "$work/s3bridge" load --db "$pg" --table t --format jsonl "s3://$bucket/data.jsonl")
+pg_empty; rss_pg=$(rss "$work/s3bridge" load --db "$pg" --table t --format csv "s3://$bucket/data.csv.gz")
+pg_empty; rss_json=$(rss "$work/s3bridge" load --db "$pg" --table t --format jsonl "s3://$bucket/data.jsonl")
+load_local="LOAD DATA LOCAL INFILE '$work/data.csv' INTO TABLE t FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY ''"
+my_empty; t_my_ref=$(secs mariadb --local-infile=1 -uroot "$db" -e "$load_local")
+my_empty; t_my=$(secs "$work/s3bridge" load --db "$my" --table t --format csv "s3://$bucket/data.csv")
+my_empty; rss_my=$(rss "$work/s3bridge" load --db "$my" --table t --format csv "s3://$bucket/data.csv")
+n=$(psql -h 127.0.0.1 -U postgres -d "$db" -At -c "SELECT count(*) FROM t")
+[ "$n" = "$rows" ] || { echo "PostgreSQL has $n rows after the last load, want $rows" >&2; exit 1; }
+
+mb=$(echo "scale=1; $size / 1048576" | bc)
+printf '\ns3bridge load benchmark: %s rows, %s MB CSV, local MinIO, seconds\n' "$rows" "$mb"
+printf '%-52s %8s %10s\n' case seconds "MB/s"
+row() { printf '%-52s %8.2f %10.1f\n' "$1" "$2" "$(echo "scale=1; $size / 1048576 / $2" | bc)"; }
+row "PostgreSQL server-side COPY t FROM local file" "$t_pg_ref"
+row "PostgreSQL s3bridge load (CSV from S3)" "$t_pg"
+row "PostgreSQL s3bridge load (gzip CSV from S3)" "$t_pg_gz"
+row "PostgreSQL s3bridge load (JSON Lines from S3)" "$t_pg_json"
+row "MariaDB client LOAD DATA LOCAL INFILE local file" "$t_my_ref"
+row "MariaDB s3bridge load (CSV from S3)" "$t_my"
+r1=$(echo "scale=2; $t_pg / $t_pg_ref" | bc); r2=$(echo "scale=2; $t_my / $t_my_ref" | bc)
+ok() { (( $(echo "$1 <= $2" | bc) )) && echo met || echo MISSED; }
+printf 'ratio PostgreSQL s3bridge / server COPY: %sx (target <= 1.15: %s)\n' "$r1" "$(ok "$r1" 1.15)"
+printf 'ratio MariaDB s3bridge / client LOAD DATA LOCAL: %sx (target <= 1.15: %s)\n' "$r2" "$(ok "$r2" 1.15)"
+printf 'peak RSS of s3bridge: %s MB gzip CSV to PostgreSQL, %s MB JSON Lines to PostgreSQL, %s MB CSV to MariaDB (target < 150 MB)\n' \
+  "$((rss_pg / 1024))" "$((rss_json / 1024))" "$((rss_my / 1024))"
