@@ -29,26 +29,6 @@ var (
 	functionsFS embed.FS
 )
 
-// functionsSQL concatenates the SQL interface files in name order.
-func functionsSQL() string {
-	entries, err := functionsFS.ReadDir(".")
-	if err != nil {
-		panic(err) // embedded at build time; cannot fail
-	}
-	var b strings.Builder
-	for _, e := range entries {
-		data, err := functionsFS.ReadFile(e.Name())
-		if err != nil {
-			panic(err)
-		}
-		if b.Len() > 0 {
-			b.WriteString("\n--;;\n")
-		}
-		b.Write(data)
-	}
-	return b.String()
-}
-
 // SchemaParam is the instance URL query parameter naming the s3bridge
 // database (default "s3bridge"); it is removed before connecting.
 const SchemaParam = "s3bridge_schema"
@@ -122,17 +102,9 @@ func quote(name string) string { return sqlstore.QuoteIdent(name, '`') }
 
 func (in *Instance) dialect() sqlstore.Dialect {
 	s := quote(in.schema)
-	render := func(text string) []string {
-		text = strings.ReplaceAll(text, "{s}", s)
-		var out []string
-		for _, stmt := range strings.Split(text, "--;;") {
-			if strings.TrimSpace(stmt) != "" {
-				out = append(out, stmt)
-			}
-		}
-		return out
-	}
-	functions := render(functionsSQL())
+	vars := map[string]string{"s": s}
+	render := func(text string) []string { return sqlstore.Script(text, vars) }
+	functions := render(sqlstore.ScriptFiles(functionsFS, "functions*.sql"))
 	return sqlstore.Dialect{
 		Name:       "mysql",
 		Table:      func(name string) string { return s + "." + quote(name) },

@@ -28,26 +28,6 @@ var (
 	functionsFS embed.FS
 )
 
-// functionsSQL concatenates the SQL interface files in name order.
-func functionsSQL() string {
-	entries, err := functionsFS.ReadDir(".")
-	if err != nil {
-		panic(err) // embedded at build time; cannot fail
-	}
-	var b strings.Builder
-	for _, e := range entries {
-		data, err := functionsFS.ReadFile(e.Name())
-		if err != nil {
-			panic(err)
-		}
-		if b.Len() > 0 {
-			b.WriteString("\n--;;\n")
-		}
-		b.Write(data)
-	}
-	return b.String()
-}
-
 // Instance is an attached PostgreSQL database.
 type Instance struct {
 	*sqlstore.Store
@@ -110,18 +90,9 @@ func redactErr(err error) error {
 func (in *Instance) dialect() sqlstore.Dialect {
 	s := pgx.Identifier{in.schema}.Sanitize()
 	channel := "'" + strings.ReplaceAll(in.channel, "'", "''") + "'"
-	render := func(text string) []string {
-		text = strings.ReplaceAll(text, "{s}", s)
-		text = strings.ReplaceAll(text, "{channel}", channel)
-		var out []string
-		for _, stmt := range strings.Split(text, "--;;") {
-			if strings.TrimSpace(stmt) != "" {
-				out = append(out, stmt)
-			}
-		}
-		return out
-	}
-	functions := render(functionsSQL())
+	vars := map[string]string{"s": s, "channel": channel}
+	render := func(text string) []string { return sqlstore.Script(text, vars) }
+	functions := render(sqlstore.ScriptFiles(functionsFS, "functions*.sql"))
 	return sqlstore.Dialect{
 		Name:        "postgres",
 		Table:       func(name string) string { return s + "." + pgx.Identifier{name}.Sanitize() },
