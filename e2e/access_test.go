@@ -107,6 +107,10 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	writeFile(t, filepath.Join(pump, "d.dmp"), "dump")
 	writeFile(t, filepath.Join(area, "a.csv"), "x\n")
 	b := w.bucket
+	dbName := strings.TrimPrefix(strings.SplitN(strings.SplitN(url, "3306/", 2)[1], "?", 2)[0], "/")
+	if _, err := openDB(t, "mysql", "root@tcp(127.0.0.1:3306)/"+dbName).ExecContext(t.Context(), "CREATE TABLE loaded (x TEXT)"); err != nil {
+		t.Fatal(err)
+	}
 	steps := [][]string{
 		{"upload", "--bucket", b, "--s3-prefix", "dir/"},
 		{"download", "--bucket", b, "--s3-prefix", "dir/", "--directory", "DATA_PUMP_DIR"},
@@ -114,6 +118,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		{"download-file", "--overwrite", "s3://" + b + "/a.csv", "b.csv"},
 		{"list-files"},
 		{"delete-file", "b.csv"},
+		{"load", "--table", "loaded", "--format", "csv", "s3://" + b + "/a.csv"},
 		{"upload-file", "a.csv", "s3://" + b + "/a.csv"}, // fails: exists
 	}
 	for i, s := range steps {
