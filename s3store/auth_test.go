@@ -233,11 +233,11 @@ func TestAuthDefaultChain(t *testing.T) {
 func TestPlainHTTPWithCABundle(t *testing.T) {
 	m := testenv.S3(t)
 	if !strings.HasPrefix(m.Endpoint, "http://") {
-		t.Skip("test MinIO is not plain HTTP")
+		testenv.Unavailable(t, "a plain-HTTP MinIO", fmt.Errorf("endpoint is %s", m.Endpoint))
 	}
 	system := "/etc/ssl/certs/ca-certificates.crt"
 	if _, err := os.Stat(system); err != nil {
-		t.Skip("no system CA bundle at " + system)
+		testenv.Unavailable(t, "the system CA bundle", err)
 	}
 	t.Setenv("AWS_CA_BUNDLE", system)
 	roundTrip(t, newClient(t, minioConfig(m)), m.Bucket(t))

@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/s3bridge/s3bridge/internal/testenv"
 	"io"
 	"log/slog"
 	"net/http"
@@ -339,7 +340,7 @@ func TestCABundle(t *testing.T) {
 	t.Run("refused without it", func(t *testing.T) {
 		system := "/etc/ssl/certs/ca-certificates.crt"
 		if _, err := os.Stat(system); err != nil {
-			t.Skip("no system CA bundle at " + system)
+			testenv.Unavailable(t, "the system CA bundle", err)
 		}
 		t.Setenv("AWS_CA_BUNDLE", system)
 		cfg := fakeConfig(srv.URL)
