@@ -71,6 +71,22 @@ ensure_mariadb() {
   wait_for 30 mariadb-admin -h 127.0.0.1 -P 3306 -uroot ping || { svc_log "MariaDB did not start"; return 1; }
 }
 
+# DuckDB, through its npm package, is the independent Parquet reader the
+# export tests check s3bridge's Parquet files with.
+DUCKDB_NODE_API_VERSION=1.5.6-r.1
+ensure_duckdb() {
+  local dir="${XDG_CACHE_HOME:-$HOME/.cache}/s3bridge/duckdb-$DUCKDB_NODE_API_VERSION"
+  export S3BRIDGE_DUCKDB_NODE_MODULES="$dir/node_modules"
+  [ -d "$S3BRIDGE_DUCKDB_NODE_MODULES/@duckdb/node-api" ] && return 0
+  if ! command -v npm >/dev/null 2>&1; then
+    svc_log "installing Node.js and npm"
+    apt_install nodejs npm
+  fi
+  svc_log "installing @duckdb/node-api@$DUCKDB_NODE_API_VERSION into $dir"
+  mkdir -p "$dir"
+  npm install --silent --no-audit --no-fund --prefix "$dir" "@duckdb/node-api@$DUCKDB_NODE_API_VERSION" >&2
+}
+
 ensure_services() {
-  ensure_minio && ensure_postgres && ensure_mariadb
+  ensure_minio && ensure_postgres && ensure_mariadb && ensure_duckdb
 }

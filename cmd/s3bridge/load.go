@@ -99,8 +99,7 @@ func isMariaDB(in instance.Instance) bool {
 	return ok
 }
 
-// exportSQL runs SELECT … INTO OUTFILE S3; the export capability (issue 4)
-// provides runExportStatement.
+// exportSQL runs SELECT … INTO OUTFILE S3.
 func exportSQL(ctx context.Context, e *env, c *common, in instance.Instance, st *statement.Export) error {
-	return fmt.Errorf("sql: SELECT … INTO OUTFILE S3 is not part of this build yet (export is in progress)")
+	return runExportStatement(ctx, e, c, in, st)
 }

@@ -41,6 +41,7 @@ func commands() []command {
 		{"list-file-details", "--db URL TASK_ID", "list what a gather task found", runListFileDetails},
 		{"delete-file", "--db URL [--force] FILE_PATH", "SQL Server rds_delete_from_filesystem", runDeleteFile},
 		{"load", "--db URL --table T [--prefix|--manifest] [--format F] [options] S3_URI", "bulk-load objects into a table (LOAD DATA FROM S3)", runLoad},
+		exportCommand(),
 		{"sql", "--db URL \"LOAD DATA FROM S3 …\" | \"SELECT … INTO OUTFILE S3 …\"", "run an Aurora S3 statement", runSQL},
 		{"s3-cat", "[--endpoint E] [--region R] [--size] S3_URI", "write an object, decompressed, to stdout (used by table_import_from_s3)", runS3Cat},
 		{"policy", "--feature F --bucket B [--prefix P]… | --db URL", "print the least-privilege IAM policy and trust policy", runPolicy},

@@ -134,6 +134,7 @@ func (s *stores) runners() map[s3bridge.TaskType]agent.Runner {
 	}
 	return map[s3bridge.TaskType]agent.Runner{
 		s3bridge.TaskLoadFromS3:  lr,
+		s3bridge.TaskExportToS3:  exportRunner(s),
 		s3bridge.TaskUpload:      tr,
 		s3bridge.TaskDownload:    tr,
 		s3bridge.TaskListFiles:   tr,

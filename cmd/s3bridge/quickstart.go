@@ -138,6 +138,9 @@ func runQuickstart(ctx context.Context, e *env, args []string) error {
 	if err := quickstartLoad(ctx, qe, c, in, say); err != nil {
 		return err
 	}
+	if err := quickstartExport(ctx, qe, c, in, 7, say); err != nil {
+		return err
+	}
 	return quickstartSummary(ctx, e, in, *dir, dbURL, area, s3dir)
 }
 

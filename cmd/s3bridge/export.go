@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/s3bridge/s3bridge"
+	"github.com/s3bridge/s3bridge/agent"
+	"github.com/s3bridge/s3bridge/export"
+	"github.com/s3bridge/s3bridge/instance"
+	"github.com/s3bridge/s3bridge/s3store"
+	"github.com/s3bridge/s3bridge/statement"
+)
+
+func exportCommand() command {
+	return command{
+		name: "export",
+		args: "--db URL --query Q [--format csv|text|jsonl|parquet] [--header] [--compress gzip|zstd] [--max-file-size N] [--manifest] [--overwrite] [--keep-partial] [--naming aurora|aws_s3] s3://bucket/prefix",
+		help: "export a query's result to S3 in parts (SELECT … INTO OUTFILE S3)",
+		run:  runExport,
+	}
+}
+
+func runExport(ctx context.Context, e *env, args []string) error {
+	var (
+		c       common
+		p       export.Params
+		maxSize string
+	)
+	fs := newFlags("export", e, &c, true)
+	fs.StringVar(&p.Query, "query", "", "the query to export: a single SELECT (or WITH … SELECT)")
+	fs.StringVar(&p.Format, "format", export.FormatCSV, "csv, text (MySQL's tab-separated format), jsonl or parquet")
+	fs.BoolVar(&p.Header, "header", false, "csv and text: column names at the top of every part")
+	fs.StringVar(&p.Compression, "compress", "", "gzip or zstd (parquet: page compression instead of snappy)")
+	fs.StringVar(&maxSize, "max-file-size", "6GB", "close a part at the first row boundary past this size (e.g. 6GB, 100MB)")
+	fs.BoolVar(&p.Manifest, "manifest", false, "write PREFIX.manifest listing the parts, after them")
+	fs.BoolVar(&p.Overwrite, "overwrite", false, "replace existing files; without it existing ones fail the export before it starts")
+	fs.BoolVar(&p.KeepPartial, "keep-partial", false, "keep the parts already written when the export fails")
+	fs.StringVar(&p.Naming, "naming", export.NamingAurora, "aurora (PREFIX.part_00000…) or aws_s3 (FILE, FILE_part2…)")
+	pos, err := parse(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	p.URI = pos[0]
+	if p.MaxFileSize, err = parseSize(maxSize); err != nil {
+		return fmt.Errorf("--max-file-size: %w", err)
+	}
+	if strings.TrimSpace(p.Query) == "" {
+		return fmt.Errorf("export: --query is required")
+	}
+	// Refuse anything but a SELECT here, before a task exists; the runner
+	// checks again, and the database runs it read-only anyway.
+	if p.Query, err = export.CheckQuery(p.Query); err != nil {
+		return err
+	}
+	return withInstance(ctx, &c, func(in instance.Instance) error {
+		return submit(ctx, e, &c, in, export.Task(p))
+	})
+}
+
+// runExportStatement runs SELECT … INTO OUTFILE S3 given to the sql verb:
+// an EXPORT_TO_S3 task with the statement's options, run in this process
+// (or, with --async, left to an agent), as the connection's own user.
+func runExportStatement(ctx context.Context, e *env, c *common, in instance.Instance, st *statement.Export) error {
+	p, err := export.FromStatement(st)
+	if err != nil {
+		return err
+	}
+	return submit(ctx, e, c, in, export.Task(p))
+}
+
+// exportConcurrency caps the parts of one export's upload in flight.
+// Uploads from a stream buffer Concurrency × PartSize bytes when S3 is
+// slower than the database: 64 MiB here, against 128 MiB with the
+// transfer default, which keeps an export with a Parquet row group under
+// 200 MB of memory in the worst case.
+const exportConcurrency = 4
+
+// exportRunner runs EXPORT_TO_S3 tasks with the instance's EXPORT role and
+// policy. It is an agent.InstanceRunner: the agent passes the instance the
+// query runs on.
+func exportRunner(st *stores) agent.Runner {
+	var mu sync.Mutex
+	clients := map[string]*s3store.Client{}
+	return &export.Runner{
+		Store: func(ctx context.Context, set s3bridge.Settings) (export.ObjectStore, error) {
+			cfg := st.config(set, "EXPORT")
+			cfg.Concurrency = exportConcurrency
+			// Secrets are tagged json:"-": the key never holds them, and
+			// they come from st.base, fixed for the process's life.
+			k, _ := json.Marshal(cfg)
+			mu.Lock()
+			defer mu.Unlock()
+			if c, ok := clients[string(k)]; ok {
+				return c, nil
+			}
+			c, err := s3store.New(ctx, cfg, st.log)
+			if err != nil {
+				return nil, err
+			}
+			clients[string(k)] = c
+			return c, nil
+		},
+		Guard: func(set s3bridge.Settings, instance string) (export.Guard, error) {
+			g, err := guard(set, instance)
+			if g == nil || err != nil {
+				return nil, err
+			}
+			return g, nil
+		},
+	}
+}
+
+// quickstartExport is the quickstart's export step: table sales to Parquet
+// in the embedded bucket, and the key it was written to.
+func quickstartExport(ctx context.Context, e *env, c *common, in instance.Instance, step int, say func(string, ...any)) error {
+	say("\n%d. export table sales to Parquet (SELECT * FROM sales INTO OUTFILE S3 … FORMAT PARQUET)", step)
+	p := export.Params{Query: "SELECT * FROM sales", URI: "s3://quickstart/exports/sales", Format: export.FormatParquet, Overwrite: true}
+	id, err := submitID(ctx, &env{stdout: discard{}, stderr: e.stderr, getenv: e.getenv}, c, in, export.Task(p))
+	if err != nil {
+		return err
+	}
+	t, err := in.Task(ctx, id)
+	if err != nil {
+		return err
+	}
+	say("%s", t.TaskInfo)
+	return nil
+}

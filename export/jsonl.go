@@ -1,0 +1,213 @@
+package export
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// jsonlEncoder writes one JSON object per line, keys in column order.
+// Numbers are JSON numbers with the database's digits (decimals too: no
+// float rounding), booleans true/false, binary data base64, dates
+// 2006-01-02, timestamps RFC 3339 (with Z when they are instants), JSON
+// columns embedded as JSON, NaN and infinities as strings.
+type jsonlEncoder struct {
+	cols []Column
+	keys [][]byte // `"name":` per column, with the leading comma after the first
+	w    io.Writer
+	buf  []byte
+}
+
+func newJSONLEncoder(cols []Column) *jsonlEncoder {
+	e := &jsonlEncoder{cols: cols}
+	for i, n := range uniqueNames(cols) {
+		var k []byte
+		if i > 0 {
+			k = append(k, ',')
+		}
+		k = appendJSONString(k, []byte(n))
+		e.keys = append(e.keys, append(k, ':'))
+	}
+	return e
+}
+
+func (e *jsonlEncoder) begin(w io.Writer) error { e.w = w; return nil }
+func (e *jsonlEncoder) end() error              { return nil }
+func (e *jsonlEncoder) buffered() int64         { return 0 }
+
+func (e *jsonlEncoder) write(row []Value) error {
+	e.buf = append(e.buf[:0], '{')
+	for i, v := range row {
+		e.buf = append(e.buf, e.keys[i]...)
+		var err error
+		if e.buf, err = appendJSONValue(e.buf, v, e.cols[i]); err != nil {
+			return fmt.Errorf("column %s: %w", e.cols[i].Name, err)
+		}
+	}
+	e.buf = append(e.buf, '}', '\n')
+	_, err := e.w.Write(e.buf)
+	return err
+}
+
+func appendJSONValue(dst []byte, v Value, c Column) ([]byte, error) {
+	if v.Kind == Null {
+		return append(dst, "null"...), nil
+	}
+	switch c.Type {
+	case TypeInt8, TypeInt16, TypeInt32, TypeInt64, TypeUint8, TypeUint16, TypeUint32, TypeUint64, TypeDecimal:
+		if v.Kind == Text {
+			return appendJSONNumber(dst, v.Bytes), nil
+		}
+	case TypeFloat32, TypeFloat64:
+		f, err := asFloat(v)
+		if err != nil {
+			return appendJSONString(dst, v.Bytes), nil
+		}
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return appendJSONString(dst, []byte(strconv.FormatFloat(f, 'g', -1, 64))), nil
+		}
+		bits := 64
+		if c.Type == TypeFloat32 {
+			bits = 32
+		}
+		return strconv.AppendFloat(dst, f, 'g', -1, bits), nil
+	case TypeBool:
+		b, err := asBool(v)
+		if err != nil {
+			return nil, err
+		}
+		return strconv.AppendBool(dst, b), nil
+	case TypeBytes:
+		if v.Kind == Bytes || v.Kind == Text {
+			dst = append(dst, '"')
+			dst = base64.StdEncoding.AppendEncode(dst, v.Bytes)
+			return append(dst, '"'), nil
+		}
+	case TypeDate, TypeTimestamp, TypeTimestampTZ:
+		if v.Kind == Time {
+			return appendJSONTime(dst, v.Time, c.Type), nil
+		}
+	case TypeJSON:
+		if v.Kind == Text && json.Valid(v.Bytes) {
+			return append(dst, v.Bytes...), nil
+		}
+	}
+	switch v.Kind {
+	case Int, Float, Bool:
+		return appendText(dst, v, c), nil
+	case Time:
+		return appendJSONTime(dst, v.Time, TypeTimestamp), nil
+	case Bytes:
+		dst = append(dst, '"')
+		dst = base64.StdEncoding.AppendEncode(dst, v.Bytes)
+		return append(dst, '"'), nil
+	}
+	return appendJSONString(dst, v.Bytes), nil
+}
+
+func appendJSONTime(dst []byte, t time.Time, typ Type) []byte {
+	dst = append(dst, '"')
+	switch typ {
+	case TypeDate:
+		dst = t.AppendFormat(dst, "2006-01-02")
+	case TypeTimestampTZ:
+		dst = t.UTC().AppendFormat(dst, "2006-01-02T15:04:05.999999999Z")
+	default:
+		dst = t.AppendFormat(dst, "2006-01-02T15:04:05.999999999")
+	}
+	return append(dst, '"')
+}
+
+// appendJSONNumber copies a number's text when it is a valid JSON number
+// and quotes it otherwise (PostgreSQL's NaN, Infinity).
+func appendJSONNumber(dst, s []byte) []byte {
+	if validJSONNumber(s) {
+		return append(dst, s...)
+	}
+	return appendJSONString(dst, s)
+}
+
+func validJSONNumber(s []byte) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	start := i
+	if n := digits(); n == 0 || (n > 1 && s[start] == '0') {
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(s)
+}
+
+// appendJSONString quotes s as a JSON string; bytes that are not UTF-8
+// become U+FFFD, as encoding/json does.
+func appendJSONString(dst, s []byte) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				dst = append(dst, '\\', c)
+			case c == '\n':
+				dst = append(dst, '\\', 'n')
+			case c == '\r':
+				dst = append(dst, '\\', 'r')
+			case c == '\t':
+				dst = append(dst, '\\', 't')
+			case c == '\b':
+				dst = append(dst, '\\', 'b')
+			case c == '\f':
+				dst = append(dst, '\\', 'f')
+			case c < 0x20:
+				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			default:
+				dst = append(dst, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			dst = append(dst, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			// Valid JSON, but not valid JavaScript source; escaped as
+			// encoding/json does.
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xf])
+		default:
+			dst = append(dst, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(dst, '"')
+}

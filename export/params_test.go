@@ -1,0 +1,244 @@
+package export
+
+import (
+	"math/big"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/s3bridge/s3bridge/statement"
+)
+
+func TestParseCopyOptions(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string // String(); "" for an error
+	}{
+		{"", "FORMAT text"},
+		{"format csv", "FORMAT csv"},
+		{"FORMAT CSV, HEADER", "FORMAT csv, HEADER true"},
+		{"format csv, header true, delimiter $$:$$", "FORMAT csv, HEADER true, DELIMITER ':'"},
+		{"format csv, delimiter $x$;$x$, quote '''', escape E'\\\\'", `FORMAT csv, DELIMITER ';', QUOTE '''', ESCAPE E'\\'`},
+		{"format text, delimiter E'\\t', null 'NULL'", `FORMAT text, DELIMITER E'\t', NULL 'NULL'`},
+		{"format csv, force_quote *", "FORMAT csv, FORCE_QUOTE *"},
+		{`format csv, force_quote (a, "Mixed Case")`, `FORMAT csv, FORCE_QUOTE ("a", "Mixed Case")`},
+		{"format csv, header false", "FORMAT csv"},
+		{"format parquet, compression zstd, max_file_size 64MB", "FORMAT parquet"},
+		{"encoding 'UTF8'", "FORMAT text, ENCODING 'UTF8'"},
+		{"format binary", ""},
+		{"format csv; drop table t", ""},
+		{"format csv) to program 'rm -rf /'", ""},
+		{"where true", ""},
+		{"freeze", ""},
+		{"format text, quote '\"'", ""},
+		{"format parquet, header", ""},
+		{"delimiter 'ab'", ""},
+		{"format csv, format text", ""},
+		{"compression lzma", ""},
+		{"delimiter 'unterminated", ""},
+	}
+	for _, tt := range tests {
+		c, err := ParseCopyOptions(tt.in)
+		switch {
+		case tt.want == "" && err == nil:
+			t.Errorf("ParseCopyOptions(%q) = %q, want an error", tt.in, c.String())
+		case tt.want != "" && err != nil:
+			t.Errorf("ParseCopyOptions(%q): %v", tt.in, err)
+		case tt.want != "" && c.String() != tt.want:
+			t.Errorf("ParseCopyOptions(%q).String() = %q, want %q", tt.in, c.String(), tt.want)
+		}
+	}
+	c, err := ParseCopyOptions("format parquet, compression zstd, max_file_size 64MB")
+	if err != nil || c.Compression != CompressZstd || c.MaxFileSize != 64<<20 {
+		t.Errorf("s3bridge's options: %+v, %v", c, err)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"1024": 1024, "6GB": 6 << 30, "64 MiB": 64 << 20, "10k": 10 << 10, "5b": 5} {
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "0", "-1", "lots", "1PB", "99999999999999999999"} {
+		if _, err := ParseSize(bad); err == nil {
+			t.Errorf("ParseSize(%q): want an error", bad)
+		}
+	}
+}
+
+// TestCopyOptionsFor: COPY takes over only when it writes exactly what the
+// encoder would.
+func TestCopyOptionsFor(t *testing.T) {
+	tests := []struct {
+		format string
+		fields Fields
+		want   string // "" when COPY can't
+	}{
+		{FormatCSV, Fields{}, `FORMAT csv, DELIMITER ',', QUOTE '"', ESCAPE '"'`},
+		{FormatCSV, Fields{EnclosedBy: ptr("'")}, `FORMAT csv, DELIMITER ',', QUOTE '''', ESCAPE '''', FORCE_QUOTE *`},
+		{FormatText, Fields{}, `FORMAT text, DELIMITER E'\t'`},
+		{FormatText, Fields{TerminatedBy: ptr("|")}, `FORMAT text, DELIMITER '|'`},
+		{FormatText, Fields{TerminatedBy: ptr("||")}, ""},
+		{FormatText, Fields{EscapedBy: ptr("")}, ""},
+		{FormatText, Fields{EnclosedBy: ptr(`"`)}, ""},
+		{FormatCSV, Fields{LinesTerminatedBy: ptr("\r\n")}, ""},
+		{FormatCSV, Fields{LinesStartingBy: ptr(">")}, ""},
+	}
+	for _, tt := range tests {
+		d, err := newDelimiter(tt.format, tt.fields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, ok := copyOptionsFor(tt.format, d, false)
+		got := ""
+		if ok {
+			got = c.String()
+		}
+		if got != tt.want {
+			t.Errorf("%s %+v: COPY %q, want %q", tt.format, tt.fields, got, tt.want)
+		}
+	}
+}
+
+func TestNewDelimiterRefuses(t *testing.T) {
+	for name, f := range map[string]Fields{
+		"empty terminator":       {TerminatedBy: ptr("")},
+		"empty line terminator":  {LinesTerminatedBy: ptr("")},
+		"two-byte quote":         {EnclosedBy: ptr(`""`)},
+		"quote in terminator":    {TerminatedBy: ptr(`"`), EnclosedBy: ptr(`"`)},
+		"escape letter conflict": {TerminatedBy: ptr("n")},
+		"escape in terminator":   {TerminatedBy: ptr(`\`)},
+	} {
+		if _, err := newDelimiter(FormatText, f); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if _, err := newDelimiter(FormatCSV, Fields{EnclosedBy: ptr("")}); err == nil {
+		t.Error("csv without a quote: accepted")
+	}
+}
+
+func TestNames(t *testing.T) {
+	a := names{naming: NamingAurora, base: "d/sales", ext: ".gz"}
+	if got := []string{a.part(0), a.part(12345), a.manifest()}; !reflect.DeepEqual(got, []string{"d/sales.part_00000.gz", "d/sales.part_12345.gz", "d/sales.manifest"}) {
+		t.Errorf("aurora names %v", got)
+	}
+	w := names{naming: NamingAWSS3, base: "d/f.csv"}
+	if got := []string{w.part(0), w.part(1), w.part(2)}; !reflect.DeepEqual(got, []string{"d/f.csv", "d/f.csv_part2", "d/f.csv_part3"}) {
+		t.Errorf("aws_s3 names %v", got)
+	}
+	for key, want := range map[string]bool{"d/sales.part_00003": true, "d/sales.manifest": true, "d/sales.csv": false, "d/salesman.part_00000": false} {
+		if a.ours(key) != want {
+			t.Errorf("aurora ours(%q) = %v", key, !want)
+		}
+	}
+	for key, want := range map[string]bool{"d/f.csv": true, "d/f.csv_part7": true, "d/f.csv_partx": false, "d/f.csv.bak": false} {
+		if w.ours(key) != want {
+			t.Errorf("aws_s3 ours(%q) = %v", key, !want)
+		}
+	}
+}
+
+func TestCheckQuery(t *testing.T) {
+	for in, want := range map[string]string{
+		"SELECT 1;":                            "SELECT 1",
+		"  select a from t -- note\n ; ":       "select a from t",
+		"WITH x AS (SELECT 1) SELECT * FROM x": "WITH x AS (SELECT 1) SELECT * FROM x",
+		"(SELECT 1) UNION (SELECT 2)":          "(SELECT 1) UNION (SELECT 2)",
+	} {
+		if got, err := CheckQuery(in); err != nil || got != want {
+			t.Errorf("CheckQuery(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "DELETE FROM t", "SELECT 1; SELECT 2", "SELECT * FROM t FOR UPDATE", "CALL p()",
+		"SELECT 1 INTO @x", "SELECT * FROM t INTO OUTFILE '/tmp/x'", "TRUNCATE t", "SELECT /*! 1; DROP TABLE t */ 1"} {
+		if _, err := CheckQuery(bad); err == nil {
+			t.Errorf("CheckQuery(%q) accepted it", bad)
+		}
+	}
+}
+
+func TestFromStatement(t *testing.T) {
+	st, err := statement.ParseExport(`SELECT * FROM t INTO OUTFILE S3 's3://b-x1/p' FORMAT CSV HEADER
+		FIELDS TERMINATED BY ';' OPTIONALLY ENCLOSED BY '"' LINES TERMINATED BY '\r\n' MANIFEST ON OVERWRITE ON PARTSIZE 1000`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := FromStatement(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Query != "SELECT * FROM t" || p.Format != FormatCSV || !p.Header || !p.Manifest || !p.Overwrite || p.MaxFileSize != 1000 ||
+		*p.Fields.TerminatedBy != ";" || !p.Fields.Optionally || *p.Fields.LinesTerminatedBy != "\r\n" || p.Fields.EscapedBy != nil {
+		t.Errorf("FromStatement: %+v", p)
+	}
+	for _, clause := range []string{"ENCRYPTION SSE_S3", "CHARACTER SET latin1"} {
+		st, err := statement.ParseExport("SELECT 1 INTO OUTFILE S3 's3://b-x1/p' " + clause)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := FromStatement(st); err == nil || !strings.Contains(err.Error(), strings.Fields(clause)[0]) {
+			t.Errorf("%s: got %v, want it refused", clause, err)
+		}
+	}
+}
+
+// TestTwosComplement checks the fixed-length decimal bytes against the
+// Parquet spec's big-endian two's complement.
+func TestTwosComplement(t *testing.T) {
+	for _, tt := range []struct {
+		n    int64
+		size int
+		want []byte
+	}{
+		{1, 2, []byte{0, 1}}, {-1, 2, []byte{0xff, 0xff}}, {-256, 2, []byte{0xff, 0}}, {32767, 2, []byte{0x7f, 0xff}}, {-32768, 2, []byte{0x80, 0}},
+	} {
+		buf := make([]byte, tt.size)
+		if err := twosComplement(buf, big.NewInt(tt.n)); err != nil || !reflect.DeepEqual(buf, tt.want) {
+			t.Errorf("twosComplement(%d) = %x, %v; want %x", tt.n, buf, err, tt.want)
+		}
+	}
+	if err := twosComplement(make([]byte, 2), big.NewInt(32768)); err == nil {
+		t.Error("32768 fit in 2 bytes")
+	}
+	for p, want := range map[int]int{1: 1, 2: 1, 3: 2, 9: 4, 18: 8, 19: 9, 38: 16} {
+		if got := decimalBytes(p); got != want {
+			t.Errorf("decimalBytes(%d) = %d, want %d", p, got, want)
+		}
+	}
+}
+
+func TestUnscaled(t *testing.T) {
+	for in, want := range map[string]string{"1.5": "150", "-0.01": "-1", "42": "4200", "0.10": "10", "-123456789012345678901234.5": "-12345678901234567890123450"} {
+		n, err := unscaled(StringValue(in), 2)
+		if err != nil || n.String() != want {
+			t.Errorf("unscaled(%q, 2) = %v, %v; want %s", in, n, err, want)
+		}
+		if n.IsInt64() {
+			if m, err := unscaled64(StringValue(in), 2); err != nil || m != n.Int64() {
+				t.Errorf("unscaled64(%q, 2) = %d, %v; want %s", in, m, err, want)
+			}
+		}
+	}
+	for _, bad := range []string{"1.234", "", "-", "1.2.3", "1e5", "abc"} {
+		if _, err := unscaled64(StringValue(bad), 2); err == nil {
+			t.Errorf("unscaled64(%q, 2) accepted it", bad)
+		}
+	}
+	if m, err := unscaled64(StringValue("12.3400"), 2); err != nil || m != 1234 {
+		t.Errorf("unscaled64(12.3400, 2) = %d, %v", m, err)
+	}
+	if _, err := unscaled(StringValue("1.234"), 2); err == nil {
+		t.Error("1.234 fit scale 2")
+	}
+}
+
+func TestJSONNumber(t *testing.T) {
+	for s, want := range map[string]bool{"0": true, "-1.5": true, "1e10": true, "1.5E-3": true, "01": false, "NaN": false,
+		"Infinity": false, "1.": false, ".5": false, "": false, "-": false, "1e": false} {
+		if got := validJSONNumber([]byte(s)); got != want {
+			t.Errorf("validJSONNumber(%q) = %v", s, got)
+		}
+	}
+}

@@ -1,0 +1,475 @@
+// Package export runs EXPORT_TO_S3 tasks: a query's result streamed to S3
+// as CSV, TEXT, JSON Lines or Parquet, optionally compressed, in parts of a
+// maximum size that never split a row, with Aurora's manifest written last
+// (SELECT … INTO OUTFILE S3) or aws_s3's file naming
+// (query_export_to_s3). Each part streams into its own multipart upload;
+// on any failure or cancel the upload in flight is aborted and the parts
+// already written are deleted unless the task keeps partial output.
+//
+// The database side is a Source, implemented by each instance package:
+// the query runs there in a read-only transaction with the caller's
+// privileges.
+package export
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"github.com/s3bridge/s3bridge"
+	"github.com/s3bridge/s3bridge/instance"
+	"github.com/s3bridge/s3bridge/s3store"
+)
+
+// ObjectStore is what exports need from S3; *s3store.Client has it.
+type ObjectStore interface {
+	// List returns the objects under prefix.
+	List(ctx context.Context, bucket, prefix, delimiter string) ([]s3store.Object, []string, error)
+	// Upload streams r to the key and returns once S3 confirmed it; on
+	// failure it aborts its multipart upload.
+	Upload(ctx context.Context, bucket, key string, r io.Reader, opts s3store.PutOptions) (s3store.Object, error)
+	// Delete removes an object; a missing one is not an error.
+	Delete(ctx context.Context, bucket, key string) error
+}
+
+var _ ObjectStore = (*s3store.Client)(nil)
+
+// Guard decides whether an S3 action may be performed, before any byte
+// moves; *policy.Guard has it.
+type Guard interface {
+	Allow(action, resource string, cond map[string][]string) error
+}
+
+// Runner runs EXPORT_TO_S3 tasks.
+type Runner struct {
+	// Store returns the object store for an instance's settings.
+	Store func(ctx context.Context, set s3bridge.Settings) (ObjectStore, error)
+	// Guard returns the instance's guard; nil means S3's own policies
+	// alone decide.
+	Guard func(set s3bridge.Settings, instance string) (Guard, error)
+	// WaiterTimeout is how long the SQL call waiting for an export may go
+	// without a heartbeat before the export stops (default 5s).
+	WaiterTimeout time.Duration
+	// LogEvery is how often a running export logs its row count (default
+	// 30s); each finished part is logged too.
+	LogEvery time.Duration
+}
+
+// Run fails: an export reads from the database its task came from, which
+// an agent passes to RunOn.
+func (r *Runner) Run(ctx context.Context, t s3bridge.Task, set s3bridge.Settings, rep s3bridge.Reporter) (string, error) {
+	return "", fmt.Errorf("task %d: an %s task runs on the database it came from, and this agent does not pass it to the runner", t.ID, t.Type)
+}
+
+// RunOn runs a task claimed from in (agent.InstanceRunner); in must be a
+// Source, as every instance package's Instance is.
+func (r *Runner) RunOn(ctx context.Context, in instance.Instance, t s3bridge.Task, set s3bridge.Settings, rep s3bridge.Reporter) (string, error) {
+	src, ok := in.(Source)
+	if !ok {
+		return "", fmt.Errorf("task %d: instance %s can't run queries for an export", t.ID, in.Name())
+	}
+	return r.RunSource(ctx, src, t, set, rep)
+}
+
+// RunSource runs a task whose query runs on src and returns its task_info:
+// "exported N rows in F files (B bytes) to URI", the form the SQL
+// functions read their result from.
+func (r *Runner) RunSource(ctx context.Context, src Source, t s3bridge.Task, set s3bridge.Settings, rep s3bridge.Reporter) (string, error) {
+	if t.Type != s3bridge.TaskExportToS3 {
+		return "", fmt.Errorf("task %d: export can't run a %s task", t.ID, t.Type)
+	}
+	var p Params
+	if err := t.Params(&p); err != nil {
+		return "", fmt.Errorf("task %d parameters: %w", t.ID, err)
+	}
+	pl, err := p.resolve()
+	if err != nil {
+		return "", fmt.Errorf("task %d: %w", t.ID, err)
+	}
+	store, err := r.Store(ctx, set)
+	if err != nil {
+		return "", err
+	}
+	j := &job{r: r, t: t, set: set, pl: pl, src: src, store: store, rep: rep, guard: allowAll{}}
+	if r.Guard != nil {
+		g, err := r.Guard(set, t.DatabaseName)
+		if err != nil {
+			return "", fmt.Errorf("instance policy: %w", err)
+		}
+		if g != nil {
+			j.guard = g
+		}
+	}
+	return j.run(ctx)
+}
+
+// job is one running export.
+type job struct {
+	r     *Runner
+	t     s3bridge.Task
+	set   s3bridge.Settings
+	pl    *plan
+	src   Source
+	store ObjectStore
+	guard Guard
+	rep   s3bridge.Reporter
+	ps    *parts
+	rows  atomic.Int64
+}
+
+var errCallerGone = errors.New("the SQL call waiting for this export ended (cancelled, timed out or disconnected)")
+
+func (j *job) run(ctx context.Context) (string, error) {
+	n := names{naming: j.pl.Naming, base: j.pl.loc.Key}
+	if j.pl.Compression != "" && j.pl.Format != FormatParquet && n.naming == NamingAurora {
+		n.ext = map[string]string{CompressGzip: ".gz", CompressZstd: ".zst"}[j.pl.Compression]
+	}
+	j.ps = &parts{store: j.store, guard: j.guard, bucket: j.pl.loc.Bucket, names: n, overwrite: j.pl.Overwrite,
+		content: contentType(j.pl.Format, j.pl.Compression), progress: func(done int64) { j.rep.Progress(done, 0) }}
+	if j.pl.Format != FormatParquet {
+		j.ps.compress = j.pl.Compression
+	}
+	if err := j.preflight(ctx); err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go j.watch(ctx, cancel)
+	start := time.Now()
+	err := j.export(ctx)
+	if err == nil {
+		err = j.writeManifest(ctx)
+	}
+	if err != nil {
+		if cause := context.Cause(ctx); errors.Is(err, context.Canceled) && cause != nil {
+			err = cause
+		}
+		return "", j.fail(ctx, err)
+	}
+	var size int64
+	for _, o := range j.ps.done {
+		size += o.Size
+	}
+	j.rep.Progress(size, size)
+	first := s3store.Location{Bucket: j.pl.loc.Bucket, Key: j.ps.done[0].Key}
+	info := fmt.Sprintf("exported %d rows in %d files (%d bytes) to %s", j.rows.Load(), len(j.ps.done), size, first)
+	if j.pl.Manifest {
+		info += fmt.Sprintf(" with manifest %s", s3store.Location{Bucket: j.pl.loc.Bucket, Key: n.manifest()})
+	}
+	j.rep.Logf(s3bridge.LevelInfo, "%s in %s", info, time.Since(start).Round(time.Millisecond))
+	return info, nil
+}
+
+// preflight runs the checks that must pass before any byte moves: the
+// instance's policy, a public bucket, and files that already exist.
+func (j *job) preflight(ctx context.Context) error {
+	b := j.pl.loc.Bucket
+	if !j.pl.Overwrite {
+		if err := j.guard.Allow("s3:ListBucket", "arn:aws:s3:::"+b, nil); err != nil {
+			return err
+		}
+	}
+	if err := j.guard.Allow("s3:PutObject", objectARN(b, j.ps.names.part(0)), nil); err != nil {
+		return err
+	}
+	if j.pl.Manifest {
+		if err := j.guard.Allow("s3:PutObject", objectARN(b, j.ps.names.manifest()), nil); err != nil {
+			return err
+		}
+	}
+	if pc, ok := j.store.(interface {
+		Public(ctx context.Context, bucket string) (bool, error)
+	}); ok && !j.set.AllowPublicBuckets {
+		public, err := pc.Public(ctx, b)
+		if err != nil {
+			return err
+		}
+		if public {
+			return fmt.Errorf("bucket %s is open to the public: s3bridge refuses to export there, as RDS refuses file transfers: %w", b, s3bridge.ErrAccessDenied)
+		}
+	}
+	if j.pl.Overwrite {
+		return nil
+	}
+	objs, _, err := j.store.List(ctx, b, j.ps.names.listPrefix(), "")
+	if err != nil {
+		return byServer("s3:ListBucket", "arn:aws:s3:::"+b, err)
+	}
+	for _, o := range objs {
+		if j.ps.names.ours(o.Key) {
+			return fmt.Errorf("%s: %w (the export would overwrite it; ask for OVERWRITE ON)", s3store.Location{Bucket: b, Key: o.Key}, s3bridge.ErrExists)
+		}
+	}
+	return nil
+}
+
+// export streams the query's rows into parts, through COPY where the
+// source has it and it writes exactly the requested format.
+func (j *job) export(ctx context.Context) error {
+	copier, isCopier := j.src.(Copier)
+	delimited := j.pl.Format == FormatCSV || j.pl.Format == FormatText
+	switch {
+	case j.pl.copy != nil && delimited:
+		if !isCopier {
+			return fmt.Errorf("COPY options need a PostgreSQL instance")
+		}
+		return j.viaCopy(ctx, copier, j.pl.copy)
+	case isCopier && delimited:
+		if opts, ok := copyOptionsFor(j.pl.Format, j.pl.delim, j.pl.Header); ok {
+			return j.viaCopy(ctx, copier, opts)
+		}
+	}
+	return j.viaRows(ctx)
+}
+
+func (j *job) query(text bool) Query {
+	return Query{SQL: j.pl.Query, Caller: j.pl.Caller, CallerRole: j.pl.CallerRole, Session: j.pl.Session, Text: text}
+}
+
+// viaRows reads typed rows and encodes them.
+func (j *job) viaRows(ctx context.Context) error {
+	text := j.pl.Format == FormatCSV || j.pl.Format == FormatText
+	return j.src.Query(ctx, j.query(text), func(rows Rows) error {
+		cols := rows.Columns()
+		var enc encoder
+		switch j.pl.Format {
+		case FormatJSONL:
+			enc = newJSONLEncoder(cols)
+		case FormatParquet:
+			enc = newParquetEncoder(cols, j.pl.Compression)
+		default:
+			enc = newDelimitedEncoder(j.pl.delim, cols, j.pl.Header)
+		}
+		return j.encodeRows(ctx, rows, enc, len(cols))
+	})
+}
+
+// encoder writes rows in one format; begin and end bracket each part.
+type encoder interface {
+	// begin starts a part on w, writing its header if it has one.
+	begin(w io.Writer) error
+	write(row []Value) error
+	// buffered is what the encoder holds that has not reached w yet
+	// (Parquet's open row group), counted towards the part's size.
+	buffered() int64
+	// end finishes the part: Parquet's last row group and footer.
+	end() error
+}
+
+func (j *job) encodeRows(ctx context.Context, rows Rows, enc encoder, width int) error {
+	row := make([]Value, width)
+	p, err := j.ps.open(ctx)
+	if err != nil {
+		return err
+	}
+	if err := enc.begin(p); err != nil {
+		return err
+	}
+	inPart := 0
+	for {
+		err := rows.Next(row)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if inPart > 0 && j.ps.cur.size()+enc.buffered() >= j.pl.maxSize {
+			if err := j.nextPart(ctx, enc.end, func(w io.Writer) error { return enc.begin(w) }); err != nil {
+				return err
+			}
+			inPart = 0
+		}
+		if err := enc.write(row); err != nil {
+			return err
+		}
+		inPart++
+		j.rows.Add(1)
+	}
+	if err := enc.end(); err != nil {
+		return err
+	}
+	return j.closePart()
+}
+
+// nextPart ends the current part and opens the next one.
+func (j *job) nextPart(ctx context.Context, end func() error, begin func(io.Writer) error) error {
+	if err := end(); err != nil {
+		return err
+	}
+	if err := j.closePart(); err != nil {
+		return err
+	}
+	p, err := j.ps.open(ctx)
+	if err != nil {
+		return err
+	}
+	return begin(p)
+}
+
+func (j *job) closePart() error {
+	obj, err := j.ps.close()
+	if err != nil {
+		return err
+	}
+	j.rep.Logf(s3bridge.LevelInfo, "wrote %s (%d bytes); %d rows so far",
+		s3store.Location{Bucket: j.pl.loc.Bucket, Key: obj.Key}, obj.Size, j.rows.Load())
+	return nil
+}
+
+// viaCopy streams COPY's output into parts. COPY writes one row per Write,
+// so parts are cut between writes; its header row is kept and repeated at
+// the top of every part.
+func (j *job) viaCopy(ctx context.Context, c Copier, opts *CopyOptions) error {
+	if _, err := j.ps.open(ctx); err != nil {
+		return err
+	}
+	w := &copyWriter{ctx: ctx, j: j, wantHeader: opts.Header}
+	if err := c.CopyTo(ctx, w, j.query(true), opts.String()); err != nil {
+		// The writer's own failure (S3, a policy) is what stopped COPY.
+		return cmp.Or(w.err, err)
+	}
+	return j.closePart()
+}
+
+type copyWriter struct {
+	ctx        context.Context
+	j          *job
+	wantHeader bool
+	header     []byte
+	inPart     int
+	err        error
+}
+
+func (w *copyWriter) Write(b []byte) (int, error) {
+	n, err := w.write(b)
+	if err != nil {
+		w.err = err
+	}
+	return n, err
+}
+
+func (w *copyWriter) write(b []byte) (int, error) {
+	if w.wantHeader && w.header == nil {
+		w.header = bytes.Clone(b)
+		return w.j.ps.cur.Write(b)
+	}
+	if w.inPart > 0 && w.j.ps.cur.size() >= w.j.pl.maxSize {
+		begin := func(p io.Writer) error {
+			_, err := p.Write(w.header)
+			return err
+		}
+		if err := w.j.nextPart(w.ctx, func() error { return nil }, begin); err != nil {
+			return 0, err
+		}
+		w.inPart = 0
+	}
+	w.inPart++
+	w.j.rows.Add(1)
+	return w.j.ps.cur.Write(b)
+}
+
+// writeManifest writes Aurora's manifest once every part is in place.
+func (j *job) writeManifest(ctx context.Context) error {
+	if !j.pl.Manifest {
+		return nil
+	}
+	type entry struct {
+		URL string `json:"url"`
+	}
+	m := struct {
+		Entries []entry `json:"entries"`
+	}{Entries: []entry{}}
+	for _, o := range j.ps.done {
+		m.Entries = append(m.Entries, entry{URL: s3store.Location{Bucket: j.pl.loc.Bucket, Key: o.Key}.String()})
+	}
+	body, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	key := j.ps.names.manifest()
+	_, err = j.store.Upload(ctx, j.pl.loc.Bucket, key, bytes.NewReader(body),
+		s3store.PutOptions{ContentType: "application/json", IfNoneMatch: !j.pl.Overwrite})
+	if err != nil {
+		return byServer("s3:PutObject", objectARN(j.pl.loc.Bucket, key), err)
+	}
+	return nil
+}
+
+// fail aborts the part in flight, removes or keeps the finished ones, and
+// says how far the export got and why it stopped.
+func (j *job) fail(ctx context.Context, cause error) error {
+	j.ps.abort(cause)
+	rows := j.rows.Load()
+	n, err := j.ps.remove(ctx, j.pl.KeepPartial)
+	var note string
+	switch {
+	case j.pl.KeepPartial:
+		note = fmt.Sprintf("%d finished parts kept", len(j.ps.done))
+	case len(j.ps.done) == 0:
+		note = "no part was finished"
+	default:
+		note = fmt.Sprintf("%d finished parts deleted", n)
+	}
+	if err != nil {
+		note += fmt.Sprintf("; cleanup incomplete: %v", err)
+	}
+	j.rep.Logf(s3bridge.LevelWarn, "export stopped after %d rows; %s", rows, note)
+	return fmt.Errorf("export to %s stopped after %d rows (%s): %w", j.pl.loc, rows, note, cause)
+}
+
+// watch logs progress and, when a SQL call waits for the export, stops it
+// once that call has gone.
+func (j *job) watch(ctx context.Context, cancel context.CancelCauseFunc) {
+	w, waited := j.src.(Waiters)
+	waited = waited && j.pl.Waiting
+	timeout := cmp.Or(j.r.WaiterTimeout, 5*time.Second)
+	tick := time.NewTicker(min(time.Second, timeout/4))
+	defer tick.Stop()
+	lastLog := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if time.Since(lastLog) >= cmp.Or(j.r.LogEvery, 30*time.Second) {
+			lastLog = time.Now()
+			j.rep.Logf(s3bridge.LevelInfo, "%d rows exported so far", j.rows.Load())
+		}
+		if !waited {
+			continue
+		}
+		age, err := w.WaiterAge(ctx, j.t.ID)
+		if errors.Is(err, s3bridge.ErrNotFound) || (err == nil && age > timeout) {
+			cancel(errCallerGone)
+			return
+		}
+	}
+}
+
+func contentType(format, compression string) string {
+	switch {
+	case format == FormatParquet:
+		return "application/vnd.apache.parquet"
+	case compression == CompressGzip:
+		return "application/gzip"
+	case compression == CompressZstd:
+		return "application/zstd"
+	case format == FormatCSV:
+		return "text/csv"
+	case format == FormatJSONL:
+		return "application/x-ndjson"
+	}
+	return "text/plain"
+}
+
+type allowAll struct{}
+
+func (allowAll) Allow(string, string, map[string][]string) error { return nil }

@@ -1,0 +1,19 @@
+// Reads a Parquet file with DuckDB, an implementation independent of the
+// writer, and prints its column types and every value cast to text:
+//   NODE_PATH=…/node_modules node duckdb_read.cjs FILE
+const { DuckDBInstance } = require('@duckdb/node-api');
+
+(async () => {
+  const inst = await DuckDBInstance.create(':memory:');
+  const c = await inst.connect();
+  await c.run("SET TimeZone = 'UTC'");
+  const file = process.argv[2].replace(/'/g, "''");
+  const d = await c.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${file}')`);
+  const columns = d.getRowObjectsJson().map((r) => ({ name: r.column_name, type: r.column_type }));
+  const list = columns.map((x) => `CAST("${x.name.replace(/"/g, '""')}" AS VARCHAR)`).join(', ');
+  const r = await c.runAndReadAll(`SELECT ${list} FROM read_parquet('${file}')`);
+  console.log(JSON.stringify({ columns, rows: r.getRowsJson() }));
+})().catch((e) => {
+  console.error(String(e));
+  process.exit(1);
+});

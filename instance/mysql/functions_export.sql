@@ -1,0 +1,119 @@
+-- Export: CALL select_into_outfile_s3('SELECT … INTO OUTFILE S3 …'), which
+-- enqueues an EXPORT_TO_S3 task with Aurora's statement as text (the agent
+-- parses it) and returns when an agent has run it, with its result or its
+-- error. It must be called outside a transaction: the agent can only see a
+-- committed task. The agent runs the query in its own read-only
+-- transaction with the privileges of the calling account, or failing that
+-- of its active role (through a view defined for the caller): rows the
+-- caller has not committed are not exported.
+--
+-- Heartbeats of the calls waiting for an export: a killed or timed-out CALL
+-- can run nothing more, so the agent stops an export whose caller stopped
+-- beating.
+CREATE TABLE IF NOT EXISTS {s}.`export_waits` (
+	task_id BIGINT PRIMARY KEY,
+	seen_at DATETIME(6) NOT NULL
+)
+--;;
+DROP FUNCTION IF EXISTS {s}.`_export_enqueue`
+--;;
+-- The caller is passed in by the procedure (CURRENT_USER() there is the
+-- invoker's account) and checked against USER(), the session's login,
+-- which a caller can't choose: same user name, and a host the account's
+-- host pattern matches.
+CREATE FUNCTION {s}.`_export_enqueue`(p_statement LONGTEXT, p_caller VARCHAR(400), p_role VARCHAR(200))
+RETURNS BIGINT MODIFIES SQL DATA SQL SECURITY DEFINER
+BEGIN
+	DECLARE v_id BIGINT;
+	DECLARE v_login, v_user, v_host, c_user, c_host VARCHAR(400);
+	SET v_login = USER();
+	SET v_host = SUBSTRING_INDEX(v_login, '@', -1);
+	SET v_user = LEFT(v_login, CHAR_LENGTH(v_login) - CHAR_LENGTH(v_host) - 1);
+	SET c_host = SUBSTRING_INDEX(p_caller, '@', -1);
+	SET c_user = LEFT(p_caller, CHAR_LENGTH(p_caller) - CHAR_LENGTH(c_host) - 1);
+	-- COALESCE: a NULL anywhere must refuse, not slip through the IF.
+	IF NOT (COALESCE(c_user = v_user, FALSE) AND COALESCE(v_host LIKE c_host OR LOCATE('/', c_host) > 0, FALSE)) THEN
+		SIGNAL SQLSTATE '42000' SET MESSAGE_TEXT = 'select_into_outfile_s3: the caller is not the session''s account';
+	END IF;
+	DELETE FROM {s}.`export_waits` WHERE seen_at < UTC_TIMESTAMP(6) - INTERVAL 1 DAY;
+	SET v_id = {s}.`_enqueue`('EXPORT_TO_S3', NULL, NULL, 0, JSON_OBJECT('statement', p_statement, 'caller', p_caller,
+		'caller_role', COALESCE(p_role, ''), 'naming', 'aurora', 'waiting', TRUE));
+	INSERT INTO {s}.`export_waits` (task_id, seen_at) VALUES (v_id, UTC_TIMESTAMP(6));
+	RETURN v_id;
+END
+--;;
+DROP FUNCTION IF EXISTS {s}.`_export_poll`
+--;;
+-- The task's state as {"lifecycle": …, "info": …}, and a heartbeat at most
+-- once a second.
+CREATE FUNCTION {s}.`_export_poll`(p_task_id BIGINT)
+RETURNS LONGTEXT MODIFIES SQL DATA SQL SECURITY DEFINER
+BEGIN
+	DECLARE v_state VARCHAR(20);
+	DECLARE v_info LONGTEXT;
+	UPDATE {s}.`export_waits` SET seen_at = UTC_TIMESTAMP(6)
+	WHERE task_id = p_task_id AND seen_at < UTC_TIMESTAMP(6) - INTERVAL 1 SECOND;
+	SELECT lifecycle, task_info INTO v_state, v_info FROM {s}.`tasks` WHERE task_id = p_task_id;
+	IF v_state IN ('SUCCESS', 'ERROR', 'CANCELLED') THEN
+		DELETE FROM {s}.`export_waits` WHERE task_id = p_task_id;
+	END IF;
+	RETURN JSON_OBJECT('lifecycle', v_state, 'info', v_info);
+END
+--;;
+DROP PROCEDURE IF EXISTS {s}.`select_into_outfile_s3`
+--;;
+-- SQL SECURITY INVOKER so that CURRENT_USER() and CURRENT_ROLE() are the
+-- caller's. The result is one row: rows_uploaded, files_uploaded,
+-- bytes_uploaded. A failed export is raised with SQLSTATE 42000 when the
+-- caller lacked a privilege, 70100 when it was cancelled, HY000 otherwise,
+-- and the task's own message.
+CREATE PROCEDURE {s}.`select_into_outfile_s3`(IN p_statement LONGTEXT)
+MODIFIES SQL DATA SQL SECURITY INVOKER
+BEGIN
+	DECLARE v_id BIGINT;
+	DECLARE v_poll LONGTEXT;
+	DECLARE v_state VARCHAR(20);
+	DECLARE v_info LONGTEXT;
+	DECLARE v_msg VARCHAR(500);
+	IF @@in_transaction THEN
+		SIGNAL SQLSTATE '25000' SET MESSAGE_TEXT = 'select_into_outfile_s3 must be called outside a transaction: the agent only sees a committed export task';
+	END IF;
+	SET v_id = {s}.`_export_enqueue`(p_statement, CURRENT_USER(), CURRENT_ROLE());
+	-- With autocommit off the task is still uncommitted; nothing else is in
+	-- this transaction.
+	COMMIT;
+	wait_loop: LOOP
+		-- A killed or timed-out SLEEP returns 1 without an error; stop
+		-- then. The agent notices the missing heartbeat and stops the export.
+		IF SLEEP(0.02) = 1 THEN
+			SIGNAL SQLSTATE '70100' SET MESSAGE_TEXT = 'select_into_outfile_s3 interrupted; the export stops too';
+		END IF;
+		SET v_poll = {s}.`_export_poll`(v_id);
+		COMMIT;
+		SET v_state = JSON_VALUE(v_poll, '$.lifecycle');
+		IF v_state IN ('SUCCESS', 'ERROR', 'CANCELLED') THEN
+			LEAVE wait_loop;
+		END IF;
+	END LOOP;
+	SET v_info = JSON_VALUE(v_poll, '$.info');
+	SET v_msg = LEFT(CONCAT('export task ', v_id, ': ', COALESCE(v_info, v_state)), 500);
+	IF v_state = 'CANCELLED' THEN
+		SIGNAL SQLSTATE '70100' SET MESSAGE_TEXT = v_msg;
+	ELSEIF v_state <> 'SUCCESS' AND v_info REGEXP 'access denied|denied to user|lack rights|\\(42000\\)' THEN
+		SIGNAL SQLSTATE '42000' SET MESSAGE_TEXT = v_msg;
+	ELSEIF v_state <> 'SUCCESS' THEN
+		SIGNAL SQLSTATE 'HY000' SET MESSAGE_TEXT = v_msg;
+	END IF;
+	SELECT CAST(REGEXP_SUBSTR(REGEXP_SUBSTR(v_info, 'exported [0-9]+ rows'), '[0-9]+') AS UNSIGNED) AS rows_uploaded,
+		CAST(REGEXP_SUBSTR(REGEXP_SUBSTR(v_info, 'in [0-9]+ files'), '[0-9]+') AS UNSIGNED) AS files_uploaded,
+		CAST(REGEXP_SUBSTR(REGEXP_SUBSTR(v_info, '[0-9]+ bytes'), '[0-9]+') AS UNSIGNED) AS bytes_uploaded;
+END
+--;;
+-- MariaDB grants nothing on routines to PUBLIC (10.11 has no PUBLIC to
+-- revoke from), so granting the role is all there is to do. The procedure
+-- runs as its invoker, who needs the helpers too.
+GRANT EXECUTE ON PROCEDURE {s}.`select_into_outfile_s3` TO s3bridge_export
+--;;
+GRANT EXECUTE ON FUNCTION {s}.`_export_enqueue` TO s3bridge_export
+--;;
+GRANT EXECUTE ON FUNCTION {s}.`_export_poll` TO s3bridge_export

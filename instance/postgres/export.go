@@ -1,0 +1,319 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/s3bridge/s3bridge"
+	"github.com/s3bridge/s3bridge/export"
+)
+
+var (
+	_ export.Source  = (*Instance)(nil)
+	_ export.Copier  = (*Instance)(nil)
+	_ export.Waiters = (*Instance)(nil)
+)
+
+// Connect opens a pgx connection of its own to the instance's database:
+// exports need pgx's COPY TO and raw row values, which database/sql hides.
+// The caller closes it.
+func (in *Instance) Connect(ctx context.Context) (*pgx.Conn, error) {
+	cfg, err := pgx.ParseConfig(in.connString)
+	if err != nil {
+		return nil, fmt.Errorf("postgres URL: %w", redactErr(err))
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to postgres %s/%s: %w", cfg.Host, cfg.Database, err)
+	}
+	return conn, nil
+}
+
+// sessionSettings are the caller's settings an export applies, so that
+// unqualified names and dates mean what they meant in the caller's
+// session; anything else in Query.Session is ignored.
+var sessionSettings = []string{"search_path", "TimeZone", "DateStyle", "IntervalStyle"}
+
+// exportTx runs fn in a read-only, repeatable-read transaction on a
+// connection of its own, as q.Caller when set (SET LOCAL ROLE: the agent's
+// role must be a member of the caller's), after checking with a Parse that
+// q.SQL is a single statement.
+func (in *Instance) exportTx(ctx context.Context, q export.Query, fn func(conn *pgx.Conn, sd *pgconn.StatementDescription) error) error {
+	conn, err := in.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return fmt.Errorf("begin read-only transaction: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if q.Caller != "" {
+		if _, err := tx.Exec(ctx, "SET LOCAL ROLE "+pgx.Identifier{q.Caller}.Sanitize()); err != nil {
+			return export.Denied(fmt.Errorf("run the export as role %s (the agent's role must be a member of it): %w", q.Caller, err))
+		}
+	}
+	for _, name := range sessionSettings {
+		if v, ok := q.Session[name]; ok {
+			if _, err := tx.Exec(ctx, "SELECT set_config($1, $2, true)", name, v); err != nil {
+				return fmt.Errorf("apply the caller's %s: %w", name, err)
+			}
+		}
+	}
+	// An extended-protocol Parse takes exactly one statement, so the query
+	// can't end COPY's parenthesis or smuggle a second statement, whatever
+	// the statement package's lexer made of it.
+	sd, err := conn.Prepare(ctx, "", q.SQL)
+	if err != nil {
+		return queryErr(err)
+	}
+	if len(sd.Fields) == 0 {
+		return fmt.Errorf("query: returns no columns; an export needs a SELECT")
+	}
+	if err := fn(conn, sd); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// queryErr makes PostgreSQL's permission errors satisfy
+// s3bridge.ErrAccessDenied.
+func queryErr(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "42501" {
+		return export.Denied(fmt.Errorf("query: %w", err))
+	}
+	return fmt.Errorf("query: %w", err)
+}
+
+// CopyTo implements export.Copier with COPY (query) TO STDOUT: PostgreSQL
+// sends one CopyData message per row, which pgconn writes to w one by one.
+func (in *Instance) CopyTo(ctx context.Context, w io.Writer, q export.Query, options string) error {
+	return in.exportTx(ctx, q, func(conn *pgx.Conn, _ *pgconn.StatementDescription) error {
+		// The newline ends a trailing -- comment in the query.
+		if _, err := conn.PgConn().CopyTo(ctx, w, "COPY ("+q.SQL+"\n) TO STDOUT ("+options+")"); err != nil {
+			return queryErr(err)
+		}
+		return nil
+	})
+}
+
+// binaryOIDs are the types read in binary: fixed-size values decode
+// faster than they parse, and exactly.
+var binaryOIDs = pgx.QueryResultFormatsByOID{
+	boolOID: 1, byteaOID: 1, int8OID: 1, int2OID: 1, int4OID: 1, float4OID: 1, float8OID: 1,
+	dateOID: 1, timestampOID: 1, timestamptzOID: 1,
+}
+
+const (
+	boolOID        = 16
+	byteaOID       = 17
+	int8OID        = 20
+	int2OID        = 21
+	int4OID        = 23
+	oidOID         = 26
+	jsonOID        = 114
+	float4OID      = 700
+	float8OID      = 701
+	dateOID        = 1082
+	timestampOID   = 1114
+	timestamptzOID = 1184
+	numericOID     = 1700
+	jsonbOID       = 3802
+)
+
+// Query implements export.Source. With q.Text every column comes in
+// PostgreSQL's text form, exactly as COPY would print it.
+func (in *Instance) Query(ctx context.Context, q export.Query, fn func(export.Rows) error) error {
+	return in.exportTx(ctx, q, func(conn *pgx.Conn, sd *pgconn.StatementDescription) error {
+		var formats any = binaryOIDs
+		if q.Text {
+			formats = pgx.QueryResultFormats{pgx.TextFormatCode}
+		}
+		rows, err := conn.Query(ctx, q.SQL, pgx.QueryExecModeDescribeExec, formats)
+		if err != nil {
+			return queryErr(err)
+		}
+		defer rows.Close()
+		r := &pgRows{rows: rows}
+		for _, f := range rows.FieldDescriptions() {
+			r.cols = append(r.cols, pgColumn(f))
+			r.decode = append(r.decode, pgDecoder(f))
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return queryErr(err)
+		}
+		return nil
+	})
+}
+
+type pgRows struct {
+	rows   pgx.Rows
+	cols   []export.Column
+	decode []func([]byte) (export.Value, error)
+}
+
+func (r *pgRows) Columns() []export.Column { return r.cols }
+
+func (r *pgRows) Next(row []export.Value) error {
+	if !r.rows.Next() {
+		if err := r.rows.Err(); err != nil {
+			return queryErr(err)
+		}
+		return io.EOF
+	}
+	for i, b := range r.rows.RawValues() {
+		if b == nil {
+			row[i] = export.NullValue()
+			continue
+		}
+		v, err := r.decode[i](b)
+		if err != nil {
+			return fmt.Errorf("column %s: %w", r.cols[i].Name, err)
+		}
+		row[i] = v
+	}
+	return nil
+}
+
+// pgColumn maps a result column's type OID (and modifier) to an export
+// type; types without a mapping are text.
+func pgColumn(f pgconn.FieldDescription) export.Column {
+	c := export.Column{Name: f.Name}
+	switch f.DataTypeOID {
+	case boolOID:
+		c.Type = export.TypeBool
+	case byteaOID:
+		c.Type = export.TypeBytes
+	case int2OID:
+		c.Type = export.TypeInt16
+	case int4OID:
+		c.Type = export.TypeInt32
+	case int8OID, oidOID:
+		c.Type = export.TypeInt64
+	case float4OID:
+		c.Type = export.TypeFloat32
+	case float8OID:
+		c.Type = export.TypeFloat64
+	case numericOID:
+		c.Type = export.TypeDecimal
+		// typmod is ((precision << 16) | scale) + 4; -1 means unconstrained.
+		if m := f.TypeModifier - 4; f.TypeModifier >= 4 && int16(m&0xffff) >= 0 {
+			c.Precision, c.Scale = int((m>>16)&0xffff), int(m&0xffff)
+		}
+	case dateOID:
+		c.Type = export.TypeDate
+	case timestampOID, timestamptzOID:
+		c.Type = export.TypeTimestamp
+		if f.DataTypeOID == timestamptzOID {
+			c.Type = export.TypeTimestampTZ
+		}
+		c.Scale = -1
+		if f.TypeModifier >= 0 {
+			c.Scale = int(f.TypeModifier)
+		}
+	case jsonOID, jsonbOID:
+		c.Type = export.TypeJSON
+	}
+	return c
+}
+
+func pgDecoder(f pgconn.FieldDescription) func([]byte) (export.Value, error) {
+	text := func(b []byte) (export.Value, error) { return export.TextValue(b), nil }
+	if f.Format != pgx.BinaryFormatCode {
+		return text
+	}
+	switch f.DataTypeOID {
+	case boolOID:
+		return fixed(1, func(b []byte) export.Value { return export.BoolValue(b[0] != 0) })
+	case byteaOID:
+		return func(b []byte) (export.Value, error) { return export.BytesValue(b), nil }
+	case int2OID:
+		return fixed(2, func(b []byte) export.Value { return export.IntValue(int64(int16(binary.BigEndian.Uint16(b)))) })
+	case int4OID:
+		return fixed(4, func(b []byte) export.Value { return export.IntValue(int64(int32(binary.BigEndian.Uint32(b)))) })
+	case int8OID:
+		return fixed(8, func(b []byte) export.Value { return export.IntValue(int64(binary.BigEndian.Uint64(b))) })
+	case float4OID:
+		return fixed(4, func(b []byte) export.Value {
+			return export.FloatValue(float64(math.Float32frombits(binary.BigEndian.Uint32(b))))
+		})
+	case float8OID:
+		return fixed(8, func(b []byte) export.Value {
+			return export.FloatValue(math.Float64frombits(binary.BigEndian.Uint64(b)))
+		})
+	case dateOID:
+		return fixed(4, pgDate)
+	case timestampOID, timestamptzOID:
+		return fixed(8, pgTimestamp)
+	}
+	return text
+}
+
+// fixed checks a binary value's size before decoding it.
+func fixed(n int, decode func([]byte) export.Value) func([]byte) (export.Value, error) {
+	return func(b []byte) (export.Value, error) {
+		if len(b) != n {
+			return export.Value{}, fmt.Errorf("binary value of %d bytes, want %d", len(b), n)
+		}
+		return decode(b), nil
+	}
+}
+
+// pgEpoch is PostgreSQL's zero date, 2000-01-01, in Unix seconds.
+const pgEpoch = 946684800
+
+// pgDate decodes days since 2000-01-01; ±infinity stay words, which only
+// text formats can hold.
+func pgDate(b []byte) export.Value {
+	switch d := int32(binary.BigEndian.Uint32(b)); d {
+	case math.MaxInt32:
+		return export.StringValue("infinity")
+	case math.MinInt32:
+		return export.StringValue("-infinity")
+	default:
+		return export.TimeValue(time.Unix(pgEpoch+int64(d)*86400, 0))
+	}
+}
+
+// pgTimestamp decodes microseconds since 2000-01-01 (UTC for timestamptz,
+// the wall clock for timestamp).
+func pgTimestamp(b []byte) export.Value {
+	switch us := int64(binary.BigEndian.Uint64(b)); us {
+	case math.MaxInt64:
+		return export.StringValue("infinity")
+	case math.MinInt64:
+		return export.StringValue("-infinity")
+	default:
+		return export.TimeValue(time.UnixMicro(pgEpoch*1_000_000 + us))
+	}
+}
+
+// WaiterAge implements export.Waiters: query_export_to_s3 records a
+// heartbeat in export_waits while it waits.
+func (in *Instance) WaiterAge(ctx context.Context, id int64) (time.Duration, error) {
+	var secs float64
+	err := in.DB().QueryRowContext(ctx, `SELECT extract(epoch FROM clock_timestamp() - seen_at)::float8 FROM `+
+		pgx.Identifier{in.schema, "export_waits"}.Sanitize()+` WHERE task_id = $1`, id).Scan(&secs)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("no SQL call waits for task %d: %w", id, s3bridge.ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read the heartbeat of task %d's caller: %w", id, err)
+	}
+	return time.Duration(secs * float64(time.Second)), nil
+}

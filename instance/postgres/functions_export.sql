@@ -1,0 +1,199 @@
+-- Export: aws_s3's query_export_to_s3, synchronous as on RDS, on top of
+-- EXPORT_TO_S3 tasks. An agent runs the export, and it can only see a task
+-- once it is committed, which the caller's statement is not until it
+-- returns: so the task is enqueued and awaited through a dblink connection
+-- of its own (an autonomous transaction). The agent runs the query in its
+-- own read-only transaction as the caller's role, with the caller's
+-- search_path, TimeZone, DateStyle and IntervalStyle: rows the caller's
+-- open transaction has not committed are not exported, and the caller's
+-- temporary tables are out of reach.
+--
+-- aws_commons's URI type and constructor, for the two-argument form,
+-- exactly as functions_load.sql has them (whichever runs first creates
+-- the type; the function is replaced by the same definition).
+DO $$ BEGIN CREATE TYPE {s}._s3_uri_1 AS (bucket text, file_path text, region text);
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$
+--;;
+CREATE OR REPLACE FUNCTION {s}.create_s3_uri(bucket text, file_path text, region text DEFAULT NULL)
+RETURNS {s}._s3_uri_1 LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT ROW($1, $2, $3)::{s}._s3_uri_1
+$$
+--;;
+-- Heartbeats of the calls waiting for an export: the agent stops an export
+-- whose caller has gone (cancelled, timed out, disconnected).
+CREATE TABLE IF NOT EXISTS {s}.export_waits (
+	task_id bigint PRIMARY KEY,
+	seen_at timestamptz NOT NULL
+)
+--;;
+-- dblink, in a schema of its own unless the database already has it. It is
+-- contrib: where it is missing attach still succeeds, and
+-- query_export_to_s3 says what to install.
+DO $$ BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'dblink') THEN
+		CREATE SCHEMA IF NOT EXISTS s3bridge_dblink;
+		REVOKE ALL ON SCHEMA s3bridge_dblink FROM PUBLIC;
+		CREATE EXTENSION dblink SCHEMA s3bridge_dblink;
+	END IF;
+EXCEPTION WHEN undefined_file OR feature_not_supported THEN
+	RAISE WARNING 's3bridge: the dblink extension is not available (install PostgreSQL''s contrib package): query_export_to_s3 needs it';
+END $$
+--;;
+CREATE OR REPLACE FUNCTION {s}._dblink_schema()
+RETURNS text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT n.nspname::text FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'dblink'
+$$
+--;;
+CREATE OR REPLACE FUNCTION {s}._conninfo_quote(v text)
+RETURNS text LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT '''' || replace(replace(v, '\', '\\'), '''', '\''') || ''''
+$$
+--;;
+-- The connection back into this database: the local socket as the
+-- function owner (who ran attach), unless the database sets
+-- s3bridge.loopback to a libpq connection string
+-- (ALTER DATABASE … SET s3bridge.loopback = 'host=… user=…'; a password
+-- belongs in the server's .pgpass, not there).
+CREATE OR REPLACE FUNCTION {s}._loopback()
+RETURNS text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT coalesce(nullif(current_setting('s3bridge.loopback', true), ''),
+		format('dbname=%s user=%s port=%s host=%s application_name=s3bridge_export',
+			{s}._conninfo_quote(current_database()), {s}._conninfo_quote(current_user),
+			current_setting('port'),
+			{s}._conninfo_quote(coalesce(nullif(trim(split_part(current_setting('unix_socket_directories'), ',', 1)), ''), 'localhost'))))
+$$
+--;;
+-- Runs on the dblink connection: the task and its caller's heartbeat,
+-- committed at once.
+CREATE OR REPLACE FUNCTION {s}._export_enqueue(p_meta jsonb, p_arn text)
+RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_id bigint;
+BEGIN
+	DELETE FROM {s}.export_waits WHERE seen_at < clock_timestamp() - interval '1 day';
+	v_id := {s}._enqueue('EXPORT_TO_S3', p_arn, NULL, coalesce((p_meta->>'overwrite')::boolean, false), p_meta);
+	INSERT INTO {s}.export_waits (task_id, seen_at) VALUES (v_id, clock_timestamp());
+	RETURN v_id;
+END $$
+--;;
+-- Runs on the dblink connection: the task's state, and a heartbeat at most
+-- once a second.
+CREATE OR REPLACE FUNCTION {s}._export_poll(p_task_id bigint, OUT lifecycle text, OUT task_info text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	UPDATE {s}.export_waits w SET seen_at = clock_timestamp()
+	WHERE w.task_id = p_task_id AND w.seen_at < clock_timestamp() - interval '1 second';
+	SELECT t.lifecycle, t.task_info INTO lifecycle, task_info FROM {s}.tasks t WHERE t.task_id = p_task_id;
+	IF lifecycle IN ('SUCCESS', 'ERROR', 'CANCELLED') THEN
+		DELETE FROM {s}.export_waits w WHERE w.task_id = p_task_id;
+	END IF;
+END $$
+--;;
+-- Enqueues an export for p_caller and waits for it. Anyone allowed to call
+-- it may name only a role their session user belongs to: one they could
+-- SET ROLE to anyway. A cancel or statement_timeout cancels the task.
+CREATE OR REPLACE FUNCTION {s}._export_run(p_caller text, p_meta jsonb, p_arn text,
+	OUT rows_uploaded bigint, OUT files_uploaded bigint, OUT bytes_uploaded bigint)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_dl text := {s}._dblink_schema();
+	v_s text := $sch${s}$sch$;
+	v_conn text := 's3bridge_export';
+	v_open boolean;
+	v_id bigint;
+	v_state text;
+	v_info text;
+	v_code text;
+BEGIN
+	IF v_dl IS NULL THEN
+		RAISE EXCEPTION 'query_export_to_s3 needs the dblink extension (PostgreSQL''s contrib package): the export is enqueued outside the calling transaction'
+			USING ERRCODE = 'feature_not_supported';
+	END IF;
+	IF NOT pg_has_role(session_user, p_caller, 'MEMBER') THEN
+		RAISE EXCEPTION 'export caller % is not a role of session user %', p_caller, session_user
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	EXECUTE format('SELECT $1 = ANY (coalesce(%I.dblink_get_connections(), ''{}''))', v_dl) INTO v_open USING v_conn;
+	IF v_open THEN
+		EXECUTE format('SELECT %I.dblink_disconnect($1)', v_dl) USING v_conn;
+	END IF;
+	EXECUTE format('SELECT %I.dblink_connect($1, $2)', v_dl) USING v_conn, {s}._loopback();
+	BEGIN
+		EXECUTE format('SELECT id FROM %I.dblink($1, $2) AS t(id bigint)', v_dl) INTO v_id
+			USING v_conn, format('SELECT %s._export_enqueue(%L::jsonb, %L)', v_s,
+				p_meta || jsonb_build_object('caller', p_caller, 'waiting', true), p_arn);
+		LOOP
+			PERFORM pg_sleep(0.02);
+			EXECUTE format('SELECT lifecycle, task_info FROM %I.dblink($1, $2) AS t(lifecycle text, task_info text)', v_dl)
+				INTO v_state, v_info USING v_conn, format('SELECT * FROM %s._export_poll(%s)', v_s, v_id);
+			EXIT WHEN v_state IN ('SUCCESS', 'ERROR', 'CANCELLED');
+		END LOOP;
+	EXCEPTION
+		WHEN query_canceled THEN
+			IF v_id IS NOT NULL THEN
+				BEGIN
+					EXECUTE format('SELECT %I.dblink_exec($1, $2)', v_dl) USING v_conn, format('SELECT %s.cancel_task(%s)', v_s, v_id);
+				EXCEPTION WHEN OTHERS THEN
+					NULL; -- it finished meanwhile
+				END;
+			END IF;
+			EXECUTE format('SELECT %I.dblink_disconnect($1)', v_dl) USING v_conn;
+			RAISE;
+		WHEN OTHERS THEN
+			EXECUTE format('SELECT %I.dblink_disconnect($1)', v_dl) USING v_conn;
+			RAISE;
+	END;
+	EXECUTE format('SELECT %I.dblink_disconnect($1)', v_dl) USING v_conn;
+	IF v_state = 'CANCELLED' THEN
+		RAISE EXCEPTION 'export task % was cancelled: %', v_id, v_info USING ERRCODE = 'query_canceled';
+	ELSIF v_state <> 'SUCCESS' THEN
+		-- The database's own SQLSTATE when the query failed (permission
+		-- denied is 42501), else external_routine_exception.
+		v_code := substring(v_info from 'SQLSTATE ([0-9A-Z]{5})');
+		RAISE EXCEPTION 'export task %: %', v_id, v_info USING ERRCODE = coalesce(v_code, '38000');
+	END IF;
+	rows_uploaded := substring(v_info from 'exported (\d+) rows')::bigint;
+	files_uploaded := substring(v_info from 'rows in (\d+) files')::bigint;
+	bytes_uploaded := substring(v_info from 'files \((\d+) bytes\)')::bigint;
+END $$
+--;;
+-- aws_s3.query_export_to_s3. SECURITY INVOKER, so current_user and the
+-- session settings it records are the caller's. options are COPY's (plus
+-- s3bridge's format jsonl|parquet, compression, max_file_size); region is
+-- taken for compatibility, the bucket's own region being detected. Files
+-- are named file_path, file_path_part2… and replaced when they exist, as
+-- aws_s3 does.
+CREATE OR REPLACE FUNCTION {s}.query_export_to_s3(query text, bucket text, file_path text,
+	region text DEFAULT NULL, options text DEFAULT NULL,
+	OUT rows_uploaded bigint, OUT files_uploaded bigint, OUT bytes_uploaded bigint)
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+	SELECT r.rows_uploaded, r.files_uploaded, r.bytes_uploaded INTO rows_uploaded, files_uploaded, bytes_uploaded
+	FROM {s}._export_run(current_user::text, pg_catalog.jsonb_build_object(
+		'query', query, 'uri', 's3://' || bucket || '/' || file_path, 'copy_options', coalesce(options, ''),
+		'naming', 'aws_s3', 'overwrite', true,
+		'session', pg_catalog.jsonb_build_object(
+			'search_path', pg_catalog.current_setting('search_path'),
+			'TimeZone', pg_catalog.current_setting('TimeZone'),
+			'DateStyle', pg_catalog.current_setting('DateStyle'),
+			'IntervalStyle', pg_catalog.current_setting('IntervalStyle'))),
+		'arn:aws:s3:::' || bucket || '/' || file_path) r;
+END $$
+--;;
+CREATE OR REPLACE FUNCTION {s}.query_export_to_s3(query text, s3_info {s}._s3_uri_1, options text DEFAULT NULL,
+	OUT rows_uploaded bigint, OUT files_uploaded bigint, OUT bytes_uploaded bigint)
+LANGUAGE sql VOLATILE AS $$
+	SELECT * FROM {s}.query_export_to_s3(query, (s3_info).bucket, (s3_info).file_path, (s3_info).region, options)
+$$
+--;;
+REVOKE EXECUTE ON FUNCTION {s}.create_s3_uri(text, text, text), {s}._dblink_schema(), {s}._loopback(),
+	{s}._conninfo_quote(text), {s}._export_enqueue(jsonb, text), {s}._export_poll(bigint),
+	{s}._export_run(text, jsonb, text), {s}.query_export_to_s3(text, text, text, text, text),
+	{s}.query_export_to_s3(text, {s}._s3_uri_1, text)
+	FROM PUBLIC
+--;;
+REVOKE ALL ON {s}.export_waits FROM PUBLIC
+--;;
+GRANT EXECUTE ON FUNCTION {s}.create_s3_uri(text, text, text), {s}._export_run(text, jsonb, text),
+	{s}.query_export_to_s3(text, text, text, text, text), {s}.query_export_to_s3(text, {s}._s3_uri_1, text)
+	TO s3bridge_export
