@@ -112,39 +112,34 @@ func (r *Rows) reindex(names []string) error {
 // written as an unquoted empty field and every value quoted, so an empty
 // string and NULL stay apart.
 func CSV(rows *Rows, w io.Writer) error {
-	bw := bufio.NewWriterSize(w, 256<<10)
-	for {
-		rec, err := rows.Next()
-		if err == io.EOF {
-			return bw.Flush()
+	return encode(rows, w, ',', func(bw *bufio.Writer, v format.Value) {
+		if v.Null {
+			return
 		}
-		if err != nil {
-			return err
+		bw.WriteByte('"')
+		if strings.IndexByte(v.S, '"') >= 0 {
+			bw.WriteString(strings.ReplaceAll(v.S, `"`, `""`))
+		} else {
+			bw.WriteString(v.S)
 		}
-		for i, v := range rec {
-			if i > 0 {
-				bw.WriteByte(',')
-			}
-			if v.Null {
-				continue
-			}
-			bw.WriteByte('"')
-			if strings.IndexByte(v.S, '"') >= 0 {
-				bw.WriteString(strings.ReplaceAll(v.S, `"`, `""`))
-			} else {
-				bw.WriteString(v.S)
-			}
-			bw.WriteByte('"')
-		}
-		if err := bw.WriteByte('\n'); err != nil {
-			return err
-		}
-	}
+		bw.WriteByte('"')
+	})
 }
 
 // Text streams rows in MySQL's default LOAD DATA format: tab-separated,
 // backslash escapes, \N for NULL.
 func Text(rows *Rows, w io.Writer) error {
+	return encode(rows, w, '\t', func(bw *bufio.Writer, v format.Value) {
+		if v.Null {
+			bw.WriteString(`\N`)
+			return
+		}
+		textEscaper.WriteString(bw, v.S)
+	})
+}
+
+// encode writes every row, fields separated by sep and rows by newlines.
+func encode(rows *Rows, w io.Writer, sep byte, field func(*bufio.Writer, format.Value)) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
 	for {
 		rec, err := rows.Next()
@@ -156,13 +151,9 @@ func Text(rows *Rows, w io.Writer) error {
 		}
 		for i, v := range rec {
 			if i > 0 {
-				bw.WriteByte('\t')
+				bw.WriteByte(sep)
 			}
-			if v.Null {
-				bw.WriteString(`\N`)
-				continue
-			}
-			textEscaper.WriteString(bw, v.S)
+			field(bw, v)
 		}
 		if err := bw.WriteByte('\n'); err != nil {
 			return err

@@ -81,9 +81,11 @@ func printTasks(e *env, c *common, tasks []s3bridge.Task) error {
 	return w.Flush()
 }
 
-func runLog(ctx context.Context, e *env, args []string) error {
+// onTask runs fn on the instance for a command whose one argument is a
+// task id.
+func onTask(ctx context.Context, e *env, name string, args []string, fn func(c *common, in instance.Instance, id int64) error) error {
 	var c common
-	fs := newFlags("log", e, &c, false)
+	fs := newFlags(name, e, &c, false)
 	pos, err := parse(fs, args, 1, 1)
 	if err != nil {
 		return err
@@ -92,7 +94,11 @@ func runLog(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return withInstance(ctx, &c, func(in instance.Instance) error {
+	return withInstance(ctx, &c, func(in instance.Instance) error { return fn(&c, in, id) })
+}
+
+func runLog(ctx context.Context, e *env, args []string) error {
+	return onTask(ctx, e, "log", args, func(_ *common, in instance.Instance, id int64) error {
 		lines, err := in.TaskLog(ctx, id)
 		if err != nil {
 			return err
@@ -105,17 +111,7 @@ func runLog(ctx context.Context, e *env, args []string) error {
 }
 
 func runCancel(ctx context.Context, e *env, args []string) error {
-	var c common
-	fs := newFlags("cancel", e, &c, false)
-	pos, err := parse(fs, args, 1, 1)
-	if err != nil {
-		return err
-	}
-	id, err := taskID(pos[0])
-	if err != nil {
-		return err
-	}
-	return withInstance(ctx, &c, func(in instance.Instance) error {
+	return onTask(ctx, e, "cancel", args, func(_ *common, in instance.Instance, id int64) error {
 		lc, err := in.Cancel(ctx, id)
 		if err != nil {
 			return err
@@ -126,17 +122,9 @@ func runCancel(ctx context.Context, e *env, args []string) error {
 }
 
 func runListFileDetails(ctx context.Context, e *env, args []string) error {
-	var c common
-	fs := newFlags("list-file-details", e, &c, false)
-	pos, err := parse(fs, args, 1, 1)
-	if err != nil {
-		return err
-	}
-	id, err := taskID(pos[0])
-	if err != nil {
-		return err
-	}
-	return withInstance(ctx, &c, func(in instance.Instance) error { return printFileDetails(ctx, e, &c, in, id) })
+	return onTask(ctx, e, "list-file-details", args, func(c *common, in instance.Instance, id int64) error {
+		return printFileDetails(ctx, e, c, in, id)
+	})
 }
 
 func printFileDetails(ctx context.Context, e *env, c *common, in instance.Instance, id int64) error {
