@@ -14,31 +14,11 @@
 #   BENCH_ROWS=500000 bench/export.sh
 #   BENCH_RUNS=5 bench/export.sh     # runs per PostgreSQL CSV case, best kept (default 3)
 #   S3BRIDGE_BIN=/path/to/s3bridge bench/export.sh   # a prebuilt binary
-set -euo pipefail
-cd "$(dirname "$0")/.."
-# shellcheck source=scripts/services.sh
-source scripts/services.sh
-ensure_services
-command -v aws >/dev/null || apt_install awscli
-
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 rows=${BENCH_ROWS:-5000000}
 runs=${BENCH_RUNS:-3}
-work=$(mktemp -d /tmp/s3bridge-exportbench-XXXXXX)
-chmod 777 "$work" # the database server writes the reference file here
-db=s3b_exportbench_$$
-pg="postgres://postgres@127.0.0.1:5432/$db?sslmode=disable"
-my="mysql://root@127.0.0.1:3306/$db?s3bridge_schema=${db}_bridge"
-export AWS_ACCESS_KEY_ID=$S3BRIDGE_TEST_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3BRIDGE_TEST_S3_SECRET_KEY AWS_REGION=us-east-1
-export AWS_ENDPOINT_URL=$S3BRIDGE_TEST_S3_ENDPOINT
-bucket=exportbench-$(date +%s)
-aws_s3() { aws --endpoint-url "$S3BRIDGE_TEST_S3_ENDPOINT" s3 "$@" >/dev/null; }
-cleanup() {
-  aws_s3 rb --force "s3://$bucket" || true
-  psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-  mariadb -uroot -e "DROP DATABASE IF EXISTS $db; DROP DATABASE IF EXISTS ${db}_bridge" || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+bench_setup exportbench
 bin=${S3BRIDGE_BIN:-$work/s3bridge}
 [ -n "${S3BRIDGE_BIN:-}" ] || go build -o "$bin" ./cmd/s3bridge
 

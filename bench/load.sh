@@ -8,30 +8,10 @@
 #
 #   bench/load.sh                 # 5 million rows (~500 MB CSV)
 #   BENCH_ROWS=500000 bench/load.sh
-set -euo pipefail
-cd "$(dirname "$0")/.."
-# shellcheck source=scripts/services.sh
-source scripts/services.sh
-ensure_services
-command -v aws >/dev/null || apt_install awscli
-
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 rows=${BENCH_ROWS:-5000000}
-work=$(mktemp -d /tmp/s3bridge-loadbench-XXXXXX)
-chmod 777 "$work" # the database server writes the reference file here
-db=s3b_loadbench_$$
-pg="postgres://postgres@127.0.0.1:5432/$db?sslmode=disable"
-my="mysql://root@127.0.0.1:3306/$db?s3bridge_schema=${db}_bridge"
-export AWS_ACCESS_KEY_ID=$S3BRIDGE_TEST_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3BRIDGE_TEST_S3_SECRET_KEY AWS_REGION=us-east-1
-export AWS_ENDPOINT_URL=$S3BRIDGE_TEST_S3_ENDPOINT
-bucket=loadbench-$(date +%s)
-aws_s3() { aws --endpoint-url "$S3BRIDGE_TEST_S3_ENDPOINT" s3 "$@" >/dev/null; }
-cleanup() {
-  aws_s3 rb --force "s3://$bucket" || true
-  psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-  mariadb -uroot -e "DROP DATABASE IF EXISTS $db; DROP DATABASE IF EXISTS ${db}_bridge" || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+bench_setup loadbench
 go build -o "$work/s3bridge" ./cmd/s3bridge
 
 ddl_pg="CREATE TABLE t (id bigint, name text, amount numeric(12,2), qty int, ts timestamp, flag smallint, score float8, note text)"

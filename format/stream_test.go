@@ -15,7 +15,7 @@ import (
 // seconds on a shared two-core machine; -short skips it.
 func TestStreamMemory(t *testing.T) {
 	if testing.Short() {
-		t.Skip("streams hundreds of MiB per format")
+		t.Skip("skipped under -short: streams hundreds of MiB per format")
 	}
 	sizes := map[string]int64{"text": 512 << 20, "tsv": 256 << 20, "csv": 512 << 20,
 		"jsonl": 256 << 20, "json": 256 << 20, "xml": 32 << 20}
