@@ -254,17 +254,26 @@ func scalar[T any](t *testing.T, db *sql.DB, query string, args ...any) T {
 	return v
 }
 
-func column(t *testing.T, db *sql.DB, query string, args ...any) []string {
+// query runs a query for a helper below, failing the test on error.
+func query(t *testing.T, db *sql.DB, q string, args ...any) (*sql.Rows, []string) {
 	t.Helper()
-	rows, err := db.QueryContext(t.Context(), query, args...)
+	rows, err := db.QueryContext(t.Context(), q, args...)
 	if err != nil {
-		t.Fatalf("%s: %v", query, err)
+		t.Fatalf("%s: %v", q, err)
 	}
-	defer rows.Close()
 	cols, err := rows.Columns()
 	if err != nil {
+		rows.Close()
 		t.Fatal(err)
 	}
+	return rows, cols
+}
+
+// column returns the first column of every row as text.
+func column(t *testing.T, db *sql.DB, q string, args ...any) []string {
+	t.Helper()
+	rows, cols := query(t, db, q, args...)
+	defer rows.Close()
 	var out []string
 	for rows.Next() {
 		vals := make([]sql.NullString, len(cols))
@@ -273,24 +282,18 @@ func column(t *testing.T, db *sql.DB, query string, args ...any) []string {
 			ptrs[i] = &vals[i]
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatalf("%s: %v", query, err)
+			t.Fatalf("%s: %v", q, err)
 		}
 		out = append(out, vals[0].String)
 	}
 	return out
 }
 
-func columnNames(t *testing.T, db *sql.DB, query string, args ...any) []string {
+// columnNames returns the result's column names.
+func columnNames(t *testing.T, db *sql.DB, q string, args ...any) []string {
 	t.Helper()
-	rows, err := db.QueryContext(t.Context(), query, args...)
-	if err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
+	rows, cols := query(t, db, q, args...)
 	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		t.Fatal(err)
-	}
 	for rows.Next() {
 	}
 	return cols

@@ -24,6 +24,7 @@ import (
 	"github.com/s3bridge/s3bridge/instance/mysql"
 	"github.com/s3bridge/s3bridge/instance/postgres"
 	"github.com/s3bridge/s3bridge/instance/sqlite"
+	"github.com/s3bridge/s3bridge/internal/tasktest"
 	"github.com/s3bridge/s3bridge/internal/testenv"
 	"github.com/s3bridge/s3bridge/s3store"
 )
@@ -176,14 +177,7 @@ func (h *harness) exec(stmts ...string) {
 // run enqueues an export and runs it in this process, as the CLI does.
 func (h *harness) run(p export.Params) s3bridge.Task {
 	h.t.Helper()
-	id, err := h.in.Enqueue(h.t.Context(), export.Task(p))
-	must(h.t, err)
-	claimed, err := h.in.ClaimTask(h.t.Context(), id, h.agent.ID(), time.Minute)
-	must(h.t, err)
-	h.agent.Execute(h.t.Context(), h.in, claimed)
-	done, err := h.in.Task(h.t.Context(), id)
-	must(h.t, err)
-	return done
+	return tasktest.Run(h.t, h.in, h.agent, export.Task(p))
 }
 
 func (h *harness) ok(p export.Params) s3bridge.Task {

@@ -21,6 +21,7 @@ import (
 	"github.com/s3bridge/s3bridge/instance/mysql"
 	"github.com/s3bridge/s3bridge/instance/postgres"
 	"github.com/s3bridge/s3bridge/instance/sqlite"
+	"github.com/s3bridge/s3bridge/internal/tasktest"
 	"github.com/s3bridge/s3bridge/internal/testenv"
 	"github.com/s3bridge/s3bridge/load"
 	"github.com/s3bridge/s3bridge/s3store"
@@ -95,14 +96,7 @@ func (h *harness) run(p load.Params) s3bridge.Task {
 	h.t.Helper()
 	task, err := load.Task(p)
 	must(h.t, err)
-	id, err := h.in.Enqueue(h.t.Context(), task)
-	must(h.t, err)
-	claimed, err := h.in.ClaimTask(h.t.Context(), id, h.agent.ID(), time.Minute)
-	must(h.t, err)
-	h.agent.Execute(h.t.Context(), h.in, claimed)
-	done, err := h.in.Task(h.t.Context(), id)
-	must(h.t, err)
-	return done
+	return tasktest.Run(h.t, h.in, h.agent, task)
 }
 
 func (h *harness) ok(p load.Params) s3bridge.Task {

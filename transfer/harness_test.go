@@ -15,6 +15,7 @@ import (
 	"github.com/s3bridge/s3bridge/instance/mysql"
 	"github.com/s3bridge/s3bridge/instance/postgres"
 	"github.com/s3bridge/s3bridge/instance/sqlite"
+	"github.com/s3bridge/s3bridge/internal/tasktest"
 	"github.com/s3bridge/s3bridge/internal/testenv"
 	"github.com/s3bridge/s3bridge/policy"
 	"github.com/s3bridge/s3bridge/s3store"
@@ -104,18 +105,7 @@ func (h *harness) attach() { must(h.t, h.in.Attach(h.t.Context(), h.set)) }
 // run enqueues a task, runs it in-process and returns its final row.
 func (h *harness) run(task s3bridge.Task) s3bridge.Task {
 	h.t.Helper()
-	ctx := h.t.Context()
-	id, err := h.in.Enqueue(ctx, task)
-	must(h.t, err)
-	claimed, err := h.in.ClaimTask(ctx, id, h.agent.ID(), time.Minute)
-	must(h.t, err)
-	if claimed == nil {
-		h.t.Fatalf("task %d not claimable", id)
-	}
-	h.agent.Execute(ctx, h.in, claimed)
-	done, err := h.in.Task(ctx, id)
-	must(h.t, err)
-	return done
+	return tasktest.Run(h.t, h.in, h.agent, task)
 }
 
 func (h *harness) ok(task s3bridge.Task) s3bridge.Task {
