@@ -70,6 +70,13 @@ type Settings struct {
 	// never the keys themselves).
 	Binary          string `json:"binary,omitempty"`
 	CredentialsFile string `json:"credentials_file,omitempty"`
+	// FileMode is the octal mode ("0640") s3bridge gives the files it
+	// creates in the file area and directory objects; directories get it
+	// plus x wherever r is set (0750). Empty lets the agent's umask decide.
+	// FileGroup is the group (name or ID) to give them, so a database
+	// server in that group can read what the agent downloads.
+	FileMode  string `json:"file_mode,omitempty"`
+	FileGroup string `json:"file_group,omitempty"`
 }
 
 // Grant lets a feature use a bucket, optionally only under some prefixes.

@@ -92,7 +92,7 @@ func TestCancel(t *testing.T) {
 		must(t, err)
 		done := make(chan s3bridge.Lifecycle)
 		go func() { done <- h.agent.Execute(t.Context(), h.in, claimed) }()
-		waitFor(t, "a finished part", 30*time.Second, func() bool { return len(h.keys("cancel/")) > 0 })
+		waitFor(t, "a finished part", 30*time.Second, func() bool { return h.sent(id) })
 		if _, err := h.in.Cancel(t.Context(), id); err != nil {
 			t.Fatal(err)
 		}
@@ -204,12 +204,12 @@ type flakyStore struct {
 	key string
 }
 
-func (f flakyStore) Upload(ctx context.Context, bucket, key string, r io.Reader, opts s3store.PutOptions) (s3store.Object, error) {
+func (f flakyStore) Stage(ctx context.Context, bucket, key string, r io.Reader, opts s3store.PutOptions) (*s3store.Staged, error) {
 	if key == f.key {
 		io.CopyN(io.Discard, r, 1000)
-		return s3store.Object{}, errors.New("s3: upload part 1 of " + key + ": InternalError: we encountered an internal error")
+		return nil, errors.New("s3: upload part 1 of " + key + ": InternalError: we encountered an internal error")
 	}
-	return f.ObjectStore.Upload(ctx, bucket, key, r, opts)
+	return f.ObjectStore.Stage(ctx, bucket, key, r, opts)
 }
 
 // denyGuard is an instance policy that denies writing one key.

@@ -251,4 +251,44 @@ func (h *harness) noUploads() {
 	}
 }
 
+// sent reports whether an export has finished a part: its log says so
+// (the part itself appears only when the export completes).
+func (h *harness) sent(id int64) bool {
+	h.t.Helper()
+	lines, err := h.in.TaskLog(h.t.Context(), id)
+	must(h.t, err)
+	for _, l := range lines {
+		if strings.Contains(l.String(), "sent s3://") {
+			return true
+		}
+	}
+	return false
+}
+
+// lastTask is the id of the newest task.
+func (h *harness) lastTask() int64 {
+	h.t.Helper()
+	tasks, err := h.in.Tasks(h.t.Context())
+	must(h.t, err)
+	if len(tasks) == 0 {
+		return 0
+	}
+	return tasks[len(tasks)-1].ID
+}
+
+// uploadsOf fails the test if a multipart upload of one of keys is left.
+// MinIO lists uploads only for an exact key, so noUploads alone can't see
+// them.
+func (h *harness) uploadsOf(keys ...string) {
+	h.t.Helper()
+	admin := h.minio.Admin(h.t)
+	for _, k := range keys {
+		out, err := admin.ListMultipartUploads(context.Background(), &s3.ListMultipartUploadsInput{Bucket: aws.String(h.bucket), Prefix: aws.String(k)})
+		must(h.t, err)
+		for _, u := range out.Uploads {
+			h.t.Errorf("multipart upload of %s left behind", aws.ToString(u.Key))
+		}
+	}
+}
+
 func concat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }

@@ -309,3 +309,33 @@ func (n names) ours(key string) bool {
 	}
 	return key == n.manifest() || strings.HasPrefix(key, n.base+".part_")
 }
+
+// earlier reports whether key is exactly a name an export to the same URI
+// writes, in either compression: what an overwrite may delete. Unlike ours
+// it is strict, so a file that merely looks alike (x.part_1.bak, x_part02)
+// is never deleted.
+func (n names) earlier(key string) bool {
+	if key == n.manifest() {
+		return true
+	}
+	if n.naming == NamingAWSS3 {
+		if key == n.base {
+			return true
+		}
+		rest, ok := strings.CutPrefix(key, n.base+"_part")
+		i, err := strconv.Atoi(rest)
+		return ok && err == nil && i >= 2 && strconv.Itoa(i) == rest
+	}
+	rest, ok := strings.CutPrefix(key, n.base+".part_")
+	if !ok {
+		return false
+	}
+	for _, ext := range []string{".gz", ".zst"} {
+		if r, found := strings.CutSuffix(rest, ext); found {
+			rest = r
+			break
+		}
+	}
+	i, err := strconv.Atoi(rest)
+	return err == nil && i >= 0 && fmt.Sprintf("%05d", i) == rest
+}

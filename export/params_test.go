@@ -242,3 +242,48 @@ func TestJSONNumber(t *testing.T) {
 		}
 	}
 }
+
+// TestNamesEarlier: an overwrite deletes exactly the names an export to the
+// same URI writes, in any compression, and nothing that merely looks alike.
+func TestNamesEarlier(t *testing.T) {
+	aurora := names{naming: NamingAurora, base: "d/sales"}
+	aws := names{naming: NamingAWSS3, base: "d/f.csv"}
+	tests := []struct {
+		n    names
+		key  string
+		want bool
+	}{
+		{aurora, "d/sales.part_00000", true},
+		{aurora, "d/sales.part_00002", true},
+		{aurora, "d/sales.part_00002.gz", true},
+		{aurora, "d/sales.part_00002.zst", true},
+		{aurora, "d/sales.part_123456", true},
+		{aurora, "d/sales.manifest", true},
+		{aurora, "d/sales.part_2", false},
+		{aurora, "d/sales.part_00002.bak", false},
+		{aurora, "d/sales.part_00002.gz.gz", false},
+		{aurora, "d/sales.part_-0001", false},
+		{aurora, "d/sales.part_+0001", false},
+		{aurora, "d/sales.part_", false},
+		{aurora, "d/sales2.part_00000", false},
+		{aurora, "d/sales.part_00000/x", false},
+		{aurora, "d/sales", false},
+		{aurora, "d/sales/other", false},
+		{aws, "d/f.csv", true},
+		{aws, "d/f.csv_part2", true},
+		{aws, "d/f.csv_part13", true},
+		{aws, "d/f.csv.manifest", true},
+		{aws, "d/f.csv_part1", false},
+		{aws, "d/f.csv_part02", false},
+		{aws, "d/f.csv_part+2", false},
+		{aws, "d/f.csv_part", false},
+		{aws, "d/f.csv2", false},
+		{aws, "d/f.csv_part2.bak", false},
+		{aws, "d/f.csv/x", false},
+	}
+	for _, tt := range tests {
+		if got := tt.n.earlier(tt.key); got != tt.want {
+			t.Errorf("%s earlier(%q) = %v, want %v", tt.n.naming, tt.key, got, tt.want)
+		}
+	}
+}

@@ -2,6 +2,8 @@ package export
 
 import (
 	"bufio"
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,8 +23,15 @@ import (
 const writeBuffer = 256 << 10
 
 // parts writes an export's files one after the other. Each part streams
-// through an io.Pipe into its own Upload, so memory stays flat whatever the
-// result's size: the encoder blocks while S3 catches up.
+// through an io.Pipe into its own staged upload, so memory stays flat
+// whatever the result's size: the encoder blocks while S3 catches up.
+//
+// Nothing becomes visible until commit: every part, and then the manifest,
+// is held by S3 as an incomplete multipart upload until the whole result
+// has been written. So a failed export, an overwrite among them, leaves the
+// files that were there before whole; only a failure during the commits
+// themselves (a few requests, after every byte was sent) can leave some
+// parts replaced, which the failure path then deletes.
 type parts struct {
 	store     ObjectStore
 	guard     Guard
@@ -33,15 +42,18 @@ type parts struct {
 	content   string // Content-Type
 	progress  func(done int64)
 
-	cur  *part
-	done []s3store.Object // completed parts, in order
-	// unsure are keys whose upload failed or was aborted: S3 may still
-	// have stored one (a response lost to a cancel), so a cleanup deletes
-	// them too.
+	cur    *part
+	staged []*s3store.Staged // finished parts not yet committed, in order
+	// manifest is the staged manifest, committed after every part.
+	manifest *s3store.Staged
+	written  int              // parts finished, committed or not
+	done     []s3store.Object // committed parts, in order
+	// unsure are keys whose commit failed: S3 may still have completed one
+	// (a response lost to a timeout), so a cleanup deletes them too.
 	unsure []string
 
 	mu        sync.Mutex
-	confirmed int64 // bytes of completed parts S3 confirmed
+	confirmed int64 // bytes of finished parts S3 confirmed
 }
 
 // part is one file being written.
@@ -52,12 +64,12 @@ type part struct {
 	comp   io.WriteCloser // nil when not compressing
 	top    int64          // bytes the encoder wrote
 	bottom countWriter    // bytes that reached the pipe
-	result chan uploadResult
+	result chan stageResult
 }
 
-type uploadResult struct {
-	obj s3store.Object
-	err error
+type stageResult struct {
+	staged *s3store.Staged
+	err    error
 }
 
 func (p *part) Write(b []byte) (int, error) {
@@ -76,15 +88,15 @@ func (p *part) size() int64 {
 	return p.top
 }
 
-// open starts part number len(done), after checking the instance's policy
+// open starts part number written, after checking the instance's policy
 // allows writing it.
 func (ps *parts) open(ctx context.Context) (*part, error) {
-	key := ps.names.part(len(ps.done))
+	key := ps.names.part(ps.written)
 	if err := ps.guard.Allow("s3:PutObject", objectARN(ps.bucket, key), nil); err != nil {
 		return nil, err
 	}
 	pr, pw := io.Pipe()
-	p := &part{key: key, pw: pw, result: make(chan uploadResult, 1)}
+	p := &part{key: key, pw: pw, result: make(chan stageResult, 1)}
 	p.bottom.w = pw
 	var under io.Writer = &p.bottom
 	switch ps.compress {
@@ -105,7 +117,7 @@ func (ps *parts) open(ctx context.Context) (*part, error) {
 	p.buf = bufio.NewWriterSize(under, writeBuffer)
 	base := ps.confirmedBytes()
 	go func() {
-		obj, err := ps.store.Upload(ctx, ps.bucket, key, pr, s3store.PutOptions{
+		st, err := ps.store.Stage(ctx, ps.bucket, key, pr, s3store.PutOptions{
 			ContentType: ps.content,
 			IfNoneMatch: !ps.overwrite,
 			Progress:    func(n int64) { ps.progress(base + n) },
@@ -119,7 +131,7 @@ func (ps *parts) open(ctx context.Context) (*part, error) {
 		if errors.Is(err, errUploadEnded) {
 			err = nil
 		}
-		p.result <- uploadResult{obj, err}
+		p.result <- stageResult{st, err}
 	}()
 	ps.cur = p
 	return p, nil
@@ -127,7 +139,8 @@ func (ps *parts) open(ctx context.Context) (*part, error) {
 
 var errUploadEnded = errors.New("upload already ended")
 
-// close finishes the current part and waits until S3 confirmed it.
+// close finishes the current part and waits until S3 holds all of it. A
+// failed stage aborts its own upload, so it leaves nothing.
 func (ps *parts) close() (s3store.Object, error) {
 	p := ps.cur
 	ps.cur = nil
@@ -138,30 +151,33 @@ func (ps *parts) close() (s3store.Object, error) {
 	if err != nil {
 		p.pw.CloseWithError(err)
 		res := <-p.result
-		ps.unsure = append(ps.unsure, p.key)
+		if res.staged != nil {
+			res.staged.Abort(context.Background())
+		}
 		return s3store.Object{}, cmpErr(res.err, err)
 	}
 	p.pw.Close()
 	res := <-p.result
 	if res.err != nil {
-		ps.unsure = append(ps.unsure, p.key)
 		return s3store.Object{}, res.err
 	}
-	ps.done = append(ps.done, res.obj)
+	ps.staged = append(ps.staged, res.staged)
+	ps.written++
 	ps.mu.Lock()
-	ps.confirmed += res.obj.Size
+	ps.confirmed += res.staged.Size()
 	ps.mu.Unlock()
-	return res.obj, nil
+	return s3store.Object{Key: res.staged.Key(), Size: res.staged.Size()}, nil
 }
 
-// abort stops the current part, if any: its upload fails with cause, which
+// abort stops the current part, if any: its stage fails with cause, which
 // makes s3store abort the multipart upload, and abort returns once it has.
 func (ps *parts) abort(cause error) {
 	if p := ps.cur; p != nil {
 		ps.cur = nil
 		p.pw.CloseWithError(cause)
-		<-p.result
-		ps.unsure = append(ps.unsure, p.key)
+		if res := <-p.result; res.staged != nil {
+			res.staged.Abort(context.Background())
+		}
 	}
 }
 
@@ -171,34 +187,146 @@ func (ps *parts) confirmedBytes() int64 {
 	return ps.confirmed
 }
 
-// remove deletes the unsure parts and, unless keepDone, the completed ones
-// (after a failure), even when ctx is cancelled: a cancelled export must
-// not leave them behind. It returns how many completed parts it deleted
-// and the first error.
-func (ps *parts) remove(ctx context.Context, keepDone bool) (int, error) {
-	ctx = context.WithoutCancel(ctx)
-	var first error
-	n := 0
-	keys := slices.Clone(ps.unsure)
+// keys are the keys of the finished parts, committed or not, in order.
+func (ps *parts) keys() []string {
+	var keys []string
 	for _, o := range ps.done {
-		if !keepDone {
-			keys = append(keys, o.Key)
+		keys = append(keys, o.Key)
+	}
+	for _, s := range ps.staged {
+		keys = append(keys, s.Key())
+	}
+	return keys
+}
+
+// stageManifest stages the manifest, committed after the parts.
+func (ps *parts) stageManifest(ctx context.Context, body []byte) error {
+	key := ps.names.manifest()
+	st, err := ps.store.Stage(ctx, ps.bucket, key, bytes.NewReader(body),
+		s3store.PutOptions{ContentType: "application/json", IfNoneMatch: !ps.overwrite})
+	if err != nil {
+		return byServer("s3:PutObject", objectARN(ps.bucket, key), err)
+	}
+	ps.manifest = st
+	return nil
+}
+
+// commit makes the staged parts visible in order, then the manifest. It
+// runs to the end even when ctx is cancelled: the commits are a few short
+// requests, and stopping halfway would leave old and new files mixed.
+func (ps *parts) commit(ctx context.Context) error {
+	ctx = context.WithoutCancel(ctx)
+	for len(ps.staged) > 0 {
+		st := ps.staged[0]
+		obj, err := st.Commit(ctx)
+		if err != nil {
+			ps.staged = ps.staged[1:]
+			ps.unsure = append(ps.unsure, st.Key())
+			return byServer("s3:PutObject", objectARN(ps.bucket, st.Key()), err)
+		}
+		ps.staged = ps.staged[1:]
+		ps.done = append(ps.done, obj)
+	}
+	if m := ps.manifest; m != nil {
+		ps.manifest = nil
+		if _, err := m.Commit(ctx); err != nil {
+			ps.unsure = append(ps.unsure, m.Key())
+			return byServer("s3:PutObject", objectARN(ps.bucket, m.Key()), err)
 		}
 	}
-	for i, key := range keys {
-		err := ps.guard.Allow("s3:DeleteObject", objectARN(ps.bucket, key), nil)
-		if err == nil {
-			err = ps.store.Delete(ctx, ps.bucket, key)
+	return nil
+}
+
+// remove cleans up after a failure, even when ctx is cancelled: a
+// cancelled export must not leave anything behind. Unless keepDone it
+// discards the staged parts and manifest and deletes the parts already
+// committed and the unsure ones; with keepDone (the task keeps partial
+// output) it commits the finished parts instead, and never the manifest.
+// It returns how many finished parts it discarded or deleted and the
+// first error.
+func (ps *parts) remove(ctx context.Context, keepDone bool) (int, error) {
+	ctx = context.WithoutCancel(ctx)
+	if ps.manifest != nil {
+		ps.manifest.Abort(ctx)
+		ps.manifest = nil
+	}
+	if keepDone {
+		err := ps.commit(ctx)
+		if err != nil {
+			err = fmt.Errorf("keep %s: %w", s3store.Location{Bucket: ps.bucket, Key: ps.unsure[len(ps.unsure)-1]}, err)
 		}
+		for _, st := range ps.staged {
+			st.Abort(ctx)
+		}
+		ps.staged = nil
+		return 0, err
+	}
+	n := len(ps.staged)
+	for _, st := range ps.staged {
+		st.Abort(ctx)
+	}
+	ps.staged = nil
+	var first error
+	keys := slices.Clone(ps.unsure)
+	for _, o := range ps.done {
+		keys = append(keys, o.Key)
+	}
+	for i, key := range keys {
+		err := ps.delete(ctx, key)
 		if err != nil {
 			if first == nil {
-				first = fmt.Errorf("delete %s: %w", s3store.Location{Bucket: ps.bucket, Key: key}, err)
+				first = err
 			}
 			continue
 		}
 		if i >= len(ps.unsure) {
 			n++
 		}
+	}
+	return n, first
+}
+
+// delete removes one object through the instance's policy.
+func (ps *parts) delete(ctx context.Context, key string) error {
+	err := ps.guard.Allow("s3:DeleteObject", objectARN(ps.bucket, key), nil)
+	if err == nil {
+		err = ps.store.Delete(ctx, ps.bucket, key)
+	}
+	if err != nil {
+		return fmt.Errorf("delete %s: %w", s3store.Location{Bucket: ps.bucket, Key: key}, byServer("s3:DeleteObject", objectARN(ps.bucket, key), err))
+	}
+	return nil
+}
+
+// removeStale deletes, after an overwrite succeeded, the files of an
+// earlier export under the same name that this one did not write: parts
+// past its last (and of another compression) and a manifest it did not
+// ask for. Only keys of the export's own naming pattern are touched. It
+// returns how many it deleted and the first error; it goes on past errors.
+func (ps *parts) removeStale(ctx context.Context, wroteManifest bool) (int, error) {
+	ctx = context.WithoutCancel(ctx)
+	objs, _, err := ps.store.List(ctx, ps.bucket, ps.names.listPrefix(), "")
+	if err != nil {
+		return 0, byServer("s3:ListBucket", "arn:aws:s3:::"+ps.bucket, err)
+	}
+	written := map[string]bool{}
+	for _, o := range ps.done {
+		written[o.Key] = true
+	}
+	if wroteManifest {
+		written[ps.names.manifest()] = true
+	}
+	n := 0
+	var first error
+	for _, o := range objs {
+		if written[o.Key] || !ps.names.earlier(o.Key) {
+			continue
+		}
+		if err := ps.delete(ctx, o.Key); err != nil {
+			first = cmp.Or(first, err)
+			continue
+		}
+		n++
 	}
 	return n, first
 }

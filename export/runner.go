@@ -2,9 +2,13 @@
 // as CSV, TEXT, JSON Lines or Parquet, optionally compressed, in parts of a
 // maximum size that never split a row, with Aurora's manifest written last
 // (SELECT … INTO OUTFILE S3) or aws_s3's file naming
-// (query_export_to_s3). Each part streams into its own multipart upload;
-// on any failure or cancel the upload in flight is aborted and the parts
-// already written are deleted unless the task keeps partial output.
+// (query_export_to_s3). Each part streams into its own multipart upload,
+// which is completed only once the whole result is written (see parts):
+// on any failure or cancel before that the uploads are aborted, so nothing
+// appears and files an OVERWRITE would replace stay whole, unless the task
+// keeps partial output. A successful OVERWRITE then deletes the earlier
+// export's files it did not replace (parts past its last, a manifest it
+// did not write), so a reader of the prefix sees only the new export.
 //
 // The database side is a Source, implemented by each instance package:
 // the query runs there in a read-only transaction with the caller's
@@ -31,9 +35,9 @@ import (
 type ObjectStore interface {
 	// List returns the objects under prefix.
 	List(ctx context.Context, bucket, prefix, delimiter string) ([]s3store.Object, []string, error)
-	// Upload streams r to the key and returns once S3 confirmed it; on
-	// failure it aborts its multipart upload.
-	Upload(ctx context.Context, bucket, key string, r io.Reader, opts s3store.PutOptions) (s3store.Object, error)
+	// Stage streams r into an upload of the key that S3 holds but does not
+	// show until its Commit; on failure it leaves nothing.
+	Stage(ctx context.Context, bucket, key string, r io.Reader, opts s3store.PutOptions) (*s3store.Staged, error)
 	// Delete removes an object; a missing one is not an error.
 	Delete(ctx context.Context, bucket, key string) error
 }
@@ -140,17 +144,29 @@ func (j *job) run(ctx context.Context) (string, error) {
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	go j.watch(ctx, cancel)
+	// watch is joined before run returns: it reads the runner's settings
+	// and reports through rep, neither of which outlives the task.
+	watched := make(chan struct{})
+	go func() { defer close(watched); j.watch(ctx, cancel) }()
+	defer func() { cancel(nil); <-watched }()
 	start := time.Now()
 	err := j.export(ctx)
 	if err == nil {
-		err = j.writeManifest(ctx)
+		err = j.stageManifest(ctx)
+	}
+	if err == nil {
+		err = j.ps.commit(ctx)
 	}
 	if err != nil {
 		if cause := context.Cause(ctx); errors.Is(err, context.Canceled) && cause != nil {
 			err = cause
 		}
 		return "", j.fail(ctx, err)
+	}
+	if j.pl.Overwrite {
+		if err := j.removeStale(ctx); err != nil {
+			return "", err
+		}
 	}
 	var size int64
 	for _, o := range j.ps.done {
@@ -167,13 +183,13 @@ func (j *job) run(ctx context.Context) (string, error) {
 }
 
 // preflight runs the checks that must pass before any byte moves: the
-// instance's policy, a public bucket, and files that already exist.
+// instance's policy, a public bucket, and files that already exist, which
+// without OVERWRITE fail the export and with it must be deletable, since
+// the export deletes those it does not replace.
 func (j *job) preflight(ctx context.Context) error {
 	b := j.pl.loc.Bucket
-	if !j.pl.Overwrite {
-		if err := j.guard.Allow("s3:ListBucket", "arn:aws:s3:::"+b, nil); err != nil {
-			return err
-		}
+	if err := j.guard.Allow("s3:ListBucket", "arn:aws:s3:::"+b, nil); err != nil {
+		return err
 	}
 	if err := j.guard.Allow("s3:PutObject", objectARN(b, j.ps.names.part(0)), nil); err != nil {
 		return err
@@ -194,17 +210,41 @@ func (j *job) preflight(ctx context.Context) error {
 			return fmt.Errorf("bucket %s is open to the public: s3bridge refuses to export there, as RDS refuses file transfers: %w", b, s3bridge.ErrAccessDenied)
 		}
 	}
-	if j.pl.Overwrite {
-		return nil
-	}
 	objs, _, err := j.store.List(ctx, b, j.ps.names.listPrefix(), "")
 	if err != nil {
 		return byServer("s3:ListBucket", "arn:aws:s3:::"+b, err)
 	}
 	for _, o := range objs {
-		if j.ps.names.ours(o.Key) {
-			return fmt.Errorf("%s: %w (the export would overwrite it; ask for OVERWRITE ON)", s3store.Location{Bucket: b, Key: o.Key}, s3bridge.ErrExists)
+		if !j.pl.Overwrite {
+			if j.ps.names.ours(o.Key) {
+				return fmt.Errorf("%s: %w (the export would overwrite it; ask for OVERWRITE ON)", s3store.Location{Bucket: b, Key: o.Key}, s3bridge.ErrExists)
+			}
+			continue
 		}
+		// The first part, and the manifest if asked for, are always
+		// replaced; any other file of an earlier export may be deleted.
+		replaced := o.Key == j.ps.names.part(0) || (j.pl.Manifest && o.Key == j.ps.names.manifest())
+		if replaced || !j.ps.names.earlier(o.Key) {
+			continue
+		}
+		if err := j.guard.Allow("s3:DeleteObject", objectARN(b, o.Key), nil); err != nil {
+			return fmt.Errorf("overwrite deletes the files of the earlier export it does not replace: %w", err)
+		}
+	}
+	return nil
+}
+
+// removeStale deletes, once an overwrite is in place, the earlier export's
+// files it did not replace, which readers of the prefix would otherwise
+// take for part of it. Failing to is the task's failure, though the new
+// files stay: they are whole, and the message says what is left over.
+func (j *job) removeStale(ctx context.Context) error {
+	n, err := j.ps.removeStale(ctx, j.pl.Manifest)
+	if n > 0 {
+		j.rep.Logf(s3bridge.LevelInfo, "deleted %d files of the earlier export that this one did not replace", n)
+	}
+	if err != nil {
+		return fmt.Errorf("export to %s is written, but files of the earlier export it did not replace are left over: %w", j.pl.loc, err)
 	}
 	return nil
 }
@@ -318,7 +358,7 @@ func (j *job) closePart() error {
 	if err != nil {
 		return err
 	}
-	j.rep.Logf(s3bridge.LevelInfo, "wrote %s (%d bytes); %d rows so far",
+	j.rep.Logf(s3bridge.LevelInfo, "sent %s (%d bytes; it appears when the export completes); %d rows so far",
 		s3store.Location{Bucket: j.pl.loc.Bucket, Key: obj.Key}, obj.Size, j.rows.Load())
 	return nil
 }
@@ -375,8 +415,8 @@ func (w *copyWriter) write(b []byte) (int, error) {
 	return w.j.ps.cur.Write(b)
 }
 
-// writeManifest writes Aurora's manifest once every part is in place.
-func (j *job) writeManifest(ctx context.Context) error {
+// stageManifest stages Aurora's manifest, committed after every part.
+func (j *job) stageManifest(ctx context.Context) error {
 	if !j.pl.Manifest {
 		return nil
 	}
@@ -386,20 +426,14 @@ func (j *job) writeManifest(ctx context.Context) error {
 	m := struct {
 		Entries []entry `json:"entries"`
 	}{Entries: []entry{}}
-	for _, o := range j.ps.done {
-		m.Entries = append(m.Entries, entry{URL: s3store.Location{Bucket: j.pl.loc.Bucket, Key: o.Key}.String()})
+	for _, key := range j.ps.keys() {
+		m.Entries = append(m.Entries, entry{URL: s3store.Location{Bucket: j.pl.loc.Bucket, Key: key}.String()})
 	}
 	body, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
-	key := j.ps.names.manifest()
-	_, err = j.store.Upload(ctx, j.pl.loc.Bucket, key, bytes.NewReader(body),
-		s3store.PutOptions{ContentType: "application/json", IfNoneMatch: !j.pl.Overwrite})
-	if err != nil {
-		return byServer("s3:PutObject", objectARN(j.pl.loc.Bucket, key), err)
-	}
-	return nil
+	return j.ps.stageManifest(ctx, body)
 }
 
 // fail aborts the part in flight, removes or keeps the finished ones, and
@@ -411,8 +445,8 @@ func (j *job) fail(ctx context.Context, cause error) error {
 	var note string
 	switch {
 	case j.pl.KeepPartial:
-		note = fmt.Sprintf("%d finished parts kept", len(j.ps.done))
-	case len(j.ps.done) == 0:
+		note = fmt.Sprintf("%d finished parts kept", j.ps.written)
+	case j.ps.written == 0:
 		note = "no part was finished"
 	default:
 		note = fmt.Sprintf("%d finished parts deleted", n)

@@ -285,7 +285,7 @@ func mariaKilled(t *testing.T, h *harness, schema string, conn *sql.Conn) {
 			"SELECT seq, SLEEP(0.001) FROM seq_1_to_100000 INTO OUTFILE S3 '"+h.uri("proc/killed")+"' PARTSIZE 4096")
 		errc <- err
 	}()
-	waitFor(t, "a finished part", 20*time.Second, func() bool { return len(h.keys("proc/killed")) > 0 })
+	waitFor(t, "a finished part", 20*time.Second, func() bool { return h.sent(h.lastTask()) })
 	h.exec(fmt.Sprintf("KILL QUERY %d", id))
 	if err := <-errc; err == nil {
 		t.Fatal("the killed CALL returned no error")

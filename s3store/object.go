@@ -189,30 +189,3 @@ func (c *Client) Credentials(ctx context.Context) error {
 	}
 	return nil
 }
-
-// Public reports whether anyone may list the bucket without credentials:
-// RDS refuses such buckets for file transfer, and so do we. The answer is
-// cached for a few minutes per bucket.
-func (c *Client) Public(ctx context.Context, bucket string) (bool, error) {
-	if v, ok := c.public.Load(bucket); ok {
-		if e := v.(publicEntry); time.Since(e.at) < 5*time.Minute {
-			return e.public, nil
-		}
-	}
-	inRegion, err := c.inRegion(ctx, bucket)
-	if err != nil {
-		return false, err
-	}
-	_, err = c.anon.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), MaxKeys: aws.Int32(1)}, inRegion)
-	public := err == nil
-	if err != nil && !errors.Is(interpret(err, onRead), ErrAccessDenied) {
-		return false, wrapErr("check public access of", "s3://"+bucket, err, onRead)
-	}
-	c.public.Store(bucket, publicEntry{public: public, at: time.Now()})
-	return public, nil
-}
-
-type publicEntry struct {
-	public bool
-	at     time.Time
-}

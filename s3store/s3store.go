@@ -207,6 +207,7 @@ type Client struct {
 	creds         aws.CredentialsProvider
 	anon          *s3.Client // unsigned, to tell public buckets
 	public        sync.Map   // bucket name -> publicEntry
+	onAWS         bool       // AWS S3 itself, whose GetBucketPolicyStatus is authoritative
 }
 
 // New builds a client. It makes no request: credentials and bucket regions
@@ -256,6 +257,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Client, error) {
 		tls:           endpoint == "" || strings.HasPrefix(strings.ToLower(endpoint), "https://"),
 		creds:         awsCfg.Credentials,
 		anon:          anon,
+		onAWS:         endpoint == "" || isAWS(endpoint),
 	}, nil
 }
 

@@ -17,13 +17,15 @@ import (
 type Dir struct {
 	Path string
 	Root *os.Root
+	perm Perm // what files and directories created inside get
 }
 
-// OpenDir opens a directory for confined access, creating it first if
-// create is set.
-func OpenDir(path string, create bool) (*Dir, error) {
+// OpenDir opens a directory for confined access, creating it (and its
+// missing parents) first if create is set. What is created, then and
+// later inside it, gets perm's mode and group.
+func OpenDir(path string, create bool, perm Perm) (*Dir, error) {
 	if create {
-		if err := os.MkdirAll(path, 0o750); err != nil {
+		if err := perm.mkdirAll(path); err != nil {
 			return nil, fmt.Errorf("create directory %s: %w", path, err)
 		}
 	}
@@ -31,7 +33,7 @@ func OpenDir(path string, create bool) (*Dir, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open directory %s: %w", path, err)
 	}
-	return &Dir{Path: path, Root: r}, nil
+	return &Dir{Path: path, Root: r, perm: perm}, nil
 }
 
 // Close releases the directory.

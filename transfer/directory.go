@@ -1,12 +1,12 @@
 package transfer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/s3bridge/s3bridge"
+	"github.com/s3bridge/s3bridge/format/compress"
 	"github.com/s3bridge/s3bridge/s3store"
 )
 
@@ -30,7 +31,7 @@ func (j *job) directory(name string, create bool) (*Dir, error) {
 		slices.Sort(names)
 		return nil, fmt.Errorf("directory object %q is not registered (registered: %s)", name, strings.Join(names, ", "))
 	}
-	return OpenDir(path, create)
+	return OpenDir(path, create, j.perm)
 }
 
 // uploadDirectory is Oracle's upload_to_s3: the regular files directly in
@@ -96,7 +97,7 @@ func (j *job) uploadDirectory(ctx context.Context, p DirectoryUpload) (string, e
 	return fmt.Sprintf("uploaded %d files (%d bytes) from %s to s3://%s/%s", len(files), j.total.Load(), p.Directory, p.Bucket, p.S3Prefix), nil
 }
 
-func (j *job) uploadOne(ctx context.Context, dir *Dir, name string, p DirectoryUpload) error {
+func (j *job) uploadOne(ctx context.Context, dir *Dir, name string, p DirectoryUpload) (err error) {
 	f, err := dir.Root.Open(name)
 	if err != nil {
 		return fmt.Errorf("open %s in %s: %w", name, p.Directory, err)
@@ -107,7 +108,9 @@ func (j *job) uploadOne(ctx context.Context, dir *Dir, name string, p DirectoryU
 	opts := s3store.PutOptions{Progress: j.tracker()}
 	if p.CompressionLevel > 0 {
 		// Progress counts the file's bytes read, not compressed bytes sent.
-		body = gzipStream(&countingReader{r: f, add: j.add}, p.CompressionLevel)
+		zr := gzipStream(&countingReader{r: f, add: j.add}, p.CompressionLevel)
+		defer func() { zr.CloseWithError(err) }()
+		body = zr
 		opts.Progress = nil
 	}
 	obj, err := j.store.Upload(ctx, p.Bucket, key, body, opts)
@@ -127,10 +130,15 @@ func uploadKey(p DirectoryUpload, name string) string {
 	return p.S3Prefix + name
 }
 
-// gzipStream compresses r on the fly; the pipe keeps memory flat.
-func gzipStream(r io.Reader, level int) io.Reader {
+// gzipStream compresses r on the fly; the pipe keeps memory flat. The
+// caller must call Close, with the upload's error if it has one, once the
+// upload returns: an upload that stopped reading early would otherwise
+// leave the compressing goroutine blocked on the pipe forever.
+func gzipStream(r io.Reader, level int) *gzipReader {
 	pr, pw := io.Pipe()
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		zw, err := gzip.NewWriterLevel(pw, level)
 		if err == nil {
 			_, err = io.Copy(zw, r)
@@ -140,8 +148,26 @@ func gzipStream(r io.Reader, level int) io.Reader {
 		}
 		pw.CloseWithError(err)
 	}()
-	return pr
+	return &gzipReader{PipeReader: pr, done: done}
 }
+
+// gzipReader is gzipStream's output.
+type gzipReader struct {
+	*io.PipeReader
+	done chan struct{} // closed when the compressing goroutine has returned
+}
+
+// CloseWithError stops the compressor, whose next write to the pipe fails
+// with err (io.ErrClosedPipe when nil), and waits for it to return, so
+// nothing reads the source file after the caller closes it.
+func (g *gzipReader) CloseWithError(err error) error {
+	g.PipeReader.CloseWithError(err)
+	<-g.done
+	return nil
+}
+
+// Close is CloseWithError(nil).
+func (g *gzipReader) Close() error { return g.CloseWithError(nil) }
 
 // downloadDirectory is Oracle's download_from_s3: only the objects directly
 // under p_s3_prefix's last "/" whose keys start with the prefix, never
@@ -154,6 +180,10 @@ func (j *job) downloadDirectory(ctx context.Context, p DirectoryDownload) (strin
 	if !gz && !strings.EqualFold(p.Decompression, "NONE") {
 		return "", fmt.Errorf("p_decompression_format %q: want NONE or GZIP", p.Decompression)
 	}
+	if p.MaxDecompressed < 0 {
+		return "", fmt.Errorf("max_decompressed %d: must be positive (0 means the default, %d bytes)", p.MaxDecompressed, int64(DefaultMaxDecompressed))
+	}
+	j.maxDecompressed = p.MaxDecompressed
 	if err := j.notPublic(ctx, p.Bucket); err != nil {
 		return "", err
 	}
@@ -228,7 +258,7 @@ func (j *job) downloadDirectory(ctx context.Context, p DirectoryDownload) (strin
 // leaves nothing behind. Without overwrite, an existing target fails.
 func (j *job) fetch(ctx context.Context, dir *Dir, bucket string, obj s3store.Object, rel string, gunzip, overwrite bool) (err error) {
 	tmp := tempName(rel)
-	f, err := dir.Root.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	f, err := dir.create(tmp)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", tmp, err)
 	}
@@ -240,7 +270,7 @@ func (j *job) fetch(ctx context.Context, dir *Dir, bucket string, obj s3store.Ob
 	}()
 	switch {
 	case gunzip:
-		err = j.gunzipTo(ctx, f, bucket, obj.Key)
+		err = j.gunzipTo(ctx, f, bucket, obj.Key, cmp.Or(j.maxDecompressed, DefaultMaxDecompressed))
 	case obj.Size < smallObject:
 		err = j.streamTo(ctx, f, bucket, obj.Key)
 	default:
@@ -295,16 +325,34 @@ func (j *job) streamTo(ctx context.Context, w io.Writer, bucket, key string) err
 
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
-func (j *job) gunzipTo(ctx context.Context, w io.Writer, bucket, key string) error {
+// DefaultMaxDecompressed caps each gunzipped download unless the task says
+// otherwise; the same value as load.DefaultMaxDecompressed, so a
+// decompression bomb stops before it fills the disk.
+const DefaultMaxDecompressed = 1 << 40
+
+// gunzipTo writes the gunzipped object to w, failing with an error that
+// wraps compress.ErrTooLarge past limit bytes.
+func (j *job) gunzipTo(ctx context.Context, w io.Writer, bucket, key string, limit int64) error {
 	body, _, err := j.store.Open(ctx, bucket, key)
 	if err != nil {
 		return err
 	}
 	defer body.Close()
-	zr, err := gzip.NewReader(&countingReader{r: body, add: j.add})
+	// "gzip" as the content encoding makes anything without another
+	// codec's magic or extension read as gzip, so plain data fails as
+	// bad gzip rather than being copied.
+	zr, codec, err := compress.Decompress(&countingReader{r: body, add: j.add}, key, "gzip", limit)
+	if err == nil && codec != compress.Gzip {
+		zr.Close()
+		err = fmt.Errorf("the object is %s, not gzip", codec)
+	}
+	if errors.Is(err, compress.ErrNeedsReaderAt) {
+		err = errors.New("the object is a zip archive, not gzip")
+	}
 	if err != nil {
 		return fmt.Errorf("gunzip: %w", err)
 	}
+	defer zr.Close()
 	if _, err := io.Copy(w, zr); err != nil {
 		return fmt.Errorf("gunzip: %w", err)
 	}

@@ -13,11 +13,11 @@ import (
 
 // gather is SQL Server's rds_gather_file_details: every file and folder in
 // the file area, saved for list_file_details. Folders end with a separator.
-func gather(ctx context.Context, set s3bridge.Settings, rep s3bridge.Reporter) (string, error) {
+func gather(ctx context.Context, set s3bridge.Settings, perm Perm, rep s3bridge.Reporter) (string, error) {
 	if set.Area == "" {
 		return "", fmt.Errorf("no file area is set for this instance (attach --area DIR)")
 	}
-	area, err := OpenDir(set.Area, true)
+	area, err := OpenDir(set.Area, true, perm)
 	if err != nil {
 		return "", err
 	}
@@ -59,7 +59,7 @@ func deleteFiles(set s3bridge.Settings, p Delete, rep s3bridge.Reporter) (string
 	if set.Area == "" {
 		return "", fmt.Errorf("no file area is set for this instance (attach --area DIR)")
 	}
-	area, err := OpenDir(set.Area, false)
+	area, err := OpenDir(set.Area, false, Perm{})
 	if err != nil {
 		return "", err
 	}

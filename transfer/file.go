@@ -19,7 +19,7 @@ func (j *job) area() (*Dir, error) {
 	if j.set.Area == "" {
 		return nil, fmt.Errorf("no file area is set for this instance (attach --area DIR)")
 	}
-	return OpenDir(j.set.Area, true)
+	return OpenDir(j.set.Area, true, j.perm)
 }
 
 // downloadFile is SQL Server's rds_download_from_s3: one object to a path
@@ -76,7 +76,7 @@ func (j *job) downloadFile(ctx context.Context, p FileTransfer) (string, error) 
 	}
 	j.total.Store(obj.Size)
 	if d, _ := splitDir(rel); d != "" {
-		if err := area.Root.MkdirAll(strings.TrimSuffix(d, "/"), 0o750); err != nil {
+		if err := area.mkdirAll(strings.TrimSuffix(d, "/")); err != nil {
 			return "", fmt.Errorf("create folder for %s: %w", target, err)
 		}
 	}

@@ -38,6 +38,9 @@ type DirectoryDownload struct {
 	S3Prefix      string `json:"p_s3_prefix"`
 	Decompression string `json:"p_decompression_format"`    // NONE or GZIP
 	ErrorOnZero   string `json:"p_error_on_zero_downloads"` // TRUE or FALSE
+	// MaxDecompressed caps each object's size once gunzipped (default
+	// DefaultMaxDecompressed), as loads do.
+	MaxDecompressed int64 `json:"max_decompressed,omitempty"`
 }
 
 // FileTransfer is SQL Server's rds_download_from_s3 / rds_upload_to_s3.

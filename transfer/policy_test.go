@@ -12,19 +12,33 @@ import (
 	"github.com/s3bridge/s3bridge/transfer"
 )
 
-// TestPublicBucketRefused: a bucket anyone may list is refused for file
-// transfer, as RDS refuses it.
+// TestPublicBucketRefused: a bucket anyone may list, read from or write to
+// is refused for file transfer, as RDS refuses it, and the refusal says
+// why.
 func TestPublicBucketRefused(t *testing.T) {
-	h := newHarness(t, databases[0].open)
-	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":["s3:ListBucket"],"Resource":["arn:aws:s3:::` + h.bucket + `"]}]}`
-	_, err := h.minio.Admin(t).PutBucketPolicy(t.Context(), &s3.PutBucketPolicyInput{Bucket: aws.String(h.bucket), Policy: aws.String(doc)})
-	must(t, err)
-	h.put("a.csv", "x\n")
-	writeFile(t, filepath.Join(h.area, "b.csv"), "y\n")
-	h.fails(transfer.DownloadFileTask("s3://"+h.bucket+"/a.csv", "", false), "open to the public")
-	h.fails(transfer.UploadFileTask("b.csv", "s3://"+h.bucket+"/b.csv", false), "open to the public")
-	if keys := h.keys(""); len(keys) != 1 {
-		t.Errorf("upload to a public bucket went through: %v", keys)
+	tests := []struct {
+		name, action, resource, why string
+	}{
+		{"list", "s3:ListBucket", "", "anyone may list the bucket"},
+		{"download", "s3:GetObject", "/*", "anyone may read objects"},
+		{"upload", "s3:PutObject", "/*", "anyone may write objects"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, databases[0].open)
+			doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":["` + tc.action +
+				`"],"Resource":["arn:aws:s3:::` + h.bucket + tc.resource + `"]}]}`
+			_, err := h.minio.Admin(t).PutBucketPolicy(t.Context(), &s3.PutBucketPolicyInput{Bucket: aws.String(h.bucket), Policy: aws.String(doc)})
+			must(t, err)
+			h.put("a.csv", "x\n")
+			writeFile(t, filepath.Join(h.area, "b.csv"), "y\n")
+			h.fails(transfer.DownloadFileTask("s3://"+h.bucket+"/a.csv", "", false), "open to the public", tc.why)
+			h.fails(transfer.UploadFileTask("b.csv", "s3://"+h.bucket+"/b.csv", false), "open to the public", tc.why)
+			h.fails(transfer.UploadDirectoryTask(transfer.DirectoryUpload{Bucket: h.bucket, Directory: "DATA_PUMP_DIR"}), "open to the public", tc.why)
+			if keys := h.keys(""); len(keys) != 1 {
+				t.Errorf("upload to a public bucket went through: %v", keys)
+			}
+		})
 	}
 }
 

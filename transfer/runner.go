@@ -50,9 +50,15 @@ type Runner struct {
 
 // Run runs one task and returns its task_info on success.
 func (r *Runner) Run(ctx context.Context, t s3bridge.Task, set s3bridge.Settings, rep s3bridge.Reporter) (string, error) {
+	// The mode and group of what the task may create; a delete creates
+	// nothing and needs no valid setting for it.
+	perm, permErr := PermOf(set)
 	switch t.Type {
 	case s3bridge.TaskListFiles:
-		return gather(ctx, set, rep)
+		if permErr != nil {
+			return "", permErr
+		}
+		return gather(ctx, set, perm, rep)
 	case s3bridge.TaskDeleteFiles:
 		var p Delete
 		if err := t.Params(&p); err != nil {
@@ -63,6 +69,9 @@ func (r *Runner) Run(ctx context.Context, t s3bridge.Task, set s3bridge.Settings
 	default:
 		return "", fmt.Errorf("task %d: transfer can't run a %s task", t.ID, t.Type)
 	}
+	if permErr != nil {
+		return "", permErr
+	}
 	k, err := kind(t)
 	if err != nil {
 		return "", err
@@ -71,7 +80,7 @@ func (r *Runner) Run(ctx context.Context, t s3bridge.Task, set s3bridge.Settings
 	if err != nil {
 		return "", err
 	}
-	j := &job{store: store, set: set, rep: rep, concurrency: cmp.Or(r.Concurrency, 16), guard: allowAll{}}
+	j := &job{store: store, set: set, rep: rep, concurrency: cmp.Or(r.Concurrency, 16), guard: allowAll{}, perm: perm}
 	if r.Guard != nil {
 		g, err := r.Guard(set, t.DatabaseName)
 		if err != nil {
@@ -114,7 +123,11 @@ type job struct {
 	rep         s3bridge.Reporter
 	concurrency int
 	guard       Guard
-	done, total atomic.Int64
+	// maxDecompressed caps each gunzipped download; 0 means
+	// DefaultMaxDecompressed.
+	maxDecompressed int64
+	perm            Perm // mode and group of what downloads create
+	done, total     atomic.Int64
 	pendingSyncs
 }
 
@@ -147,24 +160,41 @@ func byServer(action, resource string, err error) error {
 	return err
 }
 
-// publicChecker is implemented by stores that can tell a public bucket.
+// publicChecker is implemented by stores that can tell a public bucket;
+// publicExplainer by those that can also say why.
 type publicChecker interface {
 	Public(ctx context.Context, bucket string) (bool, error)
 }
 
-// notPublic refuses a bucket anyone may list, as RDS does for file
-// transfer: files from a database host must not land where all can read.
+type publicExplainer interface {
+	PublicReason(ctx context.Context, bucket string) (string, error)
+}
+
+// notPublic refuses a bucket anyone may list, read or write, as RDS does
+// for file transfer: files from a database host must not land where all can
+// read, nor be taken from where anyone can plant them.
 func (j *job) notPublic(ctx context.Context, bucket string) error {
-	pc, ok := j.store.(publicChecker)
-	if !ok || j.set.AllowPublicBuckets {
+	if j.set.AllowPublicBuckets {
 		return nil
 	}
-	public, err := pc.Public(ctx, bucket)
-	if err != nil {
-		return err
+	why := ""
+	switch pc := j.store.(type) {
+	case publicExplainer:
+		var err error
+		if why, err = pc.PublicReason(ctx, bucket); err != nil {
+			return err
+		}
+	case publicChecker:
+		public, err := pc.Public(ctx, bucket)
+		if err != nil {
+			return err
+		}
+		if public {
+			why = "anyone may use it without credentials"
+		}
 	}
-	if public {
-		return fmt.Errorf("bucket %s is open to the public: s3bridge refuses it for file transfer, as RDS does: %w", bucket, s3bridge.ErrAccessDenied)
+	if why != "" {
+		return fmt.Errorf("bucket %s is open to the public: %s; s3bridge refuses it for file transfer, as RDS does: %w", bucket, why, s3bridge.ErrAccessDenied)
 	}
 	return nil
 }

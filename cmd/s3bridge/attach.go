@@ -10,7 +10,9 @@ import (
 
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/instance"
+	"github.com/s3bridge/s3bridge/instance/postgres"
 	"github.com/s3bridge/s3bridge/policy"
+	"github.com/s3bridge/s3bridge/transfer"
 )
 
 func runAttach(ctx context.Context, e *env, args []string) error {
@@ -51,11 +53,26 @@ func runAttach(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&set.Binary, "binary", "", "s3bridge executable on the database host for table_import_from_s3 (default: this one)")
 	fs.StringVar(&set.CredentialsFile, "credentials-file", "", "AWS credentials file the database server's s3bridge reads for table_import_from_s3")
 	fs.BoolVar(&set.AllowPublicBuckets, "allow-public-buckets", false, "allow file transfer with buckets open to the public (RDS refuses them)")
+	fs.StringVar(&set.FileMode, "file-mode", "", "octal mode of the files s3bridge creates in the area and directories, such as 0640; directories get x where r is set (0750). Default: the agent's umask decides. "+
+		"When the database server runs as another OS user (COPY … FROM a downloaded file), put it and the agent in one group and use --file-mode 0640 --file-group GROUP")
+	fs.StringVar(&set.FileGroup, "file-group", "", "group (name or ID) given to the files and directories s3bridge creates in the area and directories, such as the database server's; the agent must belong to it (see --file-mode)")
 	if _, err := parse(fs, args, 0, 0); err != nil {
 		return err
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if set.FileMode != "" {
+		mode, err := transfer.ParseFileMode(set.FileMode)
+		if err != nil {
+			return fmt.Errorf("--file-mode: %w", err)
+		}
+		set.FileMode = fmt.Sprintf("%04o", uint32(mode))
+	}
+	if set.FileGroup != "" {
+		if _, err := transfer.LookupGroup(set.FileGroup); err != nil {
+			return fmt.Errorf("--file-group: %w", err)
+		}
+	}
 	if set.Binary == "" {
 		if exe, err := os.Executable(); err == nil {
 			set.Binary = exe
@@ -127,6 +144,12 @@ func runAttach(ctx context.Context, e *env, args []string) error {
 		if old, err := in.Settings(ctx); err == nil {
 			set = merge(old, set, given)
 		}
+		// Issue 16: PostgreSQL's table_import_from_s3 runs s3-cat on the
+		// database host, which must reach the same endpoint.
+		var pinned string
+		if _, ok := in.(*postgres.Instance); ok && !given["endpoint"] {
+			set, pinned = pinEndpoint(set, e.getenv)
+		}
 		if !skipChecks {
 			if err := checkRoles(ctx, e, set); err != nil {
 				return err
@@ -141,6 +164,9 @@ func runAttach(ctx context.Context, e *env, args []string) error {
 		}
 		fmt.Fprintf(e.stdout, "attached %s: area %s, directories %v, max running %d, max files %d\n",
 			in.Name(), got.Area, got.Directories, got.MaxRunning, got.MaxFiles)
+		if pinned != "" {
+			fmt.Fprintf(e.stdout, "recorded %s for the agents and the database host's s3bridge (--endpoint and --region change it)\n", pinned)
+		}
 		if len(got.Grants) > 0 && !skipChecks {
 			// A missing permission is reported now; attach still succeeds
 			// so the operator can fix the bucket policy and re-check.
@@ -224,6 +250,8 @@ func merge(old, set s3bridge.Settings, given map[string]bool) s3bridge.Settings 
 	pick("allow-public-buckets", func() { out.AllowPublicBuckets = set.AllowPublicBuckets })
 	pick("binary", func() { out.Binary = set.Binary })
 	pick("credentials-file", func() { out.CredentialsFile = set.CredentialsFile })
+	pick("file-mode", func() { out.FileMode = set.FileMode })
+	pick("file-group", func() { out.FileGroup = set.FileGroup })
 	if out.Binary == "" {
 		out.Binary = set.Binary
 	}

@@ -74,8 +74,8 @@ func checkInstance(ctx context.Context, e *env, name string, set s3bridge.Settin
 			return fmt.Errorf("check %s for %s: credentials: %w", gr.Bucket, gr.Feature, err)
 		}
 		region, rerr := client.BucketRegion(ctx, gr.Bucket)
-		if public, perr := client.Public(ctx, gr.Bucket); perr == nil && public {
-			fmt.Fprintf(e.stdout, "bucket %s is open to the public: s3bridge refuses it for file transfer\n", gr.Bucket)
+		if why, perr := client.PublicReason(ctx, gr.Bucket); perr == nil && why != "" {
+			fmt.Fprintf(e.stdout, "bucket %s is open to the public: %s; s3bridge refuses it for file transfer\n", gr.Bucket, why)
 			bad++
 		}
 		if rerr == nil {

@@ -43,7 +43,7 @@ func commands() []command {
 		{"load", "--db URL --table T [--prefix|--manifest] [--format F] [options] S3_URI", "bulk-load objects into a table (LOAD DATA FROM S3)", runLoad},
 		exportCommand(),
 		{"sql", "--db URL \"LOAD DATA FROM S3 …\" | \"SELECT … INTO OUTFILE S3 …\"", "run an Aurora S3 statement", runSQL},
-		{"s3-cat", "[--endpoint E] [--region R] [--size] S3_URI", "write an object, decompressed, to stdout (used by table_import_from_s3)", runS3Cat},
+		{"s3-cat", "[--region R] [--size] S3_URI (instance settings in S3BRIDGE_SETTINGS)", "write an object, decompressed, to stdout, as the instance's loads read it (run by table_import_from_s3)", runS3Cat},
 		{"policy", "--feature F --bucket B [--prefix P]… | --db URL", "print the least-privilege IAM policy and trust policy", runPolicy},
 		{"policy simulate", "--policy FILE --action A --resource ARN [--context K=V]…", "evaluate a request: allowed, explicitDeny or implicitDeny", nil},
 		{"check", "--db URL [--bucket B]", "probe the buckets with the agent's credentials: missing permissions, public access, region", runCheck},

@@ -122,15 +122,9 @@ func (s *stores) runners() map[s3bridge.TaskType]agent.Runner {
 	}
 	lr := &load.Runner{
 		Store: func(ctx context.Context, set s3bridge.Settings) (load.ObjectStore, error) {
-			return s.client(ctx, set, "LOAD")
+			return s.loadStore(ctx, set)
 		},
-		Guard: func(set s3bridge.Settings, instance string) (load.Guard, error) {
-			g, err := guard(set, instance)
-			if g == nil || err != nil {
-				return nil, err
-			}
-			return g, nil
-		},
+		Guard: loadGuard,
 	}
 	return map[s3bridge.TaskType]agent.Runner{
 		s3bridge.TaskLoadFromS3:  lr,
@@ -140,6 +134,23 @@ func (s *stores) runners() map[s3bridge.TaskType]agent.Runner {
 		s3bridge.TaskListFiles:   tr,
 		s3bridge.TaskDeleteFiles: tr,
 	}
+}
+
+// loadStore and loadGuard are how every load reads S3: the instance's LOAD
+// store (its LOAD role, if it has one) under the instance's own policy.
+// The agent's load runner and s3-cat, which PostgreSQL's
+// table_import_from_s3 runs on the database host, both use them, so a load
+// is allowed or refused the same way whichever path it takes.
+func (s *stores) loadStore(ctx context.Context, set s3bridge.Settings) (*s3store.Client, error) {
+	return s.client(ctx, set, "LOAD")
+}
+
+func loadGuard(set s3bridge.Settings, instance string) (load.Guard, error) {
+	g, err := guard(set, instance)
+	if g == nil || err != nil {
+		return nil, err
+	}
+	return g, nil
 }
 
 // guard is the instance's own policy check; nil when it has no policy.

@@ -38,16 +38,48 @@ BEGIN
 	RETURN coalesce(options, '');
 END $$
 --;;
+-- s3-cat prints one JSON line ({"size": N} or {"error", "detail", "sqlstate"})
+-- for the probe and the recorded-error calls; these COPY options read such a
+-- line as one field (JSON escapes every control character).
+CREATE OR REPLACE FUNCTION {s}._s3cat_line(cmd text) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	line jsonb;
+BEGIN
+	CREATE TEMP TABLE IF NOT EXISTS _s3bridge_out (line text);
+	DELETE FROM _s3bridge_out;
+	EXECUTE format('COPY _s3bridge_out FROM PROGRAM %L WITH (FORMAT csv, DELIMITER E''\x1f'', QUOTE E''\x1e'', ENCODING ''UTF8'')', cmd);
+	SELECT o.line::jsonb INTO line FROM _s3bridge_out o;
+	RETURN line;
+END $$
+--;;
+-- _raise_s3cat raises what s3-cat reported, in its words.
+CREATE OR REPLACE FUNCTION {s}._raise_s3cat(line jsonb) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF line ? 'error' THEN
+		RAISE EXCEPTION USING MESSAGE = line->>'error', DETAIL = coalesce(line->>'detail', ''),
+			ERRCODE = coalesce(line->>'sqlstate', 'XX000');
+	END IF;
+END $$
+--;;
 CREATE OR REPLACE FUNCTION {s}._import(rel regclass, table_name text, column_list text, options text, bucket text, file_path text, region text)
 RETURNS text LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	set_ jsonb := (SELECT value::jsonb FROM {s}.settings WHERE name = 'settings');
+	set_text text := (SELECT value FROM {s}.settings WHERE name = 'settings');
+	set_ jsonb := set_text::jsonb;
+	-- The agent names the instance by its tasks' database_name, which is
+	-- current_database() for the task rows this function and _enqueue write.
+	instance text := current_database();
 	uri text := 's3://' || bucket || '/' || file_path;
+	token text := gen_random_uuid()::text;
 	cmd text;
 	cols text := '';
 	col text;
 	n bigint;
 	size bigint;
+	probe jsonb;
+	det text;
 	started timestamptz := clock_timestamp();
 BEGIN
 	IF NOT has_table_privilege(session_user, rel, 'INSERT') THEN
@@ -63,18 +95,44 @@ BEGIN
 		END IF;
 		cols := cols || CASE WHEN cols = '' THEN '' ELSE ', ' END || quote_ident(col);
 	END LOOP;
-	cmd := CASE WHEN coalesce(set_->>'credentials_file', '') <> '' THEN 'AWS_SHARED_CREDENTIALS_FILE=' || {s}._sh(set_->>'credentials_file') || ' ' ELSE '' END
+	-- s3-cat reads as the agent's loads do: it builds the same instance
+	-- policy guard and LOAD store from the instance's settings and name,
+	-- passed from the settings table, never from the caller. The caller's
+	-- region only tells where the bucket is.
+	cmd := 'S3BRIDGE_SETTINGS=' || {s}._sh(translate(encode(convert_to(set_text, 'UTF8'), 'base64'), E'\n', ''))
+		|| ' S3BRIDGE_INSTANCE=' || {s}._sh(instance) || ' '
+		|| CASE WHEN coalesce(set_->>'credentials_file', '') <> '' THEN 'AWS_SHARED_CREDENTIALS_FILE=' || {s}._sh(set_->>'credentials_file') || ' ' ELSE '' END
 		|| {s}._sh(set_->>'binary') || ' s3-cat'
-		|| CASE WHEN coalesce(set_->>'endpoint', '') <> '' THEN ' --endpoint ' || {s}._sh(set_->>'endpoint') ELSE '' END
-		|| CASE WHEN coalesce(region, set_->>'region', '') <> '' THEN ' --region ' || {s}._sh(coalesce(region, set_->>'region')) ELSE '' END
-		|| CASE WHEN coalesce((set_->>'path_style')::boolean, false) THEN ' --path-style' ELSE '' END;
-	CREATE TEMP TABLE IF NOT EXISTS _s3bridge_size (n bigint);
-	DELETE FROM _s3bridge_size;
-	EXECUTE format('COPY _s3bridge_size FROM PROGRAM %L', cmd || ' --size ' || {s}._sh(uri));
-	SELECT s.n INTO size FROM _s3bridge_size s;
-	EXECUTE format('COPY %s %s FROM PROGRAM %L %s', rel, CASE WHEN cols = '' THEN '' ELSE '(' || cols || ')' END,
-		cmd || ' ' || {s}._sh(uri), {s}._copy_options(options));
-	GET DIAGNOSTICS n = ROW_COUNT;
+		|| CASE WHEN coalesce(region, '') <> '' THEN ' --region ' || {s}._sh(region) ELSE '' END;
+	-- The probe checks the policy and the object before any row moves, and
+	-- answers with the size or the reason, which is raised here.
+	BEGIN
+		probe := {s}._s3cat_line(cmd || ' --size ' || {s}._sh(uri));
+	EXCEPTION WHEN external_routine_exception THEN
+		GET STACKED DIAGNOSTICS det = PG_EXCEPTION_DETAIL;
+		RAISE EXCEPTION 'could not run the s3bridge binary % on the database host', set_->>'binary'
+			USING DETAIL = det, HINT = 'attach --binary PATH names it; the database server''s OS user must be able to run it',
+			ERRCODE = 'external_routine_exception';
+	END;
+	IF probe IS NULL THEN
+		RAISE EXCEPTION 'the s3bridge binary % on the database host printed nothing for %', set_->>'binary', uri
+			USING ERRCODE = 'external_routine_exception';
+	END IF;
+	PERFORM {s}._raise_s3cat(probe);
+	size := (probe->>'size')::bigint;
+	-- A failure while streaming ends the program, which records why under
+	-- token before it exits, so before COPY sees the end of its input. COPY
+	-- then fails as "program failed", or on the partial last line it was
+	-- sent: either way the recorded reason is raised. Without one, the error
+	-- is COPY's own (bad input, which stops the program without a record).
+	BEGIN
+		EXECUTE format('COPY %s %s FROM PROGRAM %L %s', rel, CASE WHEN cols = '' THEN '' ELSE '(' || cols || ')' END,
+			cmd || ' --error-file ' || {s}._sh(token) || ' ' || {s}._sh(uri), {s}._copy_options(options));
+		GET DIAGNOSTICS n = ROW_COUNT;
+	EXCEPTION WHEN OTHERS THEN
+		PERFORM {s}._raise_s3cat({s}._s3cat_line({s}._sh(set_->>'binary') || ' s3-cat --error-of ' || {s}._sh(token)));
+		RAISE;
+	END;
 	INSERT INTO {s}.tasks (task_type, database_name, lifecycle, percent_complete, task_info, created_at, last_updated,
 		started_at, finished_at, s3_object_arn, task_metadata, agent_id)
 	VALUES ('LOAD_FROM_S3', current_database(), 'SUCCESS', 100,
@@ -105,6 +163,7 @@ RETURNS text LANGUAGE sql AS $$
 $$
 --;;
 REVOKE EXECUTE ON FUNCTION {s}._import(regclass, text, text, text, text, text, text), {s}._copy_options(text), {s}._sh(text),
+	{s}._s3cat_line(text), {s}._raise_s3cat(jsonb),
 	{s}.table_import_from_s3(text, text, text, text, text, text), {s}.table_import_from_s3(text, text, text, {s}._s3_uri_1) FROM PUBLIC
 --;;
 GRANT EXECUTE ON FUNCTION {s}._import(regclass, text, text, text, text, text, text), {s}.create_s3_uri(text, text, text),
