@@ -69,6 +69,25 @@ type Task struct {
 	Metadata json.RawMessage
 	// Agent is the id of the agent that holds the task's lease, if any.
 	Agent string
+	// Attempt counts the claims of the task: each claim takes the next
+	// number, so an agent whose lease was taken over holds a stale one.
+	Attempt int64
+}
+
+// Claim is one agent's hold on a task: the fencing token its effects carry.
+// Heartbeats, the final state and any effect committed in the database
+// (a load's rows, a ledger, a checkpoint) count only while the task's row
+// still has this agent and attempt, so an agent that was frozen past its
+// lease and resumed can't commit what its successor committed already.
+type Claim struct {
+	TaskID  int64
+	Agent   string
+	Attempt int64
+}
+
+// Claim is the claim under which the task was handed out.
+func (t *Task) Claim() Claim {
+	return Claim{TaskID: t.ID, Agent: t.Agent, Attempt: t.Attempt}
 }
 
 // Params decodes the task's metadata into v.

@@ -38,8 +38,10 @@ func (a *Agent) Execute(ctx context.Context, in instance.Instance, task *s3bridg
 	cause := context.Cause(runCtx)
 	var lc s3bridge.Lifecycle
 	switch {
-	case lost:
-		rep.Logf(s3bridge.LevelWarn, "agent %s lost its lease; another agent holds the task now", a.cfg.ID)
+	case lost || errors.Is(err, s3bridge.ErrLeaseLost):
+		// The work itself may find out first: a load's commit checks the
+		// claim in its own transaction and rolls back.
+		rep.Logf(s3bridge.LevelWarn, "agent %s lost its lease (attempt %d); another agent holds the task now", a.cfg.ID, task.Attempt)
 		rep.flush()
 		log.Warn("lease lost: another agent holds the task now")
 		return ""
@@ -52,7 +54,7 @@ func (a *Agent) Execute(ctx context.Context, in instance.Instance, task *s3bridg
 	case ctx.Err() != nil:
 		rep.Logf(s3bridge.LevelWarn, "agent %s stopped; task returned to the queue", a.cfg.ID)
 		rep.flush()
-		if rerr := in.Release(bg, task.ID, a.cfg.ID); rerr != nil {
+		if rerr := in.Release(bg, task.Claim()); rerr != nil {
 			log.Error("release on shutdown", "err", rerr)
 		}
 		return s3bridge.Created
@@ -62,7 +64,7 @@ func (a *Agent) Execute(ctx context.Context, in instance.Instance, task *s3bridg
 	}
 	// The log is complete before the lifecycle says the task is over.
 	rep.flush()
-	if ferr := in.Finish(bg, task.ID, a.cfg.ID, lc, info); ferr != nil {
+	if ferr := in.Finish(bg, task.Claim(), lc, info); ferr != nil {
 		log.Error("finish", "err", ferr)
 		return ""
 	}
@@ -97,7 +99,7 @@ func (a *Agent) heartbeat(ctx, bg context.Context, in instance.Instance, task *s
 		case <-t.C:
 		}
 		rep.flush()
-		lc, err := in.Heartbeat(bg, task.ID, a.cfg.ID, a.cfg.Lease, rep.percent())
+		lc, err := in.Heartbeat(bg, task.Claim(), a.cfg.Lease, rep.percent())
 		switch {
 		case errors.Is(err, s3bridge.ErrLeaseLost):
 			cancel(s3bridge.ErrLeaseLost)

@@ -17,7 +17,7 @@ type Queue interface {
 	// Enqueue stores a CREATED task and returns its id.
 	Enqueue(ctx context.Context, t s3bridge.Task) (int64, error)
 	// Claim takes the oldest runnable task for agent, holding it under a
-	// lease until now+lease: a CREATED task, or an IN_PROGRESS one whose
+	// lease until now+lease and the next attempt number (Task.Claim): a CREATED task, or an IN_PROGRESS one whose
 	// lease expired (its agent died). It returns nil and no error when no
 	// task is runnable or the instance already runs its max_running tasks.
 	Claim(ctx context.Context, agent string, lease time.Duration) (*s3bridge.Task, error)
@@ -26,14 +26,18 @@ type Queue interface {
 	ClaimTask(ctx context.Context, id int64, agent string, lease time.Duration) (*s3bridge.Task, error)
 	// Release puts a task agent holds back in the queue (CREATED), for an
 	// agent that shuts down before the task finished.
-	Release(ctx context.Context, id int64, agent string) error
-	// Heartbeat extends agent's lease on task id and records its progress.
+	// Release, Heartbeat and Finish act only while the claim holds: same
+	// agent, same attempt.
+	Release(ctx context.Context, c s3bridge.Claim) error
+	// Heartbeat extends the claim's lease and records its progress.
 	// It returns the task's lifecycle, so the caller sees CANCEL_REQUESTED,
-	// or ErrLeaseLost when agent no longer holds the task.
-	Heartbeat(ctx context.Context, id int64, agent string, lease time.Duration, percent int) (s3bridge.Lifecycle, error)
-	// Finish moves the task agent holds to a final lifecycle with info.
-	// It returns ErrLeaseLost when agent no longer holds the task.
-	Finish(ctx context.Context, id int64, agent string, lc s3bridge.Lifecycle, info string) error
+	// or ErrLeaseLost when the claim no longer holds the task.
+	Heartbeat(ctx context.Context, c s3bridge.Claim, lease time.Duration, percent int) (s3bridge.Lifecycle, error)
+	// Finish moves the claimed task to a final lifecycle with info. It
+	// returns ErrLeaseLost when the claim no longer holds the task; a task
+	// already completed under the same claim (in the work's own
+	// transaction) finishes without error.
+	Finish(ctx context.Context, c s3bridge.Claim, lc s3bridge.Lifecycle, info string) error
 	// Cancel asks for a task to stop: a CREATED task is CANCELLED at once,
 	// a running one becomes CANCEL_REQUESTED. It returns the new lifecycle,
 	// ErrNotFound, or ErrNotCancellable for a final task or a running list or

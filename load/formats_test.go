@@ -116,7 +116,7 @@ func TestFailuresLoseNothing(t *testing.T) {
 			h.fails(load.Params{Source: load.SourceFile, URI: h.put("trunc.csv.gz", gz([]byte(sample))[:30]), Table: "t", Options: csvOpts()}, "trunc.csv.gz")
 			h.fails(load.Params{Source: load.SourceFile, URI: "s3://" + h.bucket + "/missing.csv", Table: "t", Options: csvOpts()}, "missing.csv")
 			h.fails(load.Params{Source: load.SourceFile, URI: h.put("ok.csv", []byte(sample)), Table: "nope", Options: csvOpts()}, "nope")
-			bomb := gz([]byte(strings.Repeat("1,a,1\n", 1<<20)))
+			bomb := gz([]byte("id,name,amount\n" + strings.Repeat("1,a,1\n", 1<<20)))
 			h.fails(load.Params{Source: load.SourceFile, URI: h.put("bomb.csv.gz", bomb), Table: "t", Options: csvOpts(), MaxDecompressed: 1 << 20}, "bomb.csv.gz", "exceeds")
 			if got := h.rows(); !slices.Equal(got, []string{"9|old|9"}) {
 				t.Errorf("table changed by failed loads: %v", got)

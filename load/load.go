@@ -5,6 +5,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/format"
 )
 
@@ -22,6 +23,14 @@ type Target struct {
 	// reports them through OnBadRow instead of failing.
 	SkipBadRows bool
 	OnBadRow    func(file string, err error)
+	// Claim is the task's claim: Commit completes the task under it in the
+	// load's own transaction, so the rows commit only while the claim
+	// holds. Zero for a load no task runs.
+	Claim s3bridge.Claim
+	// Caller is the database account (user@host) that asked for the load
+	// from SQL, and CallerRole its active role: the load runs with their
+	// privileges, not the agent's. Empty for loads asked for otherwise.
+	Caller, CallerRole string
 }
 
 // File is one object of a load.
@@ -46,8 +55,11 @@ type Tx interface {
 	Load(ctx context.Context, f File, r io.Reader) (int64, error)
 	// Record adds a file to the load history, in the same transaction.
 	Record(ctx context.Context, h History) error
-	// Commit makes every file's rows visible at once.
-	Commit(ctx context.Context) error
+	// Commit makes every file's rows visible at once. With a Target.Claim
+	// it also marks the task SUCCESS with info in the same transaction, or
+	// rolls back and returns s3bridge.ErrLeaseLost when another attempt
+	// holds the task now: a superseded agent never commits rows.
+	Commit(ctx context.Context, info string) error
 	// Rollback leaves the table as it was.
 	Rollback(ctx context.Context) error
 }

@@ -29,7 +29,9 @@ type Params struct {
 	Schema string `json:"schema,omitempty"`
 	Table  string `json:"table"`
 	// Columns are the target columns in input order; empty means the
-	// table's columns in order (or, for JSON/XML, the names in the data).
+	// table's columns in order, or the names in the data: JSON/XML keys, or
+	// the header of a csv, tsv or text file with Options.Header. A list
+	// given here wins over a header, which is then only skipped.
 	Columns []string       `json:"columns,omitempty"`
 	Options format.Options `json:"options"`
 	// Replace swaps the table's rows for the loaded ones atomically: the
@@ -41,11 +43,19 @@ type Params struct {
 	// Statement is the Aurora statement text when the load came from one;
 	// MariaDB runs its clauses natively (SET, @vars…).
 	Statement string `json:"statement,omitempty"`
-	// SkipBadRows puts rows that fail to parse into an error report stored
-	// with the task instead of failing the load.
+	// SkipBadRows reports rows that fail to parse, and rows whose values
+	// the database refuses (a type, a length, a constraint), in the task's
+	// log with their file, line, column and reason, and loads the others,
+	// instead of failing the load.
 	SkipBadRows bool `json:"skip_bad_rows,omitempty"`
 	// MaxDecompressed caps each object's decompressed size (default 1 TiB).
 	MaxDecompressed int64 `json:"max_decompressed,omitempty"`
+	// Caller and CallerRole are the account and active role that asked
+	// for the load from SQL, recorded by the database's own procedure
+	// (which checks them against the session); the load runs with their
+	// privileges.
+	Caller     string `json:"caller,omitempty"`
+	CallerRole string `json:"caller_role,omitempty"`
 }
 
 // Task builds the LOAD_FROM_S3 task for p.

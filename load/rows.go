@@ -2,10 +2,12 @@ package load
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/s3bridge/s3bridge/format"
 )
@@ -19,8 +21,8 @@ type Rows struct {
 	file    string
 	cols    []string
 	byName  bool
-	index   []int // by name: target column -> record field, -1 for none
-	seen    int   // len(rd.Columns()) when index was built
+	index   [][]int // by name: target column -> the record fields it may come from
+	seen    int     // len(rd.Columns()) when index was built
 	out     []format.Value
 	skipBad bool
 	onBad   func(file string, err error)
@@ -74,73 +76,156 @@ func (r *Rows) align(rec []format.Value) error {
 			return err
 		}
 	}
-	for i, j := range r.index {
-		if j < 0 || j >= len(rec) {
-			r.out[i] = format.Value{Null: true}
-		} else {
-			r.out[i] = rec[j]
+	for i, fields := range r.index {
+		r.out[i] = format.Value{Null: true}
+		for _, j := range fields {
+			if j < len(rec) && !rec[j].Null {
+				r.out[i] = rec[j]
+				break
+			}
 		}
 	}
 	return nil
 }
 
+// reindex maps the record's names to the target columns by
+// HeaderColumns' rule (exact, then case-insensitive when unique). Names
+// seen so far are a union over the records, so two spellings of a column
+// ("ID" in one record, "id" in another) may both map to it: a record takes
+// the first present, the exact spelling first.
 func (r *Rows) reindex(names []string) error {
-	pos := make(map[string]int, len(names))
-	for i, n := range names {
-		pos[strings.ToLower(n)] = i
-	}
-	want := make(map[string]bool, len(r.cols))
-	r.index = r.index[:0]
-	for _, c := range r.cols {
-		j, ok := pos[strings.ToLower(c)]
-		if !ok {
-			j = -1
+	r.index = make([][]int, len(r.cols))
+	for j, n := range names {
+		i, err := matchColumn(n, r.cols)
+		if err != nil {
+			return &format.Error{Line: r.rd.Line(), Field: n, Err: fmt.Errorf("no column named %q is loaded: %w (columns: %s)", n, err, strings.Join(r.cols, ", "))}
 		}
-		r.index = append(r.index, j)
-		want[strings.ToLower(c)] = true
-	}
-	for _, n := range names {
-		if !want[strings.ToLower(n)] {
-			return &format.Error{Line: r.rd.Line(), Field: n, Err: fmt.Errorf("no column named %q is loaded (columns: %s)", n, strings.Join(r.cols, ", "))}
+		if n == r.cols[i] {
+			r.index[i] = append([]int{j}, r.index[i]...)
+		} else {
+			r.index[i] = append(r.index[i], j)
 		}
 	}
 	r.seen = len(names)
 	return nil
 }
 
-// CSV streams rows as RFC 4180 CSV for a COPY … (FORMAT csv) with NULL
-// written as an unquoted empty field and every value quoted, so an empty
-// string and NULL stay apart.
-func CSV(rows *Rows, w io.Writer) error {
-	return encode(rows, w, ',', func(bw *bufio.Writer, v format.Value) {
-		if v.Null {
-			return
-		}
-		bw.WriteByte('"')
-		if strings.IndexByte(v.S, '"') >= 0 {
-			bw.WriteString(strings.ReplaceAll(v.S, `"`, `""`))
-		} else {
-			bw.WriteString(v.S)
-		}
-		bw.WriteByte('"')
-	})
+// reject reports a row the database refused, at the source line where it
+// started, through the load's OnBadRow.
+func (r *Rows) reject(line int, column string, err error) {
+	if r.onBad != nil {
+		r.onBad(r.file, &format.Error{Line: line, Field: column, Err: err})
+	}
 }
 
-// Text streams rows in MySQL's default LOAD DATA format: tab-separated,
-// backslash escapes, \N for NULL.
-func Text(rows *Rows, w io.Writer) error {
-	return encode(rows, w, '\t', func(bw *bufio.Writer, v format.Value) {
-		if v.Null {
-			bw.WriteString(`\N`)
-			return
+// An Encoder appends one row, in a bulk-load format and ending with a
+// newline, to dst.
+type Encoder func(dst []byte, rec []format.Value) []byte
+
+// CSVRow encodes RFC 4180 CSV for a COPY … (FORMAT csv): NULL is an
+// unquoted empty field and every value is quoted, so an empty string and
+// NULL stay apart.
+func CSVRow(dst []byte, rec []format.Value) []byte {
+	for i, v := range rec {
+		if i > 0 {
+			dst = append(dst, ',')
 		}
-		textEscaper.WriteString(bw, v.S)
-	})
+		if v.Null {
+			continue
+		}
+		dst = append(dst, '"')
+		for s := v.S; ; {
+			j := strings.IndexByte(s, '"')
+			if j < 0 {
+				dst = append(dst, s...)
+				break
+			}
+			dst = append(dst, s[:j+1]...)
+			dst = append(dst, '"')
+			s = s[j+1:]
+		}
+		dst = append(dst, '"')
+	}
+	return append(dst, '\n')
 }
 
-// encode writes every row, fields separated by sep and rows by newlines.
-func encode(rows *Rows, w io.Writer, sep byte, field func(*bufio.Writer, format.Value)) error {
+// TextRow encodes MySQL's default LOAD DATA format: tab-separated,
+// backslash escapes, \N for NULL; a row is always one line.
+func TextRow(dst []byte, rec []format.Value) []byte {
+	for i, v := range rec {
+		if i > 0 {
+			dst = append(dst, '\t')
+		}
+		if v.Null {
+			dst = append(dst, `\N`...)
+			continue
+		}
+		for j := 0; j < len(v.S); j++ {
+			switch c := v.S[j]; c {
+			case '\\':
+				dst = append(dst, `\\`...)
+			case '\t':
+				dst = append(dst, `\t`...)
+			case '\n':
+				dst = append(dst, `\n`...)
+			case '\r':
+				dst = append(dst, `\r`...)
+			case 0:
+				dst = append(dst, `\0`...)
+			case 0x1a:
+				dst = append(dst, `\Z`...)
+			default:
+				dst = append(dst, c)
+			}
+		}
+	}
+	return append(dst, '\n')
+}
+
+// Stream is a decoded file re-encoded for a database's bulk path (Pipe).
+type Stream struct {
+	io.ReadCloser
+	lines lineMap
+	mu    sync.Mutex
+	err   error
+}
+
+// Pipe re-encodes rows with enc into a pipe, so a decoded stream feeds a
+// native bulk path with flat memory.
+func Pipe(rows *Rows, enc Encoder) *Stream {
+	pr, pw := io.Pipe()
+	s := &Stream{ReadCloser: pr}
+	go func() {
+		err := s.encode(rows, pw, enc)
+		s.mu.Lock()
+		s.err = err
+		s.mu.Unlock()
+		pw.CloseWithError(err)
+	}()
+	return s
+}
+
+// Err returns the error that ended the stream early, if any: a row the
+// decoder could not read, whose position is the file's, is the cause of
+// the database's error about the stream ending (the bulk path wraps it
+// into its own message otherwise).
+func (s *Stream) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if errors.Is(s.err, io.ErrClosedPipe) {
+		return nil
+	}
+	return s.err
+}
+
+// SourceLine returns the line of the source file where the row on line n
+// of the stream (1-based, as the database counts lines: a CSV value with a
+// line break takes several) started, if it is still remembered.
+func (s *Stream) SourceLine(n int) (int, bool) { return s.lines.source(n) }
+
+func (s *Stream) encode(rows *Rows, w io.Writer, enc Encoder) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
+	var buf []byte
 	for {
 		rec, err := rows.Next()
 		if err == io.EOF {
@@ -149,30 +234,12 @@ func encode(rows *Rows, w io.Writer, sep byte, field func(*bufio.Writer, format.
 		if err != nil {
 			return err
 		}
-		for i, v := range rec {
-			if i > 0 {
-				bw.WriteByte(sep)
-			}
-			field(bw, v)
-		}
-		if err := bw.WriteByte('\n'); err != nil {
+		buf = enc(buf[:0], rec)
+		s.lines.add(rows.Line(), bytes.Count(buf, newline))
+		if _, err := bw.Write(buf); err != nil {
 			return err
 		}
 	}
 }
 
-var textEscaper = strings.NewReplacer("\\", `\\`, "\t", `\t`, "\n", `\n`, "\r", `\r`, "\x00", `\0`, "\x1a", `\Z`)
-
-// Pipe runs encode(rows, w) into a pipe and returns its reader, so a
-// decoded stream feeds a native bulk path with flat memory.
-func Pipe(rows *Rows, encode func(*Rows, io.Writer) error) io.ReadCloser {
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(encode(rows, pw)) }()
-	return pr
-}
-
-// Positioned adds the file to a parse error: "s3://b/k line 12 column 5
-// (field "price"): …".
-func Positioned(file string, err error) error {
-	return fmt.Errorf("%s %w", file, err)
-}
+var newline = []byte{'\n'}

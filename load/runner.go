@@ -87,7 +87,7 @@ func (r *Runner) RunOn(ctx context.Context, in instance.Instance, t s3bridge.Tas
 	for _, f := range files {
 		l.total += f.Size
 	}
-	return l.run(ctx, sink, t.ID, files)
+	return l.run(ctx, sink, t.Claim(), files)
 }
 
 type loader struct {
@@ -99,8 +99,9 @@ type loader struct {
 	bad   atomic.Int64
 }
 
-func (l *loader) run(ctx context.Context, sink Sink, taskID int64, files []File) (string, error) {
-	target := Target{TaskID: taskID, Schema: l.p.Schema, Table: l.p.Table, Columns: l.p.Columns, Replace: l.p.Replace,
+func (l *loader) run(ctx context.Context, sink Sink, claim s3bridge.Claim, files []File) (string, error) {
+	taskID := claim.TaskID
+	target := Target{TaskID: taskID, Claim: claim, Caller: l.p.Caller, CallerRole: l.p.CallerRole, Schema: l.p.Schema, Table: l.p.Table, Columns: l.p.Columns, Replace: l.p.Replace,
 		Duplicates: strings.ToUpper(l.p.Duplicates), Statement: l.p.Statement, Options: l.p.Options, SkipBadRows: l.p.SkipBadRows,
 		OnBadRow: func(file string, err error) {
 			if l.bad.Add(1) <= 1000 {
@@ -126,12 +127,15 @@ func (l *loader) run(ctx context.Context, sink Sink, taskID int64, files []File)
 		rows += n
 		l.rep.Logf(s3bridge.LevelInfo, "loaded %d rows from %s (%d bytes)", n, f.URI, f.Size)
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return "", fmt.Errorf("commit load into %s: %w", l.p.Table, err)
-	}
 	info := fmt.Sprintf("%d rows imported into relation %q from %d file(s) of %d bytes", rows, l.p.Table, len(files), l.total)
 	if n := l.bad.Load(); n > 0 {
 		info += fmt.Sprintf("; %d bad rows skipped (see the task log)", n)
+	}
+	if err := tx.Commit(ctx, info); err != nil {
+		if errors.Is(err, s3bridge.ErrLeaseLost) {
+			return "", fmt.Errorf("load into %s rolled back, another attempt holds the task now: %w", l.p.Table, err)
+		}
+		return "", fmt.Errorf("commit load into %s: %w", l.p.Table, err)
 	}
 	return info, nil
 }

@@ -61,6 +61,7 @@ func (p *Params) fromStatementText() error {
 		return err
 	}
 	full.SkipBadRows, full.MaxDecompressed = p.SkipBadRows, p.MaxDecompressed
+	full.Caller, full.CallerRole = p.Caller, p.CallerRole
 	*p = full
 	return nil
 }

@@ -30,6 +30,7 @@ func Run(t *testing.T, open Open) {
 		{"ClaimFIFOAndMaxRunning", testClaimLimit},
 		{"Cancel", testCancel},
 		{"LeaseExpiry", testLease},
+		{"Fencing", testFencing},
 		{"JournalAndFileDetails", testJournal},
 		{"ConcurrentAgents", testConcurrent},
 	}
@@ -149,13 +150,13 @@ func testClaimLimit(t *testing.T, in instance.Instance) {
 	if third, err := in.ClaimTask(ctx, ids[2], "c", time.Minute); err != nil || third != nil {
 		t.Fatalf("ClaimTask beyond max_running 2: got %v, %v", third, err)
 	}
-	if err := in.Release(ctx, second.ID, "b"); err != nil {
+	if err := in.Release(ctx, second.Claim()); err != nil {
 		t.Fatalf("release: %v", err)
 	}
 	if again, err := in.ClaimTask(ctx, second.ID, "d", time.Minute); err != nil || again == nil || again.ID != second.ID {
 		t.Fatalf("ClaimTask of a released task: got %v, %v", again, err)
 	}
-	if err := in.Finish(ctx, first.ID, "a", s3bridge.Success, "done"); err != nil {
+	if err := in.Finish(ctx, first.Claim(), s3bridge.Success, "done"); err != nil {
 		t.Fatal(err)
 	}
 	third := mustClaim(t, in, "c")
@@ -166,7 +167,7 @@ func testClaimLimit(t *testing.T, in instance.Instance) {
 	if done.Lifecycle != s3bridge.Success || done.PercentComplete != 100 || done.TaskInfo != "done" || done.FinishedAt == nil {
 		t.Errorf("finished task: got %+v", done)
 	}
-	if err := in.Finish(ctx, first.ID, "a", s3bridge.Failed, "again"); !errors.Is(err, s3bridge.ErrLeaseLost) {
+	if err := in.Finish(ctx, first.Claim(), s3bridge.Failed, "again"); !errors.Is(err, s3bridge.ErrLeaseLost) {
 		t.Errorf("second finish: got %v, want ErrLeaseLost", err)
 	}
 }
@@ -185,10 +186,10 @@ func testCancel(t *testing.T, in instance.Instance) {
 	if lc, err := in.Cancel(ctx, running); err != nil || lc != s3bridge.CancelRequested {
 		t.Fatalf("cancel running: got %s, %v", lc, err)
 	}
-	if lc, err := in.Heartbeat(ctx, running, "a", time.Minute, 40); err != nil || lc != s3bridge.CancelRequested {
+	if lc, err := in.Heartbeat(ctx, task.Claim(), time.Minute, 40); err != nil || lc != s3bridge.CancelRequested {
 		t.Fatalf("heartbeat after cancel: got %s, %v", lc, err)
 	}
-	if err := in.Finish(ctx, running, "a", s3bridge.Cancelled, "cancelled"); err != nil {
+	if err := in.Finish(ctx, task.Claim(), s3bridge.Cancelled, "cancelled"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := in.Cancel(ctx, running); !errors.Is(err, s3bridge.ErrNotCancellable) {
@@ -209,8 +210,9 @@ func testCancel(t *testing.T, in instance.Instance) {
 func testLease(t *testing.T, in instance.Instance) {
 	ctx := t.Context()
 	id := enqueue(t, in, s3bridge.TaskDownload)
-	if _, err := in.Claim(ctx, "dead", 50*time.Millisecond); err != nil {
-		t.Fatal(err)
+	dead, err := in.Claim(ctx, "dead", 50*time.Millisecond)
+	if err != nil || dead == nil || dead.Attempt != 1 {
+		t.Fatalf("first claim: got %+v, %v; want attempt 1", dead, err)
 	}
 	var taken *s3bridge.Task
 	deadline := time.Now().Add(10 * time.Second)
@@ -220,21 +222,60 @@ func testLease(t *testing.T, in instance.Instance) {
 			time.Sleep(20 * time.Millisecond) // polling a lease's expiry, with a deadline
 		}
 	}
-	if taken == nil || taken.ID != id || taken.Agent != "alive" {
-		t.Fatalf("expired lease not taken over: got %v", taken)
+	if taken == nil || taken.ID != id || taken.Agent != "alive" || taken.Attempt != 2 {
+		t.Fatalf("expired lease not taken over as attempt 2: got %+v", taken)
 	}
-	if _, err := in.Heartbeat(ctx, id, "dead", time.Minute, 10); !errors.Is(err, s3bridge.ErrLeaseLost) {
+	if _, err := in.Heartbeat(ctx, dead.Claim(), time.Minute, 10); !errors.Is(err, s3bridge.ErrLeaseLost) {
 		t.Errorf("dead agent heartbeat: got %v, want ErrLeaseLost", err)
 	}
-	if err := in.Finish(ctx, id, "dead", s3bridge.Success, ""); !errors.Is(err, s3bridge.ErrLeaseLost) {
+	if err := in.Finish(ctx, dead.Claim(), s3bridge.Success, ""); !errors.Is(err, s3bridge.ErrLeaseLost) {
 		t.Errorf("dead agent finish: got %v, want ErrLeaseLost", err)
 	}
-	if lc, err := in.Heartbeat(ctx, id, "alive", time.Minute, 55); err != nil || lc != s3bridge.InProgress {
+	if lc, err := in.Heartbeat(ctx, taken.Claim(), time.Minute, 55); err != nil || lc != s3bridge.InProgress {
 		t.Errorf("new agent heartbeat: got %s, %v", lc, err)
 	}
 	got, _ := in.Task(ctx, id)
 	if got.PercentComplete != 55 {
 		t.Errorf("percent: got %d, want 55", got.PercentComplete)
+	}
+}
+
+// testFencing: the same agent id claiming its own expired task again (one
+// agent, two goroutines, a stall in between) gets a new attempt, and the
+// first attempt's heartbeat, finish and release no longer count.
+func testFencing(t *testing.T, in instance.Instance) {
+	ctx := t.Context()
+	id := enqueue(t, in, s3bridge.TaskDownload)
+	first, err := in.Claim(ctx, "same", 50*time.Millisecond)
+	if err != nil || first == nil || first.ID != id {
+		t.Fatalf("first claim: got %+v, %v", first, err)
+	}
+	var second *s3bridge.Task
+	for deadline := time.Now().Add(10 * time.Second); second == nil && time.Now().Before(deadline); {
+		if second = mustClaim(t, in, "same"); second == nil {
+			time.Sleep(20 * time.Millisecond) // polling a lease's expiry, with a deadline
+		}
+	}
+	if second == nil || second.Attempt != first.Attempt+1 {
+		t.Fatalf("reclaim by the same agent: got %+v, want attempt %d", second, first.Attempt+1)
+	}
+	if _, err := in.Heartbeat(ctx, first.Claim(), time.Minute, 10); !errors.Is(err, s3bridge.ErrLeaseLost) {
+		t.Errorf("stale attempt heartbeat: got %v, want ErrLeaseLost", err)
+	}
+	if err := in.Release(ctx, first.Claim()); !errors.Is(err, s3bridge.ErrLeaseLost) {
+		t.Errorf("stale attempt release: got %v, want ErrLeaseLost", err)
+	}
+	if err := in.Finish(ctx, first.Claim(), s3bridge.Failed, "stale"); !errors.Is(err, s3bridge.ErrLeaseLost) {
+		t.Errorf("stale attempt finish: got %v, want ErrLeaseLost", err)
+	}
+	if err := in.Finish(ctx, second.Claim(), s3bridge.Success, "fresh"); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Finish(ctx, second.Claim(), s3bridge.Success, "fresh"); err != nil {
+		t.Errorf("finishing a task already final under the same claim: got %v, want nil", err)
+	}
+	if got, _ := in.Task(ctx, id); got.Lifecycle != s3bridge.Success || got.TaskInfo != "fresh" {
+		t.Errorf("task after fenced finishes: got %s %q", got.Lifecycle, got.TaskInfo)
 	}
 }
 
@@ -315,7 +356,7 @@ func testConcurrent(t *testing.T, in instance.Instance) {
 				seen[task.ID] = agent
 				mu.Unlock()
 				running.Add(-1)
-				if err := in.Finish(ctx, task.ID, agent, s3bridge.Success, ""); err != nil {
+				if err := in.Finish(ctx, task.Claim(), s3bridge.Success, ""); err != nil {
 					errs <- err
 					return
 				}

@@ -103,23 +103,41 @@ func (in *Instance) queryOnce(ctx context.Context, conn *sql.Conn, query string,
 // then its active role. None when there is no caller or the caller is the
 // agent's own account.
 func (in *Instance) definers(ctx context.Context, conn *sql.Conn, q export.Query) ([]string, error) {
-	if q.Caller == "" {
+	return in.definersFor(ctx, conn, q.Caller, q.CallerRole)
+}
+
+// definersFor lists the DEFINER clauses to try for caller (user@host): the
+// account, then role when the account holds it (the procedure that
+// recorded the caller checked the account; the role is checked here again
+// against mysql.roles_mapping so that no other role can be named). None
+// when there is no caller or the caller is the agent's own account.
+func (in *Instance) definersFor(ctx context.Context, conn *sql.Conn, caller, role string) ([]string, error) {
+	if caller == "" {
 		return nil, nil
 	}
 	var self string
 	if err := conn.QueryRowContext(ctx, "SELECT CURRENT_USER()").Scan(&self); err != nil {
 		return nil, fmt.Errorf("read the agent's account: %w", err)
 	}
-	if self == q.Caller {
+	if self == caller {
 		return nil, nil
 	}
-	at := strings.LastIndexByte(q.Caller, '@')
+	at := strings.LastIndexByte(caller, '@')
 	if at < 0 {
-		return nil, fmt.Errorf("caller %q: want user@host", q.Caller)
+		return nil, fmt.Errorf("caller %q: want user@host", caller)
 	}
-	ds := []string{statement.QuoteLiteralMySQL(q.Caller[:at]) + "@" + statement.QuoteLiteralMySQL(q.Caller[at+1:])}
-	if q.CallerRole != "" {
-		ds = append(ds, statement.QuoteLiteralMySQL(q.CallerRole))
+	user, host := caller[:at], caller[at+1:]
+	ds := []string{statement.QuoteLiteralMySQL(user) + "@" + statement.QuoteLiteralMySQL(host)}
+	if role != "" {
+		var n int
+		if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM mysql.roles_mapping WHERE User = ? AND Host = ? AND Role = ?",
+			user, host, role).Scan(&n); err != nil {
+			return nil, fmt.Errorf("check that %s holds role %s: %w", caller, role, err)
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("%w: %s does not hold role %s", s3bridge.ErrAccessDenied, caller, role)
+		}
+		ds = append(ds, statement.QuoteLiteralMySQL(role))
 	}
 	return ds, nil
 }

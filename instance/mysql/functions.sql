@@ -14,6 +14,59 @@ BEGIN
 	RETURN LAST_INSERT_ID();
 END
 --;;
+-- _mine: whether the session may see task p_task_id through the SQL
+-- interface. The s3bridge schema is server-wide, so a task belongs to the
+-- login user that enqueued it (tasks.owner) and other users' tasks don't
+-- exist for the interface: not in task_status, not in logs, not to cancel.
+-- An administrator reads the tables or uses the CLI.
+DROP FUNCTION IF EXISTS {s}.`_mine`
+--;;
+CREATE FUNCTION {s}.`_mine`(p_owner VARCHAR(128))
+RETURNS BOOLEAN READS SQL DATA SQL SECURITY DEFINER
+RETURN COALESCE(p_owner = SUBSTRING_INDEX(USER(), '@', 1), FALSE)
+--;;
+-- _assert_caller checks that p_caller (CURRENT_USER() of an INVOKER
+-- procedure) is the session's account and p_role (its CURRENT_ROLE()) a
+-- role that account holds: a caller can't name another account or role
+-- for the agent to act as. USER(), the session's login, can't be chosen.
+DROP FUNCTION IF EXISTS {s}.`_assert_caller`
+--;;
+CREATE FUNCTION {s}.`_assert_caller`(p_caller VARCHAR(400), p_role VARCHAR(200), p_routine VARCHAR(64))
+RETURNS BOOLEAN READS SQL DATA SQL SECURITY DEFINER
+BEGIN
+	DECLARE v_login, v_user, v_host, c_user, c_host VARCHAR(400);
+	DECLARE v_msg VARCHAR(255);
+	SET v_login = USER();
+	SET v_host = SUBSTRING_INDEX(v_login, '@', -1);
+	SET v_user = LEFT(v_login, CHAR_LENGTH(v_login) - CHAR_LENGTH(v_host) - 1);
+	SET c_host = SUBSTRING_INDEX(p_caller, '@', -1);
+	SET c_user = LEFT(p_caller, CHAR_LENGTH(p_caller) - CHAR_LENGTH(c_host) - 1);
+	-- COALESCE: a NULL anywhere must refuse, not slip through the IF.
+	IF NOT (COALESCE(c_user = v_user, FALSE) AND COALESCE(v_host LIKE c_host OR LOCATE('/', c_host) > 0, FALSE)) THEN
+		SET v_msg = CONCAT(p_routine, ': the caller is not the session''s account');
+		SIGNAL SQLSTATE '42000' SET MESSAGE_TEXT = v_msg;
+	END IF;
+	IF COALESCE(p_role, '') <> '' AND NOT EXISTS (SELECT 1 FROM mysql.roles_mapping
+			WHERE User = c_user AND Host = c_host AND Role = p_role) THEN
+		SET v_msg = CONCAT(p_routine, ': the caller does not hold role ', p_role);
+		SIGNAL SQLSTATE '42000' SET MESSAGE_TEXT = v_msg;
+	END IF;
+	RETURN TRUE;
+END
+--;;
+-- _task_state: {"lifecycle": …, "info": …} of one of the session's tasks,
+-- for the procedures that wait for an agent.
+DROP FUNCTION IF EXISTS {s}.`_task_state`
+--;;
+CREATE FUNCTION {s}.`_task_state`(p_task_id BIGINT)
+RETURNS LONGTEXT READS SQL DATA SQL SECURITY DEFINER
+BEGIN
+	DECLARE v_state VARCHAR(20);
+	DECLARE v_info LONGTEXT;
+	SELECT lifecycle, task_info INTO v_state, v_info FROM {s}.`tasks` WHERE task_id = p_task_id AND {s}.`_mine`(owner);
+	RETURN JSON_OBJECT('lifecycle', v_state, 'info', v_info);
+END
+--;;
 DROP FUNCTION IF EXISTS {s}.`upload_to_s3`
 --;;
 CREATE FUNCTION {s}.`upload_to_s3`(p_bucket_name VARCHAR(255), p_prefix TEXT, p_s3_prefix TEXT, p_directory_name VARCHAR(128))
@@ -84,7 +137,7 @@ BEGIN
 	DECLARE v_type VARCHAR(32);
 	DECLARE v_state VARCHAR(20);
 	DECLARE v_msg VARCHAR(255);
-	SELECT task_type, lifecycle INTO v_type, v_state FROM {s}.`tasks` WHERE task_id = p_task_id FOR UPDATE;
+	SELECT task_type, lifecycle INTO v_type, v_state FROM {s}.`tasks` WHERE task_id = p_task_id AND {s}.`_mine`(owner) FOR UPDATE;
 	IF v_state IS NULL THEN
 		SET v_msg = CONCAT('task ', p_task_id, ' not found');
 		SIGNAL SQLSTATE '02000' SET MESSAGE_TEXT = v_msg;
@@ -119,6 +172,7 @@ SELECT t.task_id, t.task_type, t.database_name, t.percent_complete,
 	t.overwrite_file, t.task_metadata
 FROM {s}.`tasks` t
 WHERE (COALESCE(p_task_id, 0) = 0 OR t.task_id = p_task_id) AND (p_db IS NULL OR t.database_name = p_db)
+	AND {s}.`_mine`(t.owner)
 ORDER BY t.task_id
 --;;
 DROP PROCEDURE IF EXISTS {s}.`read_task_log`
@@ -127,14 +181,16 @@ CREATE PROCEDURE {s}.`read_task_log`(IN p_task_id BIGINT)
 READS SQL DATA SQL SECURITY DEFINER
 SELECT CONCAT(DATE_FORMAT(l.logged_at, '%Y-%m-%d %H:%i:%s.'), LPAD(FLOOR(MICROSECOND(l.logged_at) / 1000), 3, '0'),
 	' UTC [', RPAD(l.level, 5, ' '), '] ', l.message) AS `text`
-FROM {s}.`task_log` l WHERE l.task_id = p_task_id ORDER BY l.line_id
+FROM {s}.`task_log` l JOIN {s}.`tasks` t ON t.task_id = l.task_id
+WHERE l.task_id = p_task_id AND {s}.`_mine`(t.owner) ORDER BY l.line_id
 --;;
 DROP PROCEDURE IF EXISTS {s}.`list_file_details`
 --;;
 CREATE PROCEDURE {s}.`list_file_details`(IN p_task_id BIGINT)
 READS SQL DATA SQL SECURITY DEFINER
 SELECT f.filepath, f.size_in_bytes, f.last_modified_utc, f.is_directory
-FROM {s}.`file_details` f WHERE f.task_id = p_task_id ORDER BY f.filepath
+FROM {s}.`file_details` f JOIN {s}.`tasks` t ON t.task_id = f.task_id
+WHERE f.task_id = p_task_id AND {s}.`_mine`(t.owner) ORDER BY f.filepath
 --;;
 -- Grants: calling the interface needs one of these roles (or EXECUTE
 -- granted directly), like Aurora's AWS_LOAD_S3_ACCESS.

@@ -18,23 +18,14 @@ CREATE TABLE IF NOT EXISTS {s}.`export_waits` (
 DROP FUNCTION IF EXISTS {s}.`_export_enqueue`
 --;;
 -- The caller is passed in by the procedure (CURRENT_USER() there is the
--- invoker's account) and checked against USER(), the session's login,
--- which a caller can't choose: same user name, and a host the account's
--- host pattern matches.
+-- invoker's account) and checked by _assert_caller.
 CREATE FUNCTION {s}.`_export_enqueue`(p_statement LONGTEXT, p_caller VARCHAR(400), p_role VARCHAR(200))
 RETURNS BIGINT MODIFIES SQL DATA SQL SECURITY DEFINER
 BEGIN
 	DECLARE v_id BIGINT;
-	DECLARE v_login, v_user, v_host, c_user, c_host VARCHAR(400);
-	SET v_login = USER();
-	SET v_host = SUBSTRING_INDEX(v_login, '@', -1);
-	SET v_user = LEFT(v_login, CHAR_LENGTH(v_login) - CHAR_LENGTH(v_host) - 1);
-	SET c_host = SUBSTRING_INDEX(p_caller, '@', -1);
-	SET c_user = LEFT(p_caller, CHAR_LENGTH(p_caller) - CHAR_LENGTH(c_host) - 1);
-	-- COALESCE: a NULL anywhere must refuse, not slip through the IF.
-	IF NOT (COALESCE(c_user = v_user, FALSE) AND COALESCE(v_host LIKE c_host OR LOCATE('/', c_host) > 0, FALSE)) THEN
-		SIGNAL SQLSTATE '42000' SET MESSAGE_TEXT = 'select_into_outfile_s3: the caller is not the session''s account';
-	END IF;
+	DECLARE v_ok BOOLEAN;
+	-- SET, not DO: DO turns the function's SIGNAL into a warning.
+	SET v_ok = {s}.`_assert_caller`(p_caller, p_role, 'select_into_outfile_s3');
 	DELETE FROM {s}.`export_waits` WHERE seen_at < UTC_TIMESTAMP(6) - INTERVAL 1 DAY;
 	SET v_id = {s}.`_enqueue`('EXPORT_TO_S3', NULL, NULL, 0, JSON_OBJECT('statement', p_statement, 'caller', p_caller,
 		'caller_role', COALESCE(p_role, ''), 'naming', 'aurora', 'waiting', TRUE));
@@ -53,7 +44,7 @@ BEGIN
 	DECLARE v_info LONGTEXT;
 	UPDATE {s}.`export_waits` SET seen_at = UTC_TIMESTAMP(6)
 	WHERE task_id = p_task_id AND seen_at < UTC_TIMESTAMP(6) - INTERVAL 1 SECOND;
-	SELECT lifecycle, task_info INTO v_state, v_info FROM {s}.`tasks` WHERE task_id = p_task_id;
+	SELECT lifecycle, task_info INTO v_state, v_info FROM {s}.`tasks` WHERE task_id = p_task_id AND {s}.`_mine`(owner);
 	IF v_state IN ('SUCCESS', 'ERROR', 'CANCELLED') THEN
 		DELETE FROM {s}.`export_waits` WHERE task_id = p_task_id;
 	END IF;

@@ -2,28 +2,67 @@
 -- and returns when an agent has finished it, raising its error as an SQL
 -- error. It must run outside an explicit transaction: it waits for another
 -- session's commit.
+--
+-- SQL SECURITY INVOKER so that CURRENT_USER() and CURRENT_ROLE() are the
+-- caller's: _load_enqueue checks them against the session and records
+-- them, and the agent loads through a view defined for that account, so
+-- the load can write only what the caller could write with INSERT itself
+-- (and DELETE, for REPLACE), and its SET expressions may only compute from
+-- the row.
+DROP FUNCTION IF EXISTS {s}.`_load_enqueue`
+--;;
+CREATE FUNCTION {s}.`_load_enqueue`(p_statement LONGTEXT, p_caller VARCHAR(400), p_role VARCHAR(200))
+RETURNS BIGINT MODIFIES SQL DATA SQL SECURITY DEFINER
+BEGIN
+	DECLARE v_ok BOOLEAN;
+	-- SET, not DO: DO turns the function's SIGNAL into a warning.
+	SET v_ok = {s}.`_assert_caller`(p_caller, p_role, 'load_data_from_s3');
+	RETURN {s}.`_enqueue`('LOAD_FROM_S3', NULL, NULL, 0, JSON_OBJECT('statement', p_statement, 'caller', p_caller,
+		'caller_role', COALESCE(p_role, '')));
+END
+--;;
 DROP PROCEDURE IF EXISTS {s}.`load_data_from_s3`
 --;;
 CREATE PROCEDURE {s}.`load_data_from_s3`(IN p_statement LONGTEXT)
-MODIFIES SQL DATA SQL SECURITY DEFINER
+MODIFIES SQL DATA SQL SECURITY INVOKER
 BEGIN
 	DECLARE v_id BIGINT;
+	DECLARE v_poll LONGTEXT;
 	DECLARE v_state VARCHAR(20) DEFAULT 'CREATED';
-	DECLARE v_info TEXT;
+	DECLARE v_info LONGTEXT;
 	DECLARE v_msg VARCHAR(500);
 	IF @@in_transaction = 1 THEN
 		SIGNAL SQLSTATE '25000' SET MESSAGE_TEXT = 'load_data_from_s3 waits for an agent to commit the load: call it outside an explicit transaction';
 	END IF;
-	SET v_id = {s}.`_enqueue`('LOAD_FROM_S3', NULL, NULL, 0, JSON_OBJECT('statement', p_statement, 'caller', USER()));
-	REPEAT
-		DO SLEEP(0.02);
-		SELECT lifecycle, task_info INTO v_state, v_info FROM {s}.`tasks` WHERE task_id = v_id;
-	UNTIL v_state IN ('SUCCESS', 'ERROR', 'CANCELLED') END REPEAT;
+	SET v_id = {s}.`_load_enqueue`(p_statement, CURRENT_USER(), CURRENT_ROLE());
+	-- With autocommit off the task is still uncommitted; nothing else is in
+	-- this transaction.
+	COMMIT;
+	wait_loop: LOOP
+		-- A killed or timed-out SLEEP returns 1 without an error: stop then.
+		IF SLEEP(0.02) = 1 THEN
+			SIGNAL SQLSTATE '70100' SET MESSAGE_TEXT = 'load_data_from_s3 interrupted';
+		END IF;
+		SET v_poll = {s}.`_task_state`(v_id);
+		COMMIT;
+		SET v_state = JSON_VALUE(v_poll, '$.lifecycle');
+		IF v_state IN ('SUCCESS', 'ERROR', 'CANCELLED') THEN
+			LEAVE wait_loop;
+		END IF;
+	END LOOP;
+	SET v_info = JSON_VALUE(v_poll, '$.info');
 	IF v_state <> 'SUCCESS' THEN
 		SET v_msg = LEFT(CONCAT('load task ', v_id, ' ', v_state, ': ', COALESCE(v_info, '')), 500);
+		IF v_info LIKE '%access denied%' THEN
+			SIGNAL SQLSTATE '42000' SET MESSAGE_TEXT = v_msg;
+		END IF;
 		SIGNAL SQLSTATE 'HY000' SET MESSAGE_TEXT = v_msg;
 	END IF;
 	SELECT v_id AS task_id, v_info AS task_info;
 END
 --;;
 GRANT EXECUTE ON PROCEDURE {s}.`load_data_from_s3` TO s3bridge_load
+--;;
+GRANT EXECUTE ON FUNCTION {s}.`_load_enqueue` TO s3bridge_load
+--;;
+GRANT EXECUTE ON FUNCTION {s}.`_task_state` TO s3bridge_load

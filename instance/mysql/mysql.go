@@ -111,6 +111,13 @@ func (in *Instance) dialect() sqlstore.Dialect {
 		LockRows:   " FOR UPDATE",
 		SkipLocked: " FOR UPDATE SKIP LOCKED",
 		DDL:        render(schemaSQL),
+		// owner is the login user that enqueued the task: the SQL
+		// interface shows a caller only its own tasks (the schema is
+		// server-wide, so it would otherwise show every database's).
+		Added: []sqlstore.Column{
+			{Table: "{tasks}", Name: "attempt", Type: "BIGINT NOT NULL DEFAULT 0"},
+			{Table: "{tasks}", Name: "owner", Type: "VARCHAR(128) DEFAULT (SUBSTRING_INDEX(USER(), '@', 1))"},
+		},
 		InstallSQL: func(ctx context.Context, tx *sql.Tx) error {
 			for _, stmt := range functions {
 				if _, err := tx.ExecContext(ctx, stmt); err != nil {

@@ -19,6 +19,8 @@ CREATE TABLE IF NOT EXISTS {s}.`tasks` (
 	task_metadata LONGTEXT NOT NULL,
 	agent_id VARCHAR(128),
 	lease_until DATETIME(6) NULL,
+	attempt BIGINT NOT NULL DEFAULT 0,
+	owner VARCHAR(128) DEFAULT (SUBSTRING_INDEX(USER(), '@', 1)),
 	KEY tasks_lifecycle (lifecycle, task_id)) ENGINE=InnoDB
 --;;
 CREATE TABLE IF NOT EXISTS {s}.`task_log` (

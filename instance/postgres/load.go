@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/format"
 	"github.com/s3bridge/s3bridge/load"
+	"github.com/s3bridge/s3bridge/statement"
 )
 
 var _ load.Sink = (*Instance)(nil)
@@ -31,7 +34,7 @@ func (in *Instance) Begin(ctx context.Context, t load.Target) (load.Tx, error) {
 		conn.Close(context.WithoutCancel(ctx))
 		return nil, err
 	}
-	table, all, err := resolveTable(ctx, conn, t.Schema, t.Table)
+	table, relname, all, err := resolveTable(ctx, conn, t.Schema, t.Table)
 	if err != nil {
 		return fail(err)
 	}
@@ -49,16 +52,13 @@ func (in *Instance) Begin(ctx context.Context, t load.Target) (load.Tx, error) {
 			return fail(fmt.Errorf("replace rows of %s: %w", t.Table, err))
 		}
 	}
-	quoted := make([]string, len(cols))
-	for i, c := range cols {
-		quoted[i] = pgx.Identifier{c}.Sanitize()
-	}
-	return &loadTx{in: in, conn: conn, tx: tx, t: t, table: table, cols: cols, colList: strings.Join(quoted, ", ")}, nil
+	return &loadTx{in: in, conn: conn, tx: tx, t: t, table: table, relname: relname, all: all, cols: cols}, nil
 }
 
 // resolveTable finds the table as written, else as PostgreSQL folds an
-// unquoted name (lower case), and returns its quoted name and columns.
-func resolveTable(ctx context.Context, conn *pgx.Conn, schema, table string) (string, []string, error) {
+// unquoted name (lower case), and returns its quoted name, its bare name
+// (as COPY's error context writes it) and its columns.
+func resolveTable(ctx context.Context, conn *pgx.Conn, schema, table string) (string, string, []string, error) {
 	for _, name := range []string{table, strings.ToLower(table)} {
 		var cols []string
 		rows, err := conn.Query(ctx, `SELECT a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
@@ -66,27 +66,27 @@ func resolveTable(ctx context.Context, conn *pgx.Conn, schema, table string) (st
 			WHERE c.relname = $1 AND ($2 = '' OR n.nspname = $2) AND ($2 <> '' OR pg_table_is_visible(c.oid))
 			AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' ORDER BY a.attnum`, name, schema)
 		if err != nil {
-			return "", nil, fmt.Errorf("read columns of %s: %w", table, err)
+			return "", "", nil, fmt.Errorf("read columns of %s: %w", table, err)
 		}
 		for rows.Next() {
 			var c string
 			if err := rows.Scan(&c); err != nil {
-				return "", nil, err
+				return "", "", nil, err
 			}
 			cols = append(cols, c)
 		}
 		if err := rows.Err(); err != nil {
-			return "", nil, err
+			return "", "", nil, err
 		}
 		if len(cols) > 0 {
 			id := pgx.Identifier{name}
 			if schema != "" {
 				id = pgx.Identifier{schema, name}
 			}
-			return id.Sanitize(), cols, nil
+			return id.Sanitize(), name, cols, nil
 		}
 	}
-	return "", nil, fmt.Errorf("load: no table %q in this database", table)
+	return "", "", nil, fmt.Errorf("load: no table %q in this database", table)
 }
 
 // pickColumns maps the wanted names to the table's, case-insensitively as
@@ -116,48 +116,168 @@ type loadTx struct {
 	conn    *pgx.Conn
 	tx      pgx.Tx
 	t       load.Target
-	table   string
-	cols    []string
-	colList string
+	table   string   // quoted
+	relname string   // bare, as COPY's error context names it
+	all     []string // the table's columns
+	cols    []string // the load's columns, in field order
 }
 
 // Load streams the file into COPY … FROM STDIN: as is when PostgreSQL can
 // parse the format itself, else decoded and re-encoded as CSV on the fly.
+// With a header (load.Target.ByHeader) the header's names pick the columns,
+// in its order; PostgreSQL still skips the header line itself, so its line
+// numbers are the file's. SkipBadRows sends the rows in batches, each in a
+// savepoint (load.SendSkipping).
 func (l *loadTx) Load(ctx context.Context, f load.File, r io.Reader) (int64, error) {
-	opts, native := copyOptions(l.t.Options, l.colList)
-	if !native || l.t.SkipBadRows {
-		rows, err := load.NewRows(r, f.URI, l.t.Options, l.cols, l.t.SkipBadRows, l.t.OnBadRow)
+	cols := l.cols
+	if l.t.ByHeader() {
+		names, whole, err := load.ReadHeader(r, l.t.Options)
 		if err != nil {
 			return 0, err
 		}
-		pipe := load.Pipe(rows, load.CSV)
-		defer pipe.Close()
-		r, opts = pipe, "FORMAT csv"
+		if cols, err = load.HeaderColumns(l.t.Table, names, l.all); err != nil {
+			return 0, err
+		}
+		r = whole
 	}
-	sql := "COPY " + l.table + " (" + l.colList + ") FROM STDIN WITH (" + opts + ")"
+	colList := quoteColumns(cols)
+	opts, native := copyOptions(l.t.Options, colList)
+	if native && !l.t.SkipBadRows {
+		return l.copy(ctx, r, l.copySQL(colList, opts), cols, func(n int) (int, bool) { return n, true })
+	}
+	rows, err := load.NewRows(r, f.URI, l.t.Options, cols, l.t.SkipBadRows, l.t.OnBadRow)
+	if err != nil {
+		return 0, err
+	}
+	sql := l.copySQL(colList, "FORMAT csv")
+	if l.t.SkipBadRows {
+		return load.SendSkipping(ctx, rows, load.CSVRow, func(ctx context.Context, b *load.Batch) (int64, []load.Rejection, error) {
+			return l.sendBatch(ctx, b, sql, cols)
+		})
+	}
+	stream := load.Pipe(rows, load.CSVRow)
+	defer stream.Close()
+	n, err := l.copy(ctx, stream, sql, cols, stream.SourceLine)
+	if serr := stream.Err(); err != nil && serr != nil {
+		return n, serr
+	}
+	return n, err
+}
+
+func (l *loadTx) copySQL(colList, opts string) string {
+	return "COPY " + l.table + " (" + colList + ") FROM STDIN WITH (" + opts + ")"
+}
+
+func quoteColumns(cols []string) string {
+	quoted := make([]string, len(cols))
+	for i, c := range cols {
+		quoted[i] = pgx.Identifier{c}.Sanitize()
+	}
+	return strings.Join(quoted, ", ")
+}
+
+// copy runs one COPY; line maps the line of the COPY stream PostgreSQL
+// names in an error to the file's.
+func (l *loadTx) copy(ctx context.Context, r io.Reader, sql string, cols []string, line func(int) (int, bool)) (int64, error) {
 	tag, err := l.conn.PgConn().CopyFrom(ctx, r, sql)
 	if err != nil {
-		return 0, copyError(err)
+		return 0, l.copyError(err, cols, line)
 	}
 	return tag.RowsAffected(), nil
 }
 
+// sendBatch is load.Sender for COPY: the batch goes in in a savepoint, and
+// a row PostgreSQL refuses for its value or a constraint is returned, with
+// the savepoint rolled back, at the line COPY's error context names.
+func (l *loadTx) sendBatch(ctx context.Context, b *load.Batch, sql string, cols []string) (int64, []load.Rejection, error) {
+	if _, err := l.conn.Exec(ctx, "SAVEPOINT s3bridge_batch"); err != nil {
+		return 0, nil, fmt.Errorf("savepoint before a batch: %w", err)
+	}
+	tag, err := l.conn.PgConn().CopyFrom(ctx, b.Reader(), sql)
+	if err == nil {
+		if _, err := l.conn.Exec(ctx, "RELEASE SAVEPOINT s3bridge_batch"); err != nil {
+			return 0, nil, fmt.Errorf("release the savepoint of a batch: %w", err)
+		}
+		return tag.RowsAffected(), nil, nil
+	}
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || !rowError(pe.Code) {
+		return 0, nil, l.copyError(err, cols, b.SourceLine)
+	}
+	if _, err := l.conn.Exec(ctx, "ROLLBACK TO SAVEPOINT s3bridge_batch"); err != nil {
+		return 0, nil, fmt.Errorf("roll back a rejected batch: %w", err)
+	}
+	rej := load.Rejection{Row: -1, Column: pe.ColumnName, Err: pgReason{pe}}
+	if n, col, ok := l.where(pe, cols); ok {
+		rej.Row, rej.Column = b.RowAtLine(n), col
+	}
+	return 0, []load.Rejection{rej}, nil
+}
+
+// rowError reports whether an error is about one row's values: a data
+// exception (class 22: type, length, range, encoding) or an integrity
+// constraint violation (class 23). Anything else fails the load even when
+// bad rows are skipped.
+func rowError(code string) bool {
+	return strings.HasPrefix(code, "22") || strings.HasPrefix(code, "23")
+}
+
+// pgReason is a PostgreSQL error as a bad row's reason.
+type pgReason struct{ *pgconn.PgError }
+
+func (e pgReason) Error() string { return e.Message + " (SQLSTATE " + e.Code + ")" }
+func (e pgReason) Unwrap() error { return e.PgError }
+
 // copyError keeps the decoder's positioned error when it is the cause, and
-// otherwise names PostgreSQL's line and column (its CONTEXT).
-func copyError(err error) error {
+// otherwise names the file's line (line maps COPY's) and the column.
+func (l *loadTx) copyError(err error, cols []string, line func(int) (int, bool)) error {
 	var fe *format.Error
 	if errors.As(err, &fe) {
 		return fe
 	}
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		where := strings.TrimPrefix(pe.Where, "COPY ")
-		if where != "" {
-			return fmt.Errorf("%s: %s (SQLSTATE %s)", where, pe.Message, pe.Code)
-		}
-		return fmt.Errorf("%s (SQLSTATE %s)", pe.Message, pe.Code)
+	if !errors.As(err, &pe) {
+		return err
 	}
-	return err
+	n, col, ok := l.where(pe, cols)
+	if !ok {
+		if pe.Where != "" {
+			return fmt.Errorf("%s: %w", pe.Where, pgReason{pe})
+		}
+		return pgReason{pe}
+	}
+	src, known := line(n)
+	if !known {
+		return fmt.Errorf("line %d of the re-encoded COPY stream (its line in the file is no longer known): %w", n, pgReason{pe})
+	}
+	return &format.Error{Line: src, Field: col, Err: pgReason{pe}}
+}
+
+// where reads the line of the COPY stream, and the column when named, out
+// of PostgreSQL's error context: "COPY t, line 3, column id: …" (a value),
+// "COPY t, line 5: …" (a constraint; the column, if any, is in ColumnName).
+func (l *loadTx) where(pe *pgconn.PgError, cols []string) (line int, column string, ok bool) {
+	for _, w := range strings.Split(pe.Where, "\n") {
+		rest, found := strings.CutPrefix(w, "COPY "+l.relname+", line ")
+		if !found {
+			continue
+		}
+		digits := len(rest) - len(strings.TrimLeft(rest, "0123456789"))
+		n, err := strconv.Atoi(rest[:digits])
+		if err != nil {
+			continue
+		}
+		column = pe.ColumnName
+		if named, found := strings.CutPrefix(rest[digits:], ", column "); found {
+			for _, c := range cols {
+				if named == c || strings.HasPrefix(named, c+": ") {
+					column = c
+				}
+			}
+		}
+		return n, column, true
+	}
+	return 0, "", false
 }
 
 // copyOptions maps format options to COPY's when PostgreSQL parses the
@@ -169,7 +289,6 @@ func copyOptions(o format.Options, colList string) (string, bool) {
 		return "", false
 	}
 	var parts []string
-	lit := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 	delim := o.FieldsTerminatedBy
 	if f == "csv" {
 		parts = append(parts, "FORMAT csv")
@@ -183,12 +302,12 @@ func copyOptions(o format.Options, colList string) (string, bool) {
 		if len(quote) != 1 || len(o.FieldsEscapedBy) > 1 {
 			return "", false
 		}
-		parts = append(parts, "QUOTE "+lit(quote))
+		parts = append(parts, "QUOTE "+statement.QuoteLiteralPG(quote))
 		if o.FieldsEscapedBy != "" {
-			parts = append(parts, "ESCAPE "+lit(o.FieldsEscapedBy))
+			parts = append(parts, "ESCAPE "+statement.QuoteLiteralPG(o.FieldsEscapedBy))
 		}
 		if o.NullString != "" {
-			parts = append(parts, "NULL "+lit(o.NullString))
+			parts = append(parts, "NULL "+statement.QuoteLiteralPG(o.NullString))
 		} else if !o.NullEmpty {
 			// MySQL and the decoder read an empty field as an empty
 			// string; COPY's default would make it NULL.
@@ -203,22 +322,22 @@ func copyOptions(o format.Options, colList string) (string, bool) {
 			delim = "\t"
 		}
 		if o.NullString != "" {
-			parts = append(parts, "NULL "+lit(o.NullString))
+			parts = append(parts, "NULL "+statement.QuoteLiteralPG(o.NullString))
 		}
 	}
 	if len(delim) != 1 {
 		return "", false
 	}
-	parts = append(parts, "DELIMITER "+lit(delim))
+	parts = append(parts, "DELIMITER "+statement.QuoteLiteralPG(delim))
 	if o.Header || o.IgnoreLines == 1 {
 		parts = append(parts, "HEADER true")
 	}
 	switch strings.ToLower(o.Charset) {
 	case "", "utf8", "utf8mb4", "utf-8":
 	case "latin1", "windows-1252", "cp1252":
-		parts = append(parts, "ENCODING 'WIN1252'")
+		parts = append(parts, "ENCODING "+statement.QuoteLiteralPG("WIN1252"))
 	case "iso-8859-1":
-		parts = append(parts, "ENCODING 'LATIN1'")
+		parts = append(parts, "ENCODING "+statement.QuoteLiteralPG("LATIN1"))
 	default:
 		return "", false
 	}
@@ -235,8 +354,20 @@ func (l *loadTx) Record(ctx context.Context, h load.History) error {
 	return nil
 }
 
-func (l *loadTx) Commit(ctx context.Context) error {
+// Commit completes the task in the load's transaction (see load.Tx).
+func (l *loadTx) Commit(ctx context.Context, info string) error {
 	defer l.conn.Close(context.WithoutCancel(ctx))
+	if c := l.t.Claim; c.TaskID != 0 {
+		q, args := l.in.CompleteStatement(c, info)
+		tag, err := l.tx.Exec(ctx, q, args...)
+		if err == nil && tag.RowsAffected() == 0 {
+			err = fmt.Errorf("complete task %d (attempt %d of agent %s): %w", c.TaskID, c.Attempt, c.Agent, s3bridge.ErrLeaseLost)
+		}
+		if err != nil {
+			l.tx.Rollback(context.WithoutCancel(ctx))
+			return err
+		}
+	}
 	return l.tx.Commit(ctx)
 }
 

@@ -101,6 +101,8 @@ func (in *Instance) dialect() sqlstore.Dialect {
 		LockRows:    " FOR UPDATE",
 		SkipLocked:  " FOR UPDATE SKIP LOCKED",
 		DDL:         render(schemaSQL),
+		ErrorAborts: true,
+		Added:       []sqlstore.Column{{Table: "{tasks}", Name: "attempt", Type: "bigint NOT NULL DEFAULT 0"}},
 		InstallSQL: func(ctx context.Context, tx *sql.Tx) error {
 			for _, stmt := range functions {
 				if _, err := tx.ExecContext(ctx, stmt); err != nil {

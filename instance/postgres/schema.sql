@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS {s}.tasks (
 	overwrite_file boolean NOT NULL DEFAULT false,
 	task_metadata jsonb NOT NULL DEFAULT '{}',
 	agent_id text,
-	lease_until timestamptz)
+	lease_until timestamptz,
+	attempt bigint NOT NULL DEFAULT 0)
 --;;
 CREATE INDEX IF NOT EXISTS tasks_lifecycle ON {s}.tasks (lifecycle, task_id)
 --;;

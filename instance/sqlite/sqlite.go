@@ -85,7 +85,8 @@ var dialect = sqlstore.Dialect{
 			overwrite_file BOOLEAN NOT NULL DEFAULT 0,
 			task_metadata TEXT NOT NULL DEFAULT '{}',
 			agent_id TEXT,
-			lease_until DATETIME)`,
+			lease_until DATETIME,
+			attempt INTEGER NOT NULL DEFAULT 0)`,
 		`CREATE INDEX IF NOT EXISTS "s3bridge_tasks_lifecycle" ON {tasks} (lifecycle, task_id)`,
 		`CREATE TABLE IF NOT EXISTS {task_log} (
 			line_id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -110,4 +111,5 @@ var dialect = sqlstore.Dialect{
 			rows_loaded INTEGER NOT NULL,
 			load_timestamp DATETIME NOT NULL)`,
 	},
+	Added: []sqlstore.Column{{Table: "{tasks}", Name: "attempt", Type: "INTEGER NOT NULL DEFAULT 0"}},
 }

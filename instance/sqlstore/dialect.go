@@ -33,10 +33,23 @@ type Dialect struct {
 	InstallSQL func(ctx context.Context, tx *sql.Tx) error
 	// DropSQL removes the SQL interface and keeps the tables.
 	DropSQL func(ctx context.Context, tx *sql.Tx) error
+	// ErrorAborts: a failed statement aborts the whole transaction
+	// (PostgreSQL), so statements that may fail run under a savepoint.
+	ErrorAborts bool
+	// Added lists columns added to s3bridge tables after their first
+	// release: Attach adds each one that an older install lacks. New
+	// installs get them from DDL too.
+	Added []Column
 	// Notify is run after Enqueue and Cancel in the same transaction, to
 	// wake listeners; empty when the database has no notifications or a
 	// trigger does it.
 	Notify string
+}
+
+// Column is a column Attach adds to an existing s3bridge table: Table is
+// written as in DDL ({tasks}), Type is the column's definition.
+type Column struct {
+	Table, Name, Type string
 }
 
 // render replaces {table} names and, for dollar dialects, ? placeholders.

@@ -12,7 +12,7 @@ import (
 
 const taskColumns = `task_id, task_type, database_name, lifecycle, percent_complete, task_info,
 	created_at, last_updated, started_at, finished_at, s3_object_arn, file_path, overwrite_file,
-	task_metadata, agent_id`
+	task_metadata, agent_id, attempt`
 
 // Enqueue implements instance.Queue.
 func (s *Store) Enqueue(ctx context.Context, t s3bridge.Task) (int64, error) {
@@ -107,12 +107,14 @@ func (s *Store) claim(ctx context.Context, agent string, lease time.Duration, id
 		if err != nil {
 			return fmt.Errorf("pick task: %w", err)
 		}
+		// Each claim takes the next attempt number: the fencing token that
+		// tells this hold from a stale one of an agent frozen past its lease.
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE {tasks} SET lifecycle = 'IN_PROGRESS', agent_id = ?, lease_until = ?,
-			started_at = COALESCE(started_at, ?), last_updated = ? WHERE task_id = ?`),
-			agent, now.Add(lease), now, now, t.ID); err != nil {
+			started_at = COALESCE(started_at, ?), last_updated = ?, attempt = ? WHERE task_id = ?`),
+			agent, now.Add(lease), now, now, t.Attempt+1, t.ID); err != nil {
 			return fmt.Errorf("claim task %d: %w", t.ID, err)
 		}
-		t.Lifecycle, t.Agent, t.LastUpdated = s3bridge.InProgress, agent, now
+		t.Lifecycle, t.Agent, t.LastUpdated, t.Attempt = s3bridge.InProgress, agent, now, t.Attempt+1
 		if t.StartedAt == nil {
 			t.StartedAt = &now
 		}
@@ -125,53 +127,100 @@ func (s *Store) claim(ctx context.Context, agent string, lease time.Duration, id
 	return claimed, nil
 }
 
+// held is the condition under which a claim still holds its task.
+const held = `task_id = ? AND agent_id = ? AND attempt = ? AND lifecycle IN ('IN_PROGRESS', 'CANCEL_REQUESTED')`
+
 // Heartbeat implements instance.Queue.
-func (s *Store) Heartbeat(ctx context.Context, id int64, agent string, lease time.Duration, percent int) (s3bridge.Lifecycle, error) {
+func (s *Store) Heartbeat(ctx context.Context, c s3bridge.Claim, lease time.Duration, percent int) (s3bridge.Lifecycle, error) {
 	now := s.now()
 	res, err := s.db.ExecContext(ctx, s.q(`UPDATE {tasks} SET lease_until = ?, percent_complete = ?, last_updated = ?
-		WHERE task_id = ? AND agent_id = ? AND lifecycle IN ('IN_PROGRESS', 'CANCEL_REQUESTED')`),
-		now.Add(lease), percent, now, id, agent)
+		WHERE `+held), now.Add(lease), percent, now, c.TaskID, c.Agent, c.Attempt)
 	if err != nil {
-		return "", fmt.Errorf("heartbeat task %d on %s: %w", id, s.name, err)
+		return "", fmt.Errorf("heartbeat task %d on %s: %w", c.TaskID, s.name, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return "", fmt.Errorf("heartbeat task %d on %s: %w", id, s.name, s3bridge.ErrLeaseLost)
+		return "", fmt.Errorf("heartbeat task %d on %s: %w", c.TaskID, s.name, s3bridge.ErrLeaseLost)
 	}
 	var lc string
-	if err := s.db.QueryRowContext(ctx, s.q(`SELECT lifecycle FROM {tasks} WHERE task_id = ?`), id).Scan(&lc); err != nil {
-		return "", fmt.Errorf("read lifecycle of task %d on %s: %w", id, s.name, err)
+	if err := s.db.QueryRowContext(ctx, s.q(`SELECT lifecycle FROM {tasks} WHERE task_id = ?`), c.TaskID).Scan(&lc); err != nil {
+		return "", fmt.Errorf("read lifecycle of task %d on %s: %w", c.TaskID, s.name, err)
 	}
 	return s3bridge.Lifecycle(lc), nil
 }
 
-// Finish implements instance.Queue.
-func (s *Store) Finish(ctx context.Context, id int64, agent string, lc s3bridge.Lifecycle, info string) error {
+// Finish implements instance.Queue. A task whose work completed it in its
+// own transaction (CompleteStatement) is already final under the same
+// claim; finishing it again is a no-op.
+func (s *Store) Finish(ctx context.Context, c s3bridge.Claim, lc s3bridge.Lifecycle, info string) error {
 	if !lc.Final() {
-		return fmt.Errorf("finish task %d: %s is not a final lifecycle", id, lc)
+		return fmt.Errorf("finish task %d: %s is not a final lifecycle", c.TaskID, lc)
 	}
 	now := s.now()
 	res, err := s.db.ExecContext(ctx, s.q(`UPDATE {tasks} SET lifecycle = ?, task_info = ?, finished_at = ?, last_updated = ?,
 		lease_until = NULL, percent_complete = CASE WHEN ? = 'SUCCESS' THEN 100 ELSE percent_complete END
-		WHERE task_id = ? AND agent_id = ? AND lifecycle IN ('IN_PROGRESS', 'CANCEL_REQUESTED')`),
-		string(lc), info, now, now, string(lc), id, agent)
+		WHERE `+held), string(lc), info, now, now, string(lc), c.TaskID, c.Agent, c.Attempt)
 	if err != nil {
-		return fmt.Errorf("finish task %d on %s: %w", id, s.name, err)
+		return fmt.Errorf("finish task %d on %s: %w", c.TaskID, s.name, err)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		return nil
+	}
+	var done string
+	err = s.db.QueryRowContext(ctx, s.q(`SELECT lifecycle FROM {tasks} WHERE task_id = ? AND agent_id = ? AND attempt = ?`),
+		c.TaskID, c.Agent, c.Attempt).Scan(&done)
+	if err == nil && s3bridge.Lifecycle(done) == lc {
+		return nil
+	}
+	return fmt.Errorf("finish task %d on %s: %w", c.TaskID, s.name, s3bridge.ErrLeaseLost)
+}
+
+// CompleteStatement returns the statement, with its arguments, that marks
+// the claim's task SUCCESS with info. The work runs it in the transaction
+// that holds its own effects (a load's rows and history), before COMMIT:
+// it changes one row exactly when the claim still holds, and locks that
+// row until the commit, so either the effects and the task's SUCCESS commit
+// together or, when another agent took the task over, neither does
+// (River's JobCompleteTx). Placeholders are the dialect's own.
+func (s *Store) CompleteStatement(c s3bridge.Claim, info string) (string, []any) {
+	now := s.now()
+	return s.q(`UPDATE {tasks} SET lifecycle = 'SUCCESS', task_info = ?, finished_at = ?, last_updated = ?,
+		lease_until = NULL, percent_complete = 100 WHERE ` + held), []any{info, now, now, c.TaskID, c.Agent, c.Attempt}
+}
+
+// Execer runs a statement: *sql.Tx and *sql.Conn have it.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// CompleteTx runs CompleteStatement on ex, inside the work's transaction,
+// and returns ErrLeaseLost when the claim no longer holds the task: the
+// caller must then roll back. A zero claim (work no task runs) completes
+// nothing.
+func (s *Store) CompleteTx(ctx context.Context, ex Execer, c s3bridge.Claim, info string) error {
+	if c.TaskID == 0 {
+		return nil
+	}
+	q, args := s.CompleteStatement(c, info)
+	res, err := ex.ExecContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("complete task %d with its work: %w", c.TaskID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("finish task %d on %s: %w", id, s.name, s3bridge.ErrLeaseLost)
+		return fmt.Errorf("complete task %d (attempt %d of agent %s): %w", c.TaskID, c.Attempt, c.Agent, s3bridge.ErrLeaseLost)
 	}
 	return nil
 }
 
 // Release implements instance.Queue.
-func (s *Store) Release(ctx context.Context, id int64, agent string) error {
+func (s *Store) Release(ctx context.Context, c s3bridge.Claim) error {
 	res, err := s.db.ExecContext(ctx, s.q(`UPDATE {tasks} SET lifecycle = 'CREATED', agent_id = NULL, lease_until = NULL,
-		percent_complete = 0, last_updated = ? WHERE task_id = ? AND agent_id = ? AND lifecycle = 'IN_PROGRESS'`), s.now(), id, agent)
+		percent_complete = 0, last_updated = ? WHERE task_id = ? AND agent_id = ? AND attempt = ? AND lifecycle = 'IN_PROGRESS'`),
+		s.now(), c.TaskID, c.Agent, c.Attempt)
 	if err != nil {
-		return fmt.Errorf("release task %d on %s: %w", id, s.name, err)
+		return fmt.Errorf("release task %d on %s: %w", c.TaskID, s.name, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("release task %d on %s: %w", id, s.name, s3bridge.ErrLeaseLost)
+		return fmt.Errorf("release task %d on %s: %w", c.TaskID, s.name, s3bridge.ErrLeaseLost)
 	}
 	return nil
 }
@@ -226,15 +275,16 @@ func scanTask(r scanner) (s3bridge.Task, error) {
 		dbName, info, arn, path, meta, ag sql.NullString
 		started, finished                 sql.NullTime
 		overwrite                         sql.NullBool
+		attempt                           sql.NullInt64
 	)
 	err := r.Scan(&t.ID, &typ, &dbName, &lc, &t.PercentComplete, &info, &t.CreatedAt, &t.LastUpdated,
-		&started, &finished, &arn, &path, &overwrite, &meta, &ag)
+		&started, &finished, &arn, &path, &overwrite, &meta, &ag, &attempt)
 	if err != nil {
 		return t, err
 	}
 	t.Type, t.Lifecycle = s3bridge.TaskType(typ), s3bridge.Lifecycle(lc)
 	t.DatabaseName, t.TaskInfo, t.S3ObjectARN, t.FilePath, t.Agent = dbName.String, info.String, arn.String, path.String, ag.String
-	t.Overwrite = overwrite.Bool
+	t.Overwrite, t.Attempt = overwrite.Bool, attempt.Int64
 	t.Metadata = []byte(meta.String)
 	if started.Valid {
 		v := started.Time.UTC()

@@ -57,6 +57,9 @@ func (s *Store) Attach(ctx context.Context, set s3bridge.Settings) error {
 				return fmt.Errorf("attach %s: create schema: %w", s.name, err)
 			}
 		}
+		if err := s.addColumns(ctx, tx); err != nil {
+			return err
+		}
 		if err := s.putSetting(ctx, tx, "settings", string(val)); err != nil {
 			return err
 		}
@@ -76,6 +79,38 @@ func (s *Store) Attach(ctx context.Context, set s3bridge.Settings) error {
 		}
 		return nil
 	})
+}
+
+// addColumns adds the dialect's later columns to tables an older release
+// created. Whether a column exists is asked by selecting it; where a
+// failed statement aborts the transaction (PostgreSQL) the probe runs
+// under a savepoint.
+func (s *Store) addColumns(ctx context.Context, tx *sql.Tx) error {
+	exec := func(q string) error { _, err := tx.ExecContext(ctx, q); return err }
+	for _, c := range s.d.Added {
+		if s.d.ErrorAborts {
+			if err := exec("SAVEPOINT s3bridge_probe"); err != nil {
+				return fmt.Errorf("attach %s: savepoint: %w", s.name, err)
+			}
+		}
+		probe := exec(s.q("SELECT " + c.Name + " FROM " + c.Table + " WHERE 1 = 0"))
+		if s.d.ErrorAborts {
+			end := "RELEASE SAVEPOINT s3bridge_probe"
+			if probe != nil {
+				end = "ROLLBACK TO SAVEPOINT s3bridge_probe"
+			}
+			if err := exec(end); err != nil {
+				return fmt.Errorf("attach %s: %s: %w", s.name, end, err)
+			}
+		}
+		if probe == nil {
+			continue
+		}
+		if err := exec(s.q("ALTER TABLE " + c.Table + " ADD COLUMN " + c.Name + " " + c.Type)); err != nil {
+			return fmt.Errorf("attach %s: add column %s: %w", s.name, c.Name, err)
+		}
+	}
+	return nil
 }
 
 func (s *Store) putSetting(ctx context.Context, tx *sql.Tx, name, value string) error {
