@@ -19,8 +19,8 @@ type Target struct {
 	Duplicates string
 	Statement  string
 	Options    format.Options
-	// SkipBadRows: the decoded path skips rows that fail to parse and
-	// reports them through OnBadRow instead of failing.
+	// SkipBadRows: rows that fail to parse, and rows the database rejects,
+	// are skipped and reported through OnBadRow instead of failing.
 	SkipBadRows bool
 	OnBadRow    func(file string, err error)
 	// Claim is the task's claim: Commit completes the task under it in the

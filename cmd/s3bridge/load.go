@@ -28,12 +28,12 @@ func runLoad(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&p.Options.FieldsEnclosedBy, "quote", "", `quote character (csv default ")`)
 	fs.StringVar(&p.Options.FieldsEscapedBy, "escape", "", `escape character (text default \)`)
 	fs.StringVar(&p.Options.NullString, "null", "", "text of a NULL field")
-	fs.BoolVar(&header, "header", false, "the first line holds column names")
+	fs.BoolVar(&header, "header", false, "the first line holds column names: columns are matched to the table's by name (case-insensitive when unambiguous; --columns wins)")
 	fs.IntVar(&p.Options.IgnoreLines, "ignore-lines", 0, "leading lines to skip")
 	fs.StringVar(&p.Options.Charset, "charset", "", "input character set: utf8 (default), latin1, windows-1252, iso-8859-1")
 	fs.StringVar(&p.Options.RowsIdentifiedBy, "rows-identified-by", "", "xml: the row element, e.g. <row>")
 	fs.BoolVar(&p.Replace, "replace", false, "replace the table's rows atomically (old rows visible until the new ones commit)")
-	fs.BoolVar(&p.SkipBadRows, "skip-bad-rows", false, "skip rows that fail to parse into the task's error report instead of failing")
+	fs.BoolVar(&p.SkipBadRows, "skip-bad-rows", false, "skip rows that fail to parse or that the database rejects (bad value, NULL, too long, duplicate key), each reported in the task log with object, line, column and reason, instead of failing")
 	pos, err := parse(fs, args, 1, 1)
 	if err != nil {
 		return err

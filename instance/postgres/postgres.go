@@ -9,13 +9,13 @@ import (
 	"embed"
 	"fmt"
 	"net/url"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/s3bridge/s3bridge/instance"
 	"github.com/s3bridge/s3bridge/instance/sqlstore"
+	"github.com/s3bridge/s3bridge/statement"
 )
 
 var (
@@ -89,7 +89,7 @@ func redactErr(err error) error {
 
 func (in *Instance) dialect() sqlstore.Dialect {
 	s := pgx.Identifier{in.schema}.Sanitize()
-	channel := "'" + strings.ReplaceAll(in.channel, "'", "''") + "'"
+	channel := statement.QuoteLiteralPG(in.channel)
 	vars := map[string]string{"s": s, "channel": channel}
 	render := func(text string) []string { return sqlstore.Script(text, vars) }
 	functions := render(sqlstore.ScriptFiles(functionsFS, "functions*.sql"))
@@ -104,25 +104,35 @@ func (in *Instance) dialect() sqlstore.Dialect {
 		ErrorAborts: true,
 		Added:       []sqlstore.Column{{Table: "{tasks}", Name: "attempt", Type: "bigint NOT NULL DEFAULT 0"}},
 		InstallSQL: func(ctx context.Context, tx *sql.Tx) error {
+			// SQL functions' bodies are checked at CREATE with the
+			// session's settings.
+			if _, err := tx.ExecContext(ctx, "SET LOCAL standard_conforming_strings = on"); err != nil {
+				return err
+			}
 			for _, stmt := range functions {
 				if _, err := tx.ExecContext(ctx, stmt); err != nil {
 					return err
 				}
 			}
-			return nil
+			// The functions' bodies are written for standard conforming
+			// strings, and PostgreSQL parses a body's literals with the
+			// calling session's setting: pin it on every function, so a
+			// database or role with standard_conforming_strings = off
+			// neither breaks them nor lets a backslash end a literal.
+			_, err := tx.ExecContext(ctx, `DO $$ DECLARE r record; BEGIN
+				FOR r IN SELECT p.oid::regprocedure AS sig FROM pg_proc p
+					WHERE p.pronamespace = `+statement.QuoteLiteralPG(s)+`::regnamespace AND p.prokind = 'f'
+				LOOP EXECUTE 'ALTER FUNCTION ' || r.sig || ' SET standard_conforming_strings = on'; END LOOP; END $$`)
+			return err
 		},
 		DropSQL: func(ctx context.Context, tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, `DO $$ DECLARE r record; BEGIN
 				FOR r IN SELECT p.oid::regprocedure AS sig FROM pg_proc p
-					WHERE p.pronamespace = `+quoteLiteral(in.schema)+`::regnamespace AND p.proname <> 'notify_agents'
+					WHERE p.pronamespace = `+statement.QuoteLiteralPG(s)+`::regnamespace AND p.proname <> 'notify_agents'
 				LOOP EXECUTE 'DROP FUNCTION ' || r.sig; END LOOP; END $$`)
 			return err
 		},
 	}
-}
-
-func quoteLiteral(s string) string {
-	return "'" + strings.ReplaceAll(pgx.Identifier{s}.Sanitize(), "'", "''") + "'"
 }
 
 // Schema is the name of the s3bridge schema in this database.

@@ -1,7 +1,10 @@
 package postgres_test
 
 import (
+	"database/sql"
 	"testing"
+
+	"github.com/s3bridge/s3bridge"
 
 	"github.com/s3bridge/s3bridge/instance"
 	"github.com/s3bridge/s3bridge/instance/instancetest"
@@ -20,4 +23,38 @@ func open(t *testing.T) *postgres.Instance {
 
 func TestConformance(t *testing.T) {
 	instancetest.Run(t, func(t *testing.T) instance.Instance { return open(t) })
+}
+
+// TestStandardConformingStringsOff (issue 18, item 5): attach works on a
+// database whose sessions have standard_conforming_strings off, and the
+// installed functions still quote for the shell exactly (their bodies'
+// literals hold backslashes).
+func TestStandardConformingStringsOff(t *testing.T) {
+	url := testenv.Postgres(t)
+	admin, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.ExecContext(t.Context(), `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET standard_conforming_strings = off', current_database()); END $$`); err != nil {
+		t.Fatal(err)
+	}
+	in, err := postgres.Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	if err := in.Attach(t.Context(), s3bridge.Settings{Area: t.TempDir()}); err != nil {
+		t.Fatalf("attach with standard_conforming_strings off: %v", err)
+	}
+	var scs, got string
+	if err := in.DB().QueryRowContext(t.Context(), `SELECT current_setting('standard_conforming_strings'), s3bridge._sh(E'it''s \\ here')`).Scan(&scs, &got); err != nil {
+		t.Fatal(err)
+	}
+	if scs != "off" {
+		t.Fatalf("the session has standard_conforming_strings %s, want off for this test", scs)
+	}
+	if want := `'it'\''s \ here'`; got != want {
+		t.Errorf("_sh under standard_conforming_strings off: got %s, want %s", got, want)
+	}
 }
