@@ -107,7 +107,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	writeFile(t, filepath.Join(pump, "d.dmp"), "dump")
 	writeFile(t, filepath.Join(area, "a.csv"), "x\n")
 	b := w.bucket
-	dbName := strings.TrimPrefix(strings.SplitN(strings.SplitN(url, "3306/", 2)[1], "?", 2)[0], "/")
+	dbName, _ := mariaNames(t, url)
 	if _, err := openDB(t, "mysql", "root@tcp(127.0.0.1:3306)/"+dbName).ExecContext(t.Context(), "CREATE TABLE loaded (x TEXT)"); err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 // dumpTables reads every row of the instance's s3bridge tables as text.
 func dumpTables(t *testing.T, instanceURL string) string {
 	t.Helper()
-	schema := strings.SplitN(strings.SplitN(instanceURL, "s3bridge_schema=", 2)[1], "&", 2)[0]
+	_, schema := mariaNames(t, instanceURL)
 	db := openDB(t, "mysql", "root@tcp(127.0.0.1:3306)/"+schema)
 	var all strings.Builder
 	for _, table := range []string{"tasks", "task_log", "settings", "file_details"} {

@@ -61,8 +61,7 @@ func TestExportMariaDBSQL(t *testing.T) {
 	url := testenv.MariaDB(t)
 	w.mustCLI("attach", "--db", url, "--endpoint", w.minio.Endpoint)
 	w.agent("--db", url, "--tick", "100ms")
-	dbName := strings.TrimPrefix(strings.SplitN(strings.SplitN(url, "3306/", 2)[1], "?", 2)[0], "/")
-	schema := strings.SplitN(strings.SplitN(url, "s3bridge_schema=", 2)[1], "&", 2)[0]
+	dbName, schema := mariaNames(t, url)
 	db := openDB(t, "mysql", "root@tcp(127.0.0.1:3306)/"+dbName)
 	if _, err := db.ExecContext(t.Context(), `CREATE TABLE t AS SELECT seq AS id, CONCAT('name ', seq) AS name FROM seq_1_to_1000`); err != nil {
 		t.Fatal(err)

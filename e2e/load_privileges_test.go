@@ -54,8 +54,7 @@ func TestMariaDBLoadRunsAsCaller(t *testing.T) {
 	url := testenv.MariaDB(t)
 	w.mustCLI("attach", "--db", url)
 	w.agent("--db", url, "--tick", "100ms")
-	dbName := strings.TrimPrefix(strings.SplitN(strings.SplitN(url, "3306/", 2)[1], "?", 2)[0], "/")
-	schema := strings.SplitN(strings.SplitN(url, "s3bridge_schema=", 2)[1], "&", 2)[0]
+	dbName, schema := mariaNames(t, url)
 	admin := openDB(t, "mysql", "root@tcp(127.0.0.1:3306)/"+dbName)
 	for _, q := range []string{
 		"CREATE TABLE mine (name VARCHAR(64), value VARCHAR(200))",

@@ -76,8 +76,7 @@ func TestMariaDBLoadDataFromS3(t *testing.T) {
 	url := testenv.MariaDB(t)
 	w.mustCLI("attach", "--db", url)
 	w.agent("--db", url, "--tick", "100ms")
-	dbName := strings.TrimPrefix(strings.SplitN(strings.SplitN(url, "3306/", 2)[1], "?", 2)[0], "/")
-	schema := strings.SplitN(strings.SplitN(url, "s3bridge_schema=", 2)[1], "&", 2)[0]
+	dbName, schema := mariaNames(t, url)
 	db := openDB(t, "mysql", "root@tcp(127.0.0.1:3306)/"+dbName)
 	db.SetMaxOpenConns(1)
 	if _, err := db.ExecContext(t.Context(), `CREATE TABLE employees (ID INT PRIMARY KEY, FIRSTNAME TEXT, LASTNAME TEXT, EMAIL TEXT, SCORE INT)`); err != nil {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -297,4 +298,15 @@ func columnNames(t *testing.T, db *sql.DB, q string, args ...any) []string {
 	for rows.Next() {
 	}
 	return cols
+}
+
+// mariaNames returns the database and the s3bridge schema a MariaDB
+// instance URL of testenv.MariaDB names.
+func mariaNames(t *testing.T, instanceURL string) (db, schema string) {
+	t.Helper()
+	u, err := url.Parse(instanceURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimPrefix(u.Path, "/"), u.Query().Get("s3bridge_schema")
 }

@@ -91,7 +91,7 @@ func TestMariaDBSQL(t *testing.T) {
 	area, exports := t.TempDir(), t.TempDir()
 	w.mustCLI("attach", "--db", url, "--area", area, "--dir", "EXPORTS="+exports)
 	w.agent("--db", url, "--tick", "100ms")
-	schema := strings.SplitN(strings.SplitN(url, "s3bridge_schema=", 2)[1], "&", 2)[0]
+	_, schema := mariaNames(t, url)
 	db := openDB(t, "mysql", "root@tcp(127.0.0.1:3306)/"+schema+"?parseTime=true")
 	db.SetMaxOpenConns(1)
 	s := &sqlTasks{t: t, db: db, status: `select lifecycle, task_info, percent_complete from tasks where task_id = ?`}

@@ -27,6 +27,24 @@ func (t Target) ByHeader() bool {
 	return t.Options.Header && len(t.Columns) == 0 && t.Statement == ""
 }
 
+// FileColumns returns the columns one file's fields go to: cols as they
+// are, or, when the load maps by header (ByHeader), the table's columns
+// (all) that the file's header names, in the header's order. The reader
+// it returns is the whole file again, header included.
+func (t Target) FileColumns(r io.Reader, cols, all []string) ([]string, io.Reader, bool, error) {
+	if !t.ByHeader() {
+		return cols, r, false, nil
+	}
+	names, whole, err := ReadHeader(r, t.Options)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if cols, err = HeaderColumns(t.Table, names, all); err != nil {
+		return nil, nil, false, err
+	}
+	return cols, whole, true, nil
+}
+
 // ReadHeader reads the header record at the start of r, a delimited file
 // in the format o describes, and returns its names and a reader of the
 // whole input, header included, so that the database or the decoder skips

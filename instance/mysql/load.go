@@ -252,17 +252,11 @@ func (l *loadTx) columns(ctx context.Context) error {
 // (load.Target.ByHeader) the header's names pick the columns, in its order;
 // MariaDB still skips the header line itself (IGNORE 1 LINES).
 func (l *loadTx) Load(ctx context.Context, f load.File, r io.Reader) (int64, error) {
-	cols, named := l.cols, len(l.t.Columns) > 0
-	if l.t.ByHeader() {
-		names, whole, err := load.ReadHeader(r, l.t.Options)
-		if err != nil {
-			return 0, err
-		}
-		if cols, err = load.HeaderColumns(l.t.Table, names, l.cols); err != nil {
-			return 0, err
-		}
-		r, named = whole, true
+	cols, r, byHeader, err := l.t.FileColumns(r, l.cols, l.cols)
+	if err != nil {
+		return 0, err
 	}
+	named := byHeader || len(l.t.Columns) > 0
 	var list []string
 	if named {
 		list = cols

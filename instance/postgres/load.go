@@ -129,16 +129,9 @@ type loadTx struct {
 // numbers are the file's. SkipBadRows sends the rows in batches, each in a
 // savepoint (load.SendSkipping).
 func (l *loadTx) Load(ctx context.Context, f load.File, r io.Reader) (int64, error) {
-	cols := l.cols
-	if l.t.ByHeader() {
-		names, whole, err := load.ReadHeader(r, l.t.Options)
-		if err != nil {
-			return 0, err
-		}
-		if cols, err = load.HeaderColumns(l.t.Table, names, l.all); err != nil {
-			return 0, err
-		}
-		r = whole
+	cols, r, _, err := l.t.FileColumns(r, l.cols, l.all)
+	if err != nil {
+		return 0, err
 	}
 	colList := quoteColumns(cols)
 	opts, native := copyOptions(l.t.Options, colList)

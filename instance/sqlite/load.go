@@ -153,16 +153,9 @@ func (l *loadTx) insert(ctx context.Context, cols []string) (*insert, error) {
 // fault: each is skipped and reported with SkipBadRows, else the first
 // fails the load naming its line.
 func (l *loadTx) Load(ctx context.Context, f load.File, r io.Reader) (int64, error) {
-	cols := l.cols
-	if l.t.ByHeader() {
-		names, whole, err := load.ReadHeader(r, l.t.Options)
-		if err != nil {
-			return 0, err
-		}
-		if cols, err = load.HeaderColumns(l.t.Table, names, l.all); err != nil {
-			return 0, err
-		}
-		r = whole
+	cols, r, _, err := l.t.FileColumns(r, l.cols, l.all)
+	if err != nil {
+		return 0, err
 	}
 	rows, err := load.NewRows(r, f.URI, l.t.Options, cols, l.t.SkipBadRows, l.t.OnBadRow)
 	if err != nil {
