@@ -2,6 +2,7 @@ package export
 
 import (
 	"fmt"
+	"github.com/s3bridge/s3bridge/tuple"
 	"math"
 	"math/big"
 	"strconv"
@@ -13,45 +14,45 @@ import (
 // Lines and Parquet need. Errors name the value; the caller adds the
 // column.
 
-func asInt(v Value) (int64, error) {
+func asInt(v tuple.Value) (int64, error) {
 	switch v.Kind {
-	case Int, Bool:
+	case tuple.Int, tuple.Bool:
 		return v.Int, nil
-	case Float:
+	case tuple.Float:
 		if v.Float == math.Trunc(v.Float) && math.Abs(v.Float) < 1<<63 {
 			return int64(v.Float), nil
 		}
-	case Text:
+	case tuple.Text:
 		return strconv.ParseInt(string(v.Bytes), 10, 64)
 	}
 	return 0, fmt.Errorf("%s is not an integer", describe(v))
 }
 
-func asUint(v Value) (uint64, error) {
-	if v.Kind == Text {
+func asUint(v tuple.Value) (uint64, error) {
+	if v.Kind == tuple.Text {
 		return strconv.ParseUint(string(v.Bytes), 10, 64)
 	}
 	n, err := asInt(v)
 	return uint64(n), err
 }
 
-func asFloat(v Value) (float64, error) {
+func asFloat(v tuple.Value) (float64, error) {
 	switch v.Kind {
-	case Float:
+	case tuple.Float:
 		return v.Float, nil
-	case Int, Bool:
+	case tuple.Int, tuple.Bool:
 		return float64(v.Int), nil
-	case Text:
+	case tuple.Text:
 		return strconv.ParseFloat(string(v.Bytes), 64)
 	}
 	return 0, fmt.Errorf("%s is not a number", describe(v))
 }
 
-func asBool(v Value) (bool, error) {
+func asBool(v tuple.Value) (bool, error) {
 	switch v.Kind {
-	case Bool, Int:
+	case tuple.Bool, tuple.Int:
 		return v.Int != 0, nil
-	case Text:
+	case tuple.Text:
 		switch strings.ToLower(string(v.Bytes)) {
 		case "t", "true", "1", "y", "yes", "on":
 			return true, nil
@@ -68,18 +69,18 @@ var timeLayouts = []string{
 	time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02",
 }
 
-func asTime(v Value) (time.Time, error) {
+func asTime(v tuple.Value) (time.Time, error) {
 	switch v.Kind {
-	case Time:
+	case tuple.Time:
 		return v.Time, nil
-	case Text:
+	case tuple.Text:
 		s := string(v.Bytes)
 		for _, l := range timeLayouts {
 			if t, err := time.Parse(l, s); err == nil {
 				return t.UTC(), nil
 			}
 		}
-	case Int:
+	case tuple.Int:
 		// SQLite's unixepoch() integers.
 		return time.Unix(v.Int, 0).UTC(), nil
 	}
@@ -89,14 +90,14 @@ func asTime(v Value) (time.Time, error) {
 // unscaled returns a decimal's digits as an integer scaled by 10^scale:
 // "-12.3" at scale 2 is -1230. A value with more fractional digits than the
 // scale is refused, not rounded.
-func unscaled(v Value, scale int) (*big.Int, error) {
+func unscaled(v tuple.Value, scale int) (*big.Int, error) {
 	var s string
 	switch v.Kind {
-	case Text:
+	case tuple.Text:
 		s = string(v.Bytes)
-	case Int:
+	case tuple.Int:
 		s = strconv.FormatInt(v.Int, 10)
-	case Float:
+	case tuple.Float:
 		s = strconv.FormatFloat(v.Float, 'f', -1, 64)
 	default:
 		return nil, fmt.Errorf("%s is not a decimal", describe(v))
@@ -116,8 +117,8 @@ func unscaled(v Value, scale int) (*big.Int, error) {
 
 // unscaled64 is unscaled for decimals of up to 18 digits, without big.Int:
 // the common case, parsed digit by digit.
-func unscaled64(v Value, scale int) (int64, error) {
-	if v.Kind != Text {
+func unscaled64(v tuple.Value, scale int) (int64, error) {
+	if v.Kind != tuple.Text {
 		n, err := unscaled(v, scale)
 		if err != nil {
 			return 0, err
@@ -169,22 +170,22 @@ func unscaled64(v Value, scale int) (int64, error) {
 	return n, nil
 }
 
-func describe(v Value) string {
+func describe(v tuple.Value) string {
 	switch v.Kind {
-	case Text:
+	case tuple.Text:
 		if len(v.Bytes) > 40 {
 			return strconv.Quote(string(v.Bytes[:40]) + "…")
 		}
 		return strconv.Quote(string(v.Bytes))
-	case Bytes:
+	case tuple.Bytes:
 		return fmt.Sprintf("%d bytes of binary data", len(v.Bytes))
-	case Int:
+	case tuple.Int:
 		return strconv.FormatInt(v.Int, 10)
-	case Float:
+	case tuple.Float:
 		return strconv.FormatFloat(v.Float, 'g', -1, 64)
-	case Bool:
+	case tuple.Bool:
 		return strconv.FormatBool(v.Int != 0)
-	case Time:
+	case tuple.Time:
 		return v.Time.Format(time.RFC3339Nano)
 	}
 	return "NULL"
@@ -192,28 +193,28 @@ func describe(v Value) string {
 
 // resolveUnknown gives a TypeUnknown column the type its first value has
 // (SQLite expressions carry no declared type).
-func resolveUnknown(cols []Column, row []Value) []Column {
-	out := make([]Column, len(cols))
+func resolveUnknown(cols []tuple.Column, row []tuple.Value) []tuple.Column {
+	out := make([]tuple.Column, len(cols))
 	copy(out, cols)
 	for i := range out {
-		if out[i].Type != TypeUnknown {
+		if out[i].Type != tuple.TypeUnknown {
 			continue
 		}
-		out[i].Type = TypeText
+		out[i].Type = tuple.TypeText
 		if row == nil {
 			continue
 		}
 		switch row[i].Kind {
-		case Int:
-			out[i].Type = TypeInt64
-		case Float:
-			out[i].Type = TypeFloat64
-		case Bool:
-			out[i].Type = TypeBool
-		case Bytes:
-			out[i].Type = TypeBytes
-		case Time:
-			out[i].Type = TypeTimestamp
+		case tuple.Int:
+			out[i].Type = tuple.TypeInt64
+		case tuple.Float:
+			out[i].Type = tuple.TypeFloat64
+		case tuple.Bool:
+			out[i].Type = tuple.TypeBool
+		case tuple.Bytes:
+			out[i].Type = tuple.TypeBytes
+		case tuple.Time:
+			out[i].Type = tuple.TypeTimestamp
 		}
 	}
 	return out
@@ -221,7 +222,7 @@ func resolveUnknown(cols []Column, row []Value) []Column {
 
 // uniqueNames renames repeated column names (SELECT a.id, b.id) to name_2,
 // name_3…, which JSON objects and Parquet schemas need.
-func uniqueNames(cols []Column) []string {
+func uniqueNames(cols []tuple.Column) []string {
 	names := make([]string, len(cols))
 	seen := map[string]bool{}
 	for i, c := range cols {

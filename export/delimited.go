@@ -3,6 +3,7 @@ package export
 import (
 	"bytes"
 	"fmt"
+	"github.com/s3bridge/s3bridge/tuple"
 	"io"
 	"strconv"
 	"strings"
@@ -92,7 +93,7 @@ func oneByte(clause, s string) (byte, error) {
 // delimitedEncoder writes csv or text rows.
 type delimitedEncoder struct {
 	d    delimiter
-	cols []Column
+	cols []tuple.Column
 	// quoted says, per column, whether OPTIONALLY ENCLOSED BY quotes it:
 	// MySQL quotes string columns only.
 	quoted []bool
@@ -102,10 +103,10 @@ type delimitedEncoder struct {
 	field  []byte
 }
 
-func newDelimitedEncoder(d delimiter, cols []Column, header bool) *delimitedEncoder {
+func newDelimitedEncoder(d delimiter, cols []tuple.Column, header bool) *delimitedEncoder {
 	e := &delimitedEncoder{d: d, cols: cols, header: header, quoted: make([]bool, len(cols))}
 	for i, c := range cols {
-		e.quoted[i] = c.Type == TypeText || c.Type == TypeBytes || c.Type == TypeJSON || c.Type == TypeUnknown
+		e.quoted[i] = c.Type == tuple.TypeText || c.Type == tuple.TypeBytes || c.Type == tuple.TypeJSON || c.Type == tuple.TypeUnknown
 	}
 	return e
 }
@@ -127,13 +128,13 @@ func (e *delimitedEncoder) begin(w io.Writer) error {
 	return err
 }
 
-func (e *delimitedEncoder) write(row []Value) error {
+func (e *delimitedEncoder) write(row []tuple.Value) error {
 	e.buf = append(e.buf[:0], e.d.lineStart...)
 	for i, v := range row {
 		if i > 0 {
 			e.buf = append(e.buf, e.d.term...)
 		}
-		if v.Kind == Null {
+		if v.Kind == tuple.Null {
 			e.buf = e.appendNull(e.buf)
 			continue
 		}
@@ -250,27 +251,27 @@ func (e *delimitedEncoder) appendTextEscaped(dst, s []byte, enclosed bool) []byt
 // appendText writes a value in the text form the delimited formats use:
 // the database's own text when it sent text, else numbers as Go prints
 // them exactly, times as MySQL prints them.
-func appendText(dst []byte, v Value, c Column) []byte {
+func appendText(dst []byte, v tuple.Value, c tuple.Column) []byte {
 	switch v.Kind {
-	case Text, Bytes:
+	case tuple.Text, tuple.Bytes:
 		return append(dst, v.Bytes...)
-	case Int:
-		if c.Type == TypeUint64 {
+	case tuple.Int:
+		if c.Type == tuple.TypeUint64 {
 			return strconv.AppendUint(dst, uint64(v.Int), 10)
 		}
 		return strconv.AppendInt(dst, v.Int, 10)
-	case Float:
+	case tuple.Float:
 		bits := 64
-		if c.Type == TypeFloat32 {
+		if c.Type == tuple.TypeFloat32 {
 			bits = 32
 		}
 		return strconv.AppendFloat(dst, v.Float, 'g', -1, bits)
-	case Bool:
+	case tuple.Bool:
 		if v.Int != 0 {
 			return append(dst, "true"...)
 		}
 		return append(dst, "false"...)
-	case Time:
+	case tuple.Time:
 		return appendSQLTime(dst, v, c)
 	}
 	return dst
@@ -279,15 +280,15 @@ func appendText(dst []byte, v Value, c Column) []byte {
 // appendSQLTime prints a date as 2006-01-02 and a timestamp as
 // 2006-01-02 15:04:05 with the column's fractional digits (all six, less
 // trailing zeros, when the column doesn't say).
-func appendSQLTime(dst []byte, v Value, c Column) []byte {
+func appendSQLTime(dst []byte, v tuple.Value, c tuple.Column) []byte {
 	t := v.Time
-	if c.Type == TypeDate {
+	if c.Type == tuple.TypeDate {
 		return t.AppendFormat(dst, "2006-01-02")
 	}
 	switch {
 	case c.Scale > 0 && c.Scale <= 6:
 		return t.AppendFormat(dst, "2006-01-02 15:04:05."+strings.Repeat("0", c.Scale))
-	case c.Scale == 0 && (c.Type == TypeTimestamp || c.Type == TypeTimestampTZ) && t.Nanosecond() == 0:
+	case c.Scale == 0 && (c.Type == tuple.TypeTimestamp || c.Type == tuple.TypeTimestampTZ) && t.Nanosecond() == 0:
 		return t.AppendFormat(dst, "2006-01-02 15:04:05")
 	}
 	return t.AppendFormat(dst, "2006-01-02 15:04:05.999999")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/s3bridge/s3bridge/instance/bulk"
+	"github.com/s3bridge/s3bridge/tuple"
 	"io"
 	"regexp"
 	"strconv"
@@ -150,7 +152,7 @@ func TestNotASelect(t *testing.T) {
 		} {
 			h.fails(export.Params{Query: q, URI: h.uri("refused/x"), Format: export.FormatCSV}, "query")
 		}
-		src := h.in.(export.Source)
+		src := h.in.(bulk.Source)
 		smuggled := map[string]string{
 			// Each source gets the statements past the parser's lexer
 			// would hide, run directly.
@@ -159,8 +161,8 @@ func TestNotASelect(t *testing.T) {
 			"sqlite":   "SELECT 'a\\'; DELETE FROM t; --'",
 		}[d.name]
 		for _, q := range []string{"DELETE FROM t", smuggled} {
-			err := src.Query(t.Context(), export.Query{SQL: q}, func(r export.Rows) error {
-				row := make([]export.Value, len(r.Columns()))
+			err := src.Query(t.Context(), bulk.Query{SQL: q}, func(r tuple.Rows) error {
+				row := make([]tuple.Value, len(r.Columns()))
 				for r.Next(row) == nil {
 				}
 				return nil
@@ -168,8 +170,8 @@ func TestNotASelect(t *testing.T) {
 			if err == nil {
 				t.Errorf("%s: the source ran %q", d.name, q)
 			}
-			if c, ok := src.(export.Copier); ok {
-				if err := c.CopyTo(t.Context(), nopWriter{}, export.Query{SQL: q}, "FORMAT csv"); err == nil {
+			if c, ok := src.(bulk.Copier); ok {
+				if err := c.CopyTo(t.Context(), nopWriter{}, bulk.Query{SQL: q}, "FORMAT csv"); err == nil {
 					t.Errorf("%s: COPY ran %q", d.name, q)
 				}
 			}
@@ -191,7 +193,7 @@ func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
 
 // TestDenied: a permission error from the source satisfies ErrAccessDenied.
 func TestDenied(t *testing.T) {
-	err := export.Denied(errors.New("permission denied for table t"))
+	err := bulk.Denied(errors.New("permission denied for table t"))
 	if !errors.Is(err, s3bridge.ErrAccessDenied) || err.Error() != "permission denied for table t" {
 		t.Errorf("Denied: %v", err)
 	}

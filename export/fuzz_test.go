@@ -3,6 +3,7 @@ package export
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/s3bridge/s3bridge/tuple"
 	"io"
 	"testing"
 
@@ -46,10 +47,10 @@ func FuzzDelimitedRoundTrip(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cols := []Column{{Name: "a"}, {Name: "b\t,\"x"}, {Name: "n", Type: TypeInt64}}
-		row := []Value{StringValue(a), StringValue(b), IntValue(-42)}
+		cols := []tuple.Column{{Name: "a"}, {Name: "b\t,\"x"}, {Name: "n", Type: tuple.TypeInt64}}
+		row := []tuple.Value{tuple.StringValue(a), tuple.StringValue(b), tuple.IntValue(-42)}
 		if bNull {
-			row[1] = NullValue()
+			row[1] = tuple.NullValue()
 		}
 		var out bytes.Buffer
 		enc := newDelimitedEncoder(d, cols, true)

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/s3bridge/s3bridge/tuple"
 	"io"
 	"math"
 	"strconv"
@@ -17,13 +18,13 @@ import (
 // 2006-01-02, timestamps RFC 3339 (with Z when they are instants), JSON
 // columns embedded as JSON, NaN and infinities as strings.
 type jsonlEncoder struct {
-	cols []Column
+	cols []tuple.Column
 	keys [][]byte // `"name":` per column, with the leading comma after the first
 	w    io.Writer
 	buf  []byte
 }
 
-func newJSONLEncoder(cols []Column) *jsonlEncoder {
+func newJSONLEncoder(cols []tuple.Column) *jsonlEncoder {
 	e := &jsonlEncoder{cols: cols}
 	for i, n := range uniqueNames(cols) {
 		var k []byte
@@ -40,7 +41,7 @@ func (e *jsonlEncoder) begin(w io.Writer) error { e.w = w; return nil }
 func (e *jsonlEncoder) end() error              { return nil }
 func (e *jsonlEncoder) buffered() int64         { return 0 }
 
-func (e *jsonlEncoder) write(row []Value) error {
+func (e *jsonlEncoder) write(row []tuple.Value) error {
 	e.buf = append(e.buf[:0], '{')
 	for i, v := range row {
 		e.buf = append(e.buf, e.keys[i]...)
@@ -54,16 +55,16 @@ func (e *jsonlEncoder) write(row []Value) error {
 	return err
 }
 
-func appendJSONValue(dst []byte, v Value, c Column) ([]byte, error) {
-	if v.Kind == Null {
+func appendJSONValue(dst []byte, v tuple.Value, c tuple.Column) ([]byte, error) {
+	if v.Kind == tuple.Null {
 		return append(dst, "null"...), nil
 	}
 	switch c.Type {
-	case TypeInt8, TypeInt16, TypeInt32, TypeInt64, TypeUint8, TypeUint16, TypeUint32, TypeUint64, TypeDecimal:
-		if v.Kind == Text {
+	case tuple.TypeInt8, tuple.TypeInt16, tuple.TypeInt32, tuple.TypeInt64, tuple.TypeUint8, tuple.TypeUint16, tuple.TypeUint32, tuple.TypeUint64, tuple.TypeDecimal:
+		if v.Kind == tuple.Text {
 			return appendJSONNumber(dst, v.Bytes), nil
 		}
-	case TypeFloat32, TypeFloat64:
+	case tuple.TypeFloat32, tuple.TypeFloat64:
 		f, err := asFloat(v)
 		if err != nil {
 			return appendJSONString(dst, v.Bytes), nil
@@ -72,37 +73,37 @@ func appendJSONValue(dst []byte, v Value, c Column) ([]byte, error) {
 			return appendJSONString(dst, []byte(strconv.FormatFloat(f, 'g', -1, 64))), nil
 		}
 		bits := 64
-		if c.Type == TypeFloat32 {
+		if c.Type == tuple.TypeFloat32 {
 			bits = 32
 		}
 		return strconv.AppendFloat(dst, f, 'g', -1, bits), nil
-	case TypeBool:
+	case tuple.TypeBool:
 		b, err := asBool(v)
 		if err != nil {
 			return nil, err
 		}
 		return strconv.AppendBool(dst, b), nil
-	case TypeBytes:
-		if v.Kind == Bytes || v.Kind == Text {
+	case tuple.TypeBytes:
+		if v.Kind == tuple.Bytes || v.Kind == tuple.Text {
 			dst = append(dst, '"')
 			dst = base64.StdEncoding.AppendEncode(dst, v.Bytes)
 			return append(dst, '"'), nil
 		}
-	case TypeDate, TypeTimestamp, TypeTimestampTZ:
-		if v.Kind == Time {
+	case tuple.TypeDate, tuple.TypeTimestamp, tuple.TypeTimestampTZ:
+		if v.Kind == tuple.Time {
 			return appendJSONTime(dst, v.Time, c.Type), nil
 		}
-	case TypeJSON:
-		if v.Kind == Text && json.Valid(v.Bytes) {
+	case tuple.TypeJSON:
+		if v.Kind == tuple.Text && json.Valid(v.Bytes) {
 			return append(dst, v.Bytes...), nil
 		}
 	}
 	switch v.Kind {
-	case Int, Float, Bool:
+	case tuple.Int, tuple.Float, tuple.Bool:
 		return appendText(dst, v, c), nil
-	case Time:
-		return appendJSONTime(dst, v.Time, TypeTimestamp), nil
-	case Bytes:
+	case tuple.Time:
+		return appendJSONTime(dst, v.Time, tuple.TypeTimestamp), nil
+	case tuple.Bytes:
 		dst = append(dst, '"')
 		dst = base64.StdEncoding.AppendEncode(dst, v.Bytes)
 		return append(dst, '"'), nil
@@ -110,12 +111,12 @@ func appendJSONValue(dst []byte, v Value, c Column) ([]byte, error) {
 	return appendJSONString(dst, v.Bytes), nil
 }
 
-func appendJSONTime(dst []byte, t time.Time, typ Type) []byte {
+func appendJSONTime(dst []byte, t time.Time, typ tuple.Type) []byte {
 	dst = append(dst, '"')
 	switch typ {
-	case TypeDate:
+	case tuple.TypeDate:
 		dst = t.AppendFormat(dst, "2006-01-02")
-	case TypeTimestampTZ:
+	case tuple.TypeTimestampTZ:
 		dst = t.UTC().AppendFormat(dst, "2006-01-02T15:04:05.999999999Z")
 	default:
 		dst = t.AppendFormat(dst, "2006-01-02T15:04:05.999999999")

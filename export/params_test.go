@@ -1,6 +1,7 @@
 package export
 
 import (
+	"github.com/s3bridge/s3bridge/tuple"
 	"math/big"
 	"reflect"
 	"strings"
@@ -211,25 +212,25 @@ func TestTwosComplement(t *testing.T) {
 
 func TestUnscaled(t *testing.T) {
 	for in, want := range map[string]string{"1.5": "150", "-0.01": "-1", "42": "4200", "0.10": "10", "-123456789012345678901234.5": "-12345678901234567890123450"} {
-		n, err := unscaled(StringValue(in), 2)
+		n, err := unscaled(tuple.StringValue(in), 2)
 		if err != nil || n.String() != want {
 			t.Errorf("unscaled(%q, 2) = %v, %v; want %s", in, n, err, want)
 		}
 		if n.IsInt64() {
-			if m, err := unscaled64(StringValue(in), 2); err != nil || m != n.Int64() {
+			if m, err := unscaled64(tuple.StringValue(in), 2); err != nil || m != n.Int64() {
 				t.Errorf("unscaled64(%q, 2) = %d, %v; want %s", in, m, err, want)
 			}
 		}
 	}
 	for _, bad := range []string{"1.234", "", "-", "1.2.3", "1e5", "abc"} {
-		if _, err := unscaled64(StringValue(bad), 2); err == nil {
+		if _, err := unscaled64(tuple.StringValue(bad), 2); err == nil {
 			t.Errorf("unscaled64(%q, 2) accepted it", bad)
 		}
 	}
-	if m, err := unscaled64(StringValue("12.3400"), 2); err != nil || m != 1234 {
+	if m, err := unscaled64(tuple.StringValue("12.3400"), 2); err != nil || m != 1234 {
 		t.Errorf("unscaled64(12.3400, 2) = %d, %v", m, err)
 	}
-	if _, err := unscaled(StringValue("1.234"), 2); err == nil {
+	if _, err := unscaled(tuple.StringValue("1.234"), 2); err == nil {
 		t.Error("1.234 fit scale 2")
 	}
 }

@@ -2,6 +2,7 @@ package export
 
 import (
 	"fmt"
+	"github.com/s3bridge/s3bridge/tuple"
 	"io"
 	"math"
 	"math/big"
@@ -28,10 +29,10 @@ const sizeEvery = 256
 // column per result column, in order, typed from the result's types (see
 // parquetNode), row groups flushed as they fill.
 type parquetEncoder struct {
-	cols      []Column // resolved at the first row
+	cols      []tuple.Column // resolved at the first row
 	codec     compress.Codec
 	schema    *parquet.Schema
-	conv      []func(Value) (parquet.Value, error)
+	conv      []func(tuple.Value) (parquet.Value, error)
 	w         *parquet.Writer
 	out       countWriter
 	row       parquet.Row
@@ -41,7 +42,7 @@ type parquetEncoder struct {
 	size      int64 // the open row group's size then, plus the rows since
 }
 
-func newParquetEncoder(cols []Column, compression string) *parquetEncoder {
+func newParquetEncoder(cols []tuple.Column, compression string) *parquetEncoder {
 	e := &parquetEncoder{cols: cols, codec: fastSnappy{}}
 	switch compression {
 	case CompressZstd:
@@ -62,11 +63,11 @@ func (e *parquetEncoder) begin(w io.Writer) error {
 }
 
 // setup builds the schema, once, from the columns and the first row.
-func (e *parquetEncoder) setup(first []Value) error {
+func (e *parquetEncoder) setup(first []tuple.Value) error {
 	e.cols = resolveUnknown(e.cols, first)
 	names := uniqueNames(e.cols)
 	root := make(columnsNode, len(e.cols))
-	e.conv = make([]func(Value) (parquet.Value, error), len(e.cols))
+	e.conv = make([]func(tuple.Value) (parquet.Value, error), len(e.cols))
 	for i, c := range e.cols {
 		node, conv := parquetNode(c)
 		root[i] = columnField{Node: parquet.Optional(node), name: names[i]}
@@ -80,7 +81,7 @@ func (e *parquetEncoder) setup(first []Value) error {
 	return nil
 }
 
-func (e *parquetEncoder) write(row []Value) error {
+func (e *parquetEncoder) write(row []tuple.Value) error {
 	if e.w == nil {
 		if err := e.setup(row); err != nil {
 			return err
@@ -88,7 +89,7 @@ func (e *parquetEncoder) write(row []Value) error {
 	}
 	for i, v := range row {
 		e.size += int64(len(v.Bytes)) + 8
-		if v.Kind == Null || (v.Kind == Time && v.Time.IsZero()) {
+		if v.Kind == tuple.Null || (v.Kind == tuple.Time && v.Time.IsZero()) {
 			// MySQL's zero dates (0000-00-00) have no Parquet form: NULL.
 			e.row[i] = parquet.NullValue().Level(0, 0, i)
 			continue
@@ -150,38 +151,38 @@ func (fastSnappy) Decode(dst, src []byte) ([]byte, error)     { return s2.Decode
 // decimals (unconstrained numeric) as strings, dates as DATE, timestamps as
 // TIMESTAMP(MICROS) adjusted to UTC only for instants, JSON and text as
 // strings, binary as plain byte arrays.
-func parquetNode(c Column) (parquet.Node, func(Value) (parquet.Value, error)) {
+func parquetNode(c tuple.Column) (parquet.Node, func(tuple.Value) (parquet.Value, error)) {
 	switch c.Type {
-	case TypeInt8, TypeInt16, TypeInt32, TypeInt64, TypeUint8, TypeUint16, TypeUint32, TypeUint64:
+	case tuple.TypeInt8, tuple.TypeInt16, tuple.TypeInt32, tuple.TypeInt64, tuple.TypeUint8, tuple.TypeUint16, tuple.TypeUint32, tuple.TypeUint64:
 		return intNode(c.Type)
-	case TypeFloat32:
-		return parquet.Leaf(parquet.FloatType), func(v Value) (parquet.Value, error) {
+	case tuple.TypeFloat32:
+		return parquet.Leaf(parquet.FloatType), func(v tuple.Value) (parquet.Value, error) {
 			f, err := asFloat(v)
 			return parquet.FloatValue(float32(f)), err
 		}
-	case TypeFloat64:
-		return parquet.Leaf(parquet.DoubleType), func(v Value) (parquet.Value, error) {
+	case tuple.TypeFloat64:
+		return parquet.Leaf(parquet.DoubleType), func(v tuple.Value) (parquet.Value, error) {
 			f, err := asFloat(v)
 			return parquet.DoubleValue(f), err
 		}
-	case TypeBool:
-		return parquet.Leaf(parquet.BooleanType), func(v Value) (parquet.Value, error) {
+	case tuple.TypeBool:
+		return parquet.Leaf(parquet.BooleanType), func(v tuple.Value) (parquet.Value, error) {
 			b, err := asBool(v)
 			return parquet.BooleanValue(b), err
 		}
-	case TypeDecimal:
+	case tuple.TypeDecimal:
 		if c.Precision >= 1 && c.Precision <= 38 && c.Scale >= 0 && c.Scale <= c.Precision {
 			return decimalNode(c)
 		}
-	case TypeBytes:
-		return parquet.Leaf(parquet.ByteArrayType), func(v Value) (parquet.Value, error) {
-			if v.Kind != Bytes && v.Kind != Text {
+	case tuple.TypeBytes:
+		return parquet.Leaf(parquet.ByteArrayType), func(v tuple.Value) (parquet.Value, error) {
+			if v.Kind != tuple.Bytes && v.Kind != tuple.Text {
 				return parquet.ByteArrayValue(appendText(nil, v, c)), nil
 			}
 			return parquet.ByteArrayValue(v.Bytes), nil
 		}
-	case TypeDate:
-		return parquet.Date(), func(v Value) (parquet.Value, error) {
+	case tuple.TypeDate:
+		return parquet.Date(), func(v tuple.Value) (parquet.Value, error) {
 			t, err := asTime(v)
 			days := t.Unix() / 86400
 			if t.Unix() < 0 && t.Unix()%86400 != 0 {
@@ -189,14 +190,14 @@ func parquetNode(c Column) (parquet.Node, func(Value) (parquet.Value, error)) {
 			}
 			return parquet.Int32Value(int32(days)), err
 		}
-	case TypeTimestamp, TypeTimestampTZ:
-		return parquet.TimestampAdjusted(parquet.Microsecond, c.Type == TypeTimestampTZ), func(v Value) (parquet.Value, error) {
+	case tuple.TypeTimestamp, tuple.TypeTimestampTZ:
+		return parquet.TimestampAdjusted(parquet.Microsecond, c.Type == tuple.TypeTimestampTZ), func(v tuple.Value) (parquet.Value, error) {
 			t, err := asTime(v)
 			return parquet.Int64Value(t.UnixMicro()), err
 		}
 	}
-	return parquet.String(), func(v Value) (parquet.Value, error) {
-		if v.Kind == Text || v.Kind == Bytes {
+	return parquet.String(), func(v tuple.Value) (parquet.Value, error) {
+		if v.Kind == tuple.Text || v.Kind == tuple.Bytes {
 			return parquet.ByteArrayValue(v.Bytes), nil
 		}
 		return parquet.ByteArrayValue(appendText(nil, v, c)), nil
@@ -205,8 +206,8 @@ func parquetNode(c Column) (parquet.Node, func(Value) (parquet.Value, error)) {
 
 // intNode stores integers with their width and signedness annotated: INT32
 // for up to 32 bits, INT64 beyond, as the Parquet spec has it.
-func intNode(t Type) (parquet.Node, func(Value) (parquet.Value, error)) {
-	bits, signed, _ := t.intBits()
+func intNode(t tuple.Type) (parquet.Node, func(tuple.Value) (parquet.Value, error)) {
+	bits, signed, _ := t.IntBits()
 	node := parquet.Int(bits)
 	if !signed {
 		node = parquet.Uint(bits)
@@ -217,7 +218,7 @@ func intNode(t Type) (parquet.Node, func(Value) (parquet.Value, error)) {
 	} else if bits < 64 {
 		lo, hi = 0, 1<<bits-1
 	}
-	return node, func(v Value) (parquet.Value, error) {
+	return node, func(v tuple.Value) (parquet.Value, error) {
 		if !signed && bits == 64 {
 			n, err := asUint(v)
 			return parquet.Int64Value(int64(n)), err
@@ -236,23 +237,23 @@ func intNode(t Type) (parquet.Node, func(Value) (parquet.Value, error)) {
 // decimalNode stores DECIMAL(p,s) in the smallest physical type the
 // Parquet spec allows for p: INT32 up to 9 digits, INT64 up to 18, fixed
 // bytes beyond, big-endian two's complement.
-func decimalNode(c Column) (parquet.Node, func(Value) (parquet.Value, error)) {
+func decimalNode(c tuple.Column) (parquet.Node, func(tuple.Value) (parquet.Value, error)) {
 	p, s := c.Precision, c.Scale
 	switch {
 	case p <= 9:
-		return parquet.Decimal(s, p, parquet.Int32Type), func(v Value) (parquet.Value, error) {
+		return parquet.Decimal(s, p, parquet.Int32Type), func(v tuple.Value) (parquet.Value, error) {
 			n, err := unscaled64(v, s)
 			return parquet.Int32Value(int32(n)), err
 		}
 	case p <= 18:
-		return parquet.Decimal(s, p, parquet.Int64Type), func(v Value) (parquet.Value, error) {
+		return parquet.Decimal(s, p, parquet.Int64Type), func(v tuple.Value) (parquet.Value, error) {
 			n, err := unscaled64(v, s)
 			return parquet.Int64Value(n), err
 		}
 	}
 	size := decimalBytes(p)
 	buf := make([]byte, size)
-	return parquet.Decimal(s, p, parquet.FixedLenByteArrayType(size)), func(v Value) (parquet.Value, error) {
+	return parquet.Decimal(s, p, parquet.FixedLenByteArrayType(size)), func(v tuple.Value) (parquet.Value, error) {
 		n, err := unscaled(v, s)
 		if err != nil {
 			return parquet.Value{}, err

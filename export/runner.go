@@ -22,6 +22,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/s3bridge/s3bridge/instance/bulk"
+	"github.com/s3bridge/s3bridge/tuple"
 	"io"
 	"sync/atomic"
 	"time"
@@ -74,7 +76,7 @@ func (r *Runner) Run(ctx context.Context, t s3bridge.Task, set s3bridge.Settings
 // RunOn runs a task claimed from in (agent.InstanceRunner); in must be a
 // Source, as every instance package's Instance is.
 func (r *Runner) RunOn(ctx context.Context, in instance.Instance, t s3bridge.Task, set s3bridge.Settings, rep s3bridge.Reporter) (string, error) {
-	src, ok := in.(Source)
+	src, ok := in.(bulk.Source)
 	if !ok {
 		return "", fmt.Errorf("task %d: instance %s can't run queries for an export", t.ID, in.Name())
 	}
@@ -84,7 +86,7 @@ func (r *Runner) RunOn(ctx context.Context, in instance.Instance, t s3bridge.Tas
 // RunSource runs a task whose query runs on src and returns its task_info:
 // "exported N rows in F files (B bytes) to URI", the form the SQL
 // functions read their result from.
-func (r *Runner) RunSource(ctx context.Context, src Source, t s3bridge.Task, set s3bridge.Settings, rep s3bridge.Reporter) (string, error) {
+func (r *Runner) RunSource(ctx context.Context, src bulk.Source, t s3bridge.Task, set s3bridge.Settings, rep s3bridge.Reporter) (string, error) {
 	if t.Type != s3bridge.TaskExportToS3 {
 		return "", fmt.Errorf("task %d: export can't run a %s task", t.ID, t.Type)
 	}
@@ -119,7 +121,7 @@ type job struct {
 	t     s3bridge.Task
 	set   s3bridge.Settings
 	pl    *plan
-	src   Source
+	src   bulk.Source
 	store ObjectStore
 	guard Guard
 	rep   s3bridge.Reporter
@@ -252,7 +254,7 @@ func (j *job) removeStale(ctx context.Context) error {
 // export streams the query's rows into parts, through COPY where the
 // source has it and it writes exactly the requested format.
 func (j *job) export(ctx context.Context) error {
-	copier, isCopier := j.src.(Copier)
+	copier, isCopier := j.src.(bulk.Copier)
 	delimited := j.pl.Format == FormatCSV || j.pl.Format == FormatText
 	switch {
 	case j.pl.copy != nil && delimited:
@@ -268,14 +270,14 @@ func (j *job) export(ctx context.Context) error {
 	return j.viaRows(ctx)
 }
 
-func (j *job) query(text bool) Query {
-	return Query{SQL: j.pl.Query, Caller: j.pl.Caller, CallerRole: j.pl.CallerRole, Session: j.pl.Session, Text: text}
+func (j *job) query(text bool) bulk.Query {
+	return bulk.Query{SQL: j.pl.Query, Caller: j.pl.Caller, CallerRole: j.pl.CallerRole, Session: j.pl.Session, Text: text}
 }
 
 // viaRows reads typed rows and encodes them.
 func (j *job) viaRows(ctx context.Context) error {
 	text := j.pl.Format == FormatCSV || j.pl.Format == FormatText
-	return j.src.Query(ctx, j.query(text), func(rows Rows) error {
+	return j.src.Query(ctx, j.query(text), func(rows tuple.Rows) error {
 		cols := rows.Columns()
 		var enc encoder
 		switch j.pl.Format {
@@ -294,7 +296,7 @@ func (j *job) viaRows(ctx context.Context) error {
 type encoder interface {
 	// begin starts a part on w, writing its header if it has one.
 	begin(w io.Writer) error
-	write(row []Value) error
+	write(row []tuple.Value) error
 	// buffered is what the encoder holds that has not reached w yet
 	// (Parquet's open row group), counted towards the part's size.
 	buffered() int64
@@ -302,8 +304,8 @@ type encoder interface {
 	end() error
 }
 
-func (j *job) encodeRows(ctx context.Context, rows Rows, enc encoder, width int) error {
-	row := make([]Value, width)
+func (j *job) encodeRows(ctx context.Context, rows tuple.Rows, enc encoder, width int) error {
+	row := make([]tuple.Value, width)
 	p, err := j.ps.open(ctx)
 	if err != nil {
 		return err
@@ -366,7 +368,7 @@ func (j *job) closePart() error {
 // viaCopy streams COPY's output into parts. COPY writes one row per Write,
 // so parts are cut between writes; its header row is kept and repeated at
 // the top of every part.
-func (j *job) viaCopy(ctx context.Context, c Copier, opts *CopyOptions) error {
+func (j *job) viaCopy(ctx context.Context, c bulk.Copier, opts *CopyOptions) error {
 	if _, err := j.ps.open(ctx); err != nil {
 		return err
 	}
@@ -461,7 +463,7 @@ func (j *job) fail(ctx context.Context, cause error) error {
 // watch logs progress and, when a SQL call waits for the export, stops it
 // once that call has gone.
 func (j *job) watch(ctx context.Context, cancel context.CancelCauseFunc) {
-	w, waited := j.src.(Waiters)
+	w, waited := j.src.(bulk.Waiters)
 	waited = waited && j.pl.Waiting
 	timeout := cmp.Or(j.r.WaiterTimeout, 5*time.Second)
 	tick := time.NewTicker(min(time.Second, timeout/4))

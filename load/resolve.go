@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/s3bridge/s3bridge/instance/bulk"
 	"strings"
 
 	"github.com/s3bridge/s3bridge"
@@ -14,12 +15,12 @@ import (
 // any byte moves: one object; every object under a prefix in key order
 // (zero-byte objects skipped); or a manifest's entries, where a missing
 // mandatory entry fails the load and a missing optional one is logged.
-func resolve(ctx context.Context, store ObjectStore, g Guard, p Params, rep s3bridge.Reporter) ([]File, error) {
+func resolve(ctx context.Context, store ObjectStore, g Guard, p Params, rep s3bridge.Reporter) ([]bulk.File, error) {
 	loc, err := s3store.ParseURI(p.URI)
 	if err != nil {
 		return nil, err
 	}
-	var files []File
+	var files []bulk.File
 	switch p.Source {
 	case SourceFile:
 		f, err := stat(ctx, store, g, loc.Bucket, loc.Key)
@@ -39,7 +40,7 @@ func resolve(ctx context.Context, store ObjectStore, g Guard, p Params, rep s3br
 			if o.Size == 0 {
 				continue
 			}
-			f := File{URI: "s3://" + loc.Bucket + "/" + o.Key, Key: o.Key, ETag: o.ETag, Size: o.Size}
+			f := bulk.File{URI: "s3://" + loc.Bucket + "/" + o.Key, Key: o.Key, ETag: o.ETag, Size: o.Size}
 			if err := g.Allow("s3:GetObject", objARN(loc.Bucket, o.Key), nil); err != nil {
 				return nil, err
 			}
@@ -57,7 +58,7 @@ func resolve(ctx context.Context, store ObjectStore, g Guard, p Params, rep s3br
 	return files, nil
 }
 
-func fromManifest(ctx context.Context, store ObjectStore, g Guard, loc s3store.Location, uri string, rep s3bridge.Reporter) ([]File, error) {
+func fromManifest(ctx context.Context, store ObjectStore, g Guard, loc s3store.Location, uri string, rep s3bridge.Reporter) ([]bulk.File, error) {
 	if err := g.Allow("s3:GetObject", objARN(loc.Bucket, loc.Key), nil); err != nil {
 		return nil, err
 	}
@@ -70,7 +71,7 @@ func fromManifest(ctx context.Context, store ObjectStore, g Guard, loc s3store.L
 	if err != nil {
 		return nil, err
 	}
-	var files []File
+	var files []bulk.File
 	for i, e := range m.Entries {
 		el, err := s3store.ParseURI(e.URL)
 		if err != nil {
@@ -91,11 +92,11 @@ func fromManifest(ctx context.Context, store ObjectStore, g Guard, loc s3store.L
 	return files, nil
 }
 
-func stat(ctx context.Context, store ObjectStore, g Guard, bucket, key string) (File, error) {
+func stat(ctx context.Context, store ObjectStore, g Guard, bucket, key string) (bulk.File, error) {
 	if err := g.Allow("s3:GetObject", objARN(bucket, key), nil); err != nil {
-		return File{}, err
+		return bulk.File{}, err
 	}
-	f := File{URI: "s3://" + bucket + "/" + key, Key: key}
+	f := bulk.File{URI: "s3://" + bucket + "/" + key, Key: key}
 	o, err := store.Stat(ctx, bucket, key)
 	if err != nil {
 		return f, byServer("s3:GetObject", f, err)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/s3bridge/s3bridge/instance/bulk"
 	"io"
 	"os"
 	"strings"
@@ -61,7 +62,7 @@ func (r *Runner) RunOn(ctx context.Context, in instance.Instance, t s3bridge.Tas
 	if err := p.Validate(); err != nil {
 		return "", err
 	}
-	sink, ok := in.(Sink)
+	sink, ok := in.(bulk.Sink)
 	if !ok {
 		return "", fmt.Errorf("instance %s can't take loads", in.Name())
 	}
@@ -99,9 +100,9 @@ type loader struct {
 	bad   atomic.Int64
 }
 
-func (l *loader) run(ctx context.Context, sink Sink, claim s3bridge.Claim, files []File) (string, error) {
+func (l *loader) run(ctx context.Context, sink bulk.Sink, claim s3bridge.Claim, files []bulk.File) (string, error) {
 	taskID := claim.TaskID
-	target := Target{TaskID: taskID, Claim: claim, Caller: l.p.Caller, CallerRole: l.p.CallerRole, Schema: l.p.Schema, Table: l.p.Table, Columns: l.p.Columns, Replace: l.p.Replace,
+	target := bulk.Target{TaskID: taskID, Claim: claim, Caller: l.p.Caller, CallerRole: l.p.CallerRole, Schema: l.p.Schema, Table: l.p.Table, Columns: l.p.Columns, Replace: l.p.Replace,
 		Duplicates: strings.ToUpper(l.p.Duplicates), Statement: l.p.Statement, Options: l.p.Options, SkipBadRows: l.p.SkipBadRows,
 		OnBadRow: func(file string, err error) {
 			if l.bad.Add(1) <= 1000 {
@@ -116,7 +117,7 @@ func (l *loader) run(ctx context.Context, sink Sink, claim s3bridge.Claim, files
 	for _, f := range files {
 		n, err := l.loadFile(ctx, tx, f)
 		if err == nil {
-			err = tx.Record(ctx, History{TaskID: taskID, LoadPrefix: l.p.URI, FileName: f.URI, ETag: f.ETag, Bytes: f.Size, Rows: n, At: time.Now().UTC()})
+			err = tx.Record(ctx, bulk.History{TaskID: taskID, LoadPrefix: l.p.URI, FileName: f.URI, ETag: f.ETag, Bytes: f.Size, Rows: n, At: time.Now().UTC()})
 		}
 		if err != nil {
 			if rerr := tx.Rollback(context.WithoutCancel(ctx)); rerr != nil {
@@ -141,7 +142,7 @@ func (l *loader) run(ctx context.Context, sink Sink, claim s3bridge.Claim, files
 }
 
 // loadFile streams one object through decompression into the sink.
-func (l *loader) loadFile(ctx context.Context, tx Tx, f File) (int64, error) {
+func (l *loader) loadFile(ctx context.Context, tx bulk.Tx, f bulk.File) (int64, error) {
 	body, obj, err := l.store.Open(ctx, bucketOf(f.URI), f.Key)
 	if err != nil {
 		return 0, fmt.Errorf("load %s: %w", f.URI, byServer("s3:GetObject", f, err))
@@ -176,7 +177,7 @@ func (l *loader) loadFile(ctx context.Context, tx Tx, f File) (int64, error) {
 // spoolZip copies a zip archive to a temporary file (its directory is at
 // the end, so it needs random access) and opens its entries in order. The
 // copy is on disk, never in memory, and removed when the reader closes.
-func spoolZip(r io.Reader, f File, limit int64) (io.ReadCloser, error) {
+func spoolZip(r io.Reader, f bulk.File, limit int64) (io.ReadCloser, error) {
 	tmp, err := os.CreateTemp("", "s3bridge-zip-*")
 	if err != nil {
 		return nil, err
@@ -221,7 +222,7 @@ type allowAll struct{}
 
 func (allowAll) Allow(string, string, map[string][]string) error { return nil }
 
-func byServer(action string, f File, err error) error {
+func byServer(action string, f bulk.File, err error) error {
 	if errors.Is(err, s3bridge.ErrAccessDenied) {
 		return fmt.Errorf("%s on arn:aws:s3:::%s/%s: denied by the S3 server: %w", action, bucketOf(f.URI), f.Key, err)
 	}

@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/s3bridge/s3bridge/instance/bulk"
+	"github.com/s3bridge/s3bridge/tuple"
 	"io"
 	"math"
 	"strconv"
@@ -17,16 +19,15 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/s3bridge/s3bridge"
-	"github.com/s3bridge/s3bridge/export"
 	"github.com/s3bridge/s3bridge/statement"
 )
 
 var (
-	_ export.Source  = (*Instance)(nil)
-	_ export.Waiters = (*Instance)(nil)
+	_ bulk.Source  = (*Instance)(nil)
+	_ bulk.Waiters = (*Instance)(nil)
 )
 
-// Query implements export.Source: the query runs in a read-only
+// Query implements bulk.Source: the query runs in a read-only
 // transaction and streams over MariaDB's text protocol, row by row.
 //
 // MariaDB can't switch a session to another account the way PostgreSQL's
@@ -42,7 +43,7 @@ var (
 // on the agent's account; without it the export fails rather than run
 // with the agent's own privileges. Views can't hold every query (user
 // variables, a duplicated column name): alias or rewrite those.
-func (in *Instance) Query(ctx context.Context, q export.Query, fn func(export.Rows) error) error {
+func (in *Instance) Query(ctx context.Context, q bulk.Query, fn func(tuple.Rows) error) error {
 	conn, err := in.DB().Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("connect to mysql %s: %w", in.Name(), err)
@@ -74,7 +75,7 @@ func (in *Instance) Query(ctx context.Context, q export.Query, fn func(export.Ro
 
 // queryOnce runs query in a read-only transaction and reports whether fn
 // got to see its rows.
-func (in *Instance) queryOnce(ctx context.Context, conn *sql.Conn, query string, fn func(export.Rows) error) (started bool, err error) {
+func (in *Instance) queryOnce(ctx context.Context, conn *sql.Conn, query string, fn func(tuple.Rows) error) (started bool, err error) {
 	if _, err := conn.ExecContext(ctx, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"); err != nil {
 		return false, fmt.Errorf("begin read-only transaction: %w", err)
 	}
@@ -102,7 +103,7 @@ func (in *Instance) queryOnce(ctx context.Context, conn *sql.Conn, query string,
 // definers lists the DEFINER clauses to try for q.Caller: the account,
 // then its active role. None when there is no caller or the caller is the
 // agent's own account.
-func (in *Instance) definers(ctx context.Context, conn *sql.Conn, q export.Query) ([]string, error) {
+func (in *Instance) definers(ctx context.Context, conn *sql.Conn, q bulk.Query) ([]string, error) {
 	return in.definersFor(ctx, conn, q.Caller, q.CallerRole)
 }
 
@@ -144,7 +145,7 @@ func (in *Instance) definersFor(ctx context.Context, conn *sql.Conn, caller, rol
 
 // createView defines the view the query runs through as definer and
 // returns its quoted name.
-func (in *Instance) createView(ctx context.Context, conn *sql.Conn, definer string, q export.Query) (string, error) {
+func (in *Instance) createView(ctx context.Context, conn *sql.Conn, definer string, q bulk.Query) (string, error) {
 	b := make([]byte, 8)
 	rand.Read(b)
 	view := quote(in.schema) + "." + quote("_export_"+hex.EncodeToString(b))
@@ -152,7 +153,7 @@ func (in *Instance) createView(ctx context.Context, conn *sql.Conn, definer stri
 	if err != nil {
 		var me *mysql.MySQLError
 		if errors.As(err, &me) && (me.Number == 1227 || me.Number == 1044) {
-			return "", export.Denied(fmt.Errorf("run the export with the privileges of %s: the agent's account needs SET USER to define a view for it: %w", q.Caller, err))
+			return "", bulk.Denied(fmt.Errorf("run the export with the privileges of %s: the agent's account needs SET USER to define a view for it: %w", q.Caller, err))
 		}
 		return "", queryErr(err)
 	}
@@ -167,7 +168,7 @@ func queryErr(err error) error {
 	if errors.As(err, &me) {
 		switch me.Number {
 		case 1142, 1143, 1356, 1370:
-			return export.Denied(fmt.Errorf("query: %w", err))
+			return bulk.Denied(fmt.Errorf("query: %w", err))
 		}
 	}
 	return fmt.Errorf("query: %w", err)
@@ -175,7 +176,7 @@ func queryErr(err error) error {
 
 type myRows struct {
 	rows driver.Rows
-	cols []export.Column
+	cols []tuple.Column
 	dest []driver.Value
 	buf  [][]byte // per column, for values converted to text
 }
@@ -188,9 +189,9 @@ func (r *myRows) scratch(i int) []byte {
 	return r.buf[i]
 }
 
-func (r *myRows) Columns() []export.Column { return r.cols }
+func (r *myRows) Columns() []tuple.Column { return r.cols }
 
-func (r *myRows) Next(row []export.Value) error {
+func (r *myRows) Next(row []tuple.Value) error {
 	if err := r.rows.Next(r.dest); err != nil {
 		if err == io.EOF {
 			return io.EOF
@@ -200,31 +201,31 @@ func (r *myRows) Next(row []export.Value) error {
 	for i, v := range r.dest {
 		switch v := v.(type) {
 		case nil:
-			row[i] = export.NullValue()
+			row[i] = tuple.NullValue()
 		case []byte:
-			if r.cols[i].Type == export.TypeBytes {
-				row[i] = export.BytesValue(v)
+			if r.cols[i].Type == tuple.TypeBytes {
+				row[i] = tuple.BytesValue(v)
 			} else {
-				row[i] = export.TextValue(v)
+				row[i] = tuple.TextValue(v)
 			}
 		case time.Time:
-			row[i] = export.TimeValue(v)
+			row[i] = tuple.TimeValue(v)
 		case int64:
-			row[i] = export.IntValue(v)
+			row[i] = tuple.IntValue(v)
 		case uint64:
 			// The driver parses integers of the text protocol itself;
 			// BIGINT UNSIGNED past int64 is kept as its digits.
 			if v > math.MaxInt64 {
-				row[i] = export.TextValue(strconv.AppendUint(r.scratch(i), v, 10))
+				row[i] = tuple.TextValue(strconv.AppendUint(r.scratch(i), v, 10))
 			} else {
-				row[i] = export.IntValue(int64(v))
+				row[i] = tuple.IntValue(int64(v))
 			}
 		case float64:
-			row[i] = export.FloatValue(v)
+			row[i] = tuple.FloatValue(v)
 		case float32:
-			row[i] = export.FloatValue(float64(v))
+			row[i] = tuple.FloatValue(float64(v))
 		case string:
-			row[i] = export.StringValue(v)
+			row[i] = tuple.StringValue(v)
 		default:
 			return fmt.Errorf("column %s: unexpected %T from the driver", r.cols[i].Name, v)
 		}
@@ -233,61 +234,61 @@ func (r *myRows) Next(row []export.Value) error {
 }
 
 // myColumns maps the driver's column types to export types.
-func myColumns(rows driver.Rows) []export.Column {
+func myColumns(rows driver.Rows) []tuple.Column {
 	names := rows.Columns()
-	cols := make([]export.Column, len(names))
+	cols := make([]tuple.Column, len(names))
 	typed, _ := rows.(driver.RowsColumnTypeDatabaseTypeName)
 	ps, _ := rows.(driver.RowsColumnTypePrecisionScale)
 	for i, n := range names {
-		cols[i] = export.Column{Name: n}
+		cols[i] = tuple.Column{Name: n}
 		if typed == nil {
 			continue
 		}
 		t := typed.ColumnTypeDatabaseTypeName(i)
 		switch t {
 		case "TINYINT":
-			cols[i].Type = export.TypeInt8
+			cols[i].Type = tuple.TypeInt8
 		case "SMALLINT", "YEAR":
-			cols[i].Type = export.TypeInt16
+			cols[i].Type = tuple.TypeInt16
 		case "MEDIUMINT", "INT":
-			cols[i].Type = export.TypeInt32
+			cols[i].Type = tuple.TypeInt32
 		case "BIGINT":
-			cols[i].Type = export.TypeInt64
+			cols[i].Type = tuple.TypeInt64
 		case "UNSIGNED TINYINT":
-			cols[i].Type = export.TypeUint8
+			cols[i].Type = tuple.TypeUint8
 		case "UNSIGNED SMALLINT":
-			cols[i].Type = export.TypeUint16
+			cols[i].Type = tuple.TypeUint16
 		case "UNSIGNED MEDIUMINT", "UNSIGNED INT":
-			cols[i].Type = export.TypeUint32
+			cols[i].Type = tuple.TypeUint32
 		case "UNSIGNED BIGINT":
-			cols[i].Type = export.TypeUint64
+			cols[i].Type = tuple.TypeUint64
 		case "FLOAT":
-			cols[i].Type = export.TypeFloat32
+			cols[i].Type = tuple.TypeFloat32
 		case "DOUBLE":
-			cols[i].Type = export.TypeFloat64
+			cols[i].Type = tuple.TypeFloat64
 		case "DECIMAL":
-			cols[i].Type = export.TypeDecimal
+			cols[i].Type = tuple.TypeDecimal
 		case "DATE":
-			cols[i].Type = export.TypeDate
+			cols[i].Type = tuple.TypeDate
 		case "DATETIME":
-			cols[i].Type = export.TypeTimestamp
+			cols[i].Type = tuple.TypeTimestamp
 		case "TIMESTAMP":
 			// Stored as UTC and shown in the session's zone, which s3bridge
 			// sets to UTC: an instant.
-			cols[i].Type = export.TypeTimestampTZ
+			cols[i].Type = tuple.TypeTimestampTZ
 		case "JSON":
-			cols[i].Type = export.TypeJSON
+			cols[i].Type = tuple.TypeJSON
 		case "BINARY", "VARBINARY", "BLOB", "TINYBLOB", "MEDIUMBLOB", "LONGBLOB", "GEOMETRY", "BIT":
-			cols[i].Type = export.TypeBytes
+			cols[i].Type = tuple.TypeBytes
 		}
 		if ps == nil {
 			continue
 		}
 		if p, s, ok := ps.ColumnTypePrecisionScale(i); ok {
 			switch cols[i].Type {
-			case export.TypeDecimal:
+			case tuple.TypeDecimal:
 				cols[i].Precision, cols[i].Scale = int(p), int(s)
-			case export.TypeTimestamp, export.TypeTimestampTZ:
+			case tuple.TypeTimestamp, tuple.TypeTimestampTZ:
 				cols[i].Scale = int(s)
 			}
 		}
@@ -295,7 +296,7 @@ func myColumns(rows driver.Rows) []export.Column {
 	return cols
 }
 
-// WaiterAge implements export.Waiters: select_into_outfile_s3 records a
+// WaiterAge implements bulk.Waiters: select_into_outfile_s3 records a
 // heartbeat in export_waits while it waits.
 func (in *Instance) WaiterAge(ctx context.Context, id int64) (time.Duration, error) {
 	var us int64

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/s3bridge/s3bridge/instance/bulk"
 	"io"
 	"regexp"
 	"strconv"
@@ -17,17 +18,16 @@ import (
 
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/format"
-	"github.com/s3bridge/s3bridge/load"
 	"github.com/s3bridge/s3bridge/statement"
 )
 
-var _ load.Sink = (*Instance)(nil)
+var _ bulk.Sink = (*Instance)(nil)
 
 // readerSeq names reader handlers uniquely within the process: the driver
 // keeps them in one registry.
 var readerSeq atomic.Int64
 
-// Begin implements load.Sink with LOAD DATA LOCAL INFILE fed by the
+// Begin implements bulk.Sink with LOAD DATA LOCAL INFILE fed by the
 // driver's reader handlers (never a file on disk, never allowAllFiles), so
 // Aurora's FIELDS/LINES/IGNORE/(cols, @var)/SET/REPLACE|IGNORE clauses run
 // natively.
@@ -44,7 +44,7 @@ var readerSeq atomic.Int64
 // DEFINER = the caller (see definers), so MariaDB checks INSERT (and DELETE
 // for a replace) against the caller, and the statement's SET expressions
 // may only compute from the row (statement.CheckSetExpr).
-func (in *Instance) Begin(ctx context.Context, t load.Target) (load.Tx, error) {
+func (in *Instance) Begin(ctx context.Context, t bulk.Target) (bulk.Tx, error) {
 	if t.Caller != "" && t.Statement != "" {
 		st, err := statement.ParseLoad(t.Statement)
 		if err != nil {
@@ -61,7 +61,7 @@ func (in *Instance) Begin(ctx context.Context, t load.Target) (load.Tx, error) {
 		return nil, fmt.Errorf("connect for load: %w", err)
 	}
 	l := &loadTx{in: in, conn: conn, t: t, table: t.Table}
-	fail := func(err error) (load.Tx, error) {
+	fail := func(err error) (bulk.Tx, error) {
 		l.dropView(ctx)
 		conn.Close()
 		return nil, err
@@ -97,7 +97,7 @@ type loadTx struct {
 	in   *Instance
 	conn *sql.Conn
 	tx   *sql.Tx
-	t    load.Target
+	t    bulk.Target
 	// table is the table as named; view, when set, is the caller's view
 	// of it, through which rows go.
 	table string
@@ -248,10 +248,10 @@ func (l *loadTx) columns(ctx context.Context) error {
 // Load runs one LOAD DATA|XML LOCAL INFILE for the file. Formats MariaDB
 // can't read (JSON) are decoded and re-encoded as its default TEXT format,
 // and so is every format but XML when bad rows are skipped: the rows then
-// go in in batches, each in a savepoint (load.SendSkipping). With a header
-// (load.Target.ByHeader) the header's names pick the columns, in its order;
+// go in in batches, each in a savepoint (bulk.SendSkipping). With a header
+// (bulk.Target.ByHeader) the header's names pick the columns, in its order;
 // MariaDB still skips the header line itself (IGNORE 1 LINES).
-func (l *loadTx) Load(ctx context.Context, f load.File, r io.Reader) (int64, error) {
+func (l *loadTx) Load(ctx context.Context, f bulk.File, r io.Reader) (int64, error) {
 	cols, r, byHeader, err := l.t.FileColumns(r, l.cols, l.cols)
 	if err != nil {
 		return 0, err
@@ -273,7 +273,7 @@ func (l *loadTx) Load(ctx context.Context, f load.File, r io.Reader) (int64, err
 		ignored := int(st.IgnoreLines)
 		return l.exec(ctx, st, r, func(row int) (int, bool) { return row + ignored, !st.XML })
 	}
-	rows, err := load.NewRows(r, f.URI, l.t.Options, cols, l.t.SkipBadRows, l.t.OnBadRow)
+	rows, err := bulk.NewRows(r, f.URI, l.t.Options, cols, l.t.SkipBadRows, l.t.OnBadRow)
 	if err != nil {
 		return 0, err
 	}
@@ -281,11 +281,11 @@ func (l *loadTx) Load(ctx context.Context, f load.File, r io.Reader) (int64, err
 	// The re-encoded rows are UTF-8 whatever the file's charset was.
 	text := &statement.Load{Schema: schema, Table: table, OnDuplicate: st.OnDuplicate, Targets: targets(cols), Charset: "utf8mb4"}
 	if l.t.SkipBadRows {
-		return load.SendSkipping(ctx, rows, load.TextRow, func(ctx context.Context, b *load.Batch) (int64, []load.Rejection, error) {
+		return bulk.SendSkipping(ctx, rows, bulk.TextRow, func(ctx context.Context, b *bulk.Batch) (int64, []bulk.Rejection, error) {
 			return l.sendBatch(ctx, text, b)
 		})
 	}
-	stream := load.Pipe(rows, load.TextRow)
+	stream := bulk.Pipe(rows, bulk.TextRow)
 	defer stream.Close()
 	n, err := l.exec(ctx, text, stream, stream.SourceLine)
 	if serr := stream.Err(); err != nil && serr != nil {
@@ -321,7 +321,7 @@ func (l *loadTx) infile(ctx context.Context, st *statement.Load, r io.Reader) (s
 // value converted and warns "… at row n", so a batch with such warnings is
 // rolled back to its savepoint and its rows returned. A duplicate key's
 // warning names no row: the batch is split to find it.
-func (l *loadTx) sendBatch(ctx context.Context, st *statement.Load, b *load.Batch) (int64, []load.Rejection, error) {
+func (l *loadTx) sendBatch(ctx context.Context, st *statement.Load, b *bulk.Batch) (int64, []bulk.Rejection, error) {
 	if _, err := l.tx.ExecContext(ctx, "SAVEPOINT s3bridge_batch"); err != nil {
 		return 0, nil, fmt.Errorf("savepoint before a batch: %w", err)
 	}
@@ -340,13 +340,13 @@ func (l *loadTx) sendBatch(ctx context.Context, st *statement.Load, b *load.Batc
 		n, _ := res.RowsAffected()
 		return n, nil, nil
 	}
-	var rows, unknown []load.Rejection
+	var rows, unknown []bulk.Rejection
 	for _, w := range ws {
 		switch {
 		case w.row > 0:
-			rows = append(rows, load.Rejection{Row: w.row - 1, Column: w.column, Err: w})
+			rows = append(rows, bulk.Rejection{Row: w.row - 1, Column: w.column, Err: w})
 		case w.code == errDupEntry:
-			unknown = append(unknown, load.Rejection{Row: -1, Err: w})
+			unknown = append(unknown, bulk.Rejection{Row: -1, Err: w})
 		default:
 			return 0, nil, w // about no row: not a bad row to skip
 		}
@@ -486,7 +486,7 @@ func warningRow(msg string) (string, int) {
 var warningColumn = regexp.MustCompile("column (?:`(?:[^`]|``)*`\\.)*`((?:[^`]|``)*)`|column '([^']*)'")
 
 // Record writes the history row in the load's transaction.
-func (l *loadTx) Record(ctx context.Context, h load.History) error {
+func (l *loadTx) Record(ctx context.Context, h bulk.History) error {
 	_, err := l.tx.ExecContext(ctx, "INSERT INTO "+quote(l.in.schema)+".`load_history` (task_id, load_prefix, file_name, etag, bytes_loaded, rows_loaded, load_timestamp) VALUES (?, ?, ?, ?, ?, ?, ?)",
 		h.TaskID, h.LoadPrefix, h.FileName, h.ETag, h.Bytes, h.Rows, h.At)
 	if err != nil {
@@ -495,7 +495,7 @@ func (l *loadTx) Record(ctx context.Context, h load.History) error {
 	return nil
 }
 
-// Commit completes the task in the load's transaction (see load.Tx).
+// Commit completes the task in the load's transaction (see bulk.Tx).
 func (l *loadTx) Commit(ctx context.Context, info string) error {
 	defer l.conn.Close()
 	defer l.dropView(ctx)

@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/s3bridge/s3bridge/instance/bulk"
+	"github.com/s3bridge/s3bridge/tuple"
 	"io"
 	"math"
 	"time"
@@ -14,13 +16,12 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/s3bridge/s3bridge"
-	"github.com/s3bridge/s3bridge/export"
 )
 
 var (
-	_ export.Source  = (*Instance)(nil)
-	_ export.Copier  = (*Instance)(nil)
-	_ export.Waiters = (*Instance)(nil)
+	_ bulk.Source  = (*Instance)(nil)
+	_ bulk.Copier  = (*Instance)(nil)
+	_ bulk.Waiters = (*Instance)(nil)
 )
 
 // Connect opens a pgx connection of its own to the instance's database:
@@ -47,7 +48,7 @@ var sessionSettings = []string{"search_path", "TimeZone", "DateStyle", "Interval
 // connection of its own, as q.Caller when set (SET LOCAL ROLE: the agent's
 // role must be a member of the caller's), after checking with a Parse that
 // q.SQL is a single statement.
-func (in *Instance) exportTx(ctx context.Context, q export.Query, fn func(conn *pgx.Conn, sd *pgconn.StatementDescription) error) error {
+func (in *Instance) exportTx(ctx context.Context, q bulk.Query, fn func(conn *pgx.Conn, sd *pgconn.StatementDescription) error) error {
 	conn, err := in.Connect(ctx)
 	if err != nil {
 		return err
@@ -60,7 +61,7 @@ func (in *Instance) exportTx(ctx context.Context, q export.Query, fn func(conn *
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	if q.Caller != "" {
 		if _, err := tx.Exec(ctx, "SET LOCAL ROLE "+pgx.Identifier{q.Caller}.Sanitize()); err != nil {
-			return export.Denied(fmt.Errorf("run the export as role %s (the agent's role must be a member of it): %w", q.Caller, err))
+			return bulk.Denied(fmt.Errorf("run the export as role %s (the agent's role must be a member of it): %w", q.Caller, err))
 		}
 	}
 	for _, name := range sessionSettings {
@@ -91,14 +92,14 @@ func (in *Instance) exportTx(ctx context.Context, q export.Query, fn func(conn *
 func queryErr(err error) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "42501" {
-		return export.Denied(fmt.Errorf("query: %w", err))
+		return bulk.Denied(fmt.Errorf("query: %w", err))
 	}
 	return fmt.Errorf("query: %w", err)
 }
 
-// CopyTo implements export.Copier with COPY (query) TO STDOUT: PostgreSQL
+// CopyTo implements bulk.Copier with COPY (query) TO STDOUT: PostgreSQL
 // sends one CopyData message per row, which pgconn writes to w one by one.
-func (in *Instance) CopyTo(ctx context.Context, w io.Writer, q export.Query, options string) error {
+func (in *Instance) CopyTo(ctx context.Context, w io.Writer, q bulk.Query, options string) error {
 	return in.exportTx(ctx, q, func(conn *pgx.Conn, _ *pgconn.StatementDescription) error {
 		// The newline ends a trailing -- comment in the query.
 		if _, err := conn.PgConn().CopyTo(ctx, w, "COPY ("+q.SQL+"\n) TO STDOUT ("+options+")"); err != nil {
@@ -132,9 +133,9 @@ const (
 	jsonbOID       = 3802
 )
 
-// Query implements export.Source. With q.Text every column comes in
+// Query implements bulk.Source. With q.Text every column comes in
 // PostgreSQL's text form, exactly as COPY would print it.
-func (in *Instance) Query(ctx context.Context, q export.Query, fn func(export.Rows) error) error {
+func (in *Instance) Query(ctx context.Context, q bulk.Query, fn func(tuple.Rows) error) error {
 	return in.exportTx(ctx, q, func(conn *pgx.Conn, sd *pgconn.StatementDescription) error {
 		var formats any = binaryOIDs
 		if q.Text {
@@ -163,13 +164,13 @@ func (in *Instance) Query(ctx context.Context, q export.Query, fn func(export.Ro
 
 type pgRows struct {
 	rows   pgx.Rows
-	cols   []export.Column
-	decode []func([]byte) (export.Value, error)
+	cols   []tuple.Column
+	decode []func([]byte) (tuple.Value, error)
 }
 
-func (r *pgRows) Columns() []export.Column { return r.cols }
+func (r *pgRows) Columns() []tuple.Column { return r.cols }
 
-func (r *pgRows) Next(row []export.Value) error {
+func (r *pgRows) Next(row []tuple.Value) error {
 	if !r.rows.Next() {
 		if err := r.rows.Err(); err != nil {
 			return queryErr(err)
@@ -178,7 +179,7 @@ func (r *pgRows) Next(row []export.Value) error {
 	}
 	for i, b := range r.rows.RawValues() {
 		if b == nil {
-			row[i] = export.NullValue()
+			row[i] = tuple.NullValue()
 			continue
 		}
 		v, err := r.decode[i](b)
@@ -192,69 +193,69 @@ func (r *pgRows) Next(row []export.Value) error {
 
 // pgColumn maps a result column's type OID (and modifier) to an export
 // type; types without a mapping are text.
-func pgColumn(f pgconn.FieldDescription) export.Column {
-	c := export.Column{Name: f.Name}
+func pgColumn(f pgconn.FieldDescription) tuple.Column {
+	c := tuple.Column{Name: f.Name}
 	switch f.DataTypeOID {
 	case boolOID:
-		c.Type = export.TypeBool
+		c.Type = tuple.TypeBool
 	case byteaOID:
-		c.Type = export.TypeBytes
+		c.Type = tuple.TypeBytes
 	case int2OID:
-		c.Type = export.TypeInt16
+		c.Type = tuple.TypeInt16
 	case int4OID:
-		c.Type = export.TypeInt32
+		c.Type = tuple.TypeInt32
 	case int8OID, oidOID:
-		c.Type = export.TypeInt64
+		c.Type = tuple.TypeInt64
 	case float4OID:
-		c.Type = export.TypeFloat32
+		c.Type = tuple.TypeFloat32
 	case float8OID:
-		c.Type = export.TypeFloat64
+		c.Type = tuple.TypeFloat64
 	case numericOID:
-		c.Type = export.TypeDecimal
+		c.Type = tuple.TypeDecimal
 		// typmod is ((precision << 16) | scale) + 4; -1 means unconstrained.
 		if m := f.TypeModifier - 4; f.TypeModifier >= 4 && int16(m&0xffff) >= 0 {
 			c.Precision, c.Scale = int((m>>16)&0xffff), int(m&0xffff)
 		}
 	case dateOID:
-		c.Type = export.TypeDate
+		c.Type = tuple.TypeDate
 	case timestampOID, timestamptzOID:
-		c.Type = export.TypeTimestamp
+		c.Type = tuple.TypeTimestamp
 		if f.DataTypeOID == timestamptzOID {
-			c.Type = export.TypeTimestampTZ
+			c.Type = tuple.TypeTimestampTZ
 		}
 		c.Scale = -1
 		if f.TypeModifier >= 0 {
 			c.Scale = int(f.TypeModifier)
 		}
 	case jsonOID, jsonbOID:
-		c.Type = export.TypeJSON
+		c.Type = tuple.TypeJSON
 	}
 	return c
 }
 
-func pgDecoder(f pgconn.FieldDescription) func([]byte) (export.Value, error) {
-	text := func(b []byte) (export.Value, error) { return export.TextValue(b), nil }
+func pgDecoder(f pgconn.FieldDescription) func([]byte) (tuple.Value, error) {
+	text := func(b []byte) (tuple.Value, error) { return tuple.TextValue(b), nil }
 	if f.Format != pgx.BinaryFormatCode {
 		return text
 	}
 	switch f.DataTypeOID {
 	case boolOID:
-		return fixed(1, func(b []byte) export.Value { return export.BoolValue(b[0] != 0) })
+		return fixed(1, func(b []byte) tuple.Value { return tuple.BoolValue(b[0] != 0) })
 	case byteaOID:
-		return func(b []byte) (export.Value, error) { return export.BytesValue(b), nil }
+		return func(b []byte) (tuple.Value, error) { return tuple.BytesValue(b), nil }
 	case int2OID:
-		return fixed(2, func(b []byte) export.Value { return export.IntValue(int64(int16(binary.BigEndian.Uint16(b)))) })
+		return fixed(2, func(b []byte) tuple.Value { return tuple.IntValue(int64(int16(binary.BigEndian.Uint16(b)))) })
 	case int4OID:
-		return fixed(4, func(b []byte) export.Value { return export.IntValue(int64(int32(binary.BigEndian.Uint32(b)))) })
+		return fixed(4, func(b []byte) tuple.Value { return tuple.IntValue(int64(int32(binary.BigEndian.Uint32(b)))) })
 	case int8OID:
-		return fixed(8, func(b []byte) export.Value { return export.IntValue(int64(binary.BigEndian.Uint64(b))) })
+		return fixed(8, func(b []byte) tuple.Value { return tuple.IntValue(int64(binary.BigEndian.Uint64(b))) })
 	case float4OID:
-		return fixed(4, func(b []byte) export.Value {
-			return export.FloatValue(float64(math.Float32frombits(binary.BigEndian.Uint32(b))))
+		return fixed(4, func(b []byte) tuple.Value {
+			return tuple.FloatValue(float64(math.Float32frombits(binary.BigEndian.Uint32(b))))
 		})
 	case float8OID:
-		return fixed(8, func(b []byte) export.Value {
-			return export.FloatValue(math.Float64frombits(binary.BigEndian.Uint64(b)))
+		return fixed(8, func(b []byte) tuple.Value {
+			return tuple.FloatValue(math.Float64frombits(binary.BigEndian.Uint64(b)))
 		})
 	case dateOID:
 		return fixed(4, pgDate)
@@ -265,10 +266,10 @@ func pgDecoder(f pgconn.FieldDescription) func([]byte) (export.Value, error) {
 }
 
 // fixed checks a binary value's size before decoding it.
-func fixed(n int, decode func([]byte) export.Value) func([]byte) (export.Value, error) {
-	return func(b []byte) (export.Value, error) {
+func fixed(n int, decode func([]byte) tuple.Value) func([]byte) (tuple.Value, error) {
+	return func(b []byte) (tuple.Value, error) {
 		if len(b) != n {
-			return export.Value{}, fmt.Errorf("binary value of %d bytes, want %d", len(b), n)
+			return tuple.Value{}, fmt.Errorf("binary value of %d bytes, want %d", len(b), n)
 		}
 		return decode(b), nil
 	}
@@ -279,31 +280,31 @@ const pgEpoch = 946684800
 
 // pgDate decodes days since 2000-01-01; ±infinity stay words, which only
 // text formats can hold.
-func pgDate(b []byte) export.Value {
+func pgDate(b []byte) tuple.Value {
 	switch d := int32(binary.BigEndian.Uint32(b)); d {
 	case math.MaxInt32:
-		return export.StringValue("infinity")
+		return tuple.StringValue("infinity")
 	case math.MinInt32:
-		return export.StringValue("-infinity")
+		return tuple.StringValue("-infinity")
 	default:
-		return export.TimeValue(time.Unix(pgEpoch+int64(d)*86400, 0))
+		return tuple.TimeValue(time.Unix(pgEpoch+int64(d)*86400, 0))
 	}
 }
 
 // pgTimestamp decodes microseconds since 2000-01-01 (UTC for timestamptz,
 // the wall clock for timestamp).
-func pgTimestamp(b []byte) export.Value {
+func pgTimestamp(b []byte) tuple.Value {
 	switch us := int64(binary.BigEndian.Uint64(b)); us {
 	case math.MaxInt64:
-		return export.StringValue("infinity")
+		return tuple.StringValue("infinity")
 	case math.MinInt64:
-		return export.StringValue("-infinity")
+		return tuple.StringValue("-infinity")
 	default:
-		return export.TimeValue(time.UnixMicro(pgEpoch*1_000_000 + us))
+		return tuple.TimeValue(time.UnixMicro(pgEpoch*1_000_000 + us))
 	}
 }
 
-// WaiterAge implements export.Waiters: query_export_to_s3 records a
+// WaiterAge implements bulk.Waiters: query_export_to_s3 records a
 // heartbeat in export_waits while it waits.
 func (in *Instance) WaiterAge(ctx context.Context, id int64) (time.Duration, error) {
 	var secs float64

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/s3bridge/s3bridge/instance/bulk"
 	"io"
 	"strconv"
 	"strings"
@@ -13,16 +14,15 @@ import (
 
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/format"
-	"github.com/s3bridge/s3bridge/load"
 	"github.com/s3bridge/s3bridge/statement"
 )
 
-var _ load.Sink = (*Instance)(nil)
+var _ bulk.Sink = (*Instance)(nil)
 
-// Begin implements load.Sink on a dedicated connection and transaction.
+// Begin implements bulk.Sink on a dedicated connection and transaction.
 // Replace deletes the old rows in the same transaction (not TRUNCATE, which
 // would lock readers out): they stay visible until the new ones commit.
-func (in *Instance) Begin(ctx context.Context, t load.Target) (load.Tx, error) {
+func (in *Instance) Begin(ctx context.Context, t bulk.Target) (bulk.Tx, error) {
 	if t.Duplicates != "" {
 		return nil, fmt.Errorf("load: %s (on duplicate keys) has no COPY equivalent on PostgreSQL; load into a staging table and INSERT … ON CONFLICT", t.Duplicates)
 	}
@@ -30,7 +30,7 @@ func (in *Instance) Begin(ctx context.Context, t load.Target) (load.Tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect for load: %w", err)
 	}
-	fail := func(err error) (load.Tx, error) {
+	fail := func(err error) (bulk.Tx, error) {
 		conn.Close(context.WithoutCancel(ctx))
 		return nil, err
 	}
@@ -115,7 +115,7 @@ type loadTx struct {
 	in      *Instance
 	conn    *pgx.Conn
 	tx      pgx.Tx
-	t       load.Target
+	t       bulk.Target
 	table   string   // quoted
 	relname string   // bare, as COPY's error context names it
 	all     []string // the table's columns
@@ -124,11 +124,11 @@ type loadTx struct {
 
 // Load streams the file into COPY … FROM STDIN: as is when PostgreSQL can
 // parse the format itself, else decoded and re-encoded as CSV on the fly.
-// With a header (load.Target.ByHeader) the header's names pick the columns,
+// With a header (bulk.Target.ByHeader) the header's names pick the columns,
 // in its order; PostgreSQL still skips the header line itself, so its line
 // numbers are the file's. SkipBadRows sends the rows in batches, each in a
-// savepoint (load.SendSkipping).
-func (l *loadTx) Load(ctx context.Context, f load.File, r io.Reader) (int64, error) {
+// savepoint (bulk.SendSkipping).
+func (l *loadTx) Load(ctx context.Context, f bulk.File, r io.Reader) (int64, error) {
 	cols, r, _, err := l.t.FileColumns(r, l.cols, l.all)
 	if err != nil {
 		return 0, err
@@ -138,17 +138,17 @@ func (l *loadTx) Load(ctx context.Context, f load.File, r io.Reader) (int64, err
 	if native && !l.t.SkipBadRows {
 		return l.copy(ctx, r, l.copySQL(colList, opts), cols, func(n int) (int, bool) { return n, true })
 	}
-	rows, err := load.NewRows(r, f.URI, l.t.Options, cols, l.t.SkipBadRows, l.t.OnBadRow)
+	rows, err := bulk.NewRows(r, f.URI, l.t.Options, cols, l.t.SkipBadRows, l.t.OnBadRow)
 	if err != nil {
 		return 0, err
 	}
 	sql := l.copySQL(colList, "FORMAT csv")
 	if l.t.SkipBadRows {
-		return load.SendSkipping(ctx, rows, load.CSVRow, func(ctx context.Context, b *load.Batch) (int64, []load.Rejection, error) {
+		return bulk.SendSkipping(ctx, rows, bulk.CSVRow, func(ctx context.Context, b *bulk.Batch) (int64, []bulk.Rejection, error) {
 			return l.sendBatch(ctx, b, sql, cols)
 		})
 	}
-	stream := load.Pipe(rows, load.CSVRow)
+	stream := bulk.Pipe(rows, bulk.CSVRow)
 	defer stream.Close()
 	n, err := l.copy(ctx, stream, sql, cols, stream.SourceLine)
 	if serr := stream.Err(); err != nil && serr != nil {
@@ -182,7 +182,7 @@ func (l *loadTx) copy(ctx context.Context, r io.Reader, sql string, cols []strin
 // sendBatch is load.Sender for COPY: the batch goes in in a savepoint, and
 // a row PostgreSQL refuses for its value or a constraint is returned, with
 // the savepoint rolled back, at the line COPY's error context names.
-func (l *loadTx) sendBatch(ctx context.Context, b *load.Batch, sql string, cols []string) (int64, []load.Rejection, error) {
+func (l *loadTx) sendBatch(ctx context.Context, b *bulk.Batch, sql string, cols []string) (int64, []bulk.Rejection, error) {
 	if _, err := l.conn.Exec(ctx, "SAVEPOINT s3bridge_batch"); err != nil {
 		return 0, nil, fmt.Errorf("savepoint before a batch: %w", err)
 	}
@@ -200,11 +200,11 @@ func (l *loadTx) sendBatch(ctx context.Context, b *load.Batch, sql string, cols 
 	if _, err := l.conn.Exec(ctx, "ROLLBACK TO SAVEPOINT s3bridge_batch"); err != nil {
 		return 0, nil, fmt.Errorf("roll back a rejected batch: %w", err)
 	}
-	rej := load.Rejection{Row: -1, Column: pe.ColumnName, Err: pgReason{pe}}
+	rej := bulk.Rejection{Row: -1, Column: pe.ColumnName, Err: pgReason{pe}}
 	if n, col, ok := l.where(pe, cols); ok {
 		rej.Row, rej.Column = b.RowAtLine(n), col
 	}
-	return 0, []load.Rejection{rej}, nil
+	return 0, []bulk.Rejection{rej}, nil
 }
 
 // rowError reports whether an error is about one row's values: a data
@@ -337,7 +337,7 @@ func copyOptions(o format.Options, colList string) (string, bool) {
 	return strings.Join(parts, ", "), true
 }
 
-func (l *loadTx) Record(ctx context.Context, h load.History) error {
+func (l *loadTx) Record(ctx context.Context, h bulk.History) error {
 	_, err := l.tx.Exec(ctx, `INSERT INTO `+pgx.Identifier{l.in.schema}.Sanitize()+`.load_history
 		(task_id, load_prefix, file_name, etag, bytes_loaded, rows_loaded, load_timestamp) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		h.TaskID, h.LoadPrefix, h.FileName, h.ETag, h.Bytes, h.Rows, h.At)
@@ -347,7 +347,7 @@ func (l *loadTx) Record(ctx context.Context, h load.History) error {
 	return nil
 }
 
-// Commit completes the task in the load's transaction (see load.Tx).
+// Commit completes the task in the load's transaction (see bulk.Tx).
 func (l *loadTx) Commit(ctx context.Context, info string) error {
 	defer l.conn.Close(context.WithoutCancel(ctx))
 	if c := l.t.Claim; c.TaskID != 0 {

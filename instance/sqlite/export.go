@@ -5,24 +5,24 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"github.com/s3bridge/s3bridge/instance/bulk"
+	"github.com/s3bridge/s3bridge/tuple"
 	"io"
 	"strings"
 	"time"
 
 	sqlite "modernc.org/sqlite"
-
-	"github.com/s3bridge/s3bridge/export"
 )
 
-var _ export.Source = (*Instance)(nil)
+var _ bulk.Source = (*Instance)(nil)
 
-// Query implements export.Source. SQLite has no users, so q.Caller is
+// Query implements bulk.Source. SQLite has no users, so q.Caller is
 // ignored; it has no read-only transaction either, so the query runs in a
 // deferred transaction (one snapshot, writers not blocked in WAL mode)
 // under an authorizer that lets SQLite compile nothing but reads: a write,
 // a PRAGMA, ATTACH or a second statement smuggled into the text fails
 // before it runs.
-func (in *Instance) Query(ctx context.Context, q export.Query, fn func(export.Rows) error) error {
+func (in *Instance) Query(ctx context.Context, q bulk.Query, fn func(tuple.Rows) error) error {
 	conn, err := in.DB().Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("open sqlite %s: %w", in.path, err)
@@ -71,21 +71,21 @@ func readOnly(action sqlite.AuthorizerActionCode, _, _, _, _ string) sqlite.Auth
 func queryErr(err error) error {
 	var se *sqlite.Error
 	if errors.As(err, &se) && se.Code() == 23 { // SQLITE_AUTH
-		return export.Denied(fmt.Errorf("query: only a SELECT can be exported: %w", err))
+		return bulk.Denied(fmt.Errorf("query: only a SELECT can be exported: %w", err))
 	}
 	return fmt.Errorf("query: %w", err)
 }
 
 type liteRows struct {
 	rows driver.Rows
-	cols []export.Column
+	cols []tuple.Column
 	dest []driver.Value
 	text [][]byte // per column, reused for string values
 }
 
-func (r *liteRows) Columns() []export.Column { return r.cols }
+func (r *liteRows) Columns() []tuple.Column { return r.cols }
 
-func (r *liteRows) Next(row []export.Value) error {
+func (r *liteRows) Next(row []tuple.Value) error {
 	if err := r.rows.Next(r.dest); err != nil {
 		if err == io.EOF {
 			return io.EOF
@@ -98,20 +98,20 @@ func (r *liteRows) Next(row []export.Value) error {
 	for i, v := range r.dest {
 		switch v := v.(type) {
 		case nil:
-			row[i] = export.NullValue()
+			row[i] = tuple.NullValue()
 		case int64:
-			row[i] = export.IntValue(v)
+			row[i] = tuple.IntValue(v)
 		case float64:
-			row[i] = export.FloatValue(v)
+			row[i] = tuple.FloatValue(v)
 		case bool:
-			row[i] = export.BoolValue(v)
+			row[i] = tuple.BoolValue(v)
 		case []byte:
-			row[i] = export.BytesValue(v)
+			row[i] = tuple.BytesValue(v)
 		case string:
 			r.text[i] = append(r.text[i][:0], v...)
-			row[i] = export.TextValue(r.text[i])
+			row[i] = tuple.TextValue(r.text[i])
 		case time.Time:
-			row[i] = export.TimeValue(v)
+			row[i] = tuple.TimeValue(v)
 		default:
 			return fmt.Errorf("column %s: unexpected %T from the driver", r.cols[i].Name, v)
 		}
@@ -122,12 +122,12 @@ func (r *liteRows) Next(row []export.Value) error {
 // liteColumns maps declared types to export types by SQLite's affinity
 // rules, plus the names that mean dates, booleans, decimals and JSON.
 // Expressions have no declared type: their first value decides.
-func liteColumns(rows driver.Rows) []export.Column {
+func liteColumns(rows driver.Rows) []tuple.Column {
 	names := rows.Columns()
-	cols := make([]export.Column, len(names))
+	cols := make([]tuple.Column, len(names))
 	typed, _ := rows.(driver.RowsColumnTypeDatabaseTypeName)
 	for i, n := range names {
-		cols[i] = export.Column{Name: n, Type: export.TypeUnknown}
+		cols[i] = tuple.Column{Name: n, Type: tuple.TypeUnknown}
 		if typed == nil {
 			continue
 		}
@@ -135,25 +135,25 @@ func liteColumns(rows driver.Rows) []export.Column {
 		switch {
 		case decl == "":
 		case strings.Contains(decl, "BOOL"):
-			cols[i].Type = export.TypeBool
+			cols[i].Type = tuple.TypeBool
 		case strings.Contains(decl, "INT"):
-			cols[i].Type = export.TypeInt64
+			cols[i].Type = tuple.TypeInt64
 		case strings.Contains(decl, "CHAR"), strings.Contains(decl, "CLOB"), strings.Contains(decl, "TEXT"):
-			cols[i].Type = export.TypeText
+			cols[i].Type = tuple.TypeText
 		case strings.Contains(decl, "BLOB"):
-			cols[i].Type = export.TypeBytes
+			cols[i].Type = tuple.TypeBytes
 		case strings.Contains(decl, "REAL"), strings.Contains(decl, "FLOA"), strings.Contains(decl, "DOUB"):
-			cols[i].Type = export.TypeFloat64
+			cols[i].Type = tuple.TypeFloat64
 		case strings.Contains(decl, "JSON"):
-			cols[i].Type = export.TypeJSON
+			cols[i].Type = tuple.TypeJSON
 		case decl == "DATE":
-			cols[i].Type = export.TypeDate
+			cols[i].Type = tuple.TypeDate
 		case strings.Contains(decl, "DATE"), strings.Contains(decl, "TIME"):
-			cols[i].Type = export.TypeTimestamp
+			cols[i].Type = tuple.TypeTimestamp
 		default:
 			// NUMERIC and DECIMAL affinity: integers or reals, value by
 			// value; without a fixed scale the first value decides.
-			cols[i].Type = export.TypeUnknown
+			cols[i].Type = tuple.TypeUnknown
 		}
 	}
 	return cols

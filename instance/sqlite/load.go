@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/s3bridge/s3bridge/instance/bulk"
 	"io"
 	"strconv"
 	"strings"
@@ -12,22 +13,21 @@ import (
 	"modernc.org/sqlite"
 
 	"github.com/s3bridge/s3bridge/format"
-	"github.com/s3bridge/s3bridge/load"
 	"github.com/s3bridge/s3bridge/statement"
 )
 
-var _ load.Sink = (*Instance)(nil)
+var _ bulk.Sink = (*Instance)(nil)
 
 // insertBatch is how many rows one INSERT carries: large batches cut the
 // statement overhead, and 8 columns × 256 rows stays far below SQLite's
 // limit on bound parameters.
 const insertBatch = 256
 
-// Begin implements load.Sink with batched prepared inserts in one
+// Begin implements bulk.Sink with batched prepared inserts in one
 // transaction. Replace deletes the old rows in the same transaction: in WAL
 // mode readers keep seeing them until it commits. Identifiers are quoted
 // as in PostgreSQL, which is SQLite's rule too.
-func (in *Instance) Begin(ctx context.Context, t load.Target) (load.Tx, error) {
+func (in *Instance) Begin(ctx context.Context, t bulk.Target) (bulk.Tx, error) {
 	verb := "INSERT"
 	switch t.Duplicates {
 	case "REPLACE":
@@ -104,7 +104,7 @@ func affinity(ty string) byte {
 type loadTx struct {
 	in    *Instance
 	tx    *sql.Tx
-	t     load.Target
+	t     bulk.Target
 	all   []string        // the table's columns
 	cols  []string        // the load's columns, in field order
 	kinds map[string]byte // affinity by lower-case column name
@@ -148,16 +148,16 @@ func (l *loadTx) insert(ctx context.Context, cols []string) (*insert, error) {
 }
 
 // Load inserts the file's rows in batches. With a header
-// (load.Target.ByHeader) the header's names pick the columns, in its
+// (bulk.Target.ByHeader) the header's names pick the columns, in its
 // order. A batch SQLite refuses is retried row by row to find the rows at
 // fault: each is skipped and reported with SkipBadRows, else the first
 // fails the load naming its line.
-func (l *loadTx) Load(ctx context.Context, f load.File, r io.Reader) (int64, error) {
+func (l *loadTx) Load(ctx context.Context, f bulk.File, r io.Reader) (int64, error) {
 	cols, r, _, err := l.t.FileColumns(r, l.cols, l.all)
 	if err != nil {
 		return 0, err
 	}
-	rows, err := load.NewRows(r, f.URI, l.t.Options, cols, l.t.SkipBadRows, l.t.OnBadRow)
+	rows, err := bulk.NewRows(r, f.URI, l.t.Options, cols, l.t.SkipBadRows, l.t.OnBadRow)
 	if err != nil {
 		return 0, err
 	}
@@ -196,7 +196,7 @@ func (l *loadTx) Load(ctx context.Context, f load.File, r io.Reader) (int64, err
 	return n + m, err
 }
 
-func (l *loadTx) bad(f load.File, err error) {
+func (l *loadTx) bad(f bulk.File, err error) {
 	if l.t.OnBadRow != nil {
 		l.t.OnBadRow(f.URI, err)
 	}
@@ -228,7 +228,7 @@ func (b *batch) add(ins *insert, rec []format.Value, line int) error {
 // row's values (a constraint, a type), it has undone just that statement
 // (the ABORT conflict resolution), so the rows are inserted again one by
 // one to find the ones at fault.
-func (l *loadTx) flush(ctx context.Context, f load.File, ins *insert, b *batch) (int64, error) {
+func (l *loadTx) flush(ctx context.Context, f bulk.File, ins *insert, b *batch) (int64, error) {
 	rows := len(b.lines)
 	if rows == 0 {
 		return 0, nil
@@ -319,7 +319,7 @@ func value(v format.Value, kind byte, col string, line int) (any, error) {
 	return v.S, nil
 }
 
-func (l *loadTx) Record(ctx context.Context, h load.History) error {
+func (l *loadTx) Record(ctx context.Context, h bulk.History) error {
 	_, err := l.tx.ExecContext(ctx, `INSERT INTO "s3bridge_load_history" (task_id, load_prefix, file_name, etag, bytes_loaded, rows_loaded, load_timestamp) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		h.TaskID, h.LoadPrefix, h.FileName, h.ETag, h.Bytes, h.Rows, h.At)
 	if err != nil {
@@ -328,7 +328,7 @@ func (l *loadTx) Record(ctx context.Context, h load.History) error {
 	return nil
 }
 
-// Commit completes the task in the load's transaction (see load.Tx).
+// Commit completes the task in the load's transaction (see bulk.Tx).
 func (l *loadTx) Commit(ctx context.Context, info string) error {
 	if l.full != nil {
 		l.full.Close()

@@ -1,16 +1,16 @@
-package load_test
+package bulk_test
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/s3bridge/s3bridge/instance/bulk"
 	"io"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/s3bridge/s3bridge/format"
-	"github.com/s3bridge/s3bridge/load"
 )
 
 func TestReadHeader(t *testing.T) {
@@ -41,7 +41,7 @@ func TestReadHeader(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.o.Header = true
-			names, whole, err := load.ReadHeader(strings.NewReader(tt.in), tt.o)
+			names, whole, err := bulk.ReadHeader(strings.NewReader(tt.in), tt.o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -74,7 +74,7 @@ func TestReadHeaderStreams(t *testing.T) {
 	const size = 64 << 20
 	row := []byte("12345,some text,67.89\n")
 	src := &countingReader{r: io.LimitReader(&repeat{b: row}, size)}
-	names, whole, err := load.ReadHeader(io.MultiReader(strings.NewReader("id,name,amount\n"), src), format.Options{Format: "csv", Header: true})
+	names, whole, err := bulk.ReadHeader(io.MultiReader(strings.NewReader("id,name,amount\n"), src), format.Options{Format: "csv", Header: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func (r *repeat) Read(p []byte) (int, error) {
 }
 
 func TestReadHeaderTooLarge(t *testing.T) {
-	_, _, err := load.ReadHeader(strings.NewReader(strings.Repeat("x", 1000)+"\n"), format.Options{Format: "csv", Header: true, MaxRecordBytes: 100})
+	_, _, err := bulk.ReadHeader(strings.NewReader(strings.Repeat("x", 1000)+"\n"), format.Options{Format: "csv", Header: true, MaxRecordBytes: 100})
 	if !errors.Is(err, format.ErrRecordTooLarge) {
 		t.Errorf("got %v, want ErrRecordTooLarge", err)
 	}
@@ -130,7 +130,7 @@ func TestHeaderColumns(t *testing.T) {
 		{nil, nil, []string{"line 1", "header is empty"}},
 	}
 	for _, tt := range tests {
-		got, err := load.HeaderColumns("t", tt.header, all)
+		got, err := bulk.HeaderColumns("t", tt.header, all)
 		if tt.err == nil {
 			if err != nil || !slices.Equal(got, tt.want) {
 				t.Errorf("%q: got %q, %v; want %q", tt.header, got, err, tt.want)
@@ -155,17 +155,17 @@ func TestHeaderColumns(t *testing.T) {
 func TestByHeader(t *testing.T) {
 	csv := format.Options{Format: "csv", Header: true}
 	tests := []struct {
-		t    load.Target
+		t    bulk.Target
 		want bool
 	}{
-		{load.Target{Options: csv}, true},
-		{load.Target{Options: format.Options{Format: "TEXT", Header: true}}, true},
-		{load.Target{Options: format.Options{Format: "tsv", Header: true}}, true},
-		{load.Target{Options: format.Options{Format: "csv"}}, false},
-		{load.Target{Options: format.Options{Format: "csv", IgnoreLines: 1}}, false},
-		{load.Target{Options: csv, Columns: []string{"a"}}, false},
-		{load.Target{Options: csv, Statement: "LOAD DATA FROM S3 's3://b/k' INTO TABLE t IGNORE 1 LINES"}, false},
-		{load.Target{Options: format.Options{Format: "jsonl", Header: true}}, false},
+		{bulk.Target{Options: csv}, true},
+		{bulk.Target{Options: format.Options{Format: "TEXT", Header: true}}, true},
+		{bulk.Target{Options: format.Options{Format: "tsv", Header: true}}, true},
+		{bulk.Target{Options: format.Options{Format: "csv"}}, false},
+		{bulk.Target{Options: format.Options{Format: "csv", IgnoreLines: 1}}, false},
+		{bulk.Target{Options: csv, Columns: []string{"a"}}, false},
+		{bulk.Target{Options: csv, Statement: "LOAD DATA FROM S3 's3://b/k' INTO TABLE t IGNORE 1 LINES"}, false},
+		{bulk.Target{Options: format.Options{Format: "jsonl", Header: true}}, false},
 	}
 	for i, tt := range tests {
 		if got := tt.t.ByHeader(); got != tt.want {
@@ -178,11 +178,11 @@ func TestByHeader(t *testing.T) {
 // quotes doubled, one row a line (a line break in a value stays inside
 // its quotes).
 func TestCSVRow(t *testing.T) {
-	got := load.CSVRow(nil, []format.Value{{S: `a"b`}, {Null: true}, {S: ""}, {S: "x\ny"}})
+	got := bulk.CSVRow(nil, []format.Value{{S: `a"b`}, {Null: true}, {S: ""}, {S: "x\ny"}})
 	if want := "\"a\"\"b\",,\"\",\"x\ny\"\n"; string(got) != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
-	got = load.TextRow(bytes.Clone(got[:0]), []format.Value{{S: "a\tb\\c\nd\x00\x1a"}, {Null: true}})
+	got = bulk.TextRow(bytes.Clone(got[:0]), []format.Value{{S: "a\tb\\c\nd\x00\x1a"}, {Null: true}})
 	if want := "a\\tb\\\\c\\nd\\0\\Z\t\\N\n"; string(got) != want {
 		t.Errorf("TextRow: got %q, want %q", got, want)
 	}
