@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/s3bridge/s3bridge"
 	"io"
 	"reflect"
 	"slices"
@@ -18,7 +19,6 @@ import (
 
 	"github.com/s3bridge/s3bridge/export"
 	"github.com/s3bridge/s3bridge/format"
-	"github.com/s3bridge/s3bridge/s3store"
 )
 
 // cell is a decoded field: nil for NULL.
@@ -278,7 +278,7 @@ func checkParts(t *testing.T, h *harness, prefix, f string, header bool, max int
 	var all [][]cell
 	var parts []string
 	var manifestAt time.Time
-	objs = slices.DeleteFunc(objs, func(o s3store.Object) bool {
+	objs = slices.DeleteFunc(objs, func(o s3bridge.Object) bool {
 		if strings.HasSuffix(o.Key, ".manifest") {
 			manifestAt = o.LastModified
 			return true
@@ -365,6 +365,6 @@ func TestOverwrite(t *testing.T) {
 
 func (h *harness) put(key, body string) {
 	h.t.Helper()
-	_, err := h.store.Upload(h.t.Context(), h.bucket, key, strings.NewReader(body), s3store.PutOptions{})
+	_, err := h.store.Upload(h.t.Context(), h.bucket, key, strings.NewReader(body), s3bridge.PutOptions{})
 	must(h.t, err)
 }

@@ -15,7 +15,6 @@ import (
 
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/export"
-	"github.com/s3bridge/s3bridge/s3store"
 )
 
 var stoppedAfter = regexp.MustCompile(`stopped after (\d+) rows`)
@@ -206,7 +205,7 @@ type flakyStore struct {
 	key string
 }
 
-func (f flakyStore) Stage(ctx context.Context, bucket, key string, r io.Reader, opts s3store.PutOptions) (*s3store.Staged, error) {
+func (f flakyStore) Stage(ctx context.Context, bucket, key string, r io.Reader, opts s3bridge.PutOptions) (s3bridge.StagedObject, error) {
 	if key == f.key {
 		io.CopyN(io.Discard, r, 1000)
 		return nil, errors.New("s3: upload part 1 of " + key + ": InternalError: we encountered an internal error")

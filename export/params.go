@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/s3bridge/s3bridge"
-	"github.com/s3bridge/s3bridge/s3store"
 	"github.com/s3bridge/s3bridge/statement"
 )
 
@@ -101,7 +100,7 @@ func Task(p Params) s3bridge.Task {
 		panic(err) // strings, numbers and a string map always encode
 	}
 	t := s3bridge.Task{Type: s3bridge.TaskExportToS3, Overwrite: p.Overwrite, Metadata: meta}
-	if loc, err := s3store.ParseURI(p.URI); err == nil {
+	if loc, err := s3bridge.ParseURI(p.URI); err == nil {
 		t.S3ObjectARN = loc.ARN()
 	}
 	return t
@@ -171,7 +170,7 @@ func CheckQuery(query string) (string, error) {
 // plan is a task's parameters resolved and checked.
 type plan struct {
 	Params
-	loc     s3store.Location
+	loc     s3bridge.Location
 	delim   delimiter    // csv, text
 	copy    *CopyOptions // aws_s3 options
 	maxSize int64
@@ -205,7 +204,7 @@ func (p Params) resolve() (*plan, error) {
 	if pl.maxSize < 0 {
 		return nil, fmt.Errorf("max file size %d: must be positive", p.MaxFileSize)
 	}
-	if pl.loc, err = s3store.ParseURI(p.URI); err != nil {
+	if pl.loc, err = s3bridge.ParseURI(p.URI); err != nil {
 		return nil, err
 	}
 	if pl.loc.Key == "" || strings.HasSuffix(pl.loc.Key, "/") {

@@ -15,7 +15,6 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/s3bridge/s3bridge"
-	"github.com/s3bridge/s3bridge/s3store"
 )
 
 // writeBuffer batches encoded rows before they go through the compressor
@@ -43,11 +42,11 @@ type parts struct {
 	progress  func(done int64)
 
 	cur    *part
-	staged []*s3store.Staged // finished parts not yet committed, in order
+	staged []s3bridge.StagedObject // finished parts not yet committed, in order
 	// manifest is the staged manifest, committed after every part.
-	manifest *s3store.Staged
-	written  int              // parts finished, committed or not
-	done     []s3store.Object // committed parts, in order
+	manifest s3bridge.StagedObject
+	written  int               // parts finished, committed or not
+	done     []s3bridge.Object // committed parts, in order
 	// unsure are keys whose commit failed: S3 may still have completed one
 	// (a response lost to a timeout), so a cleanup deletes them too.
 	unsure []string
@@ -68,7 +67,7 @@ type part struct {
 }
 
 type stageResult struct {
-	staged *s3store.Staged
+	staged s3bridge.StagedObject
 	err    error
 }
 
@@ -117,7 +116,7 @@ func (ps *parts) open(ctx context.Context) (*part, error) {
 	p.buf = bufio.NewWriterSize(under, writeBuffer)
 	base := ps.confirmedBytes()
 	go func() {
-		st, err := ps.store.Stage(ctx, ps.bucket, key, pr, s3store.PutOptions{
+		st, err := ps.store.Stage(ctx, ps.bucket, key, pr, s3bridge.PutOptions{
 			ContentType: ps.content,
 			IfNoneMatch: !ps.overwrite,
 			Progress:    func(n int64) { ps.progress(base + n) },
@@ -141,7 +140,7 @@ var errUploadEnded = errors.New("upload already ended")
 
 // close finishes the current part and waits until S3 holds all of it. A
 // failed stage aborts its own upload, so it leaves nothing.
-func (ps *parts) close() (s3store.Object, error) {
+func (ps *parts) close() (s3bridge.Object, error) {
 	p := ps.cur
 	ps.cur = nil
 	err := p.buf.Flush()
@@ -154,19 +153,19 @@ func (ps *parts) close() (s3store.Object, error) {
 		if res.staged != nil {
 			res.staged.Abort(context.Background())
 		}
-		return s3store.Object{}, cmpErr(res.err, err)
+		return s3bridge.Object{}, cmpErr(res.err, err)
 	}
 	p.pw.Close()
 	res := <-p.result
 	if res.err != nil {
-		return s3store.Object{}, res.err
+		return s3bridge.Object{}, res.err
 	}
 	ps.staged = append(ps.staged, res.staged)
 	ps.written++
 	ps.mu.Lock()
 	ps.confirmed += res.staged.Size()
 	ps.mu.Unlock()
-	return s3store.Object{Key: res.staged.Key(), Size: res.staged.Size()}, nil
+	return s3bridge.Object{Key: res.staged.Key(), Size: res.staged.Size()}, nil
 }
 
 // abort stops the current part, if any: its stage fails with cause, which
@@ -203,7 +202,7 @@ func (ps *parts) keys() []string {
 func (ps *parts) stageManifest(ctx context.Context, body []byte) error {
 	key := ps.names.manifest()
 	st, err := ps.store.Stage(ctx, ps.bucket, key, bytes.NewReader(body),
-		s3store.PutOptions{ContentType: "application/json", IfNoneMatch: !ps.overwrite})
+		s3bridge.PutOptions{ContentType: "application/json", IfNoneMatch: !ps.overwrite})
 	if err != nil {
 		return byServer("s3:PutObject", objectARN(ps.bucket, key), err)
 	}
@@ -253,7 +252,7 @@ func (ps *parts) remove(ctx context.Context, keepDone bool) (int, error) {
 	if keepDone {
 		err := ps.commit(ctx)
 		if err != nil {
-			err = fmt.Errorf("keep %s: %w", s3store.Location{Bucket: ps.bucket, Key: ps.unsure[len(ps.unsure)-1]}, err)
+			err = fmt.Errorf("keep %s: %w", s3bridge.Location{Bucket: ps.bucket, Key: ps.unsure[len(ps.unsure)-1]}, err)
 		}
 		for _, st := range ps.staged {
 			st.Abort(ctx)
@@ -293,7 +292,7 @@ func (ps *parts) delete(ctx context.Context, key string) error {
 		err = ps.store.Delete(ctx, ps.bucket, key)
 	}
 	if err != nil {
-		return fmt.Errorf("delete %s: %w", s3store.Location{Bucket: ps.bucket, Key: key}, byServer("s3:DeleteObject", objectARN(ps.bucket, key), err))
+		return fmt.Errorf("delete %s: %w", s3bridge.Location{Bucket: ps.bucket, Key: key}, byServer("s3:DeleteObject", objectARN(ps.bucket, key), err))
 	}
 	return nil
 }

@@ -30,21 +30,18 @@ import (
 
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/instance"
-	"github.com/s3bridge/s3bridge/s3store"
 )
 
 // ObjectStore is what exports need from S3; *s3store.Client has it.
 type ObjectStore interface {
 	// List returns the objects under prefix.
-	List(ctx context.Context, bucket, prefix, delimiter string) ([]s3store.Object, []string, error)
+	List(ctx context.Context, bucket, prefix, delimiter string) ([]s3bridge.Object, []string, error)
 	// Stage streams r into an upload of the key that S3 holds but does not
 	// show until its Commit; on failure it leaves nothing.
-	Stage(ctx context.Context, bucket, key string, r io.Reader, opts s3store.PutOptions) (*s3store.Staged, error)
+	Stage(ctx context.Context, bucket, key string, r io.Reader, opts s3bridge.PutOptions) (s3bridge.StagedObject, error)
 	// Delete removes an object; a missing one is not an error.
 	Delete(ctx context.Context, bucket, key string) error
 }
-
-var _ ObjectStore = (*s3store.Client)(nil)
 
 // Guard decides whether an S3 action may be performed, before any byte
 // moves; *policy.Guard has it.
@@ -175,10 +172,10 @@ func (j *job) run(ctx context.Context) (string, error) {
 		size += o.Size
 	}
 	j.rep.Progress(size, size)
-	first := s3store.Location{Bucket: j.pl.loc.Bucket, Key: j.ps.done[0].Key}
+	first := s3bridge.Location{Bucket: j.pl.loc.Bucket, Key: j.ps.done[0].Key}
 	info := fmt.Sprintf("exported %d rows in %d files (%d bytes) to %s", j.rows.Load(), len(j.ps.done), size, first)
 	if j.pl.Manifest {
-		info += fmt.Sprintf(" with manifest %s", s3store.Location{Bucket: j.pl.loc.Bucket, Key: n.manifest()})
+		info += fmt.Sprintf(" with manifest %s", s3bridge.Location{Bucket: j.pl.loc.Bucket, Key: n.manifest()})
 	}
 	j.rep.Logf(s3bridge.LevelInfo, "%s in %s", info, time.Since(start).Round(time.Millisecond))
 	return info, nil
@@ -219,7 +216,7 @@ func (j *job) preflight(ctx context.Context) error {
 	for _, o := range objs {
 		if !j.pl.Overwrite {
 			if j.ps.names.ours(o.Key) {
-				return fmt.Errorf("%s: %w (the export would overwrite it; ask for OVERWRITE ON)", s3store.Location{Bucket: b, Key: o.Key}, s3bridge.ErrExists)
+				return fmt.Errorf("%s: %w (the export would overwrite it; ask for OVERWRITE ON)", s3bridge.Location{Bucket: b, Key: o.Key}, s3bridge.ErrExists)
 			}
 			continue
 		}
@@ -361,7 +358,7 @@ func (j *job) closePart() error {
 		return err
 	}
 	j.rep.Logf(s3bridge.LevelInfo, "sent %s (%d bytes; it appears when the export completes); %d rows so far",
-		s3store.Location{Bucket: j.pl.loc.Bucket, Key: obj.Key}, obj.Size, j.rows.Load())
+		s3bridge.Location{Bucket: j.pl.loc.Bucket, Key: obj.Key}, obj.Size, j.rows.Load())
 	return nil
 }
 
@@ -429,7 +426,7 @@ func (j *job) stageManifest(ctx context.Context) error {
 		Entries []entry `json:"entries"`
 	}{Entries: []entry{}}
 	for _, key := range j.ps.keys() {
-		m.Entries = append(m.Entries, entry{URL: s3store.Location{Bucket: j.pl.loc.Bucket, Key: key}.String()})
+		m.Entries = append(m.Entries, entry{URL: s3bridge.Location{Bucket: j.pl.loc.Bucket, Key: key}.String()})
 	}
 	body, err := json.Marshal(m)
 	if err != nil {

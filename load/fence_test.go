@@ -11,7 +11,6 @@ import (
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/agent"
 	"github.com/s3bridge/s3bridge/load"
-	"github.com/s3bridge/s3bridge/s3store"
 )
 
 // stallingStore hands out object bodies that block on their first read
@@ -24,7 +23,7 @@ type stallingStore struct {
 	once    sync.Once
 }
 
-func (s *stallingStore) Open(ctx context.Context, bucket, key string) (io.ReadCloser, s3store.Object, error) {
+func (s *stallingStore) Open(ctx context.Context, bucket, key string) (io.ReadCloser, s3bridge.Object, error) {
 	body, obj, err := s.ObjectStore.Open(ctx, bucket, key)
 	if err != nil {
 		return nil, obj, err

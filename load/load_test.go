@@ -87,7 +87,7 @@ func newHarness(t *testing.T, d db) *harness {
 
 func (h *harness) put(key string, body []byte) string {
 	h.t.Helper()
-	_, err := h.store.Upload(h.t.Context(), h.bucket, key, bytes.NewReader(body), s3store.PutOptions{})
+	_, err := h.store.Upload(h.t.Context(), h.bucket, key, bytes.NewReader(body), s3bridge.PutOptions{})
 	must(h.t, err)
 	return "s3://" + h.bucket + "/" + key
 }

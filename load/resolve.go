@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/s3bridge/s3bridge"
-	"github.com/s3bridge/s3bridge/s3store"
 )
 
 // resolve lists the files of a load, checking each with the guard before
@@ -16,7 +15,7 @@ import (
 // (zero-byte objects skipped); or a manifest's entries, where a missing
 // mandatory entry fails the load and a missing optional one is logged.
 func resolve(ctx context.Context, store ObjectStore, g Guard, p Params, rep s3bridge.Reporter) ([]bulk.File, error) {
-	loc, err := s3store.ParseURI(p.URI)
+	loc, err := s3bridge.ParseURI(p.URI)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +57,7 @@ func resolve(ctx context.Context, store ObjectStore, g Guard, p Params, rep s3br
 	return files, nil
 }
 
-func fromManifest(ctx context.Context, store ObjectStore, g Guard, loc s3store.Location, uri string, rep s3bridge.Reporter) ([]bulk.File, error) {
+func fromManifest(ctx context.Context, store ObjectStore, g Guard, loc s3bridge.Location, uri string, rep s3bridge.Reporter) ([]bulk.File, error) {
 	if err := g.Allow("s3:GetObject", objARN(loc.Bucket, loc.Key), nil); err != nil {
 		return nil, err
 	}
@@ -73,7 +72,7 @@ func fromManifest(ctx context.Context, store ObjectStore, g Guard, loc s3store.L
 	}
 	var files []bulk.File
 	for i, e := range m.Entries {
-		el, err := s3store.ParseURI(e.URL)
+		el, err := s3bridge.ParseURI(e.URL)
 		if err != nil {
 			return nil, fmt.Errorf("manifest %s entry %d: %w", uri, i+1, err)
 		}

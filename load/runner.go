@@ -16,14 +16,13 @@ import (
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/format/compress"
 	"github.com/s3bridge/s3bridge/instance"
-	"github.com/s3bridge/s3bridge/s3store"
 )
 
 // ObjectStore is what a load needs from S3; *s3store.Client has it.
 type ObjectStore interface {
-	List(ctx context.Context, bucket, prefix, delimiter string) ([]s3store.Object, []string, error)
-	Stat(ctx context.Context, bucket, key string) (s3store.Object, error)
-	Open(ctx context.Context, bucket, key string) (io.ReadCloser, s3store.Object, error)
+	List(ctx context.Context, bucket, prefix, delimiter string) ([]s3bridge.Object, []string, error)
+	Stat(ctx context.Context, bucket, key string) (s3bridge.Object, error)
+	Open(ctx context.Context, bucket, key string) (io.ReadCloser, s3bridge.Object, error)
 }
 
 // Guard decides whether an S3 action may be performed (see policy.Guard).

@@ -3,6 +3,7 @@ package s3store
 import (
 	"errors"
 	"fmt"
+	"github.com/s3bridge/s3bridge"
 	"io"
 	"os"
 	"path/filepath"
@@ -25,7 +26,7 @@ func roundTrip(t *testing.T, c *Client, bucket string) {
 	ctx := t.Context()
 	want := "auth round trip " + t.Name()
 	key := "rt/" + t.Name() // parallel subtests share the bucket
-	if _, err := c.Upload(ctx, bucket, key, strings.NewReader(want), PutOptions{}); err != nil {
+	if _, err := c.Upload(ctx, bucket, key, strings.NewReader(want), s3bridge.PutOptions{}); err != nil {
 		t.Fatalf("Upload: %v", err)
 	}
 	if obj, err := c.Stat(ctx, bucket, key); err != nil || obj.Size != int64(len(want)) {
@@ -105,7 +106,7 @@ func TestAuthStatic(t *testing.T) {
 				roundTrip(t, c, bucket)
 				return
 			}
-			_, err := c.Upload(t.Context(), bucket, "denied.txt", strings.NewReader("x"), PutOptions{})
+			_, err := c.Upload(t.Context(), bucket, "denied.txt", strings.NewReader("x"), s3bridge.PutOptions{})
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("Upload = %v, want %v", err, tt.wantErr)
 			}
@@ -156,7 +157,7 @@ func TestAuthAnonymous(t *testing.T) {
 	if string(got) != "anyone may read" || obj.Size != int64(len(got)) {
 		t.Errorf("read %q (size %d)", got, obj.Size)
 	}
-	if _, err := c.Upload(t.Context(), public, "graffiti.txt", strings.NewReader("x"), PutOptions{}); !errors.Is(err, ErrAccessDenied) {
+	if _, err := c.Upload(t.Context(), public, "graffiti.txt", strings.NewReader("x"), s3bridge.PutOptions{}); !errors.Is(err, ErrAccessDenied) {
 		t.Errorf("anonymous Upload = %v, want ErrAccessDenied", err)
 	}
 	if _, _, err := c.Open(t.Context(), private, "closed.txt"); !errors.Is(err, ErrAccessDenied) {

@@ -327,7 +327,7 @@ func TestCABundle(t *testing.T) {
 	t.Run("trusted through the bundle", func(t *testing.T) {
 		t.Setenv("AWS_CA_BUNDLE", bundle)
 		c := newClient(t, fakeConfig(srv.URL))
-		obj, err := c.Upload(t.Context(), "bkt", "key", strings.NewReader("hello"), PutOptions{})
+		obj, err := c.Upload(t.Context(), "bkt", "key", strings.NewReader("hello"), s3bridge.PutOptions{})
 		if err != nil || obj.ETag != `"abc"` || obj.Size != 5 {
 			t.Fatalf("Upload over https = %+v, %v", obj, err)
 		}

@@ -3,6 +3,7 @@ package s3store
 import (
 	"context"
 	"fmt"
+	"github.com/s3bridge/s3bridge"
 	"io"
 	"sync"
 
@@ -21,14 +22,14 @@ const copyBufferSize = 1 << 20
 // w gets parallel WriteAt calls on disjoint ranges, as io.WriterAt allows.
 // progress, if not nil, gets the running total of bytes written, from one
 // goroutine at a time. On error, w may hold part of the object.
-func (c *Client) Download(ctx context.Context, bucket, key string, w io.WriterAt, progress func(n int64)) (Object, error) {
+func (c *Client) Download(ctx context.Context, bucket, key string, w io.WriterAt, progress func(n int64)) (s3bridge.Object, error) {
 	obj, err := c.Stat(ctx, bucket, key)
 	if err != nil {
-		return Object{}, err
+		return s3bridge.Object{}, err
 	}
 	inRegion, err := c.inRegion(ctx, bucket)
 	if err != nil {
-		return Object{}, err
+		return s3bridge.Object{}, err
 	}
 	var mu sync.Mutex
 	var written int64
@@ -73,10 +74,10 @@ feed:
 	close(starts)
 	wg.Wait()
 	if firstErr != nil {
-		return Object{}, firstErr
+		return s3bridge.Object{}, firstErr
 	}
 	if ctx.Err() != nil {
-		return Object{}, fmt.Errorf("s3: download %s: %w", uri(bucket, key), context.Cause(ctx))
+		return s3bridge.Object{}, fmt.Errorf("s3: download %s: %w", uri(bucket, key), context.Cause(ctx))
 	}
 	return obj, nil
 }
@@ -84,7 +85,7 @@ feed:
 // downloadRange fetches bytes [start, end] into w, resuming a broken body
 // from the byte reached. The SDK retries failed requests; this retries what
 // the SDK can't see, a body that breaks after the response began.
-func (c *Client) downloadRange(ctx context.Context, bucket string, obj Object, start, end int64, w io.WriterAt, buf []byte, report func(int64), inRegion func(*s3.Options)) error {
+func (c *Client) downloadRange(ctx context.Context, bucket string, obj s3bridge.Object, start, end int64, w io.WriterAt, buf []byte, report func(int64), inRegion func(*s3.Options)) error {
 	target := uri(bucket, obj.Key)
 	off, lastOff, resumes := start, start, 0
 	for {

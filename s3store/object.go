@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -14,17 +13,7 @@ import (
 	"github.com/s3bridge/s3bridge"
 )
 
-// Object describes a stored object. ETag is as S3 returns it, quotes
-// included, ready for If-Match.
-type Object struct {
-	Key          string
-	Size         int64
-	ETag         string
-	LastModified time.Time
-	VersionID    string
-}
-
-func uri(bucket, key string) string { return Location{Bucket: bucket, Key: key}.String() }
+func uri(bucket, key string) string { return s3bridge.Location{Bucket: bucket, Key: key}.String() }
 
 // BucketRegion returns the bucket's region, detected once and cached: from
 // HeadBucket (S3 reports it even when it refuses the request), else
@@ -34,7 +23,7 @@ func (c *Client) BucketRegion(ctx context.Context, bucket string) (string, error
 	if r, ok := c.regions.Load(bucket); ok {
 		return r.(string), nil
 	}
-	if err := ValidateBucket(bucket); err != nil {
+	if err := s3bridge.ValidateBucket(bucket); err != nil {
 		return "", wrapErr("bucket region", "s3://"+bucket, err, onRead)
 	}
 	region, err := c.detectRegion(ctx, bucket)
@@ -96,7 +85,7 @@ func (c *Client) inRegion(ctx context.Context, bucket string) (func(*s3.Options)
 // common prefixes one level down, following ListObjectsV2 pagination to the
 // end. A missing bucket satisfies s3bridge.ErrNotFound; an empty prefix is
 // not an error.
-func (c *Client) List(ctx context.Context, bucket, prefix, delimiter string) ([]Object, []string, error) {
+func (c *Client) List(ctx context.Context, bucket, prefix, delimiter string) ([]s3bridge.Object, []string, error) {
 	inRegion, err := c.inRegion(ctx, bucket)
 	if err != nil {
 		return nil, nil, err
@@ -108,7 +97,7 @@ func (c *Client) List(ctx context.Context, bucket, prefix, delimiter string) ([]
 	if c.listPageSize > 0 {
 		in.MaxKeys = aws.Int32(c.listPageSize)
 	}
-	var objects []Object
+	var objects []s3bridge.Object
 	var prefixes []string
 	pages := s3.NewListObjectsV2Paginator(c.api, in)
 	for pages.HasMorePages() {
@@ -117,7 +106,7 @@ func (c *Client) List(ctx context.Context, bucket, prefix, delimiter string) ([]
 			return nil, nil, wrapErr("list", uri(bucket, prefix), err, onRead)
 		}
 		for _, o := range page.Contents {
-			objects = append(objects, Object{
+			objects = append(objects, s3bridge.Object{
 				Key:          aws.ToString(o.Key),
 				Size:         aws.ToInt64(o.Size),
 				ETag:         aws.ToString(o.ETag),
@@ -133,16 +122,16 @@ func (c *Client) List(ctx context.Context, bucket, prefix, delimiter string) ([]
 
 // Stat returns the object's metadata; a missing object or bucket satisfies
 // s3bridge.ErrNotFound.
-func (c *Client) Stat(ctx context.Context, bucket, key string) (Object, error) {
+func (c *Client) Stat(ctx context.Context, bucket, key string) (s3bridge.Object, error) {
 	inRegion, err := c.inRegion(ctx, bucket)
 	if err != nil {
-		return Object{}, err
+		return s3bridge.Object{}, err
 	}
 	out, err := c.api.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}, inRegion)
 	if err != nil {
-		return Object{}, wrapErr("stat", uri(bucket, key), err, onRead)
+		return s3bridge.Object{}, wrapErr("stat", uri(bucket, key), err, onRead)
 	}
-	return Object{
+	return s3bridge.Object{
 		Key:          key,
 		Size:         aws.ToInt64(out.ContentLength),
 		ETag:         aws.ToString(out.ETag),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/s3bridge/s3bridge"
 	"io"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,16 +24,16 @@ const (
 // from the byte reached, pinned to the first response's ETag (and version)
 // with If-Match, so a changed object fails with ErrChanged instead of mixing
 // two versions. The caller must Close the reader.
-func (c *Client) Open(ctx context.Context, bucket, key string) (io.ReadCloser, Object, error) {
+func (c *Client) Open(ctx context.Context, bucket, key string) (io.ReadCloser, s3bridge.Object, error) {
 	inRegion, err := c.inRegion(ctx, bucket)
 	if err != nil {
-		return nil, Object{}, err
+		return nil, s3bridge.Object{}, err
 	}
 	out, err := c.api.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}, inRegion)
 	if err != nil {
-		return nil, Object{}, wrapErr("get object", uri(bucket, key), err, onRead)
+		return nil, s3bridge.Object{}, wrapErr("get object", uri(bucket, key), err, onRead)
 	}
-	obj := Object{
+	obj := s3bridge.Object{
 		Key:          key,
 		Size:         aws.ToInt64(out.ContentLength),
 		ETag:         aws.ToString(out.ETag),
@@ -47,7 +48,7 @@ type resumeReader struct {
 	c        *Client
 	ctx      context.Context // Open's: a read is part of that call's work
 	bucket   string
-	obj      Object
+	obj      s3bridge.Object
 	inRegion func(*s3.Options)
 	body     io.ReadCloser
 	off      int64 // bytes returned so far

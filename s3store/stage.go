@@ -35,7 +35,7 @@ type Staged struct {
 // stays at most PartSize*Concurrency, as for Upload. With opts.IfNoneMatch
 // it fails up front if the key exists, and Commit fails if one appeared
 // meanwhile. On failure nothing is left behind.
-func (c *Client) Stage(ctx context.Context, bucket, key string, r io.Reader, opts PutOptions) (*Staged, error) {
+func (c *Client) Stage(ctx context.Context, bucket, key string, r io.Reader, opts s3bridge.PutOptions) (s3bridge.StagedObject, error) {
 	target := uri(bucket, key)
 	inRegion, err := c.inRegion(ctx, bucket)
 	if err != nil {
@@ -119,7 +119,7 @@ func (s *Staged) Size() int64 { return s.size }
 // Commit completes the upload: the object appears, with its ETag in the
 // result. On failure the upload is aborted; when the failure is a lost
 // response, S3 may still have made the object visible.
-func (s *Staged) Commit(ctx context.Context) (Object, error) {
+func (s *Staged) Commit(ctx context.Context) (s3bridge.Object, error) {
 	obj, err := s.u.complete(ctx, s.id, s.parts, s.size)
 	if err != nil {
 		s.u.abort(ctx, s.id)

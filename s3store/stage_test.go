@@ -49,10 +49,10 @@ func TestStage(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			key := "stage/" + tt.name
-			if _, err := c.Upload(ctx, bucket, key, bytes.NewReader([]byte("old")), PutOptions{}); err != nil {
+			if _, err := c.Upload(ctx, bucket, key, bytes.NewReader([]byte("old")), s3bridge.PutOptions{}); err != nil {
 				t.Fatal(err)
 			}
-			st, err := c.Stage(ctx, bucket, key, io.NopCloser(bytes.NewReader(tt.body)), PutOptions{})
+			st, err := c.Stage(ctx, bucket, key, io.NopCloser(bytes.NewReader(tt.body)), s3bridge.PutOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -70,7 +70,7 @@ func TestStage(t *testing.T) {
 				t.Errorf("after Commit: %d bytes (object says %d), %v; want the %d staged", len(got), obj.Size, err, len(tt.body))
 			}
 
-			st, err = c.Stage(ctx, bucket, key, bytes.NewReader([]byte("discarded")), PutOptions{})
+			st, err = c.Stage(ctx, bucket, key, bytes.NewReader([]byte("discarded")), s3bridge.PutOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,7 +81,7 @@ func TestStage(t *testing.T) {
 			if n := uploads(key); n != 0 {
 				t.Errorf("%d multipart uploads left after Commit and Abort", n)
 			}
-			if _, err := c.Stage(ctx, bucket, key, bytes.NewReader(nil), PutOptions{IfNoneMatch: true}); !errors.Is(err, s3bridge.ErrExists) {
+			if _, err := c.Stage(ctx, bucket, key, bytes.NewReader(nil), s3bridge.PutOptions{IfNoneMatch: true}); !errors.Is(err, s3bridge.ErrExists) {
 				t.Errorf("IfNoneMatch over an existing key: %v, want ErrExists", err)
 			}
 		})

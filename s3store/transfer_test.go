@@ -66,7 +66,7 @@ func TestUploadDownload(t *testing.T) {
 			}
 			want := data[tt.offset:]
 			var progress []int64
-			obj, err := c.Upload(ctx, bucket, key, src, PutOptions{
+			obj, err := c.Upload(ctx, bucket, key, src, s3bridge.PutOptions{
 				ContentType: "application/x-test",
 				Progress:    func(n int64) { progress = append(progress, n) },
 			})
@@ -146,10 +146,10 @@ func TestUploadIfNoneMatch(t *testing.T) {
 	ctx := t.Context()
 	adminPut(t, m.Admin(t), bucket, "taken", []byte("first writer"))
 
-	if _, err := c.Upload(ctx, bucket, "taken", strings.NewReader("second"), PutOptions{IfNoneMatch: true}); !errors.Is(err, s3bridge.ErrExists) {
+	if _, err := c.Upload(ctx, bucket, "taken", strings.NewReader("second"), s3bridge.PutOptions{IfNoneMatch: true}); !errors.Is(err, s3bridge.ErrExists) {
 		t.Errorf("Upload over an existing key = %v, want ErrExists", err)
 	}
-	if _, err := c.Upload(ctx, bucket, "free", strings.NewReader("new"), PutOptions{IfNoneMatch: true}); err != nil {
+	if _, err := c.Upload(ctx, bucket, "free", strings.NewReader("new"), s3bridge.PutOptions{IfNoneMatch: true}); err != nil {
 		t.Errorf("Upload to a free key: %v", err)
 	}
 
@@ -158,7 +158,7 @@ func TestUploadIfNoneMatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := &upload{c: c, bucket: bucket, key: "taken", target: uri(bucket, "taken"), opts: PutOptions{IfNoneMatch: true}, inRegion: inRegion}
+	u := &upload{c: c, bucket: bucket, key: "taken", target: uri(bucket, "taken"), opts: s3bridge.PutOptions{IfNoneMatch: true}, inRegion: inRegion}
 	if _, err := u.fromStream(ctx, strings.NewReader("small")); !errors.Is(err, s3bridge.ErrExists) {
 		t.Errorf("PutObject If-None-Match = %v, want ErrExists", err)
 	}
@@ -189,7 +189,7 @@ func TestUploadCancel(t *testing.T) {
 			c := newClient(t, transferConfig(m))
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
-			_, err := c.Upload(ctx, bucket, "cancelled", tt.src(t), PutOptions{Progress: func(int64) { cancel() }})
+			_, err := c.Upload(ctx, bucket, "cancelled", tt.src(t), s3bridge.PutOptions{Progress: func(int64) { cancel() }})
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("Upload = %v, want context.Canceled", err)
 			}
@@ -224,7 +224,7 @@ func TestUploadReaderFails(t *testing.T) {
 			bucket := m.Bucket(t)
 			c := newClient(t, transferConfig(m))
 			src := onlyReader{io.MultiReader(bytes.NewReader(randomBytes(tt.after, 3)), failingReader{})}
-			_, err := c.Upload(t.Context(), bucket, "broken", src, PutOptions{})
+			_, err := c.Upload(t.Context(), bucket, "broken", src, s3bridge.PutOptions{})
 			if !errors.Is(err, errDiskOnFire) {
 				t.Fatalf("Upload = %v, want the reader's error", err)
 			}

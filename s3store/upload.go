@@ -22,18 +22,6 @@ import (
 // context is already cancelled.
 const abortTimeout = time.Minute
 
-// PutOptions tune an Upload.
-type PutOptions struct {
-	ContentType string
-	// IfNoneMatch refuses to overwrite: the upload fails with an error
-	// satisfying s3bridge.ErrExists when the key exists, checked before
-	// sending and again atomically by S3 (If-None-Match: *) at the end.
-	IfNoneMatch bool
-	// Progress, if not nil, gets the running total of bytes S3 has
-	// confirmed, from one goroutine at a time.
-	Progress func(n int64)
-}
-
 // Upload stores r under key and returns only after S3 confirmed the write
 // (PutObject or CompleteMultipartUpload), with the ETag and size (S3 doesn't
 // return LastModified there; Stat has it). Input
@@ -43,21 +31,21 @@ type PutOptions struct {
 // read in place; any other reader is buffered, at most PartSize*Concurrency
 // bytes. On any failure, including ctx cancellation, the multipart upload is
 // aborted so no parts linger (billed, invisible) in the bucket.
-func (c *Client) Upload(ctx context.Context, bucket, key string, r io.Reader, opts PutOptions) (Object, error) {
+func (c *Client) Upload(ctx context.Context, bucket, key string, r io.Reader, opts s3bridge.PutOptions) (s3bridge.Object, error) {
 	target := uri(bucket, key)
 	inRegion, err := c.inRegion(ctx, bucket)
 	if err != nil {
-		return Object{}, err
+		return s3bridge.Object{}, err
 	}
 	if opts.IfNoneMatch {
 		// Fail before sending gigabytes; the conditional write at the end
 		// still closes the race with a concurrent writer.
 		exists, err := c.exists(ctx, bucket, key)
 		if err != nil {
-			return Object{}, err
+			return s3bridge.Object{}, err
 		}
 		if exists {
-			return Object{}, fmt.Errorf("s3: upload %s: %w", target, s3bridge.ErrExists)
+			return s3bridge.Object{}, fmt.Errorf("s3: upload %s: %w", target, s3bridge.ErrExists)
 		}
 	}
 	u := &upload{c: c, bucket: bucket, key: key, target: target, opts: opts, inRegion: inRegion}
@@ -73,7 +61,7 @@ type upload struct {
 	bucket   string
 	key      string
 	target   string
-	opts     PutOptions
+	opts     s3bridge.PutOptions
 	inRegion func(*s3.Options)
 
 	mu   sync.Mutex
@@ -110,7 +98,7 @@ func sectionSource(r io.Reader) (ra io.ReaderAt, base, size int64, ok bool) {
 	return ra, base, end - base, true
 }
 
-func (u *upload) fromReaderAt(ctx context.Context, ra io.ReaderAt, base, size int64) (Object, error) {
+func (u *upload) fromReaderAt(ctx context.Context, ra io.ReaderAt, base, size int64) (s3bridge.Object, error) {
 	// Grow parts for big files to stay within S3's 10,000, rounded to MiB.
 	partSize := max(u.c.partSize, ((size+maxParts-1)/maxParts+(1<<20)-1)&^((1<<20)-1))
 	if size <= partSize {
@@ -131,18 +119,18 @@ func (u *upload) fromReaderAt(ctx context.Context, ra io.ReaderAt, base, size in
 	return u.multipart(ctx, next)
 }
 
-func (u *upload) fromStream(ctx context.Context, r io.Reader) (Object, error) {
+func (u *upload) fromStream(ctx context.Context, r io.Reader) (s3bridge.Object, error) {
 	pool := newBufferPool(u.c.concurrency, u.c.partSize)
 	first, err := pool.get(ctx)
 	if err != nil {
-		return Object{}, fmt.Errorf("s3: upload %s: %w", u.target, err)
+		return s3bridge.Object{}, fmt.Errorf("s3: upload %s: %w", u.target, err)
 	}
 	n, err := io.ReadFull(r, first)
 	switch {
 	case err == io.EOF || err == io.ErrUnexpectedEOF:
 		return u.put(ctx, bytes.NewReader(first[:n]), int64(n))
 	case err != nil:
-		return Object{}, fmt.Errorf("s3: upload %s: read input: %w", u.target, err)
+		return s3bridge.Object{}, fmt.Errorf("s3: upload %s: read input: %w", u.target, err)
 	}
 	pending := &part{number: 1, body: bytes.NewReader(first), size: int64(n), release: func() { pool.put(first) }}
 	var number int32 = 1
@@ -176,7 +164,7 @@ func (u *upload) fromStream(ctx context.Context, r io.Reader) (Object, error) {
 }
 
 // put stores small input in one PutObject.
-func (u *upload) put(ctx context.Context, body io.ReadSeeker, size int64) (Object, error) {
+func (u *upload) put(ctx context.Context, body io.ReadSeeker, size int64) (s3bridge.Object, error) {
 	in := &s3.PutObjectInput{
 		Bucket:        aws.String(u.bucket),
 		Key:           aws.String(u.key),
@@ -191,10 +179,10 @@ func (u *upload) put(ctx context.Context, body io.ReadSeeker, size int64) (Objec
 	}
 	out, err := u.c.api.PutObject(ctx, in, u.inRegion, u.c.payloadSigning)
 	if err != nil {
-		return Object{}, wrapErr("put object", u.target, err, onWrite)
+		return s3bridge.Object{}, wrapErr("put object", u.target, err, onWrite)
 	}
 	u.confirmed(size)
-	return Object{Key: u.key, Size: size, ETag: aws.ToString(out.ETag), VersionID: aws.ToString(out.VersionId)}, nil
+	return s3bridge.Object{Key: u.key, Size: size, ETag: aws.ToString(out.ETag), VersionID: aws.ToString(out.VersionId)}, nil
 }
 
 func (u *upload) confirmed(n int64) {
@@ -208,25 +196,25 @@ func (u *upload) confirmed(n int64) {
 
 // multipart creates a multipart upload, sends the parts next yields with
 // Concurrency workers, and completes it; on any failure it aborts it.
-func (u *upload) multipart(ctx context.Context, next func(context.Context) (part, error)) (Object, error) {
+func (u *upload) multipart(ctx context.Context, next func(context.Context) (part, error)) (s3bridge.Object, error) {
 	create := &s3.CreateMultipartUploadInput{Bucket: aws.String(u.bucket), Key: aws.String(u.key)}
 	if u.opts.ContentType != "" {
 		create.ContentType = aws.String(u.opts.ContentType)
 	}
 	created, err := u.c.api.CreateMultipartUpload(ctx, create, u.inRegion)
 	if err != nil {
-		return Object{}, wrapErr("create multipart upload", u.target, err, onWrite)
+		return s3bridge.Object{}, wrapErr("create multipart upload", u.target, err, onWrite)
 	}
 	uploadID := aws.ToString(created.UploadId)
 	completed, size, err := u.sendParts(ctx, uploadID, next)
 	if err == nil {
-		var obj Object
+		var obj s3bridge.Object
 		if obj, err = u.complete(ctx, uploadID, completed, size); err == nil {
 			return obj, nil
 		}
 	}
 	u.abort(ctx, uploadID)
-	return Object{}, err
+	return s3bridge.Object{}, err
 }
 
 // sendParts uploads every part next yields and returns them in order with
@@ -316,7 +304,7 @@ func (u *upload) sendPart(ctx context.Context, uploadID string, p part) (string,
 	return aws.ToString(out.ETag), nil
 }
 
-func (u *upload) complete(ctx context.Context, uploadID string, parts []types.CompletedPart, size int64) (Object, error) {
+func (u *upload) complete(ctx context.Context, uploadID string, parts []types.CompletedPart, size int64) (s3bridge.Object, error) {
 	in := &s3.CompleteMultipartUploadInput{
 		Bucket:          aws.String(u.bucket),
 		Key:             aws.String(u.key),
@@ -328,9 +316,9 @@ func (u *upload) complete(ctx context.Context, uploadID string, parts []types.Co
 	}
 	out, err := u.c.api.CompleteMultipartUpload(ctx, in, u.inRegion)
 	if err != nil {
-		return Object{}, wrapErr("complete multipart upload", u.target, err, onWrite)
+		return s3bridge.Object{}, wrapErr("complete multipart upload", u.target, err, onWrite)
 	}
-	return Object{Key: u.key, Size: size, ETag: aws.ToString(out.ETag), VersionID: aws.ToString(out.VersionId)}, nil
+	return s3bridge.Object{Key: u.key, Size: size, ETag: aws.ToString(out.ETag), VersionID: aws.ToString(out.VersionId)}, nil
 }
 
 // abort runs even when ctx is cancelled: the parts would otherwise stay in

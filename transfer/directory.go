@@ -17,7 +17,6 @@ import (
 
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/format/compress"
-	"github.com/s3bridge/s3bridge/s3store"
 )
 
 // directory opens a registered directory object.
@@ -105,7 +104,7 @@ func (j *job) uploadOne(ctx context.Context, dir *Dir, name string, p DirectoryU
 	defer f.Close()
 	key := uploadKey(p, name)
 	var body io.Reader = f
-	opts := s3store.PutOptions{Progress: j.tracker()}
+	opts := s3bridge.PutOptions{Progress: j.tracker()}
 	if p.CompressionLevel > 0 {
 		// Progress counts the file's bytes read, not compressed bytes sent.
 		zr := gzipStream(&countingReader{r: f, add: j.add}, p.CompressionLevel)
@@ -196,7 +195,7 @@ func (j *job) downloadDirectory(ctx context.Context, p DirectoryDownload) (strin
 		return "", byServer("s3:ListBucket", "arn:aws:s3:::"+p.Bucket, err)
 	}
 	type item struct {
-		obj  s3store.Object
+		obj  s3bridge.Object
 		name string
 	}
 	var items []item
@@ -256,7 +255,7 @@ func (j *job) downloadDirectory(ctx context.Context, p DirectoryDownload) (strin
 // fetch downloads one object into dir/rel through a temporary file that is
 // renamed into place only when complete, so a failed or cancelled download
 // leaves nothing behind. Without overwrite, an existing target fails.
-func (j *job) fetch(ctx context.Context, dir *Dir, bucket string, obj s3store.Object, rel string, gunzip, overwrite bool) (err error) {
+func (j *job) fetch(ctx context.Context, dir *Dir, bucket string, obj s3bridge.Object, rel string, gunzip, overwrite bool) (err error) {
 	tmp := tempName(rel)
 	f, err := dir.create(tmp)
 	if err != nil {

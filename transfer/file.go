@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/s3bridge/s3bridge"
-	"github.com/s3bridge/s3bridge/s3store"
 )
 
 // area opens the file area, creating it if needed.
@@ -137,7 +136,7 @@ func (j *job) uploadFile(ctx context.Context, p FileTransfer) (string, error) {
 		}
 	}
 	j.total.Store(fi.Size())
-	obj, err := j.store.Upload(ctx, loc.Bucket, loc.Key, f, s3store.PutOptions{IfNoneMatch: !overwrite, Progress: j.tracker()})
+	obj, err := j.store.Upload(ctx, loc.Bucket, loc.Key, f, s3bridge.PutOptions{IfNoneMatch: !overwrite, Progress: j.tracker()})
 	if err != nil {
 		return "", byServer("s3:PutObject", objectARN(loc.Bucket, loc.Key), err)
 	}

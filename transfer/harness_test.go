@@ -139,7 +139,7 @@ func (h *harness) fails(task s3bridge.Task, want ...string) s3bridge.Task {
 
 func (h *harness) put(key, body string) {
 	h.t.Helper()
-	_, err := h.store.Upload(h.t.Context(), h.bucket, key, strings.NewReader(body), s3store.PutOptions{})
+	_, err := h.store.Upload(h.t.Context(), h.bucket, key, strings.NewReader(body), s3bridge.PutOptions{})
 	must(h.t, err)
 }
 

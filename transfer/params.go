@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/s3bridge/s3bridge"
-	"github.com/s3bridge/s3bridge/s3store"
 )
 
 // Kinds of transfer task, in the metadata's "kind" key.
@@ -122,8 +121,8 @@ func kind(t s3bridge.Task) (string, error) {
 }
 
 // objectLocation parses an ARN or s3:// URI naming one object.
-func objectLocation(arn string) (s3store.Location, error) {
-	loc, err := s3store.ParseURI(arn)
+func objectLocation(arn string) (s3bridge.Location, error) {
+	loc, err := s3bridge.ParseURI(arn)
 	if err != nil {
 		return loc, err
 	}

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/s3bridge/s3bridge"
-	"github.com/s3bridge/s3bridge/s3store"
 )
 
 func TestParseFileMode(t *testing.T) {
@@ -53,9 +52,9 @@ type stoppingStore struct{ ObjectStore }
 
 var errStopped = errors.New("upload stopped")
 
-func (stoppingStore) Upload(_ context.Context, _, _ string, r io.Reader, _ s3store.PutOptions) (s3store.Object, error) {
+func (stoppingStore) Upload(_ context.Context, _, _ string, r io.Reader, _ s3bridge.PutOptions) (s3bridge.Object, error) {
 	io.ReadFull(r, make([]byte, 1024))
-	return s3store.Object{}, errStopped
+	return s3bridge.Object{}, errStopped
 }
 
 type nopReporter struct{ s3bridge.Reporter }

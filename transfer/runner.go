@@ -9,25 +9,22 @@ import (
 	"sync/atomic"
 
 	"github.com/s3bridge/s3bridge"
-	"github.com/s3bridge/s3bridge/s3store"
 )
 
 // ObjectStore is what transfers need from S3; *s3store.Client has it.
 type ObjectStore interface {
 	// List returns the objects under prefix and, with a delimiter, the
 	// common prefixes ("folders") one level down.
-	List(ctx context.Context, bucket, prefix, delimiter string) ([]s3store.Object, []string, error)
+	List(ctx context.Context, bucket, prefix, delimiter string) ([]s3bridge.Object, []string, error)
 	// Stat returns an object's attributes or an error wrapping ErrNotFound.
-	Stat(ctx context.Context, bucket, key string) (s3store.Object, error)
+	Stat(ctx context.Context, bucket, key string) (s3bridge.Object, error)
 	// Download writes the object to w, in parallel ranges.
-	Download(ctx context.Context, bucket, key string, w io.WriterAt, progress func(n int64)) (s3store.Object, error)
+	Download(ctx context.Context, bucket, key string, w io.WriterAt, progress func(n int64)) (s3bridge.Object, error)
 	// Open streams the object.
-	Open(ctx context.Context, bucket, key string) (io.ReadCloser, s3store.Object, error)
+	Open(ctx context.Context, bucket, key string) (io.ReadCloser, s3bridge.Object, error)
 	// Upload streams r to the key and returns once S3 confirmed it.
-	Upload(ctx context.Context, bucket, key string, r io.Reader, opts s3store.PutOptions) (s3store.Object, error)
+	Upload(ctx context.Context, bucket, key string, r io.Reader, opts s3bridge.PutOptions) (s3bridge.Object, error)
 }
-
-var _ ObjectStore = (*s3store.Client)(nil)
 
 // Guard decides whether an S3 action may be performed, before any byte
 // moves; *policy.Guard has it. Allow's error names the action, the resource

@@ -120,7 +120,7 @@ func probes(ctx context.Context, c *s3store.Client, g interface {
 			_, _, err = c.List(ctx, gr.Bucket, prefix, "/")
 			p.s3 = outcome(err)
 		case "s3:putobject":
-			_, err = c.Upload(ctx, gr.Bucket, key, strings.NewReader("s3bridge check\n"), s3store.PutOptions{})
+			_, err = c.Upload(ctx, gr.Bucket, key, strings.NewReader("s3bridge check\n"), s3bridge.PutOptions{})
 			wrote = err == nil
 			p.s3 = outcome(err)
 		case "s3:getobject":

@@ -12,6 +12,7 @@ import (
 
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/agent"
+	"github.com/s3bridge/s3bridge/export"
 	"github.com/s3bridge/s3bridge/instance"
 	"github.com/s3bridge/s3bridge/instance/mysql"
 	"github.com/s3bridge/s3bridge/instance/postgres"
@@ -162,3 +163,11 @@ func guard(set s3bridge.Settings, instance string) (transfer.Guard, error) {
 	}
 	return g, nil
 }
+
+// The capabilities name what they need from S3 in small interfaces of
+// their own, free of the SDK; the S3 client has all of it.
+var (
+	_ transfer.ObjectStore = (*s3store.Client)(nil)
+	_ load.ObjectStore     = (*s3store.Client)(nil)
+	_ export.ObjectStore   = (*s3store.Client)(nil)
+)

@@ -82,7 +82,7 @@ func runS3Cat(ctx context.Context, e *env, args []string) error {
 type cat struct {
 	store *s3store.Client
 	guard load.Guard // nil: no instance policy
-	loc   s3store.Location
+	loc   s3bridge.Location
 }
 
 // openCat builds the reader from the instance settings in the
@@ -93,7 +93,7 @@ func openCat(ctx context.Context, e *env, uri, region string) (*cat, error) {
 	if err != nil {
 		return nil, err
 	}
-	loc, err := s3store.ParseURI(uri)
+	loc, err := s3bridge.ParseURI(uri)
 	if err != nil {
 		return nil, badRequest{err}
 	}
