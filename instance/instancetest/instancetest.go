@@ -31,6 +31,7 @@ func Run(t *testing.T, open Open) {
 		{"Cancel", testCancel},
 		{"LeaseExpiry", testLease},
 		{"Fencing", testFencing},
+		{"FailureIsNotNotAttached", testFailureNotNotAttached},
 		{"JournalAndFileDetails", testJournal},
 		{"ConcurrentAgents", testConcurrent},
 	}
@@ -373,5 +374,19 @@ func testConcurrent(t *testing.T, in instance.Instance) {
 	}
 	if p := peak.Load(); p > 2 {
 		t.Errorf("peak running %d, want at most max_running 2", p)
+	}
+}
+
+// testFailureNotNotAttached: a database that fails (here: its connections
+// are gone) is reported with its own error, never as "not attached", which
+// would send an operator to re-attach a healthy instance.
+func testFailureNotNotAttached(t *testing.T, in instance.Instance) {
+	if _, err := in.Settings(t.Context()); err != nil {
+		t.Fatalf("settings of an attached instance: %v", err)
+	}
+	in.Close()
+	_, err := in.Settings(t.Context())
+	if err == nil || errors.Is(err, s3bridge.ErrNotAttached) {
+		t.Errorf("settings of a closed instance: got %v, want its failure, not ErrNotAttached", err)
 	}
 }

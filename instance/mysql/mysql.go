@@ -17,6 +17,7 @@ import (
 
 	"github.com/s3bridge/s3bridge/instance"
 	"github.com/s3bridge/s3bridge/instance/sqlstore"
+	"github.com/s3bridge/s3bridge/statement"
 )
 
 var (
@@ -106,9 +107,11 @@ func (in *Instance) dialect() sqlstore.Dialect {
 	render := func(text string) []string { return sqlstore.Script(text, vars) }
 	functions := render(sqlstore.ScriptFiles(functionsFS, "functions*.sql"))
 	return sqlstore.Dialect{
-		Name:       "mysql",
-		Table:      func(name string) string { return s + "." + quote(name) },
-		LockRows:   " FOR UPDATE",
+		Name:     "mysql",
+		Table:    func(name string) string { return s + "." + quote(name) },
+		LockRows: " FOR UPDATE",
+		Attached: `SELECT count(*) FROM information_schema.tables WHERE table_schema = ` + statement.QuoteLiteralMySQL(in.schema) +
+			` AND table_name = 'settings'`,
 		SkipLocked: " FOR UPDATE SKIP LOCKED",
 		DDL:        render(schemaSQL),
 		// owner is the login user that enqueued the task: the SQL

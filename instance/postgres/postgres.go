@@ -102,6 +102,7 @@ func (in *Instance) dialect() sqlstore.Dialect {
 		SkipLocked:  " FOR UPDATE SKIP LOCKED",
 		DDL:         render(schemaSQL),
 		ErrorAborts: true,
+		Attached:    `SELECT count(*) FROM pg_catalog.pg_class WHERE oid = to_regclass(` + statement.QuoteLiteralPG(s+".settings") + `)`,
 		Added:       []sqlstore.Column{{Table: "{tasks}", Name: "attempt", Type: "bigint NOT NULL DEFAULT 0"}},
 		InstallSQL: func(ctx context.Context, tx *sql.Tx) error {
 			// SQL functions' bodies are checked at CREATE with the

@@ -65,8 +65,9 @@ func Open(ctx context.Context, raw string) (*Instance, error) {
 func table(name string) string { return sqlstore.QuoteIdent("s3bridge_"+name, '"') }
 
 var dialect = sqlstore.Dialect{
-	Name:  "sqlite",
-	Table: table,
+	Name:     "sqlite",
+	Table:    table,
+	Attached: `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 's3bridge_settings'`,
 	DDL: []string{
 		`CREATE TABLE IF NOT EXISTS {settings} (name TEXT PRIMARY KEY, value TEXT NOT NULL)`,
 		`CREATE TABLE IF NOT EXISTS {tasks} (

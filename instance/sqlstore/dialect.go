@@ -33,6 +33,10 @@ type Dialect struct {
 	InstallSQL func(ctx context.Context, tx *sql.Tx) error
 	// DropSQL removes the SQL interface and keeps the tables.
 	DropSQL func(ctx context.Context, tx *sql.Tx) error
+	// Attached is a query that counts the s3bridge settings table in the
+	// database's catalog (0 or 1), so that a missing schema is told from
+	// a database that failed without reading error texts.
+	Attached string
 	// ErrorAborts: a failed statement aborts the whole transaction
 	// (PostgreSQL), so statements that may fail run under a savepoint.
 	ErrorAborts bool

@@ -145,9 +145,14 @@ func (s *Store) Settings(ctx context.Context) (s3bridge.Settings, error) {
 	var val string
 	err := s.db.QueryRowContext(ctx, s.q(`SELECT value FROM {settings} WHERE name = 'settings'`)).Scan(&val)
 	if err != nil {
-		if errors.Is(err, sql.ErrNoRows) || s.missingTable(ctx) {
+		if errors.Is(err, sql.ErrNoRows) {
 			return s3bridge.Settings{}, s3bridge.ErrNotAttached
 		}
+		if attached, aerr := s.attached(ctx); aerr == nil && !attached {
+			return s3bridge.Settings{}, s3bridge.ErrNotAttached
+		}
+		// The database is there but failed (down, auth, a lock): say so,
+		// with its own error, rather than "not attached".
 		return s3bridge.Settings{}, fmt.Errorf("read settings of %s: %w", s.name, err)
 	}
 	var set s3bridge.Settings
@@ -157,12 +162,15 @@ func (s *Store) Settings(ctx context.Context) (s3bridge.Settings, error) {
 	return set.WithDefaults(), nil
 }
 
-// missingTable tells a database without the schema from other errors,
-// without matching error text: it simply asks for the table.
-func (s *Store) missingTable(ctx context.Context) bool {
+// attached asks the database's catalog whether the settings table exists
+// (Dialect.Attached): a database without it is not attached, while an
+// error here means the database itself failed.
+func (s *Store) attached(ctx context.Context) (bool, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT count(*) FROM {settings}`)).Scan(&n)
-	return err != nil
+	if err := s.db.QueryRowContext(ctx, s.d.Attached).Scan(&n); err != nil {
+		return false, fmt.Errorf("ask %s whether s3bridge is attached: %w", s.name, err)
+	}
+	return n > 0, nil
 }
 
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
