@@ -33,8 +33,15 @@ type Settings struct {
 	Area string `json:"area"`
 	// Directories maps directory object names (upper case) to paths.
 	Directories map[string]string `json:"directories"`
-	MaxRunning  int               `json:"max_running"`
-	MaxFiles    int               `json:"max_files"`
+	// MaxRunning is how many tasks of one kind (Kind) may be in progress
+	// at once, for every pooled kind without its own entry in Limits. It
+	// once capped all tasks together; a long export then kept file
+	// transfers waiting.
+	MaxRunning int `json:"max_running"`
+	// Limits overrides MaxRunning for some kinds. It holds only what was
+	// set, so a later change of MaxRunning still reaches the other kinds.
+	Limits   map[Kind]int `json:"limits,omitempty"`
+	MaxFiles int          `json:"max_files"`
 	// AllowedExtensions lists lower-case extensions with their dot; "*"
 	// allows every extension.
 	AllowedExtensions []string `json:"allowed_extensions"`
@@ -95,6 +102,18 @@ func (s Settings) InstanceARN(name string) string {
 	return "arn:s3bridge:db:" + cmp.Or(s.Region, "local") + ":" + cmp.Or(s.Account, "000000000000") + ":db:" + name
 }
 
+// Limit is how many tasks of kind k may be in progress at once: its entry
+// in Limits, else MaxRunning. A kind that isn't pooled has no limit: 0.
+func (s Settings) Limit(k Kind) int {
+	if !k.Pooled() {
+		return 0
+	}
+	if n := s.Limits[k]; n > 0 {
+		return n
+	}
+	return s.MaxRunning
+}
+
 // WithDefaults fills unset limits with the vendors' values.
 func (s Settings) WithDefaults() Settings {
 	s.MaxRunning = cmp.Or(s.MaxRunning, DefaultMaxRunning)
@@ -116,6 +135,14 @@ func (s Settings) WithDefaults() Settings {
 func (s Settings) Validate() error {
 	if s.MaxRunning < 1 {
 		return fmt.Errorf("max running tasks %d: must be at least 1", s.MaxRunning)
+	}
+	for k, n := range s.Limits {
+		if !k.Pooled() {
+			return fmt.Errorf("max running %q tasks: no such kind of task has a limit (kinds: %s)", k, kindNames())
+		}
+		if n < 1 {
+			return fmt.Errorf("max running %s tasks %d: must be at least 1", k, n)
+		}
 	}
 	if s.MaxFiles < 1 {
 		return fmt.Errorf("max files %d: must be at least 1", s.MaxFiles)

@@ -72,6 +72,10 @@ type Task struct {
 	// Attempt counts the claims of the task: each claim takes the next
 	// number, so an agent whose lease was taken over holds a stale one.
 	Attempt int64
+	// Rows, Files and Bytes are the figures of the task's Result, stored
+	// when it finished; ErrorCode classifies its failure (see ErrorCode).
+	Rows, Files, Bytes int64
+	ErrorCode          string
 }
 
 // Claim is one agent's hold on a task: the fencing token its effects carry.

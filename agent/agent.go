@@ -16,20 +16,18 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/instance"
 )
 
-// Runner runs one task type and returns the task_info of a success.
+// Runner runs the task types it is registered for. Run is given the
+// instance the task was claimed from (loads and exports work on its
+// tables; file transfers need only its settings, set) and returns the
+// Result of a success; the agent records a failure's error and its code.
 type Runner interface {
-	Run(ctx context.Context, t s3bridge.Task, set s3bridge.Settings, rep s3bridge.Reporter) (string, error)
-}
-
-// InstanceRunner is a Runner that also needs the instance the task belongs
-// to (loads and exports work on its tables). The agent prefers RunOn when a
-// runner has it.
-type InstanceRunner interface {
-	RunOn(ctx context.Context, in instance.Instance, t s3bridge.Task, set s3bridge.Settings, rep s3bridge.Reporter) (string, error)
+	Run(ctx context.Context, in instance.Instance, t s3bridge.Task, set s3bridge.Settings, rep s3bridge.Reporter) (s3bridge.Result, error)
 }
 
 // Config sets an agent's timings. Zero values take the defaults.
@@ -80,41 +78,66 @@ func New(cfg Config, runners map[s3bridge.TaskType]Runner) *Agent {
 // ID is the agent's id as written in task rows.
 func (a *Agent) ID() string { return a.cfg.ID }
 
+// Run serves every instance, each as Serve does, until ctx is done, and
+// returns when all of them have stopped: no goroutine of the agent outlives
+// it. The first Serve to fail stops the others.
+func (a *Agent) Run(ctx context.Context, ins ...instance.Instance) error {
+	g, ctx := errgroup.WithContext(ctx)
+	for _, in := range ins {
+		g.Go(func() error {
+			if err := a.Serve(ctx, in); err != nil {
+				return fmt.Errorf("serve %s: %w", in.Name(), err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
 // Serve claims and runs tasks of one instance until ctx is done, then waits
-// up to Grace for running tasks, stops the rest and puts them back.
+// up to Grace for running tasks, stops the rest and puts them back. It
+// returns only when every goroutine it started, the tasks' and the
+// instance's LISTEN loop, has ended. An instance that fails (a claim
+// error) is logged and retried at the next poll: it may come back.
 func (a *Agent) Serve(ctx context.Context, in instance.Instance) error {
-	wake, poll := a.wakeups(ctx, in)
+	log := a.cfg.Log.With("instance", in.Name(), "agent", a.cfg.ID)
+	ctx, stop := context.WithCancel(ctx)
+	var listener sync.WaitGroup
+	defer listener.Wait()
+	defer stop() // before the Wait: it ends the LISTEN loop
+	wake, listenErr := make(chan struct{}, 1), make(chan error, 1)
+	poll := cmp.Or(a.cfg.Poll, 200*time.Millisecond)
+	if n, ok := in.(instance.Notifier); ok {
+		// Notifications bring new tasks; the slower poll finds leases
+		// that expired, which nobody announces.
+		poll = cmp.Or(a.cfg.Poll, time.Second)
+		listener.Go(func() { listenErr <- n.Listen(ctx, wake) })
+	}
 	// Tasks run under their own context so a shutdown can grant them grace.
 	runCtx, stopRuns := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRuns()
-	var wg sync.WaitGroup
+	var tasks sync.WaitGroup
 	finished := make(chan struct{}, 1)
-	log := a.cfg.Log.With("instance", in.Name(), "agent", a.cfg.ID)
 	log.Info("serving")
 	for {
-		for ctx.Err() == nil {
-			task, err := in.Claim(ctx, a.cfg.ID, a.cfg.Lease)
-			if err != nil {
-				if ctx.Err() == nil {
-					log.Error("claim", "err", err)
-				}
-				break
-			}
-			if task == nil {
-				break
-			}
-			wg.Go(func() {
+		a.claimAll(ctx, in, log, func(task *s3bridge.Task) {
+			tasks.Go(func() {
 				a.Execute(runCtx, in, task)
 				select {
 				case finished <- struct{}{}:
 				default:
 				}
 			})
-		}
+		})
 		select {
 		case <-ctx.Done():
-			a.shutdown(&wg, stopRuns, log)
+			a.shutdown(&tasks, stopRuns, log)
 			return nil
+		case err := <-listenErr:
+			if err != nil && ctx.Err() == nil {
+				log.Warn("listen failed, polling instead", "err", err)
+				poll = cmp.Or(a.cfg.Poll, 200*time.Millisecond)
+			}
 		case <-wake:
 		case <-finished:
 		case <-time.After(poll):
@@ -122,17 +145,25 @@ func (a *Agent) Serve(ctx context.Context, in instance.Instance) error {
 	}
 }
 
-func (a *Agent) wakeups(ctx context.Context, in instance.Instance) (<-chan struct{}, time.Duration) {
-	if n, ok := in.(instance.Notifier); ok {
-		if ch, err := n.Listen(ctx); err == nil {
-			// Notifications bring new tasks; the slower poll finds leases
-			// that expired, which nobody announces.
-			return ch, cmp.Or(a.cfg.Poll, time.Second)
-		} else {
-			a.cfg.Log.Warn("listen failed, polling instead", "instance", in.Name(), "err", err)
+// claimAll claims tasks until none is runnable and starts each. A claim
+// that outlasts a lease is abandoned: what it would claim would be lost
+// by then anyway.
+func (a *Agent) claimAll(ctx context.Context, in instance.Instance, log *slog.Logger, start func(*s3bridge.Task)) {
+	for ctx.Err() == nil {
+		cctx, cancel := context.WithTimeout(ctx, a.cfg.Lease)
+		task, err := in.Claim(cctx, a.cfg.ID, a.cfg.Lease)
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Error("claim", "err", err)
+			}
+			return
 		}
+		if task == nil {
+			return
+		}
+		start(task)
 	}
-	return nil, cmp.Or(a.cfg.Poll, 200*time.Millisecond)
 }
 
 func (a *Agent) shutdown(wg *sync.WaitGroup, stopRuns context.CancelFunc, log *slog.Logger) {

@@ -20,7 +20,7 @@ func (a *Agent) Execute(ctx context.Context, in instance.Instance, task *s3bridg
 	// Bookkeeping outlives cancellation: a cancelled task must still be
 	// recorded as CANCELLED.
 	bg := context.WithoutCancel(ctx)
-	rep := newReporter(bg, in, task.ID, log)
+	rep := newReporter(bg, in, task.ID, log, a.cfg.Lease)
 	rep.onProgress = a.cfg.Progress
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -32,7 +32,7 @@ func (a *Agent) Execute(ctx context.Context, in instance.Instance, task *s3bridg
 		defer close(hbDone)
 		lost = a.heartbeat(runCtx, bg, in, task, rep, cancel)
 	}()
-	info, err := a.run(runCtx, in, task, rep)
+	res, err := a.run(runCtx, in, task, rep)
 	cancel(nil)
 	<-hbDone
 	cause := context.Cause(runCtx)
@@ -46,25 +46,26 @@ func (a *Agent) Execute(ctx context.Context, in instance.Instance, task *s3bridg
 		log.Warn("lease lost: another agent holds the task now")
 		return ""
 	case err == nil:
-		lc = s3bridge.Success
-		rep.Logf(s3bridge.LevelInfo, "%s", info)
+		lc, res.ErrorCode = s3bridge.Success, ""
+		rep.Logf(s3bridge.LevelInfo, "%s", res.Info)
 	case errors.Is(cause, errCancelRequested):
-		lc, info = s3bridge.Cancelled, fmt.Sprintf("cancelled by request after %s", rep.progressText())
-		rep.Logf(s3bridge.LevelInfo, "%s", info)
+		lc, res.Info, res.ErrorCode = s3bridge.Cancelled, fmt.Sprintf("cancelled by request after %s", rep.progressText()), s3bridge.CodeCancelled
+		rep.Logf(s3bridge.LevelInfo, "%s", res.Info)
 	case ctx.Err() != nil:
 		rep.Logf(s3bridge.LevelWarn, "agent %s stopped; task returned to the queue", a.cfg.ID)
 		rep.flush()
-		if rerr := in.Release(bg, task.Claim()); rerr != nil {
+		if rerr := a.bounded(bg, func(ctx context.Context) error { return in.Release(ctx, task.Claim()) }); rerr != nil {
 			log.Error("release on shutdown", "err", rerr)
 		}
 		return s3bridge.Created
 	default:
-		lc, info = s3bridge.Failed, err.Error()
-		rep.Logf(s3bridge.LevelError, "%s", info)
+		// The figures of a failure are what the runner got to, if it says.
+		lc, res.Info, res.ErrorCode = s3bridge.Failed, err.Error(), s3bridge.ErrorCode(err)
+		rep.Logf(s3bridge.LevelError, "%s", res.Info)
 	}
 	// The log is complete before the lifecycle says the task is over.
 	rep.flush()
-	if ferr := in.Finish(bg, task.Claim(), lc, info); ferr != nil {
+	if ferr := a.bounded(bg, func(ctx context.Context) error { return in.Finish(ctx, task.Claim(), lc, res) }); ferr != nil {
 		log.Error("finish", "err", ferr)
 		return ""
 	}
@@ -72,19 +73,16 @@ func (a *Agent) Execute(ctx context.Context, in instance.Instance, task *s3bridg
 	return lc
 }
 
-func (a *Agent) run(ctx context.Context, in instance.Instance, task *s3bridge.Task, rep *reporter) (string, error) {
+func (a *Agent) run(ctx context.Context, in instance.Instance, task *s3bridge.Task, rep *reporter) (s3bridge.Result, error) {
 	r, ok := a.runners[task.Type]
 	if !ok {
-		return "", fmt.Errorf("this agent can't run %s tasks", task.Type)
+		return s3bridge.Result{}, fmt.Errorf("this agent can't run %s tasks", task.Type)
 	}
 	set, err := in.Settings(ctx)
 	if err != nil {
-		return "", err
+		return s3bridge.Result{}, err
 	}
-	if ir, ok := r.(InstanceRunner); ok {
-		return ir.RunOn(ctx, in, *task, set, rep)
-	}
-	return r.Run(ctx, *task, set, rep)
+	return r.Run(ctx, in, *task, set, rep)
 }
 
 // heartbeat extends the lease and watches for a cancel until ctx ends. It
@@ -99,7 +97,11 @@ func (a *Agent) heartbeat(ctx, bg context.Context, in instance.Instance, task *s
 		case <-t.C:
 		}
 		rep.flush()
-		lc, err := in.Heartbeat(bg, task.Claim(), a.cfg.Lease, rep.percent())
+		var lc s3bridge.Lifecycle
+		err := a.bounded(bg, func(ctx context.Context) (err error) {
+			lc, err = in.Heartbeat(ctx, task.Claim(), a.cfg.Lease, rep.percent())
+			return err
+		})
 		switch {
 		case errors.Is(err, s3bridge.ErrLeaseLost):
 			cancel(s3bridge.ErrLeaseLost)
@@ -117,22 +119,32 @@ func (a *Agent) heartbeat(ctx, bg context.Context, in instance.Instance, task *s
 	}
 }
 
+// bounded runs one bookkeeping call (a heartbeat, a finish, a release)
+// under a deadline of a lease: a database that doesn't answer can't hang
+// the agent, and no call outlives the lease it acts under.
+func (a *Agent) bounded(ctx context.Context, call func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.Lease)
+	defer cancel()
+	return call(ctx)
+}
+
 // reporter stores a task's log lines and progress in its instance.
 type reporter struct {
-	ctx   context.Context
-	in    instance.Instance
-	id    int64
-	log   *slog.Logger
-	mu    sync.Mutex
-	done  int64
-	tot   int64
-	lines []s3bridge.LogLine
+	ctx     context.Context
+	timeout time.Duration // of each write of the log, as Agent.bounded
+	in      instance.Instance
+	id      int64
+	log     *slog.Logger
+	mu      sync.Mutex
+	done    int64
+	tot     int64
+	lines   []s3bridge.LogLine
 
 	onProgress func(id, done, total int64)
 }
 
-func newReporter(ctx context.Context, in instance.Instance, id int64, log *slog.Logger) *reporter {
-	return &reporter{ctx: ctx, in: in, id: id, log: log}
+func newReporter(ctx context.Context, in instance.Instance, id int64, log *slog.Logger, timeout time.Duration) *reporter {
+	return &reporter{ctx: ctx, timeout: timeout, in: in, id: id, log: log}
 }
 
 // Logf buffers a line; lines reach the instance in batches, at each
@@ -152,7 +164,9 @@ func (r *reporter) flush() {
 	lines := r.lines
 	r.lines = nil
 	r.mu.Unlock()
-	if err := r.in.Log(r.ctx, r.id, lines...); err != nil {
+	ctx, cancel := context.WithTimeout(r.ctx, r.timeout)
+	defer cancel()
+	if err := r.in.Log(ctx, r.id, lines...); err != nil {
 		r.log.Error("write task log", "err", err)
 	}
 }

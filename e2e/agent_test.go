@@ -112,7 +112,7 @@ func TestTwoAgentsShareQueue(t *testing.T) {
 		out = w.mustCLI("status", "--db", url)
 		return strings.Count(out, "SUCCESS") == n
 	})
-	if strings.Contains(out, "ERROR") {
+	if strings.Contains(out, " ERROR ") {
 		t.Errorf("some tasks failed:\n%s", out)
 	}
 	agents := map[string]int{}

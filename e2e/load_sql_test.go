@@ -41,6 +41,11 @@ func TestPostgresTableImport(t *testing.T) {
 	if got != `2 rows imported into relation "t" from file in/a.csv of 44 bytes` {
 		t.Errorf("table_import_from_s3 returned %q", got)
 	}
+	// The task row it writes holds the same figures as numbers.
+	if got := scalar[string](t, db, `select concat_ws(',', rows_processed, files_processed, bytes_processed)
+		from s3bridge.tasks order by task_id desc limit 1`); got != "2,1,44" {
+		t.Errorf("table_import_from_s3's task: rows, files, bytes %s; want 2,1,44", got)
+	}
 	tx, err := db.BeginTx(t.Context(), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -233,12 +233,12 @@ func TestS3Failure(t *testing.T) {
 		tweak  func(r *export.Runner)
 	}{
 		{"s3err", func(r *export.Runner) {
-			r.Store = func(context.Context, s3bridge.Settings) (export.ObjectStore, error) {
+			r.Deps.Store = func(context.Context, s3bridge.Settings) (export.ObjectStore, error) {
 				return flakyStore{h.store, "s3err/x.part_00001"}, nil
 			}
 		}},
 		{"policy", func(r *export.Runner) {
-			r.Guard = func(s3bridge.Settings, string) (export.Guard, error) { return denyGuard{"policy/x.part_00001"}, nil }
+			r.Deps.Guard = func(s3bridge.Settings, string) (s3bridge.Guard, error) { return denyGuard{"policy/x.part_00001"}, nil }
 		}},
 	} {
 		t.Run(tt.prefix, func(t *testing.T) {

@@ -157,7 +157,7 @@ func newHarness(t *testing.T, d db) *harness {
 		AccessKeyID: m.AccessKey, SecretAccessKey: m.SecretKey}, nil)
 	must(t, err)
 	r := &export.Runner{
-		Store:         func(context.Context, s3bridge.Settings) (export.ObjectStore, error) { return store, nil },
+		Deps:          s3bridge.Deps[export.ObjectStore]{Store: func(context.Context, s3bridge.Settings) (export.ObjectStore, error) { return store, nil }},
 		WaiterTimeout: 2 * time.Second,
 	}
 	a := agent.New(agent.Config{Tick: 50 * time.Millisecond}, map[s3bridge.TaskType]agent.Runner{s3bridge.TaskExportToS3: r})

@@ -38,10 +38,10 @@ func (g *recordingGuard) asked(action, resource string) bool {
 }
 
 // withGuard makes the harness's runner use g until the test ends.
-func (h *harness) withGuard(g export.Guard) {
-	saved := h.runner.Guard
-	h.runner.Guard = func(s3bridge.Settings, string) (export.Guard, error) { return g, nil }
-	h.t.Cleanup(func() { h.runner.Guard = saved })
+func (h *harness) withGuard(g s3bridge.Guard) {
+	saved := h.runner.Deps.Guard
+	h.runner.Deps.Guard = func(s3bridge.Settings, string) (s3bridge.Guard, error) { return g, nil }
+	h.t.Cleanup(func() { h.runner.Deps.Guard = saved })
 }
 
 // without returns keys minus drop.

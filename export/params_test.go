@@ -1,8 +1,6 @@
 package export
 
 import (
-	"github.com/s3bridge/s3bridge/tuple"
-	"math/big"
 	"reflect"
 	"strings"
 	"testing"
@@ -181,65 +179,6 @@ func TestFromStatement(t *testing.T) {
 		}
 		if _, err := FromStatement(st); err == nil || !strings.Contains(err.Error(), strings.Fields(clause)[0]) {
 			t.Errorf("%s: got %v, want it refused", clause, err)
-		}
-	}
-}
-
-// TestTwosComplement checks the fixed-length decimal bytes against the
-// Parquet spec's big-endian two's complement.
-func TestTwosComplement(t *testing.T) {
-	for _, tt := range []struct {
-		n    int64
-		size int
-		want []byte
-	}{
-		{1, 2, []byte{0, 1}}, {-1, 2, []byte{0xff, 0xff}}, {-256, 2, []byte{0xff, 0}}, {32767, 2, []byte{0x7f, 0xff}}, {-32768, 2, []byte{0x80, 0}},
-	} {
-		buf := make([]byte, tt.size)
-		if err := twosComplement(buf, big.NewInt(tt.n)); err != nil || !reflect.DeepEqual(buf, tt.want) {
-			t.Errorf("twosComplement(%d) = %x, %v; want %x", tt.n, buf, err, tt.want)
-		}
-	}
-	if err := twosComplement(make([]byte, 2), big.NewInt(32768)); err == nil {
-		t.Error("32768 fit in 2 bytes")
-	}
-	for p, want := range map[int]int{1: 1, 2: 1, 3: 2, 9: 4, 18: 8, 19: 9, 38: 16} {
-		if got := decimalBytes(p); got != want {
-			t.Errorf("decimalBytes(%d) = %d, want %d", p, got, want)
-		}
-	}
-}
-
-func TestUnscaled(t *testing.T) {
-	for in, want := range map[string]string{"1.5": "150", "-0.01": "-1", "42": "4200", "0.10": "10", "-123456789012345678901234.5": "-12345678901234567890123450"} {
-		n, err := unscaled(tuple.StringValue(in), 2)
-		if err != nil || n.String() != want {
-			t.Errorf("unscaled(%q, 2) = %v, %v; want %s", in, n, err, want)
-		}
-		if n.IsInt64() {
-			if m, err := unscaled64(tuple.StringValue(in), 2); err != nil || m != n.Int64() {
-				t.Errorf("unscaled64(%q, 2) = %d, %v; want %s", in, m, err, want)
-			}
-		}
-	}
-	for _, bad := range []string{"1.234", "", "-", "1.2.3", "1e5", "abc"} {
-		if _, err := unscaled64(tuple.StringValue(bad), 2); err == nil {
-			t.Errorf("unscaled64(%q, 2) accepted it", bad)
-		}
-	}
-	if m, err := unscaled64(tuple.StringValue("12.3400"), 2); err != nil || m != 1234 {
-		t.Errorf("unscaled64(12.3400, 2) = %d, %v", m, err)
-	}
-	if _, err := unscaled(tuple.StringValue("1.234"), 2); err == nil {
-		t.Error("1.234 fit scale 2")
-	}
-}
-
-func TestJSONNumber(t *testing.T) {
-	for s, want := range map[string]bool{"0": true, "-1.5": true, "1e10": true, "1.5E-3": true, "01": false, "NaN": false,
-		"Infinity": false, "1.": false, ".5": false, "": false, "-": false, "1e": false} {
-		if got := validJSONNumber([]byte(s)); got != want {
-			t.Errorf("validJSONNumber(%q) = %v", s, got)
 		}
 	}
 }

@@ -11,10 +11,8 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
-
 	"github.com/s3bridge/s3bridge"
+	"github.com/s3bridge/s3bridge/format/compress"
 )
 
 // writeBuffer batches encoded rows before they go through the compressor
@@ -33,8 +31,8 @@ const writeBuffer = 256 << 10
 // parts replaced, which the failure path then deletes.
 type parts struct {
 	store     ObjectStore
-	guard     Guard
-	bucket    string
+	guard     s3bridge.Guard
+	loc       s3bridge.Location // the export's bucket and partition
 	names     names
 	overwrite bool
 	compress  string
@@ -91,32 +89,24 @@ func (p *part) size() int64 {
 // allows writing it.
 func (ps *parts) open(ctx context.Context) (*part, error) {
 	key := ps.names.part(ps.written)
-	if err := ps.guard.Allow("s3:PutObject", objectARN(ps.bucket, key), nil); err != nil {
+	if err := ps.guard.Allow("s3:PutObject", ps.loc.At(key).ARN(), nil); err != nil {
 		return nil, err
 	}
 	pr, pw := io.Pipe()
 	p := &part{key: key, pw: pw, result: make(chan stageResult, 1)}
 	p.bottom.w = pw
 	var under io.Writer = &p.bottom
-	switch ps.compress {
-	case CompressGzip:
-		p.comp = gzip.NewWriter(under)
-	case CompressZstd:
-		// One encoder goroutine: the database, not the compressor, should be
-		// the bottleneck, and memory stays small.
-		z, err := zstd.NewWriter(under, zstd.WithEncoderConcurrency(1))
+	if ps.compress != "" {
+		c, err := compress.NewWriter(under, compress.Codec(ps.compress), 0)
 		if err != nil {
-			return nil, fmt.Errorf("zstd: %w", err)
+			return nil, err
 		}
-		p.comp = z
-	}
-	if p.comp != nil {
-		under = p.comp
+		p.comp, under = c, c
 	}
 	p.buf = bufio.NewWriterSize(under, writeBuffer)
 	base := ps.confirmedBytes()
 	go func() {
-		st, err := ps.store.Stage(ctx, ps.bucket, key, pr, s3bridge.PutOptions{
+		st, err := ps.store.Stage(ctx, ps.loc.Bucket, key, pr, s3bridge.PutOptions{
 			ContentType: ps.content,
 			IfNoneMatch: !ps.overwrite,
 			Progress:    func(n int64) { ps.progress(base + n) },
@@ -124,7 +114,7 @@ func (ps *parts) open(ctx context.Context) (*part, error) {
 		if err == nil {
 			err = errUploadEnded // the producer must not write past the end
 		} else {
-			err = byServer("s3:PutObject", objectARN(ps.bucket, key), err)
+			err = s3bridge.ByServer("s3:PutObject", ps.loc.At(key), err)
 		}
 		pr.CloseWithError(err)
 		if errors.Is(err, errUploadEnded) {
@@ -201,10 +191,10 @@ func (ps *parts) keys() []string {
 // stageManifest stages the manifest, committed after the parts.
 func (ps *parts) stageManifest(ctx context.Context, body []byte) error {
 	key := ps.names.manifest()
-	st, err := ps.store.Stage(ctx, ps.bucket, key, bytes.NewReader(body),
+	st, err := ps.store.Stage(ctx, ps.loc.Bucket, key, bytes.NewReader(body),
 		s3bridge.PutOptions{ContentType: "application/json", IfNoneMatch: !ps.overwrite})
 	if err != nil {
-		return byServer("s3:PutObject", objectARN(ps.bucket, key), err)
+		return s3bridge.ByServer("s3:PutObject", ps.loc.At(key), err)
 	}
 	ps.manifest = st
 	return nil
@@ -221,7 +211,7 @@ func (ps *parts) commit(ctx context.Context) error {
 		if err != nil {
 			ps.staged = ps.staged[1:]
 			ps.unsure = append(ps.unsure, st.Key())
-			return byServer("s3:PutObject", objectARN(ps.bucket, st.Key()), err)
+			return s3bridge.ByServer("s3:PutObject", ps.loc.At(st.Key()), err)
 		}
 		ps.staged = ps.staged[1:]
 		ps.done = append(ps.done, obj)
@@ -230,7 +220,7 @@ func (ps *parts) commit(ctx context.Context) error {
 		ps.manifest = nil
 		if _, err := m.Commit(ctx); err != nil {
 			ps.unsure = append(ps.unsure, m.Key())
-			return byServer("s3:PutObject", objectARN(ps.bucket, m.Key()), err)
+			return s3bridge.ByServer("s3:PutObject", ps.loc.At(m.Key()), err)
 		}
 	}
 	return nil
@@ -252,7 +242,7 @@ func (ps *parts) remove(ctx context.Context, keepDone bool) (int, error) {
 	if keepDone {
 		err := ps.commit(ctx)
 		if err != nil {
-			err = fmt.Errorf("keep %s: %w", s3bridge.Location{Bucket: ps.bucket, Key: ps.unsure[len(ps.unsure)-1]}, err)
+			err = fmt.Errorf("keep %s: %w", ps.loc.At(ps.unsure[len(ps.unsure)-1]), err)
 		}
 		for _, st := range ps.staged {
 			st.Abort(ctx)
@@ -287,12 +277,12 @@ func (ps *parts) remove(ctx context.Context, keepDone bool) (int, error) {
 
 // delete removes one object through the instance's policy.
 func (ps *parts) delete(ctx context.Context, key string) error {
-	err := ps.guard.Allow("s3:DeleteObject", objectARN(ps.bucket, key), nil)
+	err := ps.guard.Allow("s3:DeleteObject", ps.loc.At(key).ARN(), nil)
 	if err == nil {
-		err = ps.store.Delete(ctx, ps.bucket, key)
+		err = ps.store.Delete(ctx, ps.loc.Bucket, key)
 	}
 	if err != nil {
-		return fmt.Errorf("delete %s: %w", s3bridge.Location{Bucket: ps.bucket, Key: key}, byServer("s3:DeleteObject", objectARN(ps.bucket, key), err))
+		return fmt.Errorf("delete %s: %w", ps.loc.At(key), s3bridge.ByServer("s3:DeleteObject", ps.loc.At(key), err))
 	}
 	return nil
 }
@@ -304,9 +294,9 @@ func (ps *parts) delete(ctx context.Context, key string) error {
 // returns how many it deleted and the first error; it goes on past errors.
 func (ps *parts) removeStale(ctx context.Context, wroteManifest bool) (int, error) {
 	ctx = context.WithoutCancel(ctx)
-	objs, _, err := ps.store.List(ctx, ps.bucket, ps.names.listPrefix(), "")
+	objs, _, err := ps.store.List(ctx, ps.loc.Bucket, ps.names.listPrefix(), "")
 	if err != nil {
-		return 0, byServer("s3:ListBucket", "arn:aws:s3:::"+ps.bucket, err)
+		return 0, s3bridge.ByServer("s3:ListBucket", ps.loc.At(""), err)
 	}
 	written := map[string]bool{}
 	for _, o := range ps.done {
@@ -339,13 +329,14 @@ func cmpErr(upload, local error) error {
 	return local
 }
 
-func objectARN(bucket, key string) string { return "arn:aws:s3:::" + bucket + "/" + key }
+// countWriter counts the bytes written through it.
+type countWriter struct {
+	w io.Writer
+	n int64
+}
 
-// byServer names the action and resource when the S3 server itself denied
-// a request, so its AccessDenied reads like s3bridge's own denials.
-func byServer(action, resource string, err error) error {
-	if errors.Is(err, s3bridge.ErrAccessDenied) {
-		return fmt.Errorf("%s on %s: denied by the S3 server: %w", action, resource, err)
-	}
-	return err
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }

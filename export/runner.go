@@ -29,6 +29,11 @@ import (
 	"time"
 
 	"github.com/s3bridge/s3bridge"
+	"github.com/s3bridge/s3bridge/format"
+	"github.com/s3bridge/s3bridge/format/compress"
+	"github.com/s3bridge/s3bridge/format/delimited"
+	"github.com/s3bridge/s3bridge/format/jsonl"
+	"github.com/s3bridge/s3bridge/format/parquet"
 	"github.com/s3bridge/s3bridge/instance"
 )
 
@@ -43,19 +48,11 @@ type ObjectStore interface {
 	Delete(ctx context.Context, bucket, key string) error
 }
 
-// Guard decides whether an S3 action may be performed, before any byte
-// moves; *policy.Guard has it.
-type Guard interface {
-	Allow(action, resource string, cond map[string][]string) error
-}
-
 // Runner runs EXPORT_TO_S3 tasks.
 type Runner struct {
-	// Store returns the object store for an instance's settings.
-	Store func(ctx context.Context, set s3bridge.Settings) (ObjectStore, error)
-	// Guard returns the instance's guard; nil means S3's own policies
-	// alone decide.
-	Guard func(set s3bridge.Settings, instance string) (Guard, error)
+	// Deps are the object store and the instance's policy (see
+	// s3bridge.Deps), wired by cmd/s3bridge as for every capability.
+	Deps s3bridge.Deps[ObjectStore]
 	// WaiterTimeout is how long the SQL call waiting for an export may go
 	// without a heartbeat before the export stops (default 5s).
 	WaiterTimeout time.Duration
@@ -64,51 +61,32 @@ type Runner struct {
 	LogEvery time.Duration
 }
 
-// Run fails: an export reads from the database its task came from, which
-// an agent passes to RunOn.
-func (r *Runner) Run(ctx context.Context, t s3bridge.Task, set s3bridge.Settings, rep s3bridge.Reporter) (string, error) {
-	return "", fmt.Errorf("task %d: an %s task runs on the database it came from, and this agent does not pass it to the runner", t.ID, t.Type)
-}
-
-// RunOn runs a task claimed from in (agent.InstanceRunner); in must be a
-// Source, as every instance package's Instance is.
-func (r *Runner) RunOn(ctx context.Context, in instance.Instance, t s3bridge.Task, set s3bridge.Settings, rep s3bridge.Reporter) (string, error) {
+// Run runs a task claimed from in (agent.Runner): its query runs there, so
+// in must be a bulk.Source, as every instance package's Instance is. The
+// Result counts the rows, the parts and their bytes; task_info says the
+// same as "exported N rows in F files (B bytes) to URI".
+func (r *Runner) Run(ctx context.Context, in instance.Instance, t s3bridge.Task, set s3bridge.Settings, rep s3bridge.Reporter) (s3bridge.Result, error) {
+	var none s3bridge.Result
 	src, ok := in.(bulk.Source)
 	if !ok {
-		return "", fmt.Errorf("task %d: instance %s can't run queries for an export", t.ID, in.Name())
+		return none, fmt.Errorf("task %d: instance %s can't run queries for an export", t.ID, in.Name())
 	}
-	return r.RunSource(ctx, src, t, set, rep)
-}
-
-// RunSource runs a task whose query runs on src and returns its task_info:
-// "exported N rows in F files (B bytes) to URI", the form the SQL
-// functions read their result from.
-func (r *Runner) RunSource(ctx context.Context, src bulk.Source, t s3bridge.Task, set s3bridge.Settings, rep s3bridge.Reporter) (string, error) {
 	if t.Type != s3bridge.TaskExportToS3 {
-		return "", fmt.Errorf("task %d: export can't run a %s task", t.ID, t.Type)
+		return none, fmt.Errorf("task %d: export can't run a %s task", t.ID, t.Type)
 	}
 	var p Params
 	if err := t.Params(&p); err != nil {
-		return "", fmt.Errorf("task %d parameters: %w", t.ID, err)
+		return none, fmt.Errorf("task %d parameters: %w", t.ID, err)
 	}
 	pl, err := p.resolve()
 	if err != nil {
-		return "", fmt.Errorf("task %d: %w", t.ID, err)
+		return none, fmt.Errorf("task %d: %w", t.ID, err)
 	}
-	store, err := r.Store(ctx, set)
+	store, guard, err := r.Deps.Open(ctx, set, t.DatabaseName)
 	if err != nil {
-		return "", err
+		return none, err
 	}
-	j := &job{r: r, t: t, set: set, pl: pl, src: src, store: store, rep: rep, guard: allowAll{}}
-	if r.Guard != nil {
-		g, err := r.Guard(set, t.DatabaseName)
-		if err != nil {
-			return "", fmt.Errorf("instance policy: %w", err)
-		}
-		if g != nil {
-			j.guard = g
-		}
-	}
+	j := &job{r: r, t: t, set: set, pl: pl, src: src, store: store, rep: rep, guard: guard, now: r.Deps.Clock()}
 	return j.run(ctx)
 }
 
@@ -120,26 +98,28 @@ type job struct {
 	pl    *plan
 	src   bulk.Source
 	store ObjectStore
-	guard Guard
+	guard s3bridge.Guard
 	rep   s3bridge.Reporter
+	now   func() time.Time
 	ps    *parts
 	rows  atomic.Int64
 }
 
 var errCallerGone = errors.New("the SQL call waiting for this export ended (cancelled, timed out or disconnected)")
 
-func (j *job) run(ctx context.Context) (string, error) {
+func (j *job) run(ctx context.Context) (s3bridge.Result, error) {
+	var none s3bridge.Result
 	n := names{naming: j.pl.Naming, base: j.pl.loc.Key}
 	if j.pl.Compression != "" && j.pl.Format != FormatParquet && n.naming == NamingAurora {
 		n.ext = map[string]string{CompressGzip: ".gz", CompressZstd: ".zst"}[j.pl.Compression]
 	}
-	j.ps = &parts{store: j.store, guard: j.guard, bucket: j.pl.loc.Bucket, names: n, overwrite: j.pl.Overwrite,
+	j.ps = &parts{store: j.store, guard: j.guard, loc: j.pl.loc, names: n, overwrite: j.pl.Overwrite,
 		content: contentType(j.pl.Format, j.pl.Compression), progress: func(done int64) { j.rep.Progress(done, 0) }}
 	if j.pl.Format != FormatParquet {
 		j.ps.compress = j.pl.Compression
 	}
 	if err := j.preflight(ctx); err != nil {
-		return "", err
+		return none, err
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -148,7 +128,7 @@ func (j *job) run(ctx context.Context) (string, error) {
 	watched := make(chan struct{})
 	go func() { defer close(watched); j.watch(ctx, cancel) }()
 	defer func() { cancel(nil); <-watched }()
-	start := time.Now()
+	start := j.now()
 	err := j.export(ctx)
 	if err == nil {
 		err = j.stageManifest(ctx)
@@ -160,11 +140,11 @@ func (j *job) run(ctx context.Context) (string, error) {
 		if cause := context.Cause(ctx); errors.Is(err, context.Canceled) && cause != nil {
 			err = cause
 		}
-		return "", j.fail(ctx, err)
+		return none, j.fail(ctx, err)
 	}
 	if j.pl.Overwrite {
 		if err := j.removeStale(ctx); err != nil {
-			return "", err
+			return none, err
 		}
 	}
 	var size int64
@@ -172,13 +152,13 @@ func (j *job) run(ctx context.Context) (string, error) {
 		size += o.Size
 	}
 	j.rep.Progress(size, size)
-	first := s3bridge.Location{Bucket: j.pl.loc.Bucket, Key: j.ps.done[0].Key}
+	first := j.pl.loc.At(j.ps.done[0].Key)
 	info := fmt.Sprintf("exported %d rows in %d files (%d bytes) to %s", j.rows.Load(), len(j.ps.done), size, first)
 	if j.pl.Manifest {
-		info += fmt.Sprintf(" with manifest %s", s3bridge.Location{Bucket: j.pl.loc.Bucket, Key: n.manifest()})
+		info += fmt.Sprintf(" with manifest %s", j.pl.loc.At(n.manifest()))
 	}
-	j.rep.Logf(s3bridge.LevelInfo, "%s in %s", info, time.Since(start).Round(time.Millisecond))
-	return info, nil
+	j.rep.Logf(s3bridge.LevelInfo, "%s in %s", info, j.now().Sub(start).Round(time.Millisecond))
+	return s3bridge.Result{Info: info, Rows: j.rows.Load(), Files: int64(len(j.ps.done)), Bytes: size}, nil
 }
 
 // preflight runs the checks that must pass before any byte moves: the
@@ -186,15 +166,15 @@ func (j *job) run(ctx context.Context) (string, error) {
 // without OVERWRITE fail the export and with it must be deletable, since
 // the export deletes those it does not replace.
 func (j *job) preflight(ctx context.Context) error {
-	b := j.pl.loc.Bucket
-	if err := j.guard.Allow("s3:ListBucket", "arn:aws:s3:::"+b, nil); err != nil {
+	b, at := j.pl.loc.Bucket, j.pl.loc
+	if err := j.guard.Allow("s3:ListBucket", at.At("").ARN(), nil); err != nil {
 		return err
 	}
-	if err := j.guard.Allow("s3:PutObject", objectARN(b, j.ps.names.part(0)), nil); err != nil {
+	if err := j.guard.Allow("s3:PutObject", at.At(j.ps.names.part(0)).ARN(), nil); err != nil {
 		return err
 	}
 	if j.pl.Manifest {
-		if err := j.guard.Allow("s3:PutObject", objectARN(b, j.ps.names.manifest()), nil); err != nil {
+		if err := j.guard.Allow("s3:PutObject", at.At(j.ps.names.manifest()).ARN(), nil); err != nil {
 			return err
 		}
 	}
@@ -211,12 +191,12 @@ func (j *job) preflight(ctx context.Context) error {
 	}
 	objs, _, err := j.store.List(ctx, b, j.ps.names.listPrefix(), "")
 	if err != nil {
-		return byServer("s3:ListBucket", "arn:aws:s3:::"+b, err)
+		return s3bridge.ByServer("s3:ListBucket", at.At(""), err)
 	}
 	for _, o := range objs {
 		if !j.pl.Overwrite {
 			if j.ps.names.ours(o.Key) {
-				return fmt.Errorf("%s: %w (the export would overwrite it; ask for OVERWRITE ON)", s3bridge.Location{Bucket: b, Key: o.Key}, s3bridge.ErrExists)
+				return fmt.Errorf("%s: %w (the export would overwrite it; ask for OVERWRITE ON)", at.At(o.Key), s3bridge.ErrExists)
 			}
 			continue
 		}
@@ -226,7 +206,7 @@ func (j *job) preflight(ctx context.Context) error {
 		if replaced || !j.ps.names.earlier(o.Key) {
 			continue
 		}
-		if err := j.guard.Allow("s3:DeleteObject", objectARN(b, o.Key), nil); err != nil {
+		if err := j.guard.Allow("s3:DeleteObject", at.At(o.Key).ARN(), nil); err != nil {
 			return fmt.Errorf("overwrite deletes the files of the earlier export it does not replace: %w", err)
 		}
 	}
@@ -276,38 +256,26 @@ func (j *job) viaRows(ctx context.Context) error {
 	text := j.pl.Format == FormatCSV || j.pl.Format == FormatText
 	return j.src.Query(ctx, j.query(text), func(rows tuple.Rows) error {
 		cols := rows.Columns()
-		var enc encoder
+		var enc format.RowWriter
 		switch j.pl.Format {
 		case FormatJSONL:
-			enc = newJSONLEncoder(cols)
+			enc = jsonl.NewWriter(cols)
 		case FormatParquet:
-			enc = newParquetEncoder(cols, j.pl.Compression)
+			enc = parquet.NewWriter(cols, compress.Codec(j.pl.Compression))
 		default:
-			enc = newDelimitedEncoder(j.pl.delim, cols, j.pl.Header)
+			enc = delimited.NewWriter(j.pl.delim.dialect(), cols, j.pl.Header)
 		}
 		return j.encodeRows(ctx, rows, enc, len(cols))
 	})
 }
 
-// encoder writes rows in one format; begin and end bracket each part.
-type encoder interface {
-	// begin starts a part on w, writing its header if it has one.
-	begin(w io.Writer) error
-	write(row []tuple.Value) error
-	// buffered is what the encoder holds that has not reached w yet
-	// (Parquet's open row group), counted towards the part's size.
-	buffered() int64
-	// end finishes the part: Parquet's last row group and footer.
-	end() error
-}
-
-func (j *job) encodeRows(ctx context.Context, rows tuple.Rows, enc encoder, width int) error {
+func (j *job) encodeRows(ctx context.Context, rows tuple.Rows, enc format.RowWriter, width int) error {
 	row := make([]tuple.Value, width)
 	p, err := j.ps.open(ctx)
 	if err != nil {
 		return err
 	}
-	if err := enc.begin(p); err != nil {
+	if err := enc.Begin(p); err != nil {
 		return err
 	}
 	inPart := 0
@@ -319,19 +287,19 @@ func (j *job) encodeRows(ctx context.Context, rows tuple.Rows, enc encoder, widt
 		if err != nil {
 			return err
 		}
-		if inPart > 0 && j.ps.cur.size()+enc.buffered() >= j.pl.maxSize {
-			if err := j.nextPart(ctx, enc.end, func(w io.Writer) error { return enc.begin(w) }); err != nil {
+		if inPart > 0 && j.ps.cur.size()+enc.Buffered() >= j.pl.maxSize {
+			if err := j.nextPart(ctx, enc.End, enc.Begin); err != nil {
 				return err
 			}
 			inPart = 0
 		}
-		if err := enc.write(row); err != nil {
+		if err := enc.Write(row); err != nil {
 			return err
 		}
 		inPart++
 		j.rows.Add(1)
 	}
-	if err := enc.end(); err != nil {
+	if err := enc.End(); err != nil {
 		return err
 	}
 	return j.closePart()
@@ -502,7 +470,3 @@ func contentType(format, compression string) string {
 	}
 	return "text/plain"
 }
-
-type allowAll struct{}
-
-func (allowAll) Allow(string, string, map[string][]string) error { return nil }

@@ -9,6 +9,12 @@
 // itself, so a loader chains compress.Decompress → NewReader. Guess proposes
 // Options from a sample.
 //
+// The way back lives here too. An Encoder (CSVRow, TextRow) re-encodes
+// decoded records for a database's bulk path: PostgreSQL's COPY CSV,
+// MariaDB's LOAD DATA text. A RowWriter encodes typed rows (package tuple)
+// as files, one package per format: format/delimited (csv and text),
+// format/jsonl and format/parquet; compress.NewWriter compresses them.
+//
 // # Formats
 //
 // text is MySQL's LOAD DATA format, by default tab-separated fields, no

@@ -18,11 +18,13 @@ type Queue interface {
 	Enqueue(ctx context.Context, t s3bridge.Task) (int64, error)
 	// Claim takes the oldest runnable task for agent, holding it under a
 	// lease until now+lease and the next attempt number (Task.Claim): a CREATED task, or an IN_PROGRESS one whose
-	// lease expired (its agent died). It returns nil and no error when no
-	// task is runnable or the instance already runs its max_running tasks.
+	// lease expired (its agent died). Each kind of task has its own limit
+	// on running tasks (Settings.Limit): Claim skips the tasks of a kind at
+	// its limit and takes the oldest of another kind. It returns nil and
+	// no error when no task is runnable within the limits.
 	Claim(ctx context.Context, agent string, lease time.Duration) (*s3bridge.Task, error)
 	// ClaimTask is Claim for one given task, for a CLI that runs the task
-	// it just enqueued. It honours max_running the same way.
+	// it just enqueued. It honours the task's kind's limit the same way.
 	ClaimTask(ctx context.Context, id int64, agent string, lease time.Duration) (*s3bridge.Task, error)
 	// Release puts a task agent holds back in the queue (CREATED), for an
 	// agent that shuts down before the task finished.
@@ -33,11 +35,11 @@ type Queue interface {
 	// It returns the task's lifecycle, so the caller sees CANCEL_REQUESTED,
 	// or ErrLeaseLost when the claim no longer holds the task.
 	Heartbeat(ctx context.Context, c s3bridge.Claim, lease time.Duration, percent int) (s3bridge.Lifecycle, error)
-	// Finish moves the claimed task to a final lifecycle with info. It
-	// returns ErrLeaseLost when the claim no longer holds the task; a task
-	// already completed under the same claim (in the work's own
-	// transaction) finishes without error.
-	Finish(ctx context.Context, c s3bridge.Claim, lc s3bridge.Lifecycle, info string) error
+	// Finish moves the claimed task to a final lifecycle with res: its
+	// task_info, figures and error code. It returns ErrLeaseLost when the
+	// claim no longer holds the task; a task already completed under the
+	// same claim (in the work's own transaction) finishes without error.
+	Finish(ctx context.Context, c s3bridge.Claim, lc s3bridge.Lifecycle, res s3bridge.Result) error
 	// Cancel asks for a task to stop: a CREATED task is CANCELLED at once,
 	// a running one becomes CANCEL_REQUESTED. It returns the new lifecycle,
 	// ErrNotFound, or ErrNotCancellable for a final task or a running list or
@@ -90,7 +92,11 @@ type Instance interface {
 // Notifier is implemented by instances that can wake an agent when a task
 // is enqueued or cancelled (PostgreSQL LISTEN/NOTIFY). Others are polled.
 type Notifier interface {
-	// Listen sends on the returned channel after each notification until
-	// ctx is done. Sends never block: a pending wake-up absorbs the next.
-	Listen(ctx context.Context) (<-chan struct{}, error)
+	// Listen runs in the caller's goroutine until ctx is done, sending on
+	// wake once it listens and after each notification. Sends never block:
+	// a pending wake-up absorbs the next. It returns an error at once when
+	// it can't listen (the caller polls instead); once listening it rides
+	// out lost connections, and returns nil when ctx is done, having
+	// closed its own.
+	Listen(ctx context.Context, wake chan<- struct{}) error
 }

@@ -70,7 +70,7 @@ func TestFencedCommit(t *testing.T) {
 			must(t, err)
 
 			stall := &stallingStore{ObjectStore: h.store, reached: make(chan struct{}), release: make(chan struct{})}
-			runner := &load.Runner{Store: func(context.Context, s3bridge.Settings) (load.ObjectStore, error) { return stall, nil }}
+			runner := &load.Runner{Deps: s3bridge.Deps[load.ObjectStore]{Store: func(context.Context, s3bridge.Settings) (load.ObjectStore, error) { return stall, nil }}}
 			// Agent a never heartbeats within its lease: frozen, as far as the
 			// queue can tell.
 			lease := 300 * time.Millisecond
@@ -104,7 +104,7 @@ func TestFencedCommit(t *testing.T) {
 					t.Fatalf("take-over after the lease: got %+v", second)
 				}
 				b := agent.New(agent.Config{ID: "b", Tick: 50 * time.Millisecond}, map[s3bridge.TaskType]agent.Runner{
-					s3bridge.TaskLoadFromS3: &load.Runner{Store: func(context.Context, s3bridge.Settings) (load.ObjectStore, error) { return h.store, nil }}})
+					s3bridge.TaskLoadFromS3: &load.Runner{Deps: s3bridge.Deps[load.ObjectStore]{Store: func(context.Context, s3bridge.Settings) (load.ObjectStore, error) { return h.store, nil }}}})
 				if lc := b.Execute(ctx, h.in, second); lc != s3bridge.Success {
 					got, _ := h.in.Task(ctx, id)
 					t.Fatalf("second attempt: %s %s", lc, got.TaskInfo)

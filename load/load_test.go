@@ -80,7 +80,7 @@ func newHarness(t *testing.T, d db) *harness {
 	must(t, err)
 	store, err := s3store.New(t.Context(), s3store.Config{Endpoint: m.Endpoint, Region: m.Region, AccessKeyID: m.AccessKey, SecretAccessKey: m.SecretKey}, nil)
 	must(t, err)
-	r := &load.Runner{Store: func(context.Context, s3bridge.Settings) (load.ObjectStore, error) { return store, nil }}
+	r := &load.Runner{Deps: s3bridge.Deps[load.ObjectStore]{Store: func(context.Context, s3bridge.Settings) (load.ObjectStore, error) { return store, nil }}}
 	a := agent.New(agent.Config{Tick: 50 * time.Millisecond}, map[s3bridge.TaskType]agent.Runner{s3bridge.TaskLoadFromS3: r})
 	return &harness{t: t, in: in, db: sqldb, store: store, bucket: m.Bucket(t), agent: a}
 }

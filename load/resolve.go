@@ -5,30 +5,36 @@ import (
 	"errors"
 	"fmt"
 	"github.com/s3bridge/s3bridge/instance/bulk"
-	"strings"
 
 	"github.com/s3bridge/s3bridge"
 )
+
+// file is one object of a load: what the sink is told, and where it is,
+// in its partition, for the policy's ARNs.
+type file struct {
+	bulk.File
+	at s3bridge.Location
+}
 
 // resolve lists the files of a load, checking each with the guard before
 // any byte moves: one object; every object under a prefix in key order
 // (zero-byte objects skipped); or a manifest's entries, where a missing
 // mandatory entry fails the load and a missing optional one is logged.
-func resolve(ctx context.Context, store ObjectStore, g Guard, p Params, rep s3bridge.Reporter) ([]bulk.File, error) {
+func resolve(ctx context.Context, store ObjectStore, g s3bridge.Guard, p Params, rep s3bridge.Reporter) ([]file, error) {
 	loc, err := s3bridge.ParseURI(p.URI)
 	if err != nil {
 		return nil, err
 	}
-	var files []bulk.File
+	var files []file
 	switch p.Source {
 	case SourceFile:
-		f, err := stat(ctx, store, g, loc.Bucket, loc.Key)
+		f, err := stat(ctx, store, g, loc)
 		if err != nil {
 			return nil, err
 		}
 		files = append(files, f)
 	case SourcePrefix:
-		if err := g.Allow("s3:ListBucket", "arn:aws:s3:::"+loc.Bucket, map[string][]string{"s3:prefix": {loc.Key}}); err != nil {
+		if err := g.Allow("s3:ListBucket", loc.At("").ARN(), map[string][]string{"s3:prefix": {loc.Key}}); err != nil {
 			return nil, err
 		}
 		objs, _, err := store.List(ctx, loc.Bucket, loc.Key, "")
@@ -39,11 +45,11 @@ func resolve(ctx context.Context, store ObjectStore, g Guard, p Params, rep s3br
 			if o.Size == 0 {
 				continue
 			}
-			f := bulk.File{URI: "s3://" + loc.Bucket + "/" + o.Key, Key: o.Key, ETag: o.ETag, Size: o.Size}
-			if err := g.Allow("s3:GetObject", objARN(loc.Bucket, o.Key), nil); err != nil {
+			at := loc.At(o.Key)
+			if err := g.Allow("s3:GetObject", at.ARN(), nil); err != nil {
 				return nil, err
 			}
-			files = append(files, f)
+			files = append(files, file{File: bulk.File{URI: at.String(), Key: o.Key, ETag: o.ETag, Size: o.Size}, at: at})
 		}
 	case SourceManifest:
 		files, err = fromManifest(ctx, store, g, loc, p.URI, rep)
@@ -57,8 +63,8 @@ func resolve(ctx context.Context, store ObjectStore, g Guard, p Params, rep s3br
 	return files, nil
 }
 
-func fromManifest(ctx context.Context, store ObjectStore, g Guard, loc s3bridge.Location, uri string, rep s3bridge.Reporter) ([]bulk.File, error) {
-	if err := g.Allow("s3:GetObject", objARN(loc.Bucket, loc.Key), nil); err != nil {
+func fromManifest(ctx context.Context, store ObjectStore, g s3bridge.Guard, loc s3bridge.Location, uri string, rep s3bridge.Reporter) ([]file, error) {
+	if err := g.Allow("s3:GetObject", loc.ARN(), nil); err != nil {
 		return nil, err
 	}
 	body, _, err := store.Open(ctx, loc.Bucket, loc.Key)
@@ -70,13 +76,13 @@ func fromManifest(ctx context.Context, store ObjectStore, g Guard, loc s3bridge.
 	if err != nil {
 		return nil, err
 	}
-	var files []bulk.File
+	var files []file
 	for i, e := range m.Entries {
 		el, err := s3bridge.ParseURI(e.URL)
 		if err != nil {
 			return nil, fmt.Errorf("manifest %s entry %d: %w", uri, i+1, err)
 		}
-		f, err := stat(ctx, store, g, el.Bucket, el.Key)
+		f, err := stat(ctx, store, g, el)
 		switch {
 		case errors.Is(err, s3bridge.ErrNotFound) && !e.Mandatory:
 			rep.Logf(s3bridge.LevelWarn, "manifest entry %s is missing (optional: skipped)", e.URL)
@@ -91,23 +97,15 @@ func fromManifest(ctx context.Context, store ObjectStore, g Guard, loc s3bridge.
 	return files, nil
 }
 
-func stat(ctx context.Context, store ObjectStore, g Guard, bucket, key string) (bulk.File, error) {
-	if err := g.Allow("s3:GetObject", objARN(bucket, key), nil); err != nil {
-		return bulk.File{}, err
+func stat(ctx context.Context, store ObjectStore, g s3bridge.Guard, at s3bridge.Location) (file, error) {
+	if err := g.Allow("s3:GetObject", at.ARN(), nil); err != nil {
+		return file{}, err
 	}
-	f := bulk.File{URI: "s3://" + bucket + "/" + key, Key: key}
-	o, err := store.Stat(ctx, bucket, key)
+	f := file{File: bulk.File{URI: at.String(), Key: at.Key}, at: at}
+	o, err := store.Stat(ctx, at.Bucket, at.Key)
 	if err != nil {
-		return f, byServer("s3:GetObject", f, err)
+		return f, s3bridge.ByServer("s3:GetObject", at, err)
 	}
 	f.ETag, f.Size = o.ETag, o.Size
 	return f, nil
-}
-
-func objARN(bucket, key string) string { return "arn:aws:s3:::" + bucket + "/" + key }
-
-func bucketOf(uri string) string {
-	rest := strings.TrimPrefix(uri, "s3://")
-	b, _, _ := strings.Cut(rest, "/")
-	return b
 }

@@ -25,65 +25,47 @@ type ObjectStore interface {
 	Open(ctx context.Context, bucket, key string) (io.ReadCloser, s3bridge.Object, error)
 }
 
-// Guard decides whether an S3 action may be performed (see policy.Guard).
-type Guard interface {
-	Allow(action, resource string, cond map[string][]string) error
-}
-
 // DefaultMaxDecompressed caps each object's decompressed size unless the
 // load says otherwise: large enough for any real file, small enough that a
 // decompression bomb stops.
 const DefaultMaxDecompressed = 1 << 40
 
-// Runner runs LOAD_FROM_S3 tasks. It implements agent.InstanceRunner: the
-// instance must be a Sink.
+// Runner runs LOAD_FROM_S3 tasks into the instance they came from, which
+// must be a bulk.Sink (every instance package's Instance is).
 type Runner struct {
-	Store func(ctx context.Context, set s3bridge.Settings) (ObjectStore, error)
-	Guard func(set s3bridge.Settings, instance string) (Guard, error)
+	// Deps are the object store and the instance's policy (see
+	// s3bridge.Deps), wired by cmd/s3bridge as for every capability.
+	Deps s3bridge.Deps[ObjectStore]
 }
 
-// Run refuses: a load needs its instance (RunOn).
-func (r *Runner) Run(context.Context, s3bridge.Task, s3bridge.Settings, s3bridge.Reporter) (string, error) {
-	return "", fmt.Errorf("a load needs its instance")
-}
-
-// RunOn runs one load: every file in one transaction, or none.
-func (r *Runner) RunOn(ctx context.Context, in instance.Instance, t s3bridge.Task, set s3bridge.Settings, rep s3bridge.Reporter) (string, error) {
+// Run runs one load (agent.Runner): every file in one transaction, or none.
+func (r *Runner) Run(ctx context.Context, in instance.Instance, t s3bridge.Task, set s3bridge.Settings, rep s3bridge.Reporter) (s3bridge.Result, error) {
+	var none s3bridge.Result
+	sink, ok := in.(bulk.Sink)
+	if !ok {
+		return none, fmt.Errorf("task %d: instance %s can't take loads (it has no bulk path)", t.ID, in.Name())
+	}
 	var p Params
 	if err := t.Params(&p); err != nil {
-		return "", fmt.Errorf("task %d parameters: %w", t.ID, err)
+		return none, fmt.Errorf("task %d parameters: %w", t.ID, err)
 	}
 	if p.Table == "" && p.Statement != "" {
 		if err := p.fromStatementText(); err != nil {
-			return "", err
+			return none, err
 		}
 	}
 	if err := p.Validate(); err != nil {
-		return "", err
+		return none, err
 	}
-	sink, ok := in.(bulk.Sink)
-	if !ok {
-		return "", fmt.Errorf("instance %s can't take loads", in.Name())
-	}
-	store, err := r.Store(ctx, set)
+	store, guard, err := r.Deps.Open(ctx, set, t.DatabaseName)
 	if err != nil {
-		return "", err
-	}
-	var guard Guard = allowAll{}
-	if r.Guard != nil {
-		g, err := r.Guard(set, t.DatabaseName)
-		if err != nil {
-			return "", fmt.Errorf("instance policy: %w", err)
-		}
-		if g != nil {
-			guard = g
-		}
+		return none, err
 	}
 	files, err := resolve(ctx, store, guard, p, rep)
 	if err != nil {
-		return "", err
+		return none, err
 	}
-	l := &loader{store: store, p: p, rep: rep}
+	l := &loader{store: store, p: p, rep: rep, now: r.Deps.Clock()}
 	for _, f := range files {
 		l.total += f.Size
 	}
@@ -94,12 +76,14 @@ type loader struct {
 	store ObjectStore
 	p     Params
 	rep   s3bridge.Reporter
+	now   func() time.Time
 	total int64
 	read  atomic.Int64
 	bad   atomic.Int64
 }
 
-func (l *loader) run(ctx context.Context, sink bulk.Sink, claim s3bridge.Claim, files []bulk.File) (string, error) {
+func (l *loader) run(ctx context.Context, sink bulk.Sink, claim s3bridge.Claim, files []file) (s3bridge.Result, error) {
+	var none s3bridge.Result
 	taskID := claim.TaskID
 	target := bulk.Target{TaskID: taskID, Claim: claim, Caller: l.p.Caller, CallerRole: l.p.CallerRole, Schema: l.p.Schema, Table: l.p.Table, Columns: l.p.Columns, Replace: l.p.Replace,
 		Duplicates: strings.ToUpper(l.p.Duplicates), Statement: l.p.Statement, Options: l.p.Options, SkipBadRows: l.p.SkipBadRows,
@@ -110,19 +94,19 @@ func (l *loader) run(ctx context.Context, sink bulk.Sink, claim s3bridge.Claim, 
 		}}
 	tx, err := sink.Begin(ctx, target)
 	if err != nil {
-		return "", err
+		return none, err
 	}
 	var rows int64
 	for _, f := range files {
 		n, err := l.loadFile(ctx, tx, f)
 		if err == nil {
-			err = tx.Record(ctx, bulk.History{TaskID: taskID, LoadPrefix: l.p.URI, FileName: f.URI, ETag: f.ETag, Bytes: f.Size, Rows: n, At: time.Now().UTC()})
+			err = tx.Record(ctx, bulk.History{TaskID: taskID, LoadPrefix: l.p.URI, FileName: f.URI, ETag: f.ETag, Bytes: f.Size, Rows: n, At: l.now().UTC()})
 		}
 		if err != nil {
 			if rerr := tx.Rollback(context.WithoutCancel(ctx)); rerr != nil {
 				l.rep.Logf(s3bridge.LevelError, "rollback: %v", rerr)
 			}
-			return "", fmt.Errorf("%w (nothing was loaded: the load is one transaction)", err)
+			return none, fmt.Errorf("%w (nothing was loaded: the load is one transaction)", err)
 		}
 		rows += n
 		l.rep.Logf(s3bridge.LevelInfo, "loaded %d rows from %s (%d bytes)", n, f.URI, f.Size)
@@ -131,20 +115,21 @@ func (l *loader) run(ctx context.Context, sink bulk.Sink, claim s3bridge.Claim, 
 	if n := l.bad.Load(); n > 0 {
 		info += fmt.Sprintf("; %d bad rows skipped (see the task log)", n)
 	}
-	if err := tx.Commit(ctx, info); err != nil {
+	res := s3bridge.Result{Info: info, Rows: rows, Files: int64(len(files)), Bytes: l.total}
+	if err := tx.Commit(ctx, res); err != nil {
 		if errors.Is(err, s3bridge.ErrLeaseLost) {
-			return "", fmt.Errorf("load into %s rolled back, another attempt holds the task now: %w", l.p.Table, err)
+			return none, fmt.Errorf("load into %s rolled back, another attempt holds the task now: %w", l.p.Table, err)
 		}
-		return "", fmt.Errorf("commit load into %s: %w", l.p.Table, err)
+		return none, fmt.Errorf("commit load into %s: %w", l.p.Table, err)
 	}
-	return info, nil
+	return res, nil
 }
 
 // loadFile streams one object through decompression into the sink.
-func (l *loader) loadFile(ctx context.Context, tx bulk.Tx, f bulk.File) (int64, error) {
-	body, obj, err := l.store.Open(ctx, bucketOf(f.URI), f.Key)
+func (l *loader) loadFile(ctx context.Context, tx bulk.Tx, f file) (int64, error) {
+	body, obj, err := l.store.Open(ctx, f.at.Bucket, f.at.Key)
 	if err != nil {
-		return 0, fmt.Errorf("load %s: %w", f.URI, byServer("s3:GetObject", f, err))
+		return 0, fmt.Errorf("load %s: %w", f.URI, s3bridge.ByServer("s3:GetObject", f.at, err))
 	}
 	defer body.Close()
 	if f.ETag == "" {
@@ -156,17 +141,17 @@ func (l *loader) loadFile(ctx context.Context, tx bulk.Tx, f bulk.File) (int64, 
 	if errors.Is(err, compress.ErrNeedsReaderAt) {
 		// Detection read the head of the stream: start the object over.
 		body.Close()
-		if body, _, err = l.store.Open(ctx, bucketOf(f.URI), f.Key); err != nil {
+		if body, _, err = l.store.Open(ctx, f.at.Bucket, f.at.Key); err != nil {
 			return 0, fmt.Errorf("load %s: %w", f.URI, err)
 		}
 		defer body.Close()
-		data, err = spoolZip(body, f, limit)
+		data, err = spoolZip(body, limit)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("load %s: %w", f.URI, err)
 	}
 	defer data.Close()
-	n, err := tx.Load(ctx, f, data)
+	n, err := tx.Load(ctx, f.File, data)
 	if err != nil {
 		return n, fmt.Errorf("load %s: %w", f.URI, err)
 	}
@@ -176,7 +161,7 @@ func (l *loader) loadFile(ctx context.Context, tx bulk.Tx, f bulk.File) (int64, 
 // spoolZip copies a zip archive to a temporary file (its directory is at
 // the end, so it needs random access) and opens its entries in order. The
 // copy is on disk, never in memory, and removed when the reader closes.
-func spoolZip(r io.Reader, f bulk.File, limit int64) (io.ReadCloser, error) {
+func spoolZip(r io.Reader, limit int64) (io.ReadCloser, error) {
 	tmp, err := os.CreateTemp("", "s3bridge-zip-*")
 	if err != nil {
 		return nil, err
@@ -215,17 +200,6 @@ func (c *counting) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.add(int64(n))
 	return n, err
-}
-
-type allowAll struct{}
-
-func (allowAll) Allow(string, string, map[string][]string) error { return nil }
-
-func byServer(action string, f bulk.File, err error) error {
-	if errors.Is(err, s3bridge.ErrAccessDenied) {
-		return fmt.Errorf("%s on arn:aws:s3:::%s/%s: denied by the S3 server: %w", action, bucketOf(f.URI), f.Key, err)
-	}
-	return err
 }
 
 // manifest is Aurora's manifest format.

@@ -3,7 +3,6 @@ package policy
 import (
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/s3bridge/s3bridge"
@@ -91,9 +90,3 @@ func (g *Guard) Allow(action, resource string, cond map[string][]string) error {
 	}
 	return nil
 }
-
-// ObjectARN is the ARN of an object, as policies name it.
-func ObjectARN(bucket, key string) string { return "arn:aws:s3:::" + bucket + "/" + key }
-
-// BucketARN is the ARN of a bucket.
-func BucketARN(bucket string) string { return "arn:aws:s3:::" + strings.TrimSuffix(bucket, "/") }

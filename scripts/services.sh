@@ -71,6 +71,26 @@ ensure_mariadb() {
   wait_for 30 mariadb-admin -h 127.0.0.1 -P 3306 -uroot ping || { svc_log "MariaDB did not start"; return 1; }
 }
 
+# A private MariaDB with the binary log on (ROW), as production servers run:
+# its own data directory under the cache, 127.0.0.1:$MARIADB_BINLOG_PORT,
+# root without a password over TCP. It uses the Debian mariadbd that
+# ensure_mariadb installs.
+MARIADB_BINLOG_PORT=${S3BRIDGE_TEST_MARIADB_BINLOG_PORT:-3307}
+ensure_mariadb_binlog() {
+  if mariadb-admin -h 127.0.0.1 -P "$MARIADB_BINLOG_PORT" -uroot ping >/dev/null 2>&1; then return 0; fi
+  local dir="${XDG_CACHE_HOME:-$HOME/.cache}/s3bridge/mariadb-$MARIADB_BINLOG_PORT"
+  mkdir -p "$dir"
+  if [ ! -d "$dir/data/mysql" ]; then
+    mariadb-install-db --no-defaults --datadir="$dir/data" --auth-root-authentication-method=normal \
+      --skip-test-db --user="$(id -un)" >"$dir/install.log" 2>&1 || { svc_log "mariadb-install-db failed:"; tail -20 "$dir/install.log" >&2; return 1; }
+  fi
+  svc_log "starting MariaDB with the binary log on 127.0.0.1:$MARIADB_BINLOG_PORT"
+  nohup /usr/sbin/mariadbd --no-defaults --user="$(id -un)" --datadir="$dir/data" --port="$MARIADB_BINLOG_PORT" \
+    --bind-address=127.0.0.1 --socket="$dir/mysqld.sock" --pid-file="$dir/mysqld.pid" --log-error="$dir/error.log" \
+    --log-bin="$dir/data/mariadb-bin" --binlog-format=ROW --server-id=1 --local-infile=1 >/dev/null 2>&1 &
+  wait_for 30 mariadb-admin -h 127.0.0.1 -P "$MARIADB_BINLOG_PORT" -uroot ping || { svc_log "MariaDB (binary log) did not start:"; tail -20 "$dir/error.log" >&2; return 1; }
+}
+
 # DuckDB, through its npm package, is the independent Parquet reader the
 # export tests check s3bridge's Parquet files with.
 DUCKDB_NODE_API_VERSION=1.5.6-r.1

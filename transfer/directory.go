@@ -12,7 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/klauspost/compress/gzip"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/s3bridge/s3bridge"
@@ -35,24 +34,25 @@ func (j *job) directory(name string, create bool) (*Dir, error) {
 
 // uploadDirectory is Oracle's upload_to_s3: the regular files directly in
 // the directory whose names start with p_prefix go to p_s3_prefix + name.
-func (j *job) uploadDirectory(ctx context.Context, p DirectoryUpload) (string, error) {
+func (j *job) uploadDirectory(ctx context.Context, p DirectoryUpload) (s3bridge.Result, error) {
 	if p.Bucket == "" {
-		return "", fmt.Errorf("p_bucket_name is required")
+		return s3bridge.Result{}, fmt.Errorf("p_bucket_name is required")
 	}
 	if p.CompressionLevel < 0 || p.CompressionLevel > 9 {
-		return "", fmt.Errorf("p_compression_level %d: want 0 (none) to 9", p.CompressionLevel)
+		return s3bridge.Result{}, fmt.Errorf("p_compression_level %d: want 0 (none) to 9", p.CompressionLevel)
 	}
+	bucket := s3bridge.Location{Bucket: p.Bucket}
 	if err := j.notPublic(ctx, p.Bucket); err != nil {
-		return "", err
+		return s3bridge.Result{}, err
 	}
 	dir, err := j.directory(p.Directory, false)
 	if err != nil {
-		return "", err
+		return s3bridge.Result{}, err
 	}
 	defer dir.Close()
 	entries, err := fs.ReadDir(dir.Root.FS(), ".")
 	if err != nil {
-		return "", fmt.Errorf("read directory %s: %w", p.Directory, err)
+		return s3bridge.Result{}, fmt.Errorf("read directory %s: %w", p.Directory, err)
 	}
 	var files []fs.FileInfo
 	for _, e := range entries {
@@ -67,21 +67,21 @@ func (j *job) uploadDirectory(ctx context.Context, p DirectoryUpload) (string, e
 		}
 		fi, err := e.Info()
 		if err != nil {
-			return "", fmt.Errorf("stat %s in %s: %w", e.Name(), p.Directory, err)
+			return s3bridge.Result{}, fmt.Errorf("stat %s in %s: %w", e.Name(), p.Directory, err)
 		}
 		if fi.Size() > j.set.MaxUploadBytes {
-			return "", fmt.Errorf("%s is %d bytes, over the %d-byte upload limit: %w", e.Name(), fi.Size(), j.set.MaxUploadBytes, s3bridge.ErrLimit)
+			return s3bridge.Result{}, fmt.Errorf("%s is %d bytes, over the %d-byte upload limit: %w", e.Name(), fi.Size(), j.set.MaxUploadBytes, s3bridge.ErrLimit)
 		}
 		files = append(files, fi)
 		j.total.Add(fi.Size())
 	}
 	if len(files) > s3bridge.MaxFilesPerTransfer {
-		return "", fmt.Errorf("%d files match p_prefix %q in %s, more than the %d one call may upload: %w",
+		return s3bridge.Result{}, fmt.Errorf("%d files match p_prefix %q in %s, more than the %d one call may upload: %w",
 			len(files), p.Prefix, p.Directory, s3bridge.MaxFilesPerTransfer, s3bridge.ErrLimit)
 	}
 	for _, fi := range files {
-		if err := j.guard.Allow("s3:PutObject", objectARN(p.Bucket, uploadKey(p, fi.Name())), nil); err != nil {
-			return "", err
+		if err := j.guard.Allow("s3:PutObject", bucket.At(uploadKey(p, fi.Name())).ARN(), nil); err != nil {
+			return s3bridge.Result{}, err
 		}
 	}
 	j.rep.Logf(s3bridge.LevelInfo, "uploading %d files (%d bytes) from %s to s3://%s/%s", len(files), j.total.Load(), p.Directory, p.Bucket, p.S3Prefix)
@@ -91,9 +91,10 @@ func (j *job) uploadDirectory(ctx context.Context, p DirectoryUpload) (string, e
 		g.Go(func() error { return j.uploadOne(gctx, dir, fi.Name(), p) })
 	}
 	if err := g.Wait(); err != nil {
-		return "", err
+		return s3bridge.Result{}, err
 	}
-	return fmt.Sprintf("uploaded %d files (%d bytes) from %s to s3://%s/%s", len(files), j.total.Load(), p.Directory, p.Bucket, p.S3Prefix), nil
+	info := fmt.Sprintf("uploaded %d files (%d bytes) from %s to s3://%s/%s", len(files), j.total.Load(), p.Directory, p.Bucket, p.S3Prefix)
+	return s3bridge.Result{Info: info, Files: int64(len(files)), Bytes: j.total.Load()}, nil
 }
 
 func (j *job) uploadOne(ctx context.Context, dir *Dir, name string, p DirectoryUpload) (err error) {
@@ -114,7 +115,7 @@ func (j *job) uploadOne(ctx context.Context, dir *Dir, name string, p DirectoryU
 	}
 	obj, err := j.store.Upload(ctx, p.Bucket, key, body, opts)
 	if err != nil {
-		return fmt.Errorf("upload %s: %w", name, byServer("s3:PutObject", objectARN(p.Bucket, key), err))
+		return fmt.Errorf("upload %s: %w", name, s3bridge.ByServer("s3:PutObject", s3bridge.Location{Bucket: p.Bucket, Key: key}, err))
 	}
 	j.rep.Logf(s3bridge.LevelInfo, "uploaded %s to s3://%s/%s (%d bytes, ETag %s)", name, p.Bucket, key, obj.Size, obj.ETag)
 	return nil
@@ -138,7 +139,7 @@ func gzipStream(r io.Reader, level int) *gzipReader {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		zw, err := gzip.NewWriterLevel(pw, level)
+		zw, err := compress.NewWriter(pw, compress.Gzip, level)
 		if err == nil {
 			_, err = io.Copy(zw, r)
 			if cerr := zw.Close(); err == nil {
@@ -171,28 +172,29 @@ func (g *gzipReader) Close() error { return g.CloseWithError(nil) }
 // downloadDirectory is Oracle's download_from_s3: only the objects directly
 // under p_s3_prefix's last "/" whose keys start with the prefix, never
 // deeper; an existing local file of the same name is skipped.
-func (j *job) downloadDirectory(ctx context.Context, p DirectoryDownload) (string, error) {
+func (j *job) downloadDirectory(ctx context.Context, p DirectoryDownload) (s3bridge.Result, error) {
 	if p.Bucket == "" {
-		return "", fmt.Errorf("p_bucket_name is required")
+		return s3bridge.Result{}, fmt.Errorf("p_bucket_name is required")
 	}
 	gz := strings.EqualFold(p.Decompression, "GZIP")
 	if !gz && !strings.EqualFold(p.Decompression, "NONE") {
-		return "", fmt.Errorf("p_decompression_format %q: want NONE or GZIP", p.Decompression)
+		return s3bridge.Result{}, fmt.Errorf("p_decompression_format %q: want NONE or GZIP", p.Decompression)
 	}
 	if p.MaxDecompressed < 0 {
-		return "", fmt.Errorf("max_decompressed %d: must be positive (0 means the default, %d bytes)", p.MaxDecompressed, int64(DefaultMaxDecompressed))
+		return s3bridge.Result{}, fmt.Errorf("max_decompressed %d: must be positive (0 means the default, %d bytes)", p.MaxDecompressed, int64(DefaultMaxDecompressed))
 	}
 	j.maxDecompressed = p.MaxDecompressed
+	bucket := s3bridge.Location{Bucket: p.Bucket}
 	if err := j.notPublic(ctx, p.Bucket); err != nil {
-		return "", err
+		return s3bridge.Result{}, err
 	}
 	listCond := map[string][]string{"s3:prefix": {p.S3Prefix}, "s3:delimiter": {"/"}}
-	if err := j.guard.Allow("s3:ListBucket", "arn:aws:s3:::"+p.Bucket, listCond); err != nil {
-		return "", err
+	if err := j.guard.Allow("s3:ListBucket", bucket.ARN(), listCond); err != nil {
+		return s3bridge.Result{}, err
 	}
 	objects, _, err := j.store.List(ctx, p.Bucket, p.S3Prefix, "/")
 	if err != nil {
-		return "", byServer("s3:ListBucket", "arn:aws:s3:::"+p.Bucket, err)
+		return s3bridge.Result{}, s3bridge.ByServer("s3:ListBucket", bucket, err)
 	}
 	type item struct {
 		obj  s3bridge.Object
@@ -205,30 +207,30 @@ func (j *job) downloadDirectory(ctx context.Context, p DirectoryDownload) (strin
 		}
 		name, err := LocalName(o.Key)
 		if err != nil {
-			return "", err
+			return s3bridge.Result{}, err
 		}
 		if gz {
 			name = strings.TrimSuffix(name, ".gz")
 		}
-		if err := j.guard.Allow("s3:GetObject", objectARN(p.Bucket, o.Key), nil); err != nil {
-			return "", err
+		if err := j.guard.Allow("s3:GetObject", bucket.At(o.Key).ARN(), nil); err != nil {
+			return s3bridge.Result{}, err
 		}
 		items = append(items, item{o, name})
 		j.total.Add(o.Size)
 	}
 	if len(items) > s3bridge.MaxFilesPerTransfer {
-		return "", fmt.Errorf("%d objects under s3://%s/%s, more than the %d one call may download: %w",
+		return s3bridge.Result{}, fmt.Errorf("%d objects under s3://%s/%s, more than the %d one call may download: %w",
 			len(items), p.Bucket, p.S3Prefix, s3bridge.MaxFilesPerTransfer, s3bridge.ErrLimit)
 	}
 	if len(items) == 0 && strings.EqualFold(p.ErrorOnZero, "TRUE") {
-		return "", fmt.Errorf("no objects to download under s3://%s/%s", p.Bucket, p.S3Prefix)
+		return s3bridge.Result{}, fmt.Errorf("no objects to download under s3://%s/%s", p.Bucket, p.S3Prefix)
 	}
 	dir, err := j.directory(p.Directory, true)
 	if err != nil {
-		return "", err
+		return s3bridge.Result{}, err
 	}
 	defer dir.Close()
-	var skipped atomic.Int64
+	var skipped, fetched atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(j.concurrency)
 	for _, it := range items {
@@ -239,23 +241,28 @@ func (j *job) downloadDirectory(ctx context.Context, p DirectoryDownload) (strin
 				j.rep.Logf(s3bridge.LevelInfo, "skipped %s: %s already exists in %s", it.obj.Key, it.name, p.Directory)
 				return nil
 			}
-			return j.fetch(gctx, dir, p.Bucket, it.obj, it.name, gz, false)
+			if err := j.fetch(gctx, dir, bucket, it.obj, it.name, gz, false); err != nil {
+				return err
+			}
+			fetched.Add(it.obj.Size)
+			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return "", err
+		return s3bridge.Result{}, err
 	}
 	if err := j.syncPending(dir); err != nil {
-		return "", err
+		return s3bridge.Result{}, err
 	}
 	n := int64(len(items)) - skipped.Load()
-	return fmt.Sprintf("downloaded %d files from s3://%s/%s to %s, skipped %d existing", n, p.Bucket, p.S3Prefix, p.Directory, skipped.Load()), nil
+	info := fmt.Sprintf("downloaded %d files from s3://%s/%s to %s, skipped %d existing", n, p.Bucket, p.S3Prefix, p.Directory, skipped.Load())
+	return s3bridge.Result{Info: info, Files: n, Bytes: fetched.Load()}, nil
 }
 
 // fetch downloads one object into dir/rel through a temporary file that is
 // renamed into place only when complete, so a failed or cancelled download
 // leaves nothing behind. Without overwrite, an existing target fails.
-func (j *job) fetch(ctx context.Context, dir *Dir, bucket string, obj s3bridge.Object, rel string, gunzip, overwrite bool) (err error) {
+func (j *job) fetch(ctx context.Context, dir *Dir, from s3bridge.Location, obj s3bridge.Object, rel string, gunzip, overwrite bool) (err error) {
 	tmp := tempName(rel)
 	f, err := dir.create(tmp)
 	if err != nil {
@@ -269,14 +276,14 @@ func (j *job) fetch(ctx context.Context, dir *Dir, bucket string, obj s3bridge.O
 	}()
 	switch {
 	case gunzip:
-		err = j.gunzipTo(ctx, f, bucket, obj.Key, cmp.Or(j.maxDecompressed, DefaultMaxDecompressed))
+		err = j.gunzipTo(ctx, f, from.Bucket, obj.Key, cmp.Or(j.maxDecompressed, DefaultMaxDecompressed))
 	case obj.Size < smallObject:
-		err = j.streamTo(ctx, f, bucket, obj.Key)
+		err = j.streamTo(ctx, f, from.Bucket, obj.Key)
 	default:
-		_, err = j.store.Download(ctx, bucket, obj.Key, f, j.tracker())
+		_, err = j.store.Download(ctx, from.Bucket, obj.Key, f, j.tracker())
 	}
 	if err != nil {
-		return fmt.Errorf("download s3://%s/%s: %w", bucket, obj.Key, byServer("s3:GetObject", objectARN(bucket, obj.Key), err))
+		return fmt.Errorf("download %s: %w", from.At(obj.Key), s3bridge.ByServer("s3:GetObject", from.At(obj.Key), err))
 	}
 	if err := j.syncFile(f, obj.Size); err != nil {
 		return fmt.Errorf("write %s: %w", rel, err)
@@ -287,7 +294,7 @@ func (j *job) fetch(ctx context.Context, dir *Dir, bucket string, obj s3bridge.O
 	if err := place(dir, tmp, rel, overwrite); err != nil {
 		return err
 	}
-	j.rep.Logf(s3bridge.LevelInfo, "downloaded s3://%s/%s to %s (%d bytes)", bucket, obj.Key, rel, obj.Size)
+	j.rep.Logf(s3bridge.LevelInfo, "downloaded %s to %s (%d bytes)", from.At(obj.Key), rel, obj.Size)
 	return nil
 }
 

@@ -24,124 +24,126 @@ func (j *job) area() (*Dir, error) {
 // downloadFile is SQL Server's rds_download_from_s3: one object to a path
 // in the file area (default: the object's name at the top of the area),
 // creating folders on the way.
-func (j *job) downloadFile(ctx context.Context, p FileTransfer) (string, error) {
+func (j *job) downloadFile(ctx context.Context, p FileTransfer) (s3bridge.Result, error) {
 	loc, err := objectLocation(p.ARN)
 	if err != nil {
-		return "", err
+		return s3bridge.Result{}, err
 	}
 	area, err := j.area()
 	if err != nil {
-		return "", err
+		return s3bridge.Result{}, err
 	}
 	defer area.Close()
 	target := p.FilePath
 	if target == "" || strings.HasSuffix(target, "/") {
 		name, err := LocalName(loc.Key)
 		if err != nil {
-			return "", err
+			return s3bridge.Result{}, err
 		}
 		target += name
 	}
 	rel, err := area.Resolve(target)
 	if err != nil {
-		return "", err
+		return s3bridge.Result{}, err
 	}
 	if !j.set.ExtensionAllowed(rel) {
-		return "", fmt.Errorf("%s: extension %q is not allowed in the file area (allowed: none, %s): %w",
+		return s3bridge.Result{}, fmt.Errorf("%s: extension %q is not allowed in the file area (allowed: none, %s): %w",
 			target, filepath.Ext(rel), strings.Join(j.set.AllowedExtensions, " "), s3bridge.ErrLimit)
 	}
 	overwrite := p.Overwrite == 1
 	if fi, err := area.Root.Lstat(rel); err == nil {
 		if fi.IsDir() {
-			return "", fmt.Errorf("%s is a directory", target)
+			return s3bridge.Result{}, fmt.Errorf("%s is a directory", target)
 		}
 		if !overwrite {
-			return "", fmt.Errorf("%s: %w (overwrite_file is 0)", target, s3bridge.ErrExists)
+			return s3bridge.Result{}, fmt.Errorf("%s: %w (overwrite_file is 0)", target, s3bridge.ErrExists)
 		}
 	} else if n, err := area.countFiles(); err != nil {
-		return "", fmt.Errorf("count files in the file area: %w", err)
+		return s3bridge.Result{}, fmt.Errorf("count files in the file area: %w", err)
 	} else if n >= j.set.MaxFiles {
-		return "", fmt.Errorf("the file area holds %d files, its limit is %d: %w", n, j.set.MaxFiles, s3bridge.ErrLimit)
+		return s3bridge.Result{}, fmt.Errorf("the file area holds %d files, its limit is %d: %w", n, j.set.MaxFiles, s3bridge.ErrLimit)
 	}
-	if err := j.guard.Allow("s3:GetObject", objectARN(loc.Bucket, loc.Key), nil); err != nil {
-		return "", err
+	if err := j.guard.Allow("s3:GetObject", loc.ARN(), nil); err != nil {
+		return s3bridge.Result{}, err
 	}
 	if err := j.notPublic(ctx, loc.Bucket); err != nil {
-		return "", err
+		return s3bridge.Result{}, err
 	}
 	obj, err := j.store.Stat(ctx, loc.Bucket, loc.Key)
 	if err != nil {
-		return "", byServer("s3:GetObject", objectARN(loc.Bucket, loc.Key), err)
+		return s3bridge.Result{}, s3bridge.ByServer("s3:GetObject", loc, err)
 	}
 	j.total.Store(obj.Size)
 	if d, _ := splitDir(rel); d != "" {
 		if err := area.mkdirAll(strings.TrimSuffix(d, "/")); err != nil {
-			return "", fmt.Errorf("create folder for %s: %w", target, err)
+			return s3bridge.Result{}, fmt.Errorf("create folder for %s: %w", target, err)
 		}
 	}
-	if err := j.fetch(ctx, area, loc.Bucket, obj, rel, false, overwrite); err != nil {
-		return "", err
+	if err := j.fetch(ctx, area, loc, obj, rel, false, overwrite); err != nil {
+		return s3bridge.Result{}, err
 	}
 	if err := j.syncPending(area); err != nil {
-		return "", err
+		return s3bridge.Result{}, err
 	}
-	return fmt.Sprintf("downloaded %s (%d bytes) to %s", loc, obj.Size, filepath.Join(area.Path, rel)), nil
+	info := fmt.Sprintf("downloaded %s (%d bytes) to %s", loc, obj.Size, filepath.Join(area.Path, rel))
+	return s3bridge.Result{Info: info, Files: 1, Bytes: obj.Size}, nil
 }
 
 // uploadFile is SQL Server's rds_upload_to_s3: one file of the area to an
 // object. It returns only after S3 confirmed the write.
-func (j *job) uploadFile(ctx context.Context, p FileTransfer) (string, error) {
+func (j *job) uploadFile(ctx context.Context, p FileTransfer) (s3bridge.Result, error) {
 	loc, err := objectLocation(p.ARN)
 	if err != nil {
-		return "", err
+		return s3bridge.Result{}, err
 	}
 	area, err := j.area()
 	if err != nil {
-		return "", err
+		return s3bridge.Result{}, err
 	}
 	defer area.Close()
 	rel, err := area.Resolve(p.FilePath)
 	if err != nil {
-		return "", err
+		return s3bridge.Result{}, err
 	}
 	f, err := area.Root.Open(rel)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return "", fmt.Errorf("%s: %w in the file area", p.FilePath, s3bridge.ErrNotFound)
+			return s3bridge.Result{}, fmt.Errorf("%s: %w in the file area", p.FilePath, s3bridge.ErrNotFound)
 		}
-		return "", fmt.Errorf("open %s: %w", p.FilePath, err)
+		return s3bridge.Result{}, fmt.Errorf("open %s: %w", p.FilePath, err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil || !fi.Mode().IsRegular() {
-		return "", fmt.Errorf("%s is not a regular file", p.FilePath)
+		return s3bridge.Result{}, fmt.Errorf("%s is not a regular file", p.FilePath)
 	}
 	if fi.Size() > j.set.MaxUploadBytes {
-		return "", fmt.Errorf("%s is %d bytes, over the %d-byte upload limit: %w", p.FilePath, fi.Size(), j.set.MaxUploadBytes, s3bridge.ErrLimit)
+		return s3bridge.Result{}, fmt.Errorf("%s is %d bytes, over the %d-byte upload limit: %w", p.FilePath, fi.Size(), j.set.MaxUploadBytes, s3bridge.ErrLimit)
 	}
 	overwrite := p.Overwrite == 1
-	if err := j.guard.Allow("s3:PutObject", objectARN(loc.Bucket, loc.Key), nil); err != nil {
-		return "", err
+	if err := j.guard.Allow("s3:PutObject", loc.ARN(), nil); err != nil {
+		return s3bridge.Result{}, err
 	}
 	if err := j.notPublic(ctx, loc.Bucket); err != nil {
-		return "", err
+		return s3bridge.Result{}, err
 	}
 	if !overwrite {
 		// The early check is a courtesy (S3 enforces If-None-Match at the
 		// end); a policy that denies reading only skips it.
 		if _, err := j.store.Stat(ctx, loc.Bucket, loc.Key); err == nil {
-			return "", fmt.Errorf("%s: %w (overwrite_file is 0)", loc, s3bridge.ErrExists)
+			return s3bridge.Result{}, fmt.Errorf("%s: %w (overwrite_file is 0)", loc, s3bridge.ErrExists)
 		} else if !errors.Is(err, s3bridge.ErrNotFound) && !errors.Is(err, s3bridge.ErrAccessDenied) {
-			return "", err
+			return s3bridge.Result{}, err
 		}
 	}
 	j.total.Store(fi.Size())
 	obj, err := j.store.Upload(ctx, loc.Bucket, loc.Key, f, s3bridge.PutOptions{IfNoneMatch: !overwrite, Progress: j.tracker()})
 	if err != nil {
-		return "", byServer("s3:PutObject", objectARN(loc.Bucket, loc.Key), err)
+		return s3bridge.Result{}, s3bridge.ByServer("s3:PutObject", loc, err)
 	}
 	j.rep.Logf(s3bridge.LevelInfo, "uploaded %s to %s (%d bytes, ETag %s)", p.FilePath, loc, obj.Size, obj.ETag)
-	return fmt.Sprintf("uploaded %s (%d bytes) to %s", filepath.Join(area.Path, rel), fi.Size(), loc), nil
+	info := fmt.Sprintf("uploaded %s (%d bytes) to %s", filepath.Join(area.Path, rel), fi.Size(), loc)
+	return s3bridge.Result{Info: info, Files: 1, Bytes: fi.Size()}, nil
 }
 
 // splitDir splits a slash path into its directory (with a trailing slash,

@@ -87,16 +87,16 @@ func newAgent(store transfer.ObjectStore) *agent.Agent {
 }
 
 func runners(store transfer.ObjectStore) map[s3bridge.TaskType]agent.Runner {
-	r := &transfer.Runner{
+	r := &transfer.Runner{Deps: s3bridge.Deps[transfer.ObjectStore]{
 		Store: func(context.Context, s3bridge.Settings) (transfer.ObjectStore, error) { return store, nil },
-		Guard: func(set s3bridge.Settings, name string) (transfer.Guard, error) {
+		Guard: func(set s3bridge.Settings, name string) (s3bridge.Guard, error) {
 			g, err := policy.NewGuard(set, name, false)
 			if g == nil || err != nil {
 				return nil, err
 			}
 			return g, nil
 		},
-	}
+	}}
 	return map[s3bridge.TaskType]agent.Runner{s3bridge.TaskUpload: r, s3bridge.TaskDownload: r, s3bridge.TaskListFiles: r, s3bridge.TaskDeleteFiles: r}
 }
 

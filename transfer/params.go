@@ -59,7 +59,7 @@ type Delete struct {
 // UploadDirectoryTask builds the task upload_to_s3 enqueues.
 func UploadDirectoryTask(p DirectoryUpload) s3bridge.Task {
 	p.Kind = KindDirectory
-	return s3bridge.Task{Type: s3bridge.TaskUpload, S3ObjectARN: "arn:aws:s3:::" + p.Bucket + "/" + p.S3Prefix, Metadata: mustJSON(p)}
+	return s3bridge.Task{Type: s3bridge.TaskUpload, S3ObjectARN: s3bridge.Location{Bucket: p.Bucket}.ARN() + "/" + p.S3Prefix, Metadata: mustJSON(p)}
 }
 
 // DownloadDirectoryTask builds the task download_from_s3 enqueues.
@@ -71,7 +71,7 @@ func DownloadDirectoryTask(p DirectoryDownload) s3bridge.Task {
 	if p.ErrorOnZero == "" {
 		p.ErrorOnZero = "FALSE"
 	}
-	return s3bridge.Task{Type: s3bridge.TaskDownload, S3ObjectARN: "arn:aws:s3:::" + p.Bucket + "/" + p.S3Prefix, Metadata: mustJSON(p)}
+	return s3bridge.Task{Type: s3bridge.TaskDownload, S3ObjectARN: s3bridge.Location{Bucket: p.Bucket}.ARN() + "/" + p.S3Prefix, Metadata: mustJSON(p)}
 }
 
 // DownloadFileTask builds the task download_file_from_s3 enqueues.

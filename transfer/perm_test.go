@@ -77,7 +77,7 @@ func TestGzipStreamStops(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	j := &job{store: stoppingStore{}, rep: nopReporter{}, guard: allowAll{}}
+	j := &job{store: stoppingStore{}, rep: nopReporter{}, guard: s3bridge.AllowAll{}}
 	err = j.uploadOne(t.Context(), d, "big.dmp", DirectoryUpload{Bucket: "b", Directory: "D", CompressionLevel: 1})
 	if !errors.Is(err, errStopped) {
 		t.Fatalf("uploadOne: %v, want the upload's error", err)

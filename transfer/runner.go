@@ -3,12 +3,12 @@ package transfer
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"sync/atomic"
 
 	"github.com/s3bridge/s3bridge"
+	"github.com/s3bridge/s3bridge/instance"
 )
 
 // ObjectStore is what transfers need from S3; *s3store.Client has it.
@@ -26,91 +26,75 @@ type ObjectStore interface {
 	Upload(ctx context.Context, bucket, key string, r io.Reader, opts s3bridge.PutOptions) (s3bridge.Object, error)
 }
 
-// Guard decides whether an S3 action may be performed, before any byte
-// moves; *policy.Guard has it. Allow's error names the action, the resource
-// and the deciding statement.
-type Guard interface {
-	Allow(action, resource string, cond map[string][]string) error
-}
-
 // Runner runs the transfer task types.
 type Runner struct {
-	// Store returns the object store for an instance's settings.
-	Store func(ctx context.Context, set s3bridge.Settings) (ObjectStore, error)
-	// Guard returns the instance's guard; nil means S3's own policies
-	// alone decide.
-	Guard func(set s3bridge.Settings, instance string) (Guard, error)
+	// Deps are the object store and the instance's policy (see
+	// s3bridge.Deps), wired by cmd/s3bridge as for every capability.
+	Deps s3bridge.Deps[ObjectStore]
 	// Concurrency is how many files a directory task moves at once
 	// (default 16); each large file is itself moved in parallel parts.
 	Concurrency int
 }
 
-// Run runs one task and returns its task_info on success.
-func (r *Runner) Run(ctx context.Context, t s3bridge.Task, set s3bridge.Settings, rep s3bridge.Reporter) (string, error) {
+// Run runs one task (agent.Runner). A transfer needs only the instance's
+// settings, not the instance itself.
+func (r *Runner) Run(ctx context.Context, _ instance.Instance, t s3bridge.Task, set s3bridge.Settings, rep s3bridge.Reporter) (s3bridge.Result, error) {
+	var none s3bridge.Result
 	// The mode and group of what the task may create; a delete creates
 	// nothing and needs no valid setting for it.
 	perm, permErr := PermOf(set)
 	switch t.Type {
 	case s3bridge.TaskListFiles:
 		if permErr != nil {
-			return "", permErr
+			return none, permErr
 		}
 		return gather(ctx, set, perm, rep)
 	case s3bridge.TaskDeleteFiles:
 		var p Delete
 		if err := t.Params(&p); err != nil {
-			return "", fmt.Errorf("task %d parameters: %w", t.ID, err)
+			return none, fmt.Errorf("task %d parameters: %w", t.ID, err)
 		}
 		return deleteFiles(set, p, rep)
 	case s3bridge.TaskUpload, s3bridge.TaskDownload:
 	default:
-		return "", fmt.Errorf("task %d: transfer can't run a %s task", t.ID, t.Type)
+		return none, fmt.Errorf("task %d: transfer can't run a %s task", t.ID, t.Type)
 	}
 	if permErr != nil {
-		return "", permErr
+		return none, permErr
 	}
 	k, err := kind(t)
 	if err != nil {
-		return "", err
+		return none, err
 	}
-	store, err := r.Store(ctx, set)
+	store, guard, err := r.Deps.Open(ctx, set, t.DatabaseName)
 	if err != nil {
-		return "", err
+		return none, err
 	}
-	j := &job{store: store, set: set, rep: rep, concurrency: cmp.Or(r.Concurrency, 16), guard: allowAll{}, perm: perm}
-	if r.Guard != nil {
-		g, err := r.Guard(set, t.DatabaseName)
-		if err != nil {
-			return "", fmt.Errorf("instance policy: %w", err)
-		}
-		if g != nil {
-			j.guard = g
-		}
-	}
+	j := &job{store: store, set: set, rep: rep, concurrency: cmp.Or(r.Concurrency, 16), guard: guard, perm: perm}
 	switch {
 	case k == KindDirectory && t.Type == s3bridge.TaskUpload:
 		var p DirectoryUpload
 		if err := t.Params(&p); err != nil {
-			return "", fmt.Errorf("task %d parameters: %w", t.ID, err)
+			return none, fmt.Errorf("task %d parameters: %w", t.ID, err)
 		}
 		return j.uploadDirectory(ctx, p)
 	case k == KindDirectory:
 		var p DirectoryDownload
 		if err := t.Params(&p); err != nil {
-			return "", fmt.Errorf("task %d parameters: %w", t.ID, err)
+			return none, fmt.Errorf("task %d parameters: %w", t.ID, err)
 		}
 		return j.downloadDirectory(ctx, p)
 	case k == KindFile:
 		var p FileTransfer
 		if err := t.Params(&p); err != nil {
-			return "", fmt.Errorf("task %d parameters: %w", t.ID, err)
+			return none, fmt.Errorf("task %d parameters: %w", t.ID, err)
 		}
 		if t.Type == s3bridge.TaskUpload {
 			return j.uploadFile(ctx, p)
 		}
 		return j.downloadFile(ctx, p)
 	}
-	return "", fmt.Errorf("task %d: unknown transfer kind %q", t.ID, k)
+	return none, fmt.Errorf("task %d: unknown transfer kind %q", t.ID, k)
 }
 
 // job is one running transfer.
@@ -119,7 +103,7 @@ type job struct {
 	set         s3bridge.Settings
 	rep         s3bridge.Reporter
 	concurrency int
-	guard       Guard
+	guard       s3bridge.Guard
 	// maxDecompressed caps each gunzipped download; 0 means
 	// DefaultMaxDecompressed.
 	maxDecompressed int64
@@ -140,21 +124,6 @@ func (j *job) tracker() func(total int64) {
 		j.add(total - last)
 		last = total
 	}
-}
-
-type allowAll struct{}
-
-func (allowAll) Allow(string, string, map[string][]string) error { return nil }
-
-func objectARN(bucket, key string) string { return "arn:aws:s3:::" + bucket + "/" + key }
-
-// byServer names the action and resource when the S3 server itself denied
-// a request, so its AccessDenied reads like s3bridge's own denials.
-func byServer(action, resource string, err error) error {
-	if errors.Is(err, s3bridge.ErrAccessDenied) {
-		return fmt.Errorf("%s on %s: denied by the S3 server: %w", action, resource, err)
-	}
-	return err
 }
 
 // publicChecker is implemented by stores that can tell a public bucket;

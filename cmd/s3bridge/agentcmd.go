@@ -4,10 +4,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/s3bridge/s3bridge/agent"
+	"github.com/s3bridge/s3bridge/instance"
 )
 
 func runAgent(ctx context.Context, e *env, args []string) error {
@@ -33,27 +33,41 @@ func runAgent(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("agent: pass --db URL (repeatable) or set S3BRIDGE_DB")
 	}
 	log := c.logger(e.stderr)
+	ins, err := openAll(ctx, dbs)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, in := range ins {
+			in.Close()
+		}
+	}()
 	st := newStores(e.getenv, log)
 	a := agent.New(agent.Config{Lease: lease, Grace: grace, Tick: tick, Log: log}, st.runners())
-	var wg sync.WaitGroup
-	errs := make(chan error, len(dbs))
-	for _, db := range dbs {
-		in, err := openInstance(ctx, db)
-		if err != nil {
-			return err
+	fmt.Fprintf(e.stderr, "agent %s serving %d instance(s)\n", a.ID(), len(ins))
+	return a.Run(ctx, ins...)
+}
+
+// openAll opens every instance and checks that it is attached before any
+// is served; when one fails, those already open are closed.
+func openAll(ctx context.Context, urls []string) ([]instance.Instance, error) {
+	var ins []instance.Instance
+	closeAll := func() {
+		for _, in := range ins {
+			in.Close()
 		}
-		defer in.Close()
-		if _, err := in.Settings(ctx); err != nil {
-			return fmt.Errorf("serve %s: %w", in.Name(), err)
-		}
-		wg.Go(func() {
-			if err := a.Serve(ctx, in); err != nil {
-				errs <- err
-			}
-		})
 	}
-	fmt.Fprintf(e.stderr, "agent %s serving %d instance(s)\n", a.ID(), len(dbs))
-	wg.Wait()
-	close(errs)
-	return <-errs
+	for _, u := range urls {
+		in, err := openInstance(ctx, u)
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		ins = append(ins, in)
+		if _, err := in.Settings(ctx); err != nil {
+			closeAll()
+			return nil, fmt.Errorf("serve %s: %w", in.Name(), err)
+		}
+	}
+	return ins, nil
 }

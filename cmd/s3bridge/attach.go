@@ -26,7 +26,8 @@ func runAttach(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("attach", e, &c, false)
 	fs.StringVar(&set.Area, "area", "", "file area on the database host (RDS SQL Server's D:\\S3\\)")
 	fs.Var(&dirs, "dir", "directory object NAME=PATH (repeatable); DATA_PUMP_DIR defaults to the area")
-	fs.IntVar(&set.MaxRunning, "max-running", s3bridge.DefaultMaxRunning, "tasks in progress at once")
+	fs.IntVar(&set.MaxRunning, "max-running", s3bridge.DefaultMaxRunning, "tasks of each kind (transfer, load, export) in progress at once")
+	limits := kindLimitFlags(fs)
 	fs.IntVar(&set.MaxFiles, "max-files", s3bridge.DefaultMaxFiles, "files allowed in the file area")
 	fs.StringVar(&allowExt, "allow-ext", strings.Join(s3bridge.DefaultAllowedExtensions, ","), "extensions that may be downloaded into the area, comma-separated, or *")
 	fs.StringVar(&maxUpload, "max-upload-size", "50GB", "largest file an upload may send")
@@ -61,6 +62,7 @@ func runAttach(ctx context.Context, e *env, args []string) error {
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	set.Limits = limits.given(given)
 	if set.FileMode != "" {
 		mode, err := transfer.ParseFileMode(set.FileMode)
 		if err != nil {
@@ -230,6 +232,9 @@ func merge(old, set s3bridge.Settings, given map[string]bool) s3bridge.Settings 
 		}
 	})
 	pick("max-running", func() { out.MaxRunning = set.MaxRunning })
+	for _, k := range s3bridge.Kinds() {
+		pick(limitFlag(k), func() { out.Limits = withLimit(out.Limits, k, set.Limits[k]) })
+	}
 	pick("max-files", func() { out.MaxFiles = set.MaxFiles })
 	pick("allow-ext", func() { out.AllowedExtensions = set.AllowedExtensions })
 	pick("max-upload-size", func() { out.MaxUploadBytes = set.MaxUploadBytes })

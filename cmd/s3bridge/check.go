@@ -142,7 +142,7 @@ func probes(ctx context.Context, c *s3store.Client, g interface {
 	}
 	if wrote {
 		if err := c.Delete(ctx, gr.Bucket, key); err != nil {
-			out = append(out, probe{action: "s3:DeleteObject", resource: policy.ObjectARN(gr.Bucket, key), s3: "probe object left behind: " + outcome(err), instance: "-"})
+			out = append(out, probe{action: "s3:DeleteObject", resource: s3bridge.Location{Bucket: gr.Bucket, Key: key}.ARN(), s3: "probe object left behind: " + outcome(err), instance: "-"})
 		}
 	}
 	return out
@@ -151,7 +151,7 @@ func probes(ctx context.Context, c *s3store.Client, g interface {
 // probeResource turns a policy resource pattern into a concrete ARN.
 func probeResource(pattern, key, bucket string) string {
 	if strings.HasSuffix(pattern, "*") && strings.Contains(pattern, "/") {
-		return policy.ObjectARN(bucket, key)
+		return s3bridge.Location{Bucket: bucket, Key: key}.ARN()
 	}
 	return pattern
 }

@@ -80,38 +80,28 @@ func runExportStatement(ctx context.Context, e *env, c *common, in instance.Inst
 const exportConcurrency = 4
 
 // exportRunner runs EXPORT_TO_S3 tasks with the instance's EXPORT role and
-// policy. It is an agent.InstanceRunner: the agent passes the instance the
-// query runs on.
+// policy, on clients of their own (exportConcurrency).
 func exportRunner(st *stores) agent.Runner {
 	var mu sync.Mutex
 	clients := map[string]*s3store.Client{}
-	return &export.Runner{
-		Store: func(ctx context.Context, set s3bridge.Settings) (export.ObjectStore, error) {
-			cfg := st.config(set, "EXPORT")
-			cfg.Concurrency = exportConcurrency
-			// Secrets are tagged json:"-": the key never holds them, and
-			// they come from st.base, fixed for the process's life.
-			k, _ := json.Marshal(cfg)
-			mu.Lock()
-			defer mu.Unlock()
-			if c, ok := clients[string(k)]; ok {
-				return c, nil
-			}
-			c, err := s3store.New(ctx, cfg, st.log)
-			if err != nil {
-				return nil, err
-			}
-			clients[string(k)] = c
+	return &export.Runner{Deps: deps(st, func(ctx context.Context, set s3bridge.Settings) (export.ObjectStore, error) {
+		cfg := st.config(set, "EXPORT")
+		cfg.Concurrency = exportConcurrency
+		// Secrets are tagged json:"-": the key never holds them, and
+		// they come from st.base, fixed for the process's life.
+		k, _ := json.Marshal(cfg)
+		mu.Lock()
+		defer mu.Unlock()
+		if c, ok := clients[string(k)]; ok {
 			return c, nil
-		},
-		Guard: func(set s3bridge.Settings, instance string) (export.Guard, error) {
-			g, err := guard(set, instance)
-			if g == nil || err != nil {
-				return nil, err
-			}
-			return g, nil
-		},
-	}
+		}
+		c, err := s3store.New(ctx, cfg, st.log)
+		if err != nil {
+			return nil, err
+		}
+		clients[string(k)] = c
+		return c, nil
+	})}
 }
 
 // quickstartExport is the quickstart's export step: table sales to Parquet

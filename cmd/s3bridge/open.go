@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/agent"
@@ -115,18 +116,12 @@ func (s *stores) client(ctx context.Context, set s3bridge.Settings, feature stri
 
 // runners returns the task runners an agent or the CLI runs.
 func (s *stores) runners() map[s3bridge.TaskType]agent.Runner {
-	tr := &transfer.Runner{
-		Store: func(ctx context.Context, set s3bridge.Settings) (transfer.ObjectStore, error) {
-			return s.client(ctx, set, "S3_INTEGRATION")
-		},
-		Guard: guard,
-	}
-	lr := &load.Runner{
-		Store: func(ctx context.Context, set s3bridge.Settings) (load.ObjectStore, error) {
-			return s.loadStore(ctx, set)
-		},
-		Guard: loadGuard,
-	}
+	tr := &transfer.Runner{Deps: deps(s, func(ctx context.Context, set s3bridge.Settings) (transfer.ObjectStore, error) {
+		return s.client(ctx, set, "S3_INTEGRATION")
+	})}
+	lr := &load.Runner{Deps: deps(s, func(ctx context.Context, set s3bridge.Settings) (load.ObjectStore, error) {
+		return s.loadStore(ctx, set)
+	})}
 	return map[s3bridge.TaskType]agent.Runner{
 		s3bridge.TaskLoadFromS3:  lr,
 		s3bridge.TaskExportToS3:  exportRunner(s),
@@ -137,25 +132,23 @@ func (s *stores) runners() map[s3bridge.TaskType]agent.Runner {
 	}
 }
 
-// loadStore and loadGuard are how every load reads S3: the instance's LOAD
-// store (its LOAD role, if it has one) under the instance's own policy.
-// The agent's load runner and s3-cat, which PostgreSQL's
-// table_import_from_s3 runs on the database host, both use them, so a load
-// is allowed or refused the same way whichever path it takes.
+// deps is how every capability is wired: its store, built by open from
+// the instance's settings, under the instance's own policy (guard).
+func deps[S any](s *stores, open func(ctx context.Context, set s3bridge.Settings) (S, error)) s3bridge.Deps[S] {
+	return s3bridge.Deps[S]{Store: open, Guard: guard, Now: time.Now}
+}
+
+// loadStore is how every load reads S3: the instance's LOAD store (its
+// LOAD role, if it has one), under the instance's own policy (guard). The
+// agent's load runner and s3-cat, which PostgreSQL's table_import_from_s3
+// runs on the database host, both use them, so a load is allowed or
+// refused the same way whichever path it takes.
 func (s *stores) loadStore(ctx context.Context, set s3bridge.Settings) (*s3store.Client, error) {
 	return s.client(ctx, set, "LOAD")
 }
 
-func loadGuard(set s3bridge.Settings, instance string) (load.Guard, error) {
-	g, err := guard(set, instance)
-	if g == nil || err != nil {
-		return nil, err
-	}
-	return g, nil
-}
-
 // guard is the instance's own policy check; nil when it has no policy.
-func guard(set s3bridge.Settings, instance string) (transfer.Guard, error) {
+func guard(set s3bridge.Settings, instance string) (s3bridge.Guard, error) {
 	secure := set.Endpoint == "" || strings.HasPrefix(strings.ToLower(set.Endpoint), "https://")
 	g, err := policy.NewGuard(set, instance, secure)
 	if g == nil || err != nil {

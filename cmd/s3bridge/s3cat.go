@@ -31,7 +31,7 @@ const (
 // runS3Cat writes an object, decompressed, to stdout: what PostgreSQL's
 // table_import_from_s3 runs through COPY … FROM PROGRAM, with every
 // argument single-quoted so the shell interpolates nothing. It reads as
-// the agent's loads do (loadStore, loadGuard): the instance's LOAD role
+// the agent's loads do (loadStore, guard): the instance's LOAD role
 // and endpoint, under the instance's policy.
 //
 // Failures must reach the SQL caller, who sees neither stderr nor the
@@ -81,7 +81,7 @@ func runS3Cat(ctx context.Context, e *env, args []string) error {
 // cat is one object read the way the agent's loads read.
 type cat struct {
 	store *s3store.Client
-	guard load.Guard // nil: no instance policy
+	guard s3bridge.Guard
 	loc   s3bridge.Location
 }
 
@@ -97,9 +97,12 @@ func openCat(ctx context.Context, e *env, uri, region string) (*cat, error) {
 	if err != nil {
 		return nil, badRequest{err}
 	}
-	g, err := loadGuard(set, instance)
+	g, err := guard(set, instance)
 	if err != nil {
 		return nil, fmt.Errorf("instance policy: %w", err)
+	}
+	if g == nil {
+		g = s3bridge.AllowAll{}
 	}
 	storeSet := set
 	if region != "" {
@@ -132,20 +135,12 @@ func catSettings(getenv func(string) string) (s3bridge.Settings, string, error) 
 
 // allow asks the instance's policy, as load/resolve.go does for a file.
 func (c *cat) allow() error {
-	if c.guard == nil {
-		return nil
-	}
-	return c.guard.Allow("s3:GetObject", c.arn(), nil)
+	return c.guard.Allow("s3:GetObject", c.loc.ARN(), nil)
 }
-
-func (c *cat) arn() string { return "arn:aws:s3:::" + c.loc.Bucket + "/" + c.loc.Key }
 
 // byServer words the S3 server's own denial as the agent's loads do.
 func (c *cat) byServer(err error) error {
-	if errors.Is(err, s3bridge.ErrAccessDenied) {
-		return fmt.Errorf("s3:GetObject on %s: denied by the S3 server: %w", c.arn(), err)
-	}
-	return err
+	return s3bridge.ByServer("s3:GetObject", c.loc, err)
 }
 
 func catSize(ctx context.Context, e *env, uri, region string) (int64, error) {

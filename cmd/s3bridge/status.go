@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,7 +12,9 @@ import (
 	"github.com/s3bridge/s3bridge/instance"
 )
 
-// taskRow is task_status's row, with RDS's column names.
+// taskRow is task_status's row, with RDS's column names, and the task's
+// result as numbers: rows, files and bytes processed, and the error code
+// of a failure (s3bridge.ErrorCode).
 type taskRow struct {
 	TaskID          int64           `json:"task_id"`
 	TaskType        string          `json:"task_type"`
@@ -26,6 +29,10 @@ type taskRow struct {
 	FilePath        string          `json:"filepath"`
 	OverwriteFile   bool            `json:"overwrite_file"`
 	TaskMetadata    json.RawMessage `json:"task_metadata"`
+	RowsProcessed   int64           `json:"rows_processed"`
+	FilesProcessed  int64           `json:"files_processed"`
+	BytesProcessed  int64           `json:"bytes_processed"`
+	ErrorCode       string          `json:"error_code,omitempty"`
 }
 
 func row(t s3bridge.Task) taskRow {
@@ -33,9 +40,11 @@ func row(t s3bridge.Task) taskRow {
 	if !json.Valid(meta) {
 		meta = json.RawMessage("{}")
 	}
-	return taskRow{t.ID, string(t.Type), t.DatabaseName, t.PercentComplete,
-		float64(t.Duration(time.Now()).Milliseconds()) / 60000, string(t.Lifecycle), t.TaskInfo,
-		t.LastUpdated, t.CreatedAt, t.S3ObjectARN, t.FilePath, t.Overwrite, meta}
+	return taskRow{TaskID: t.ID, TaskType: string(t.Type), DatabaseName: t.DatabaseName, PercentComplete: t.PercentComplete,
+		DurationMins: float64(t.Duration(time.Now()).Milliseconds()) / 60000, Lifecycle: string(t.Lifecycle), TaskInfo: t.TaskInfo,
+		LastUpdated: t.LastUpdated, CreatedAt: t.CreatedAt, S3ObjectARN: t.S3ObjectARN, FilePath: t.FilePath,
+		OverwriteFile: t.Overwrite, TaskMetadata: meta,
+		RowsProcessed: t.Rows, FilesProcessed: t.Files, BytesProcessed: t.Bytes, ErrorCode: t.ErrorCode}
 }
 
 func runStatus(ctx context.Context, e *env, args []string) error {
@@ -73,10 +82,11 @@ func printTasks(e *env, c *common, tasks []s3bridge.Task) error {
 		return json.NewEncoder(e.stdout).Encode(rows)
 	}
 	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "TASK_ID\tTASK_TYPE\tLIFECYCLE\t%\tMINS\tCREATED_AT\tTASK_INFO")
+	fmt.Fprintln(w, "TASK_ID\tTASK_TYPE\tLIFECYCLE\t%\tMINS\tCREATED_AT\tROWS\tFILES\tBYTES\tERROR_CODE\tTASK_INFO")
 	for _, r := range rows {
-		fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%.2f\t%s\t%s\n", r.TaskID, r.TaskType, r.Lifecycle, r.PercentComplete,
-			r.DurationMins, r.CreatedAt.Format("2006-01-02 15:04:05"), r.TaskInfo)
+		fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%.2f\t%s\t%d\t%d\t%d\t%s\t%s\n", r.TaskID, r.TaskType, r.Lifecycle, r.PercentComplete,
+			r.DurationMins, r.CreatedAt.Format("2006-01-02 15:04:05"), r.RowsProcessed, r.FilesProcessed, r.BytesProcessed,
+			cmp.Or(r.ErrorCode, "-"), r.TaskInfo)
 	}
 	return w.Flush()
 }

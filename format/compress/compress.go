@@ -1,6 +1,7 @@
 // Package compress detects and undoes the compression of a data file
 // (gzip, zstd, bzip2, zip) with a cap on the decompressed size, so that a
-// decompression bomb fails cleanly in bounded memory.
+// decompression bomb fails cleanly in bounded memory, and compresses
+// what s3bridge writes (gzip, zstd: NewWriter).
 package compress
 
 import (

@@ -66,9 +66,9 @@ func TestLineMapBounded(t *testing.T) {
 
 func TestBatchRowAtLine(t *testing.T) {
 	var b Batch
-	b.add(CSVRow, []format.Value{{S: "a"}}, 2)
-	b.add(CSVRow, []format.Value{{S: "x\ny\nz"}}, 3)
-	b.add(CSVRow, []format.Value{{S: "c"}}, 6)
+	b.add(format.CSVRow, []format.Value{{S: "a"}}, 2)
+	b.add(format.CSVRow, []format.Value{{S: "x\ny\nz"}}, 3)
+	b.add(format.CSVRow, []format.Value{{S: "c"}}, 6)
 	for line, want := range map[int]int{1: 0, 2: 1, 4: 1, 5: 2, 6: -1} {
 		if got := b.RowAtLine(line); got != want {
 			t.Errorf("RowAtLine(%d) = %d, want %d", line, got, want)
@@ -131,7 +131,7 @@ func TestSendSkipping(t *testing.T) {
 			t.Fatal(err)
 		}
 		db := &fakeDB{unknown: unknown}
-		n, err := SendSkipping(t.Context(), rows, CSVRow, db.send)
+		n, err := SendSkipping(t.Context(), rows, format.CSVRow, db.send)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -155,7 +155,7 @@ func TestSendSkippingGivesUp(t *testing.T) {
 	send := func(_ context.Context, b *Batch) (int64, []Rejection, error) {
 		return 0, []Rejection{{Row: b.Len(), Err: errors.New("refused")}}, nil
 	}
-	if _, err := SendSkipping(t.Context(), rows, CSVRow, send); err == nil || !strings.Contains(err.Error(), "line 2") {
+	if _, err := SendSkipping(t.Context(), rows, format.CSVRow, send); err == nil || !strings.Contains(err.Error(), "line 2") {
 		t.Errorf("got %v, want an error naming the batch's first line", err)
 	}
 }

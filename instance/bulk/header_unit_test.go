@@ -1,7 +1,6 @@
 package bulk_test
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"github.com/s3bridge/s3bridge/instance/bulk"
@@ -171,19 +170,5 @@ func TestByHeader(t *testing.T) {
 		if got := tt.t.ByHeader(); got != tt.want {
 			t.Errorf("%d: ByHeader() = %v, want %v", i, got, tt.want)
 		}
-	}
-}
-
-// TestCSVRow: NULL is an unquoted empty field, values are quoted with
-// quotes doubled, one row a line (a line break in a value stays inside
-// its quotes).
-func TestCSVRow(t *testing.T) {
-	got := bulk.CSVRow(nil, []format.Value{{S: `a"b`}, {Null: true}, {S: ""}, {S: "x\ny"}})
-	if want := "\"a\"\"b\",,\"\",\"x\ny\"\n"; string(got) != want {
-		t.Errorf("got %q, want %q", got, want)
-	}
-	got = bulk.TextRow(bytes.Clone(got[:0]), []format.Value{{S: "a\tb\\c\nd\x00\x1a"}, {Null: true}})
-	if want := "a\\tb\\\\c\\nd\\0\\Z\t\\N\n"; string(got) != want {
-		t.Errorf("TextRow: got %q, want %q", got, want)
 	}
 }

@@ -56,10 +56,10 @@ type Tx interface {
 	// Record adds a file to the load history, in the same transaction.
 	Record(ctx context.Context, h History) error
 	// Commit makes every file's rows visible at once. With a Target.Claim
-	// it also marks the task SUCCESS with info in the same transaction, or
+	// it also marks the task SUCCESS with res in the same transaction, or
 	// rolls back and returns s3bridge.ErrLeaseLost when another attempt
 	// holds the task now: a superseded agent never commits rows.
-	Commit(ctx context.Context, info string) error
+	Commit(ctx context.Context, res s3bridge.Result) error
 	// Rollback leaves the table as it was.
 	Rollback(ctx context.Context) error
 }

@@ -118,84 +118,29 @@ func (r *Rows) reject(line int, column string, err error) {
 	}
 }
 
-// An Encoder appends one row, in a bulk-load format and ending with a
-// newline, to dst.
-type Encoder func(dst []byte, rec []format.Value) []byte
-
-// CSVRow encodes RFC 4180 CSV for a COPY … (FORMAT csv): NULL is an
-// unquoted empty field and every value is quoted, so an empty string and
-// NULL stay apart.
-func CSVRow(dst []byte, rec []format.Value) []byte {
-	for i, v := range rec {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		if v.Null {
-			continue
-		}
-		dst = append(dst, '"')
-		for s := v.S; ; {
-			j := strings.IndexByte(s, '"')
-			if j < 0 {
-				dst = append(dst, s...)
-				break
-			}
-			dst = append(dst, s[:j+1]...)
-			dst = append(dst, '"')
-			s = s[j+1:]
-		}
-		dst = append(dst, '"')
-	}
-	return append(dst, '\n')
-}
-
-// TextRow encodes MySQL's default LOAD DATA format: tab-separated,
-// backslash escapes, \N for NULL; a row is always one line.
-func TextRow(dst []byte, rec []format.Value) []byte {
-	for i, v := range rec {
-		if i > 0 {
-			dst = append(dst, '\t')
-		}
-		if v.Null {
-			dst = append(dst, `\N`...)
-			continue
-		}
-		for j := 0; j < len(v.S); j++ {
-			switch c := v.S[j]; c {
-			case '\\':
-				dst = append(dst, `\\`...)
-			case '\t':
-				dst = append(dst, `\t`...)
-			case '\n':
-				dst = append(dst, `\n`...)
-			case '\r':
-				dst = append(dst, `\r`...)
-			case 0:
-				dst = append(dst, `\0`...)
-			case 0x1a:
-				dst = append(dst, `\Z`...)
-			default:
-				dst = append(dst, c)
-			}
-		}
-	}
-	return append(dst, '\n')
-}
+// Encoder is format.Encoder: Pipe and SendSkipping re-encode rows with
+// format.CSVRow (PostgreSQL's COPY) or format.TextRow (LOAD DATA).
+type Encoder = format.Encoder
 
 // Stream is a decoded file re-encoded for a database's bulk path (Pipe).
 type Stream struct {
-	io.ReadCloser
+	pr    *io.PipeReader
+	stop  chan struct{} // closed by Close: the encoder reads no further row
+	done  chan struct{} // closed when the encoder has returned
+	once  sync.Once
 	lines lineMap
 	mu    sync.Mutex
 	err   error
 }
 
 // Pipe re-encodes rows with enc into a pipe, so a decoded stream feeds a
-// native bulk path with flat memory.
+// native bulk path with flat memory. The encoder reads rows in a goroutine
+// of its own until the end of rows or Close, which waits for it.
 func Pipe(rows *Rows, enc Encoder) *Stream {
 	pr, pw := io.Pipe()
-	s := &Stream{ReadCloser: pr}
+	s := &Stream{pr: pr, stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
+		defer close(s.done)
 		err := s.encode(rows, pw, enc)
 		s.mu.Lock()
 		s.err = err
@@ -203,6 +148,22 @@ func Pipe(rows *Rows, enc Encoder) *Stream {
 		pw.CloseWithError(err)
 	}()
 	return s
+}
+
+// Read reads the re-encoded rows.
+func (s *Stream) Read(p []byte) (int, error) { return s.pr.Read(p) }
+
+// Close stops the encoder and waits for its goroutine to end, so the
+// caller may close the rows' source (a decompressor, a download) right
+// after: nothing reads it any more. It may be called more than once (a
+// MySQL driver closes the LOCAL INFILE reader it was given).
+func (s *Stream) Close() error {
+	s.once.Do(func() {
+		close(s.stop)
+		s.pr.Close() // an encoder blocked writing to the pipe returns
+	})
+	<-s.done
+	return nil
 }
 
 // Err returns the error that ended the stream early, if any: a row the
@@ -227,6 +188,11 @@ func (s *Stream) encode(rows *Rows, w io.Writer, enc Encoder) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
 	var buf []byte
 	for {
+		select {
+		case <-s.stop:
+			return io.ErrClosedPipe // as a write after Close would
+		default:
+		}
 		rec, err := rows.Next()
 		if err == io.EOF {
 			return bw.Flush()

@@ -5,6 +5,7 @@
 package instancetest
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"sync"
@@ -28,6 +29,7 @@ func Run(t *testing.T, open Open) {
 		{"AttachIdempotent", testAttach},
 		{"EnqueueAndRead", testEnqueue},
 		{"ClaimFIFOAndMaxRunning", testClaimLimit},
+		{"ClaimByKind", testClaimByKind},
 		{"Cancel", testCancel},
 		{"LeaseExpiry", testLease},
 		{"Fencing", testFencing},
@@ -50,7 +52,12 @@ func Run(t *testing.T, open Open) {
 
 func attach(t *testing.T, in instance.Instance, maxRunning int) {
 	t.Helper()
-	err := in.Attach(t.Context(), s3bridge.Settings{Area: t.TempDir(), MaxRunning: maxRunning})
+	attachLimits(t, in, maxRunning, nil)
+}
+
+func attachLimits(t *testing.T, in instance.Instance, maxRunning int, limits map[s3bridge.Kind]int) {
+	t.Helper()
+	err := in.Attach(t.Context(), s3bridge.Settings{Area: t.TempDir(), MaxRunning: maxRunning, Limits: limits})
 	if err != nil {
 		t.Fatalf("attach: %v", err)
 	}
@@ -157,7 +164,7 @@ func testClaimLimit(t *testing.T, in instance.Instance) {
 	if again, err := in.ClaimTask(ctx, second.ID, "d", time.Minute); err != nil || again == nil || again.ID != second.ID {
 		t.Fatalf("ClaimTask of a released task: got %v, %v", again, err)
 	}
-	if err := in.Finish(ctx, first.Claim(), s3bridge.Success, "done"); err != nil {
+	if err := in.Finish(ctx, first.Claim(), s3bridge.Success, s3bridge.Result{Info: "done", Rows: 7, Files: 2, Bytes: 1 << 40}); err != nil {
 		t.Fatal(err)
 	}
 	third := mustClaim(t, in, "c")
@@ -168,8 +175,53 @@ func testClaimLimit(t *testing.T, in instance.Instance) {
 	if done.Lifecycle != s3bridge.Success || done.PercentComplete != 100 || done.TaskInfo != "done" || done.FinishedAt == nil {
 		t.Errorf("finished task: got %+v", done)
 	}
-	if err := in.Finish(ctx, first.Claim(), s3bridge.Failed, "again"); !errors.Is(err, s3bridge.ErrLeaseLost) {
+	if done.Rows != 7 || done.Files != 2 || done.Bytes != 1<<40 || done.ErrorCode != "" {
+		t.Errorf("finished task's result: got rows %d, files %d, bytes %d, code %q; want 7, 2, 1<<40 and none",
+			done.Rows, done.Files, done.Bytes, done.ErrorCode)
+	}
+	if err := in.Finish(ctx, first.Claim(), s3bridge.Failed, s3bridge.Result{Info: "again"}); !errors.Is(err, s3bridge.ErrLeaseLost) {
 		t.Errorf("second finish: got %v, want ErrLeaseLost", err)
+	}
+}
+
+// testClaimByKind: each kind has its own limit, so with file transfers at
+// theirs a younger load and export are still claimed, and a kind's own
+// limit (Settings.Limits) holds apart from max_running.
+func testClaimByKind(t *testing.T, in instance.Instance) {
+	ctx := t.Context()
+	attachLimits(t, in, 2, map[s3bridge.Kind]int{s3bridge.KindLoad: 1})
+	up := []int64{enqueue(t, in, s3bridge.TaskUpload), enqueue(t, in, s3bridge.TaskDownload), enqueue(t, in, s3bridge.TaskListFiles)}
+	loads := []int64{enqueue(t, in, s3bridge.TaskLoadFromS3), enqueue(t, in, s3bridge.TaskLoadFromS3)}
+	export := enqueue(t, in, s3bridge.TaskExportToS3)
+	var got []int64
+	for {
+		task := mustClaim(t, in, "a")
+		if task == nil {
+			break
+		}
+		got = append(got, task.ID)
+	}
+	// Two transfers (max_running 2), then the first load (its limit is 1),
+	// then the export; the third transfer and the second load wait.
+	want := []int64{up[0], up[1], loads[0], export}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("claimed %v, want %v", got, want)
+	}
+	if task, err := in.ClaimTask(ctx, loads[1], "a", time.Minute); err != nil || task != nil {
+		t.Fatalf("ClaimTask of a load beyond the load limit 1: got %v, %v", task, err)
+	}
+	if task, err := in.ClaimTask(ctx, up[2], "a", time.Minute); err != nil || task != nil {
+		t.Fatalf("ClaimTask of a transfer beyond max_running 2: got %v, %v", task, err)
+	}
+	first, _ := in.Task(ctx, loads[0])
+	if err := in.Finish(ctx, first.Claim(), s3bridge.Success, s3bridge.Result{Info: "loaded"}); err != nil {
+		t.Fatal(err)
+	}
+	if task := mustClaim(t, in, "a"); task == nil || task.ID != loads[1] {
+		t.Fatalf("after the load finished: got %v, want the second load %d", task, loads[1])
+	}
+	if task := mustClaim(t, in, "a"); task != nil {
+		t.Fatalf("claimed task %d with every kind at its limit", task.ID)
 	}
 }
 
@@ -190,8 +242,11 @@ func testCancel(t *testing.T, in instance.Instance) {
 	if lc, err := in.Heartbeat(ctx, task.Claim(), time.Minute, 40); err != nil || lc != s3bridge.CancelRequested {
 		t.Fatalf("heartbeat after cancel: got %s, %v", lc, err)
 	}
-	if err := in.Finish(ctx, task.Claim(), s3bridge.Cancelled, "cancelled"); err != nil {
+	if err := in.Finish(ctx, task.Claim(), s3bridge.Cancelled, s3bridge.Result{Info: "cancelled", Bytes: 40, ErrorCode: s3bridge.CodeCancelled}); err != nil {
 		t.Fatal(err)
+	}
+	if got, _ := in.Task(ctx, running); got.ErrorCode != s3bridge.CodeCancelled || got.Bytes != 40 {
+		t.Errorf("cancelled task: got code %q, bytes %d; want %q, 40", got.ErrorCode, got.Bytes, s3bridge.CodeCancelled)
 	}
 	if _, err := in.Cancel(ctx, running); !errors.Is(err, s3bridge.ErrNotCancellable) {
 		t.Errorf("cancel finished: got %v, want ErrNotCancellable", err)
@@ -229,7 +284,7 @@ func testLease(t *testing.T, in instance.Instance) {
 	if _, err := in.Heartbeat(ctx, dead.Claim(), time.Minute, 10); !errors.Is(err, s3bridge.ErrLeaseLost) {
 		t.Errorf("dead agent heartbeat: got %v, want ErrLeaseLost", err)
 	}
-	if err := in.Finish(ctx, dead.Claim(), s3bridge.Success, ""); !errors.Is(err, s3bridge.ErrLeaseLost) {
+	if err := in.Finish(ctx, dead.Claim(), s3bridge.Success, s3bridge.Result{}); !errors.Is(err, s3bridge.ErrLeaseLost) {
 		t.Errorf("dead agent finish: got %v, want ErrLeaseLost", err)
 	}
 	if lc, err := in.Heartbeat(ctx, taken.Claim(), time.Minute, 55); err != nil || lc != s3bridge.InProgress {
@@ -266,13 +321,13 @@ func testFencing(t *testing.T, in instance.Instance) {
 	if err := in.Release(ctx, first.Claim()); !errors.Is(err, s3bridge.ErrLeaseLost) {
 		t.Errorf("stale attempt release: got %v, want ErrLeaseLost", err)
 	}
-	if err := in.Finish(ctx, first.Claim(), s3bridge.Failed, "stale"); !errors.Is(err, s3bridge.ErrLeaseLost) {
+	if err := in.Finish(ctx, first.Claim(), s3bridge.Failed, s3bridge.Result{Info: "stale"}); !errors.Is(err, s3bridge.ErrLeaseLost) {
 		t.Errorf("stale attempt finish: got %v, want ErrLeaseLost", err)
 	}
-	if err := in.Finish(ctx, second.Claim(), s3bridge.Success, "fresh"); err != nil {
+	if err := in.Finish(ctx, second.Claim(), s3bridge.Success, s3bridge.Result{Info: "fresh"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := in.Finish(ctx, second.Claim(), s3bridge.Success, "fresh"); err != nil {
+	if err := in.Finish(ctx, second.Claim(), s3bridge.Success, s3bridge.Result{Info: "fresh"}); err != nil {
 		t.Errorf("finishing a task already final under the same claim: got %v, want nil", err)
 	}
 	if got, _ := in.Task(ctx, id); got.Lifecycle != s3bridge.Success || got.TaskInfo != "fresh" {
@@ -316,21 +371,27 @@ func testJournal(t *testing.T, in instance.Instance) {
 	}
 }
 
-// testConcurrent has several agents race for tasks: each task runs exactly
-// once and never more than max_running at a time.
+// testConcurrent has several agents race for tasks of every kind: each
+// task runs exactly once and never more of a kind at a time than its limit.
 func testConcurrent(t *testing.T, in instance.Instance) {
 	ctx := t.Context()
-	const tasks, agents = 40, 4
-	for range tasks {
-		enqueue(t, in, s3bridge.TaskUpload)
+	limits := map[s3bridge.Kind]int{s3bridge.KindLoad: 1}
+	attachLimits(t, in, 2, limits)
+	const tasks, agents = 42, 4
+	types := []s3bridge.TaskType{s3bridge.TaskUpload, s3bridge.TaskLoadFromS3, s3bridge.TaskExportToS3}
+	for i := range tasks {
+		enqueue(t, in, types[i%len(types)])
 	}
 	var (
-		running, peak atomic.Int32
+		running, peak = map[s3bridge.Kind]*atomic.Int32{}, map[s3bridge.Kind]*atomic.Int32{}
 		mu            sync.Mutex
 		seen          = map[int64]string{}
 		wg            sync.WaitGroup
 		errs          = make(chan error, agents)
 	)
+	for _, k := range s3bridge.Kinds() {
+		running[k], peak[k] = new(atomic.Int32), new(atomic.Int32)
+	}
 	for a := range agents {
 		agent := fmt.Sprintf("agent-%d", a)
 		wg.Go(func() {
@@ -347,8 +408,9 @@ func testConcurrent(t *testing.T, in instance.Instance) {
 					continue
 				}
 				idle = 0
-				n := running.Add(1)
-				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+				k := task.Type.Kind()
+				n := running[k].Add(1)
+				for p := peak[k].Load(); n > p && !peak[k].CompareAndSwap(p, n); p = peak[k].Load() {
 				}
 				mu.Lock()
 				if prev, dup := seen[task.ID]; dup {
@@ -356,8 +418,8 @@ func testConcurrent(t *testing.T, in instance.Instance) {
 				}
 				seen[task.ID] = agent
 				mu.Unlock()
-				running.Add(-1)
-				if err := in.Finish(ctx, task.Claim(), s3bridge.Success, ""); err != nil {
+				running[k].Add(-1)
+				if err := in.Finish(ctx, task.Claim(), s3bridge.Success, s3bridge.Result{}); err != nil {
 					errs <- err
 					return
 				}
@@ -372,8 +434,10 @@ func testConcurrent(t *testing.T, in instance.Instance) {
 	if len(seen) != tasks {
 		t.Errorf("ran %d tasks, want %d", len(seen), tasks)
 	}
-	if p := peak.Load(); p > 2 {
-		t.Errorf("peak running %d, want at most max_running 2", p)
+	for _, k := range s3bridge.Kinds() {
+		if p, limit := peak[k].Load(), cmp.Or(limits[k], 2); int(p) > limit {
+			t.Errorf("peak running %s tasks %d, want at most %d", k, p, limit)
+		}
 	}
 }
 

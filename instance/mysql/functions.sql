@@ -54,17 +54,23 @@ BEGIN
 	RETURN TRUE;
 END
 --;;
--- _task_state: {"lifecycle": …, "info": …} of one of the session's tasks,
--- for the procedures that wait for an agent.
+-- _task_state: {"lifecycle": …, "info": …, "rows": …, "files": …,
+-- "bytes": …, "error_code": …} of one of the session's tasks, for the
+-- procedures that wait for an agent: the figures and the error code are
+-- the task's columns.
 DROP FUNCTION IF EXISTS {s}.`_task_state`
 --;;
 CREATE FUNCTION {s}.`_task_state`(p_task_id BIGINT)
 RETURNS LONGTEXT READS SQL DATA SQL SECURITY DEFINER
 BEGIN
-	DECLARE v_state VARCHAR(20);
-	DECLARE v_info LONGTEXT;
-	SELECT lifecycle, task_info INTO v_state, v_info FROM {s}.`tasks` WHERE task_id = p_task_id AND {s}.`_mine`(owner);
-	RETURN JSON_OBJECT('lifecycle', v_state, 'info', v_info);
+	DECLARE v_state LONGTEXT;
+	-- Built from the row itself: routine variables would turn the
+	-- figures into JSON strings.
+	SELECT JSON_OBJECT('lifecycle', lifecycle, 'info', task_info, 'rows', rows_processed,
+		'files', files_processed, 'bytes', bytes_processed, 'error_code', error_code)
+	INTO v_state
+	FROM {s}.`tasks` WHERE task_id = p_task_id AND {s}.`_mine`(owner);
+	RETURN COALESCE(v_state, JSON_OBJECT('lifecycle', NULL, 'info', NULL));
 END
 --;;
 DROP FUNCTION IF EXISTS {s}.`upload_to_s3`

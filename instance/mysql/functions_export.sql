@@ -35,29 +35,36 @@ END
 --;;
 DROP FUNCTION IF EXISTS {s}.`_export_poll`
 --;;
--- The task's state as {"lifecycle": …, "info": …}, and a heartbeat at most
--- once a second.
+-- The task's state as {"lifecycle": …, "info": …, "rows": …, "files": …,
+-- "bytes": …, "error_code": …} (its result's figures and error code from
+-- their columns), and a heartbeat at most once a second.
 CREATE FUNCTION {s}.`_export_poll`(p_task_id BIGINT)
 RETURNS LONGTEXT MODIFIES SQL DATA SQL SECURITY DEFINER
 BEGIN
 	DECLARE v_state VARCHAR(20);
-	DECLARE v_info LONGTEXT;
+	DECLARE v_poll LONGTEXT;
 	UPDATE {s}.`export_waits` SET seen_at = UTC_TIMESTAMP(6)
 	WHERE task_id = p_task_id AND seen_at < UTC_TIMESTAMP(6) - INTERVAL 1 SECOND;
-	SELECT lifecycle, task_info INTO v_state, v_info FROM {s}.`tasks` WHERE task_id = p_task_id AND {s}.`_mine`(owner);
+	-- Built from the row itself: routine variables would turn the
+	-- figures into JSON strings.
+	SELECT lifecycle, JSON_OBJECT('lifecycle', lifecycle, 'info', task_info, 'rows', rows_processed,
+		'files', files_processed, 'bytes', bytes_processed, 'error_code', error_code)
+	INTO v_state, v_poll
+	FROM {s}.`tasks` WHERE task_id = p_task_id AND {s}.`_mine`(owner);
 	IF v_state IN ('SUCCESS', 'ERROR', 'CANCELLED') THEN
 		DELETE FROM {s}.`export_waits` WHERE task_id = p_task_id;
 	END IF;
-	RETURN JSON_OBJECT('lifecycle', v_state, 'info', v_info);
+	RETURN COALESCE(v_poll, JSON_OBJECT('lifecycle', NULL, 'info', NULL));
 END
 --;;
 DROP PROCEDURE IF EXISTS {s}.`select_into_outfile_s3`
 --;;
 -- SQL SECURITY INVOKER so that CURRENT_USER() and CURRENT_ROLE() are the
 -- caller's. The result is one row: rows_uploaded, files_uploaded,
--- bytes_uploaded. A failed export is raised with SQLSTATE 42000 when the
--- caller lacked a privilege, 70100 when it was cancelled, HY000 otherwise,
--- and the task's own message.
+-- bytes_uploaded, the task's columns. A failed export is raised with
+-- SQLSTATE 42000 when its error code says access was denied (the caller
+-- lacked a privilege, or a policy refused), 70100 when it was cancelled,
+-- HY000 otherwise, and the task's own message.
 CREATE PROCEDURE {s}.`select_into_outfile_s3`(IN p_statement LONGTEXT)
 MODIFIES SQL DATA SQL SECURITY INVOKER
 BEGIN
@@ -65,6 +72,7 @@ BEGIN
 	DECLARE v_poll LONGTEXT;
 	DECLARE v_state VARCHAR(20);
 	DECLARE v_info LONGTEXT;
+	DECLARE v_code VARCHAR(64);
 	DECLARE v_msg VARCHAR(500);
 	IF @@in_transaction THEN
 		SIGNAL SQLSTATE '25000' SET MESSAGE_TEXT = 'select_into_outfile_s3 must be called outside a transaction: the agent only sees a committed export task';
@@ -87,17 +95,18 @@ BEGIN
 		END IF;
 	END LOOP;
 	SET v_info = JSON_VALUE(v_poll, '$.info');
+	SET v_code = JSON_VALUE(v_poll, '$.error_code');
 	SET v_msg = LEFT(CONCAT('export task ', v_id, ': ', COALESCE(v_info, v_state)), 500);
 	IF v_state = 'CANCELLED' THEN
 		SIGNAL SQLSTATE '70100' SET MESSAGE_TEXT = v_msg;
-	ELSEIF v_state <> 'SUCCESS' AND v_info REGEXP 'access denied|denied to user|lack rights|\\(42000\\)' THEN
+	ELSEIF v_state <> 'SUCCESS' AND v_code = 'access_denied' THEN
 		SIGNAL SQLSTATE '42000' SET MESSAGE_TEXT = v_msg;
 	ELSEIF v_state <> 'SUCCESS' THEN
 		SIGNAL SQLSTATE 'HY000' SET MESSAGE_TEXT = v_msg;
 	END IF;
-	SELECT CAST(REGEXP_SUBSTR(REGEXP_SUBSTR(v_info, 'exported [0-9]+ rows'), '[0-9]+') AS UNSIGNED) AS rows_uploaded,
-		CAST(REGEXP_SUBSTR(REGEXP_SUBSTR(v_info, 'in [0-9]+ files'), '[0-9]+') AS UNSIGNED) AS files_uploaded,
-		CAST(REGEXP_SUBSTR(REGEXP_SUBSTR(v_info, '[0-9]+ bytes'), '[0-9]+') AS UNSIGNED) AS bytes_uploaded;
+	SELECT CAST(JSON_VALUE(v_poll, '$.rows') AS UNSIGNED) AS rows_uploaded,
+		CAST(JSON_VALUE(v_poll, '$.files') AS UNSIGNED) AS files_uploaded,
+		CAST(JSON_VALUE(v_poll, '$.bytes') AS UNSIGNED) AS bytes_uploaded;
 END
 --;;
 -- MariaDB grants nothing on routines to PUBLIC (10.11 has no PUBLIC to

@@ -30,6 +30,7 @@ BEGIN
 	DECLARE v_poll LONGTEXT;
 	DECLARE v_state VARCHAR(20) DEFAULT 'CREATED';
 	DECLARE v_info LONGTEXT;
+	DECLARE v_code VARCHAR(64);
 	DECLARE v_msg VARCHAR(500);
 	IF @@in_transaction = 1 THEN
 		SIGNAL SQLSTATE '25000' SET MESSAGE_TEXT = 'load_data_from_s3 waits for an agent to commit the load: call it outside an explicit transaction';
@@ -51,9 +52,11 @@ BEGIN
 		END IF;
 	END LOOP;
 	SET v_info = JSON_VALUE(v_poll, '$.info');
+	SET v_code = JSON_VALUE(v_poll, '$.error_code');
 	IF v_state <> 'SUCCESS' THEN
 		SET v_msg = LEFT(CONCAT('load task ', v_id, ' ', v_state, ': ', COALESCE(v_info, '')), 500);
-		IF v_info LIKE '%access denied%' THEN
+		-- The error code, not the message, says access was denied.
+		IF v_code = 'access_denied' THEN
 			SIGNAL SQLSTATE '42000' SET MESSAGE_TEXT = v_msg;
 		END IF;
 		SIGNAL SQLSTATE 'HY000' SET MESSAGE_TEXT = v_msg;

@@ -281,11 +281,11 @@ func (l *loadTx) Load(ctx context.Context, f bulk.File, r io.Reader) (int64, err
 	// The re-encoded rows are UTF-8 whatever the file's charset was.
 	text := &statement.Load{Schema: schema, Table: table, OnDuplicate: st.OnDuplicate, Targets: targets(cols), Charset: "utf8mb4"}
 	if l.t.SkipBadRows {
-		return bulk.SendSkipping(ctx, rows, bulk.TextRow, func(ctx context.Context, b *bulk.Batch) (int64, []bulk.Rejection, error) {
+		return bulk.SendSkipping(ctx, rows, format.TextRow, func(ctx context.Context, b *bulk.Batch) (int64, []bulk.Rejection, error) {
 			return l.sendBatch(ctx, text, b)
 		})
 	}
-	stream := bulk.Pipe(rows, bulk.TextRow)
+	stream := bulk.Pipe(rows, format.TextRow)
 	defer stream.Close()
 	n, err := l.exec(ctx, text, stream, stream.SourceLine)
 	if serr := stream.Err(); err != nil && serr != nil {
@@ -496,10 +496,10 @@ func (l *loadTx) Record(ctx context.Context, h bulk.History) error {
 }
 
 // Commit completes the task in the load's transaction (see bulk.Tx).
-func (l *loadTx) Commit(ctx context.Context, info string) error {
+func (l *loadTx) Commit(ctx context.Context, res s3bridge.Result) error {
 	defer l.conn.Close()
 	defer l.dropView(ctx)
-	if err := l.in.CompleteTx(ctx, l.tx, l.t.Claim, info); err != nil {
+	if err := l.in.CompleteTx(ctx, l.tx, l.t.Claim, res); err != nil {
 		l.tx.Rollback()
 		return err
 	}

@@ -120,6 +120,10 @@ func (in *Instance) dialect() sqlstore.Dialect {
 		Added: []sqlstore.Column{
 			{Table: "{tasks}", Name: "attempt", Type: "BIGINT NOT NULL DEFAULT 0"},
 			{Table: "{tasks}", Name: "owner", Type: "VARCHAR(128) DEFAULT (SUBSTRING_INDEX(USER(), '@', 1))"},
+			{Table: "{tasks}", Name: "rows_processed", Type: "BIGINT NOT NULL DEFAULT 0"},
+			{Table: "{tasks}", Name: "files_processed", Type: "BIGINT NOT NULL DEFAULT 0"},
+			{Table: "{tasks}", Name: "bytes_processed", Type: "BIGINT NOT NULL DEFAULT 0"},
+			{Table: "{tasks}", Name: "error_code", Type: "VARCHAR(64) NULL"},
 		},
 		InstallSQL: func(ctx context.Context, tx *sql.Tx) error {
 			for _, stmt := range functions {

@@ -51,7 +51,7 @@ func TestReplaceIsOneTransaction(t *testing.T) {
 			tx.Rollback(context.WithoutCancel(ctx))
 			return err
 		}
-		return tx.Commit(ctx, "")
+		return tx.Commit(ctx, s3bridge.Result{})
 	}
 	// Rows of parent are referenced by child: replacing them fails whole.
 	if err := load("parent", "1,new\n3,new\n"); err == nil || !strings.Contains(err.Error(), "child_ibfk_1") {
@@ -94,7 +94,7 @@ func TestReplaceIsOneTransaction(t *testing.T) {
 		done <- err
 	}()
 	time.Sleep(200 * time.Millisecond) // give the concurrent insert time to queue behind the load
-	if err := tx.Commit(ctx, ""); err != nil {
+	if err := tx.Commit(ctx, s3bridge.Result{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := <-done; err != nil {

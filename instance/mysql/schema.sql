@@ -20,6 +20,10 @@ CREATE TABLE IF NOT EXISTS {s}.`tasks` (
 	agent_id VARCHAR(128),
 	lease_until DATETIME(6) NULL,
 	attempt BIGINT NOT NULL DEFAULT 0,
+	rows_processed BIGINT NOT NULL DEFAULT 0,
+	files_processed BIGINT NOT NULL DEFAULT 0,
+	bytes_processed BIGINT NOT NULL DEFAULT 0,
+	error_code VARCHAR(64) NULL,
 	owner VARCHAR(128) DEFAULT (SUBSTRING_INDEX(USER(), '@', 1)),
 	KEY tasks_lifecycle (lifecycle, task_id)) ENGINE=InnoDB
 --;;

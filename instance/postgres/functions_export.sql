@@ -76,14 +76,20 @@ BEGIN
 	RETURN v_id;
 END $$
 --;;
--- Runs on the dblink connection: the task's state, and a heartbeat at most
--- once a second.
-CREATE OR REPLACE FUNCTION {s}._export_poll(p_task_id bigint, OUT lifecycle text, OUT task_info text)
+-- Runs on the dblink connection: the task's state, its result's figures
+-- and error code, and a heartbeat at most once a second. (Dropped first:
+-- releases before the result columns returned fewer columns.)
+DROP FUNCTION IF EXISTS {s}._export_poll(bigint)
+--;;
+CREATE FUNCTION {s}._export_poll(p_task_id bigint, OUT lifecycle text, OUT task_info text,
+	OUT rows_processed bigint, OUT files_processed bigint, OUT bytes_processed bigint, OUT error_code text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	UPDATE {s}.export_waits w SET seen_at = clock_timestamp()
 	WHERE w.task_id = p_task_id AND w.seen_at < clock_timestamp() - interval '1 second';
-	SELECT t.lifecycle, t.task_info INTO lifecycle, task_info FROM {s}.tasks t WHERE t.task_id = p_task_id;
+	SELECT t.lifecycle, t.task_info, t.rows_processed, t.files_processed, t.bytes_processed, t.error_code
+	INTO lifecycle, task_info, rows_processed, files_processed, bytes_processed, error_code
+	FROM {s}.tasks t WHERE t.task_id = p_task_id;
 	IF lifecycle IN ('SUCCESS', 'ERROR', 'CANCELLED') THEN
 		DELETE FROM {s}.export_waits w WHERE w.task_id = p_task_id;
 	END IF;
@@ -103,6 +109,9 @@ DECLARE
 	v_id bigint;
 	v_state text;
 	v_info text;
+	v_rows bigint;
+	v_files bigint;
+	v_bytes bigint;
 	v_code text;
 BEGIN
 	IF v_dl IS NULL THEN
@@ -124,8 +133,10 @@ BEGIN
 				p_meta || jsonb_build_object('caller', p_caller, 'waiting', true), p_arn);
 		LOOP
 			PERFORM pg_sleep(0.02);
-			EXECUTE format('SELECT lifecycle, task_info FROM %I.dblink($1, $2) AS t(lifecycle text, task_info text)', v_dl)
-				INTO v_state, v_info USING v_conn, format('SELECT * FROM %s._export_poll(%s)', v_s, v_id);
+			EXECUTE format('SELECT * FROM %I.dblink($1, $2) AS t(lifecycle text, task_info text, '
+					|| 'rows_processed bigint, files_processed bigint, bytes_processed bigint, error_code text)', v_dl)
+				INTO v_state, v_info, v_rows, v_files, v_bytes, v_code
+				USING v_conn, format('SELECT * FROM %s._export_poll(%s)', v_s, v_id);
 			EXIT WHEN v_state IN ('SUCCESS', 'ERROR', 'CANCELLED');
 		END LOOP;
 	EXCEPTION
@@ -147,14 +158,20 @@ BEGIN
 	IF v_state = 'CANCELLED' THEN
 		RAISE EXCEPTION 'export task % was cancelled: %', v_id, v_info USING ERRCODE = 'query_canceled';
 	ELSIF v_state <> 'SUCCESS' THEN
-		-- The database's own SQLSTATE when the query failed (permission
-		-- denied is 42501), else external_routine_exception.
-		v_code := substring(v_info from 'SQLSTATE ([0-9A-Z]{5})');
-		RAISE EXCEPTION 'export task %: %', v_id, v_info USING ERRCODE = coalesce(v_code, '38000');
+		-- The task's error code as a SQLSTATE: access denied (by the
+		-- database or a policy) is 42501; a SQLSTATE the database raised
+		-- (upper case, where s3bridge's classes are lower case) is raised
+		-- again; anything else is external_routine_exception.
+		v_code := CASE
+			WHEN v_code = 'access_denied' THEN '42501'
+			WHEN length(v_code) = 5 AND v_code = upper(v_code) THEN v_code
+			ELSE '38000' END;
+		RAISE EXCEPTION 'export task %: %', v_id, v_info USING ERRCODE = v_code;
 	END IF;
-	rows_uploaded := substring(v_info from 'exported (\d+) rows')::bigint;
-	files_uploaded := substring(v_info from 'rows in (\d+) files')::bigint;
-	bytes_uploaded := substring(v_info from 'files \((\d+) bytes\)')::bigint;
+	-- The figures are the task's columns, never read back from task_info.
+	rows_uploaded := v_rows;
+	files_uploaded := v_files;
+	bytes_uploaded := v_bytes;
 END $$
 --;;
 -- aws_s3.query_export_to_s3. SECURITY INVOKER, so current_user and the

@@ -134,12 +134,12 @@ BEGIN
 		RAISE;
 	END;
 	INSERT INTO {s}.tasks (task_type, database_name, lifecycle, percent_complete, task_info, created_at, last_updated,
-		started_at, finished_at, s3_object_arn, task_metadata, agent_id)
+		started_at, finished_at, s3_object_arn, task_metadata, agent_id, rows_processed, files_processed, bytes_processed)
 	VALUES ('LOAD_FROM_S3', current_database(), 'SUCCESS', 100,
 		format('%s rows imported into relation "%s" from file %s of %s bytes', n, table_name, file_path, size),
 		started, clock_timestamp(), started, clock_timestamp(), 'arn:aws:s3:::' || bucket || '/' || file_path,
 		jsonb_build_object('table', rel::text, 'column_list', column_list, 'options', options, 'uri', uri, 'caller', session_user),
-		'postgres backend ' || pg_backend_pid());
+		'postgres backend ' || pg_backend_pid(), n, 1, size);
 	INSERT INTO {s}.load_history (task_id, load_prefix, file_name, etag, bytes_loaded, rows_loaded, load_timestamp)
 	VALUES (currval(pg_get_serial_sequence('{s}.tasks', 'task_id')), uri, uri, NULL, size, n, clock_timestamp());
 	RETURN format('%s rows imported into relation "%s" from file %s of %s bytes', n, table_name, file_path, size);

@@ -2,23 +2,28 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 )
 
+// closeWait bounds the goodbye to a server that may not answer.
+const closeWait = 5 * time.Second
+
 // Listen implements instance.Notifier with LISTEN on a dedicated connection,
-// reconnecting with backoff when it drops. The first wake-up is sent at once
-// so the caller claims whatever was queued before it listened.
-func (in *Instance) Listen(ctx context.Context) (<-chan struct{}, error) {
+// in the caller's goroutine. It wakes the caller as soon as it listens, so
+// the caller claims whatever was queued before, then after each
+// notification; when the connection drops it reconnects with backoff and
+// wakes the caller again, for notifications it may have missed.
+func (in *Instance) Listen(ctx context.Context, wake chan<- struct{}) error {
 	conn, err := in.listenConn(ctx)
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("listen on %s: %w", in.channel, err)
 	}
-	wake := make(chan struct{}, 1)
-	wake <- struct{}{}
-	go in.listenLoop(ctx, conn, wake)
-	return wake, nil
+	signal(wake)
+	in.listenLoop(ctx, conn, wake)
+	return nil
 }
 
 func (in *Instance) listenConn(ctx context.Context) (*pgx.Conn, error) {
@@ -27,16 +32,18 @@ func (in *Instance) listenConn(ctx context.Context) (*pgx.Conn, error) {
 		return nil, err
 	}
 	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{in.channel}.Sanitize()); err != nil {
-		conn.Close(context.WithoutCancel(ctx))
+		closeConn(ctx, conn)
 		return nil, err
 	}
 	return conn, nil
 }
 
-func (in *Instance) listenLoop(ctx context.Context, conn *pgx.Conn, wake chan struct{}) {
+// listenLoop waits for notifications until ctx is done and closes the
+// connection before it returns.
+func (in *Instance) listenLoop(ctx context.Context, conn *pgx.Conn, wake chan<- struct{}) {
 	defer func() {
 		if conn != nil {
-			conn.Close(context.WithoutCancel(ctx))
+			closeConn(ctx, conn)
 		}
 	}()
 	backoff := 100 * time.Millisecond
@@ -56,7 +63,7 @@ func (in *Instance) listenLoop(ctx context.Context, conn *pgx.Conn, wake chan st
 			signal(wake) // we may have missed notifications while away
 		}
 		if _, err := conn.WaitForNotification(ctx); err != nil {
-			conn.Close(context.WithoutCancel(ctx))
+			closeConn(ctx, conn)
 			conn = nil
 			continue
 		}
@@ -64,7 +71,14 @@ func (in *Instance) listenLoop(ctx context.Context, conn *pgx.Conn, wake chan st
 	}
 }
 
-func signal(wake chan struct{}) {
+// closeConn closes conn even after ctx ended, but no longer than closeWait.
+func closeConn(ctx context.Context, conn *pgx.Conn) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeWait)
+	defer cancel()
+	conn.Close(ctx)
+}
+
+func signal(wake chan<- struct{}) {
 	select {
 	case wake <- struct{}{}:
 	default:

@@ -144,11 +144,11 @@ func (l *loadTx) Load(ctx context.Context, f bulk.File, r io.Reader) (int64, err
 	}
 	sql := l.copySQL(colList, "FORMAT csv")
 	if l.t.SkipBadRows {
-		return bulk.SendSkipping(ctx, rows, bulk.CSVRow, func(ctx context.Context, b *bulk.Batch) (int64, []bulk.Rejection, error) {
+		return bulk.SendSkipping(ctx, rows, format.CSVRow, func(ctx context.Context, b *bulk.Batch) (int64, []bulk.Rejection, error) {
 			return l.sendBatch(ctx, b, sql, cols)
 		})
 	}
-	stream := bulk.Pipe(rows, bulk.CSVRow)
+	stream := bulk.Pipe(rows, format.CSVRow)
 	defer stream.Close()
 	n, err := l.copy(ctx, stream, sql, cols, stream.SourceLine)
 	if serr := stream.Err(); err != nil && serr != nil {
@@ -348,10 +348,10 @@ func (l *loadTx) Record(ctx context.Context, h bulk.History) error {
 }
 
 // Commit completes the task in the load's transaction (see bulk.Tx).
-func (l *loadTx) Commit(ctx context.Context, info string) error {
+func (l *loadTx) Commit(ctx context.Context, res s3bridge.Result) error {
 	defer l.conn.Close(context.WithoutCancel(ctx))
 	if c := l.t.Claim; c.TaskID != 0 {
-		q, args := l.in.CompleteStatement(c, info)
+		q, args := l.in.CompleteStatement(c, res)
 		tag, err := l.tx.Exec(ctx, q, args...)
 		if err == nil && tag.RowsAffected() == 0 {
 			err = fmt.Errorf("complete task %d (attempt %d of agent %s): %w", c.TaskID, c.Attempt, c.Agent, s3bridge.ErrLeaseLost)

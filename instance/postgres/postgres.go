@@ -103,7 +103,13 @@ func (in *Instance) dialect() sqlstore.Dialect {
 		DDL:         render(schemaSQL),
 		ErrorAborts: true,
 		Attached:    `SELECT count(*) FROM pg_catalog.pg_class WHERE oid = to_regclass(` + statement.QuoteLiteralPG(s+".settings") + `)`,
-		Added:       []sqlstore.Column{{Table: "{tasks}", Name: "attempt", Type: "bigint NOT NULL DEFAULT 0"}},
+		Added: []sqlstore.Column{
+			{Table: "{tasks}", Name: "attempt", Type: "bigint NOT NULL DEFAULT 0"},
+			{Table: "{tasks}", Name: "rows_processed", Type: "bigint NOT NULL DEFAULT 0"},
+			{Table: "{tasks}", Name: "files_processed", Type: "bigint NOT NULL DEFAULT 0"},
+			{Table: "{tasks}", Name: "bytes_processed", Type: "bigint NOT NULL DEFAULT 0"},
+			{Table: "{tasks}", Name: "error_code", Type: "text"},
+		},
 		InstallSQL: func(ctx context.Context, tx *sql.Tx) error {
 			// SQL functions' bodies are checked at CREATE with the
 			// session's settings.

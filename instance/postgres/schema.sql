@@ -20,7 +20,14 @@ CREATE TABLE IF NOT EXISTS {s}.tasks (
 	task_metadata jsonb NOT NULL DEFAULT '{}',
 	agent_id text,
 	lease_until timestamptz,
-	attempt bigint NOT NULL DEFAULT 0)
+	attempt bigint NOT NULL DEFAULT 0,
+	-- A finished task's Result: figures the SQL functions read as numbers,
+	-- and the error code of a failure (a class such as access_denied, or
+	-- the database's own SQLSTATE).
+	rows_processed bigint NOT NULL DEFAULT 0,
+	files_processed bigint NOT NULL DEFAULT 0,
+	bytes_processed bigint NOT NULL DEFAULT 0,
+	error_code text)
 --;;
 CREATE INDEX IF NOT EXISTS tasks_lifecycle ON {s}.tasks (lifecycle, task_id)
 --;;

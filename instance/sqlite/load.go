@@ -12,6 +12,7 @@ import (
 
 	"modernc.org/sqlite"
 
+	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/format"
 	"github.com/s3bridge/s3bridge/statement"
 )
@@ -329,11 +330,11 @@ func (l *loadTx) Record(ctx context.Context, h bulk.History) error {
 }
 
 // Commit completes the task in the load's transaction (see bulk.Tx).
-func (l *loadTx) Commit(ctx context.Context, info string) error {
+func (l *loadTx) Commit(ctx context.Context, res s3bridge.Result) error {
 	if l.full != nil {
 		l.full.Close()
 	}
-	if err := l.in.CompleteTx(ctx, l.tx, l.t.Claim, info); err != nil {
+	if err := l.in.CompleteTx(ctx, l.tx, l.t.Claim, res); err != nil {
 		l.tx.Rollback()
 		return err
 	}

@@ -87,7 +87,11 @@ var dialect = sqlstore.Dialect{
 			task_metadata TEXT NOT NULL DEFAULT '{}',
 			agent_id TEXT,
 			lease_until DATETIME,
-			attempt INTEGER NOT NULL DEFAULT 0)`,
+			attempt INTEGER NOT NULL DEFAULT 0,
+			rows_processed INTEGER NOT NULL DEFAULT 0,
+			files_processed INTEGER NOT NULL DEFAULT 0,
+			bytes_processed INTEGER NOT NULL DEFAULT 0,
+			error_code TEXT)`,
 		`CREATE INDEX IF NOT EXISTS "s3bridge_tasks_lifecycle" ON {tasks} (lifecycle, task_id)`,
 		`CREATE TABLE IF NOT EXISTS {task_log} (
 			line_id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -112,5 +116,11 @@ var dialect = sqlstore.Dialect{
 			rows_loaded INTEGER NOT NULL,
 			load_timestamp DATETIME NOT NULL)`,
 	},
-	Added: []sqlstore.Column{{Table: "{tasks}", Name: "attempt", Type: "INTEGER NOT NULL DEFAULT 0"}},
+	Added: []sqlstore.Column{
+		{Table: "{tasks}", Name: "attempt", Type: "INTEGER NOT NULL DEFAULT 0"},
+		{Table: "{tasks}", Name: "rows_processed", Type: "INTEGER NOT NULL DEFAULT 0"},
+		{Table: "{tasks}", Name: "files_processed", Type: "INTEGER NOT NULL DEFAULT 0"},
+		{Table: "{tasks}", Name: "bytes_processed", Type: "INTEGER NOT NULL DEFAULT 0"},
+		{Table: "{tasks}", Name: "error_code", Type: "TEXT"},
+	},
 }

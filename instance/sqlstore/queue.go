@@ -12,7 +12,7 @@ import (
 
 const taskColumns = `task_id, task_type, database_name, lifecycle, percent_complete, task_info,
 	created_at, last_updated, started_at, finished_at, s3_object_arn, file_path, overwrite_file,
-	task_metadata, agent_id, attempt`
+	task_metadata, agent_id, attempt, rows_processed, files_processed, bytes_processed, error_code`
 
 // Enqueue implements instance.Queue.
 func (s *Store) Enqueue(ctx context.Context, t s3bridge.Task) (int64, error) {
@@ -89,17 +89,15 @@ func (s *Store) claim(ctx context.Context, agent string, lease time.Duration, id
 			WHERE lifecycle = 'CANCEL_REQUESTED' AND lease_until < ?`), now, now, now); err != nil {
 			return fmt.Errorf("expire cancelled tasks: %w", err)
 		}
-		var running int
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT count(*) FROM {tasks}
-			WHERE lifecycle IN ('IN_PROGRESS', 'CANCEL_REQUESTED') AND lease_until >= ?`), now).Scan(&running); err != nil {
-			return fmt.Errorf("count running tasks: %w", err)
-		}
-		if running >= set.MaxRunning {
-			return nil
+		// Each kind has its own limit: a kind at its limit leaves the
+		// others claimable.
+		full, err := s.fullKinds(ctx, tx, set, now)
+		if err != nil {
+			return err
 		}
 		row := tx.QueryRowContext(ctx, s.q(`SELECT `+taskColumns+` FROM {tasks}
-			WHERE (lifecycle = 'CREATED' OR (lifecycle = 'IN_PROGRESS' AND lease_until < ?)) AND (? = 0 OR task_id = ?)
-			ORDER BY task_id LIMIT 1`+s.d.SkipLocked), now, id, id)
+			WHERE (lifecycle = 'CREATED' OR (lifecycle = 'IN_PROGRESS' AND lease_until < ?)) AND (? = 0 OR task_id = ?)`+notIn(full)+`
+			ORDER BY task_id LIMIT 1`+s.d.SkipLocked), append([]any{now, id, id}, full...)...)
 		t, err := scanTask(row)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
@@ -151,14 +149,16 @@ func (s *Store) Heartbeat(ctx context.Context, c s3bridge.Claim, lease time.Dura
 // Finish implements instance.Queue. A task whose work completed it in its
 // own transaction (CompleteStatement) is already final under the same
 // claim; finishing it again is a no-op.
-func (s *Store) Finish(ctx context.Context, c s3bridge.Claim, lc s3bridge.Lifecycle, info string) error {
+func (s *Store) Finish(ctx context.Context, c s3bridge.Claim, lc s3bridge.Lifecycle, r s3bridge.Result) error {
 	if !lc.Final() {
 		return fmt.Errorf("finish task %d: %s is not a final lifecycle", c.TaskID, lc)
 	}
 	now := s.now()
 	res, err := s.db.ExecContext(ctx, s.q(`UPDATE {tasks} SET lifecycle = ?, task_info = ?, finished_at = ?, last_updated = ?,
-		lease_until = NULL, percent_complete = CASE WHEN ? = 'SUCCESS' THEN 100 ELSE percent_complete END
-		WHERE `+held), string(lc), info, now, now, string(lc), c.TaskID, c.Agent, c.Attempt)
+		lease_until = NULL, percent_complete = CASE WHEN ? = 'SUCCESS' THEN 100 ELSE percent_complete END,
+		rows_processed = ?, files_processed = ?, bytes_processed = ?, error_code = ?
+		WHERE `+held), string(lc), r.Info, now, now, string(lc), r.Rows, r.Files, r.Bytes, nullable(r.ErrorCode),
+		c.TaskID, c.Agent, c.Attempt)
 	if err != nil {
 		return fmt.Errorf("finish task %d on %s: %w", c.TaskID, s.name, err)
 	}
@@ -175,16 +175,18 @@ func (s *Store) Finish(ctx context.Context, c s3bridge.Claim, lc s3bridge.Lifecy
 }
 
 // CompleteStatement returns the statement, with its arguments, that marks
-// the claim's task SUCCESS with info. The work runs it in the transaction
+// the claim's task SUCCESS with res (its error code is not stored: a
+// success has none). The work runs it in the transaction
 // that holds its own effects (a load's rows and history), before COMMIT:
 // it changes one row exactly when the claim still holds, and locks that
 // row until the commit, so either the effects and the task's SUCCESS commit
 // together or, when another agent took the task over, neither does
 // (River's JobCompleteTx). Placeholders are the dialect's own.
-func (s *Store) CompleteStatement(c s3bridge.Claim, info string) (string, []any) {
+func (s *Store) CompleteStatement(c s3bridge.Claim, res s3bridge.Result) (string, []any) {
 	now := s.now()
 	return s.q(`UPDATE {tasks} SET lifecycle = 'SUCCESS', task_info = ?, finished_at = ?, last_updated = ?,
-		lease_until = NULL, percent_complete = 100 WHERE ` + held), []any{info, now, now, c.TaskID, c.Agent, c.Attempt}
+		lease_until = NULL, percent_complete = 100, rows_processed = ?, files_processed = ?, bytes_processed = ?,
+		error_code = NULL WHERE ` + held), []any{res.Info, now, now, res.Rows, res.Files, res.Bytes, c.TaskID, c.Agent, c.Attempt}
 }
 
 // Execer runs a statement: *sql.Tx and *sql.Conn have it.
@@ -196,11 +198,11 @@ type Execer interface {
 // and returns ErrLeaseLost when the claim no longer holds the task: the
 // caller must then roll back. A zero claim (work no task runs) completes
 // nothing.
-func (s *Store) CompleteTx(ctx context.Context, ex Execer, c s3bridge.Claim, info string) error {
+func (s *Store) CompleteTx(ctx context.Context, ex Execer, c s3bridge.Claim, r s3bridge.Result) error {
 	if c.TaskID == 0 {
 		return nil
 	}
-	q, args := s.CompleteStatement(c, info)
+	q, args := s.CompleteStatement(c, r)
 	res, err := ex.ExecContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("complete task %d with its work: %w", c.TaskID, err)
@@ -275,13 +277,15 @@ func scanTask(r scanner) (s3bridge.Task, error) {
 		dbName, info, arn, path, meta, ag sql.NullString
 		started, finished                 sql.NullTime
 		overwrite                         sql.NullBool
-		attempt                           sql.NullInt64
+		attempt, rows, files, size        sql.NullInt64
+		code                              sql.NullString
 	)
 	err := r.Scan(&t.ID, &typ, &dbName, &lc, &t.PercentComplete, &info, &t.CreatedAt, &t.LastUpdated,
-		&started, &finished, &arn, &path, &overwrite, &meta, &ag, &attempt)
+		&started, &finished, &arn, &path, &overwrite, &meta, &ag, &attempt, &rows, &files, &size, &code)
 	if err != nil {
 		return t, err
 	}
+	t.Rows, t.Files, t.Bytes, t.ErrorCode = rows.Int64, files.Int64, size.Int64, code.String
 	t.Type, t.Lifecycle = s3bridge.TaskType(typ), s3bridge.Lifecycle(lc)
 	t.DatabaseName, t.TaskInfo, t.S3ObjectARN, t.FilePath, t.Agent = dbName.String, info.String, arn.String, path.String, ag.String
 	t.Overwrite, t.Attempt = overwrite.Bool, attempt.Int64

@@ -139,7 +139,7 @@ func testCommitTogether(t *testing.T, s *sinkCase) {
 	if got := s.rows(t); len(got) != 0 {
 		t.Errorf("rows visible before commit: %v", got)
 	}
-	if err := tx.Commit(t.Context(), "done"); err != nil {
+	if err := tx.Commit(t.Context(), s3bridge.Result{Info: "done"}); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := s.rows(t), []string{"1|alpha", "2|beta", "3|gamma"}; !slices.Equal(got, want) {
@@ -180,7 +180,7 @@ func testReplace(t *testing.T, s *sinkCase) {
 	if got := s.rows(t); !slices.Equal(got, []string{"9|old"}) {
 		t.Errorf("during a replace others see %v, want the old rows", got)
 	}
-	if err := tx.Commit(t.Context(), "done"); err != nil {
+	if err := tx.Commit(t.Context(), s3bridge.Result{Info: "done"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := s.rows(t); !slices.Equal(got, []string{"1|new"}) {
@@ -213,7 +213,7 @@ func testHeader(t *testing.T, s *sinkCase) {
 	if _, err := s.load(t, tx, "h.csv", "name,id\nalpha,1\nbeta,2\n"); err != nil {
 		t.Fatal(err)
 	}
-	if err := tx.Commit(t.Context(), "done"); err != nil {
+	if err := tx.Commit(t.Context(), s3bridge.Result{Info: "done"}); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := s.rows(t), []string{"1|alpha", "2|beta"}; !slices.Equal(got, want) {
@@ -258,7 +258,7 @@ func testStaleClaim(t *testing.T, s *sinkCase) {
 		if _, err := s.load(t, tx, "f.csv", c.rows); err != nil {
 			t.Fatal(err)
 		}
-		err = tx.Commit(ctx, "loaded by attempt "+fmt.Sprint(c.claim.Attempt))
+		err = tx.Commit(ctx, s3bridge.Result{Info: "loaded by attempt " + fmt.Sprint(c.claim.Attempt), Rows: c.claim.Attempt, Files: 1, Bytes: int64(len(c.rows))})
 		if lost := errors.Is(err, s3bridge.ErrLeaseLost); lost != c.lost || (!c.lost && err != nil) {
 			t.Errorf("commit under attempt %d: %v", c.claim.Attempt, err)
 		}
@@ -272,6 +272,10 @@ func testStaleClaim(t *testing.T, s *sinkCase) {
 	}
 	if task.Lifecycle != s3bridge.Success || task.TaskInfo != "loaded by attempt 2" {
 		t.Errorf("task: %s %q, want SUCCESS by attempt 2", task.Lifecycle, task.TaskInfo)
+	}
+	// The figures are committed with the rows, by the same attempt.
+	if task.Rows != 2 || task.Files != 1 || task.Bytes != int64(len("2,current\n")) {
+		t.Errorf("task's result: rows %d, files %d, bytes %d; want attempt 2's 2, 1, %d", task.Rows, task.Files, task.Bytes, len("2,current\n"))
 	}
 }
 

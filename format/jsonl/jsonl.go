@@ -1,32 +1,40 @@
-package export
+// Package jsonl writes typed rows as JSON Lines: one JSON object per
+// line, keys in column order (repeated names made unique as name_2…).
+// Numbers are JSON numbers with the database's digits (decimals too: no
+// float rounding), booleans true/false, binary data base64, dates
+// 2006-01-02, timestamps RFC 3339 (with Z when they are instants), JSON
+// columns embedded as JSON, NaN and infinities as strings.
+package jsonl
 
 import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"github.com/s3bridge/s3bridge/tuple"
 	"io"
 	"math"
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/s3bridge/s3bridge/format"
+	"github.com/s3bridge/s3bridge/format/internal/convert"
+	"github.com/s3bridge/s3bridge/tuple"
 )
 
-// jsonlEncoder writes one JSON object per line, keys in column order.
-// Numbers are JSON numbers with the database's digits (decimals too: no
-// float rounding), booleans true/false, binary data base64, dates
-// 2006-01-02, timestamps RFC 3339 (with Z when they are instants), JSON
-// columns embedded as JSON, NaN and infinities as strings.
-type jsonlEncoder struct {
+// Writer writes rows as JSON Lines.
+type Writer struct {
 	cols []tuple.Column
 	keys [][]byte // `"name":` per column, with the leading comma after the first
 	w    io.Writer
 	buf  []byte
 }
 
-func newJSONLEncoder(cols []tuple.Column) *jsonlEncoder {
-	e := &jsonlEncoder{cols: cols}
-	for i, n := range uniqueNames(cols) {
+var _ format.RowWriter = (*Writer)(nil)
+
+// NewWriter returns a Writer of rows with the columns cols.
+func NewWriter(cols []tuple.Column) *Writer {
+	e := &Writer{cols: cols}
+	for i, n := range convert.UniqueNames(cols) {
 		var k []byte
 		if i > 0 {
 			k = append(k, ',')
@@ -37,11 +45,17 @@ func newJSONLEncoder(cols []tuple.Column) *jsonlEncoder {
 	return e
 }
 
-func (e *jsonlEncoder) begin(w io.Writer) error { e.w = w; return nil }
-func (e *jsonlEncoder) end() error              { return nil }
-func (e *jsonlEncoder) buffered() int64         { return 0 }
+// Begin starts a file on w; JSON Lines has no header.
+func (e *Writer) Begin(w io.Writer) error { e.w = w; return nil }
 
-func (e *jsonlEncoder) write(row []tuple.Value) error {
+// End does nothing: every line is written whole.
+func (e *Writer) End() error { return nil }
+
+// Buffered is 0: every line is written whole.
+func (e *Writer) Buffered() int64 { return 0 }
+
+// Write writes a row as one object on one line.
+func (e *Writer) Write(row []tuple.Value) error {
 	e.buf = append(e.buf[:0], '{')
 	for i, v := range row {
 		e.buf = append(e.buf, e.keys[i]...)
@@ -65,7 +79,7 @@ func appendJSONValue(dst []byte, v tuple.Value, c tuple.Column) ([]byte, error) 
 			return appendJSONNumber(dst, v.Bytes), nil
 		}
 	case tuple.TypeFloat32, tuple.TypeFloat64:
-		f, err := asFloat(v)
+		f, err := convert.Float(v)
 		if err != nil {
 			return appendJSONString(dst, v.Bytes), nil
 		}
@@ -78,7 +92,7 @@ func appendJSONValue(dst []byte, v tuple.Value, c tuple.Column) ([]byte, error) 
 		}
 		return strconv.AppendFloat(dst, f, 'g', -1, bits), nil
 	case tuple.TypeBool:
-		b, err := asBool(v)
+		b, err := convert.Bool(v)
 		if err != nil {
 			return nil, err
 		}
@@ -100,7 +114,7 @@ func appendJSONValue(dst []byte, v tuple.Value, c tuple.Column) ([]byte, error) 
 	}
 	switch v.Kind {
 	case tuple.Int, tuple.Float, tuple.Bool:
-		return appendText(dst, v, c), nil
+		return convert.AppendText(dst, v, c), nil
 	case tuple.Time:
 		return appendJSONTime(dst, v.Time, tuple.TypeTimestamp), nil
 	case tuple.Bytes:

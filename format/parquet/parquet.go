@@ -1,23 +1,30 @@
-package export
+// Package parquet writes typed rows as Parquet files with parquet-go: each
+// result column an optional column of the matching Parquet type, row
+// groups flushed as they fill so memory stays bounded.
+package parquet
 
 import (
 	"fmt"
-	"github.com/s3bridge/s3bridge/tuple"
 	"io"
 	"math"
 	"math/big"
 	"reflect"
 
 	"github.com/klauspost/compress/s2"
-	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress"
+	pq "github.com/parquet-go/parquet-go"
+	pqcompress "github.com/parquet-go/parquet-go/compress"
 	"github.com/parquet-go/parquet-go/encoding"
 	pformat "github.com/parquet-go/parquet-go/format"
+
+	"github.com/s3bridge/s3bridge/format"
+	"github.com/s3bridge/s3bridge/format/compress"
+	"github.com/s3bridge/s3bridge/format/internal/convert"
+	"github.com/s3bridge/s3bridge/tuple"
 )
 
-// rowGroupBytes is the row group size the Parquet writer aims at, measured
+// rowGroupBytes is the row group size the Writer aims at, measured
 // before compression. A row group is buffered whole until it is flushed, so
-// this bounds the encoder's memory.
+// this bounds the writer's memory.
 const rowGroupBytes = 16 << 20
 
 // sizeEvery is how many rows pass between two looks at the open row
@@ -25,37 +32,42 @@ const rowGroupBytes = 16 << 20
 // row's values are counted roughly.
 const sizeEvery = 256
 
-// parquetEncoder writes each part as a complete Parquet file: one optional
-// column per result column, in order, typed from the result's types (see
+// Writer writes each file as a complete Parquet file: one optional column
+// per result column, in order, typed from the result's types (see
 // parquetNode), row groups flushed as they fill.
-type parquetEncoder struct {
+type Writer struct {
 	cols      []tuple.Column // resolved at the first row
-	codec     compress.Codec
-	schema    *parquet.Schema
-	conv      []func(tuple.Value) (parquet.Value, error)
-	w         *parquet.Writer
+	codec     pqcompress.Codec
+	schema    *pq.Schema
+	conv      []func(tuple.Value) (pq.Value, error)
+	w         *pq.Writer
 	out       countWriter
-	row       parquet.Row
-	rows      []parquet.Row
-	started   bool
+	row       pq.Row
+	rows      []pq.Row
 	sinceSize int   // rows since size was last measured
 	size      int64 // the open row group's size then, plus the rows since
 }
 
-func newParquetEncoder(cols []tuple.Column, compression string) *parquetEncoder {
-	e := &parquetEncoder{cols: cols, codec: fastSnappy{}}
-	switch compression {
-	case CompressZstd:
-		e.codec = &parquet.Zstd
-	case CompressGzip:
-		e.codec = &parquet.Gzip
+var _ format.RowWriter = (*Writer)(nil)
+
+// NewWriter returns a Writer of rows with the columns cols whose pages are
+// compressed with codec: compress.Gzip or compress.Zstd, and snappy, the
+// usual Parquet default, for anything else. A column of TypeUnknown takes
+// the type of its first value.
+func NewWriter(cols []tuple.Column, codec compress.Codec) *Writer {
+	e := &Writer{cols: cols, codec: fastSnappy{}}
+	switch codec {
+	case compress.Zstd:
+		e.codec = &pq.Zstd
+	case compress.Gzip:
+		e.codec = &pq.Gzip
 	}
 	return e
 }
 
-func (e *parquetEncoder) begin(w io.Writer) error {
+// Begin starts a file on w. Nothing is written before the first row group.
+func (e *Writer) Begin(w io.Writer) error {
 	e.out = countWriter{w: w}
-	e.started = true
 	if e.w != nil {
 		e.w.Reset(&e.out)
 	}
@@ -63,25 +75,28 @@ func (e *parquetEncoder) begin(w io.Writer) error {
 }
 
 // setup builds the schema, once, from the columns and the first row.
-func (e *parquetEncoder) setup(first []tuple.Value) error {
-	e.cols = resolveUnknown(e.cols, first)
-	names := uniqueNames(e.cols)
+func (e *Writer) setup(first []tuple.Value) error {
+	e.cols = convert.ResolveUnknown(e.cols, first)
+	names := convert.UniqueNames(e.cols)
 	root := make(columnsNode, len(e.cols))
-	e.conv = make([]func(tuple.Value) (parquet.Value, error), len(e.cols))
+	e.conv = make([]func(tuple.Value) (pq.Value, error), len(e.cols))
 	for i, c := range e.cols {
 		node, conv := parquetNode(c)
-		root[i] = columnField{Node: parquet.Optional(node), name: names[i]}
+		root[i] = columnField{Node: pq.Optional(node), name: names[i]}
 		e.conv[i] = conv
 	}
-	e.schema = parquet.NewSchema("export", root)
-	e.w = parquet.NewWriter(&e.out, e.schema, parquet.Compression(e.codec),
-		parquet.CreatedBy("s3bridge", "export", ""))
-	e.row = make(parquet.Row, len(e.cols))
-	e.rows = []parquet.Row{e.row}
+	// The schema and writer names are those export's files have always had.
+	e.schema = pq.NewSchema("export", root)
+	e.w = pq.NewWriter(&e.out, e.schema, pq.Compression(e.codec),
+		pq.CreatedBy("s3bridge", "export", ""))
+	e.row = make(pq.Row, len(e.cols))
+	e.rows = []pq.Row{e.row}
 	return nil
 }
 
-func (e *parquetEncoder) write(row []tuple.Value) error {
+// Write adds a row to the open row group, which is flushed to the file
+// once it holds about rowGroupBytes.
+func (e *Writer) Write(row []tuple.Value) error {
 	if e.w == nil {
 		if err := e.setup(row); err != nil {
 			return err
@@ -91,7 +106,7 @@ func (e *parquetEncoder) write(row []tuple.Value) error {
 		e.size += int64(len(v.Bytes)) + 8
 		if v.Kind == tuple.Null || (v.Kind == tuple.Time && v.Time.IsZero()) {
 			// MySQL's zero dates (0000-00-00) have no Parquet form: NULL.
-			e.row[i] = parquet.NullValue().Level(0, 0, i)
+			e.row[i] = pq.NullValue().Level(0, 0, i)
 			continue
 		}
 		pv, err := e.conv[i](v)
@@ -116,13 +131,13 @@ func (e *parquetEncoder) write(row []tuple.Value) error {
 	return nil
 }
 
-// buffered is the open row group's size before compression: measured at
+// Buffered is the open row group's size before compression: measured at
 // most sizeEvery rows ago, estimated since.
-func (e *parquetEncoder) buffered() int64 { return e.size }
+func (e *Writer) Buffered() int64 { return e.size }
 
-// end writes the open row group and the footer. A part without rows is
+// End writes the open row group and the footer. A file without rows is
 // still a valid Parquet file, with the schema and no row groups.
-func (e *parquetEncoder) end() error {
+func (e *Writer) End() error {
 	if e.w == nil {
 		if err := e.setup(nil); err != nil {
 			return err
@@ -151,66 +166,66 @@ func (fastSnappy) Decode(dst, src []byte) ([]byte, error)     { return s2.Decode
 // decimals (unconstrained numeric) as strings, dates as DATE, timestamps as
 // TIMESTAMP(MICROS) adjusted to UTC only for instants, JSON and text as
 // strings, binary as plain byte arrays.
-func parquetNode(c tuple.Column) (parquet.Node, func(tuple.Value) (parquet.Value, error)) {
+func parquetNode(c tuple.Column) (pq.Node, func(tuple.Value) (pq.Value, error)) {
 	switch c.Type {
 	case tuple.TypeInt8, tuple.TypeInt16, tuple.TypeInt32, tuple.TypeInt64, tuple.TypeUint8, tuple.TypeUint16, tuple.TypeUint32, tuple.TypeUint64:
 		return intNode(c.Type)
 	case tuple.TypeFloat32:
-		return parquet.Leaf(parquet.FloatType), func(v tuple.Value) (parquet.Value, error) {
-			f, err := asFloat(v)
-			return parquet.FloatValue(float32(f)), err
+		return pq.Leaf(pq.FloatType), func(v tuple.Value) (pq.Value, error) {
+			f, err := convert.Float(v)
+			return pq.FloatValue(float32(f)), err
 		}
 	case tuple.TypeFloat64:
-		return parquet.Leaf(parquet.DoubleType), func(v tuple.Value) (parquet.Value, error) {
-			f, err := asFloat(v)
-			return parquet.DoubleValue(f), err
+		return pq.Leaf(pq.DoubleType), func(v tuple.Value) (pq.Value, error) {
+			f, err := convert.Float(v)
+			return pq.DoubleValue(f), err
 		}
 	case tuple.TypeBool:
-		return parquet.Leaf(parquet.BooleanType), func(v tuple.Value) (parquet.Value, error) {
-			b, err := asBool(v)
-			return parquet.BooleanValue(b), err
+		return pq.Leaf(pq.BooleanType), func(v tuple.Value) (pq.Value, error) {
+			b, err := convert.Bool(v)
+			return pq.BooleanValue(b), err
 		}
 	case tuple.TypeDecimal:
 		if c.Precision >= 1 && c.Precision <= 38 && c.Scale >= 0 && c.Scale <= c.Precision {
 			return decimalNode(c)
 		}
 	case tuple.TypeBytes:
-		return parquet.Leaf(parquet.ByteArrayType), func(v tuple.Value) (parquet.Value, error) {
+		return pq.Leaf(pq.ByteArrayType), func(v tuple.Value) (pq.Value, error) {
 			if v.Kind != tuple.Bytes && v.Kind != tuple.Text {
-				return parquet.ByteArrayValue(appendText(nil, v, c)), nil
+				return pq.ByteArrayValue(convert.AppendText(nil, v, c)), nil
 			}
-			return parquet.ByteArrayValue(v.Bytes), nil
+			return pq.ByteArrayValue(v.Bytes), nil
 		}
 	case tuple.TypeDate:
-		return parquet.Date(), func(v tuple.Value) (parquet.Value, error) {
-			t, err := asTime(v)
+		return pq.Date(), func(v tuple.Value) (pq.Value, error) {
+			t, err := convert.Time(v)
 			days := t.Unix() / 86400
 			if t.Unix() < 0 && t.Unix()%86400 != 0 {
 				days-- // floor, for dates before 1970
 			}
-			return parquet.Int32Value(int32(days)), err
+			return pq.Int32Value(int32(days)), err
 		}
 	case tuple.TypeTimestamp, tuple.TypeTimestampTZ:
-		return parquet.TimestampAdjusted(parquet.Microsecond, c.Type == tuple.TypeTimestampTZ), func(v tuple.Value) (parquet.Value, error) {
-			t, err := asTime(v)
-			return parquet.Int64Value(t.UnixMicro()), err
+		return pq.TimestampAdjusted(pq.Microsecond, c.Type == tuple.TypeTimestampTZ), func(v tuple.Value) (pq.Value, error) {
+			t, err := convert.Time(v)
+			return pq.Int64Value(t.UnixMicro()), err
 		}
 	}
-	return parquet.String(), func(v tuple.Value) (parquet.Value, error) {
+	return pq.String(), func(v tuple.Value) (pq.Value, error) {
 		if v.Kind == tuple.Text || v.Kind == tuple.Bytes {
-			return parquet.ByteArrayValue(v.Bytes), nil
+			return pq.ByteArrayValue(v.Bytes), nil
 		}
-		return parquet.ByteArrayValue(appendText(nil, v, c)), nil
+		return pq.ByteArrayValue(convert.AppendText(nil, v, c)), nil
 	}
 }
 
 // intNode stores integers with their width and signedness annotated: INT32
 // for up to 32 bits, INT64 beyond, as the Parquet spec has it.
-func intNode(t tuple.Type) (parquet.Node, func(tuple.Value) (parquet.Value, error)) {
+func intNode(t tuple.Type) (pq.Node, func(tuple.Value) (pq.Value, error)) {
 	bits, signed, _ := t.IntBits()
-	node := parquet.Int(bits)
+	node := pq.Int(bits)
 	if !signed {
-		node = parquet.Uint(bits)
+		node = pq.Uint(bits)
 	}
 	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
 	if bits < 64 && signed {
@@ -218,50 +233,50 @@ func intNode(t tuple.Type) (parquet.Node, func(tuple.Value) (parquet.Value, erro
 	} else if bits < 64 {
 		lo, hi = 0, 1<<bits-1
 	}
-	return node, func(v tuple.Value) (parquet.Value, error) {
+	return node, func(v tuple.Value) (pq.Value, error) {
 		if !signed && bits == 64 {
-			n, err := asUint(v)
-			return parquet.Int64Value(int64(n)), err
+			n, err := convert.Uint(v)
+			return pq.Int64Value(int64(n)), err
 		}
-		n, err := asInt(v)
+		n, err := convert.Int(v)
 		if err == nil && (n < lo || n > hi) {
 			err = fmt.Errorf("%d is out of range for %s", n, t)
 		}
 		if bits == 64 {
-			return parquet.Int64Value(n), err
+			return pq.Int64Value(n), err
 		}
-		return parquet.Int32Value(int32(uint32(n))), err
+		return pq.Int32Value(int32(uint32(n))), err
 	}
 }
 
 // decimalNode stores DECIMAL(p,s) in the smallest physical type the
 // Parquet spec allows for p: INT32 up to 9 digits, INT64 up to 18, fixed
 // bytes beyond, big-endian two's complement.
-func decimalNode(c tuple.Column) (parquet.Node, func(tuple.Value) (parquet.Value, error)) {
+func decimalNode(c tuple.Column) (pq.Node, func(tuple.Value) (pq.Value, error)) {
 	p, s := c.Precision, c.Scale
 	switch {
 	case p <= 9:
-		return parquet.Decimal(s, p, parquet.Int32Type), func(v tuple.Value) (parquet.Value, error) {
-			n, err := unscaled64(v, s)
-			return parquet.Int32Value(int32(n)), err
+		return pq.Decimal(s, p, pq.Int32Type), func(v tuple.Value) (pq.Value, error) {
+			n, err := convert.Unscaled64(v, s)
+			return pq.Int32Value(int32(n)), err
 		}
 	case p <= 18:
-		return parquet.Decimal(s, p, parquet.Int64Type), func(v tuple.Value) (parquet.Value, error) {
-			n, err := unscaled64(v, s)
-			return parquet.Int64Value(n), err
+		return pq.Decimal(s, p, pq.Int64Type), func(v tuple.Value) (pq.Value, error) {
+			n, err := convert.Unscaled64(v, s)
+			return pq.Int64Value(n), err
 		}
 	}
 	size := decimalBytes(p)
 	buf := make([]byte, size)
-	return parquet.Decimal(s, p, parquet.FixedLenByteArrayType(size)), func(v tuple.Value) (parquet.Value, error) {
-		n, err := unscaled(v, s)
+	return pq.Decimal(s, p, pq.FixedLenByteArrayType(size)), func(v tuple.Value) (pq.Value, error) {
+		n, err := convert.Unscaled(v, s)
 		if err != nil {
-			return parquet.Value{}, err
+			return pq.Value{}, err
 		}
 		if err := twosComplement(buf, n); err != nil {
-			return parquet.Value{}, err
+			return pq.Value{}, err
 		}
-		return parquet.FixedLenByteArrayValue(buf), nil
+		return pq.FixedLenByteArrayValue(buf), nil
 	}
 }
 
@@ -293,29 +308,29 @@ func twosComplement(buf []byte, n *big.Int) error {
 }
 
 // columnsNode is a Parquet group whose fields keep the query's column
-// order; parquet.Group sorts them by name.
+// order; pq.Group sorts them by name.
 type columnsNode []columnField
 
 type columnField struct {
-	parquet.Node
+	pq.Node
 	name string
 }
 
 func (f columnField) Name() string                           { return f.name }
 func (f columnField) Value(base reflect.Value) reflect.Value { return reflect.Value{} }
 
-func (g columnsNode) ID() int                     { return 0 }
-func (g columnsNode) String() string              { return fmt.Sprintf("export group of %d columns", len(g)) }
-func (g columnsNode) Type() parquet.Type          { return parquet.Group{}.Type() }
-func (g columnsNode) Optional() bool              { return false }
-func (g columnsNode) Repeated() bool              { return false }
-func (g columnsNode) Required() bool              { return true }
-func (g columnsNode) Leaf() bool                  { return false }
-func (g columnsNode) Encoding() encoding.Encoding { return nil }
-func (g columnsNode) Compression() compress.Codec { return nil }
-func (g columnsNode) GoType() reflect.Type        { return reflect.TypeFor[map[string]any]() }
-func (g columnsNode) Fields() []parquet.Field {
-	fields := make([]parquet.Field, len(g))
+func (g columnsNode) ID() int                       { return 0 }
+func (g columnsNode) String() string                { return fmt.Sprintf("export group of %d columns", len(g)) }
+func (g columnsNode) Type() pq.Type                 { return pq.Group{}.Type() }
+func (g columnsNode) Optional() bool                { return false }
+func (g columnsNode) Repeated() bool                { return false }
+func (g columnsNode) Required() bool                { return true }
+func (g columnsNode) Leaf() bool                    { return false }
+func (g columnsNode) Encoding() encoding.Encoding   { return nil }
+func (g columnsNode) Compression() pqcompress.Codec { return nil }
+func (g columnsNode) GoType() reflect.Type          { return reflect.TypeFor[map[string]any]() }
+func (g columnsNode) Fields() []pq.Field {
+	fields := make([]pq.Field, len(g))
 	for i := range g {
 		fields[i] = g[i]
 	}

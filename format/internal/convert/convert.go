@@ -1,4 +1,9 @@
-package export
+// Package convert turns a typed value, in whatever form its source sent it
+// (a PostgreSQL numeric as text, a SQLite date as an integer), into the
+// forms the row writers need: Go numbers, booleans and times, a decimal's
+// unscaled digits, the text the delimited formats print. Errors name the
+// value; the caller adds the column.
+package convert
 
 import (
 	"fmt"
@@ -10,11 +15,9 @@ import (
 	"time"
 )
 
-// Conversions from whatever form a source sent to the typed forms JSON
-// Lines and Parquet need. Errors name the value; the caller adds the
-// column.
-
-func asInt(v tuple.Value) (int64, error) {
+// Int reads an integer: an integer, a boolean (0 or 1), a float without a
+// fractional part, or decimal text.
+func Int(v tuple.Value) (int64, error) {
 	switch v.Kind {
 	case tuple.Int, tuple.Bool:
 		return v.Int, nil
@@ -28,15 +31,17 @@ func asInt(v tuple.Value) (int64, error) {
 	return 0, fmt.Errorf("%s is not an integer", describe(v))
 }
 
-func asUint(v tuple.Value) (uint64, error) {
+// Uint is Int for BIGINT UNSIGNED, whose text may exceed int64.
+func Uint(v tuple.Value) (uint64, error) {
 	if v.Kind == tuple.Text {
 		return strconv.ParseUint(string(v.Bytes), 10, 64)
 	}
-	n, err := asInt(v)
+	n, err := Int(v)
 	return uint64(n), err
 }
 
-func asFloat(v tuple.Value) (float64, error) {
+// Float reads a number: a float, an integer, a boolean, or text.
+func Float(v tuple.Value) (float64, error) {
 	switch v.Kind {
 	case tuple.Float:
 		return v.Float, nil
@@ -48,7 +53,9 @@ func asFloat(v tuple.Value) (float64, error) {
 	return 0, fmt.Errorf("%s is not a number", describe(v))
 }
 
-func asBool(v tuple.Value) (bool, error) {
+// Bool reads a boolean: a boolean, an integer (non-zero is true), or
+// the words PostgreSQL accepts (t, true, 1, y, yes, on and their opposites).
+func Bool(v tuple.Value) (bool, error) {
 	switch v.Kind {
 	case tuple.Bool, tuple.Int:
 		return v.Int != 0, nil
@@ -69,7 +76,9 @@ var timeLayouts = []string{
 	time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02",
 }
 
-func asTime(v tuple.Value) (time.Time, error) {
+// Time reads a date or timestamp: a time, its text in one of timeLayouts
+// (returned in UTC), or Unix seconds.
+func Time(v tuple.Value) (time.Time, error) {
 	switch v.Kind {
 	case tuple.Time:
 		return v.Time, nil
@@ -87,10 +96,10 @@ func asTime(v tuple.Value) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%s is not a date or time", describe(v))
 }
 
-// unscaled returns a decimal's digits as an integer scaled by 10^scale:
+// Unscaled returns a decimal's digits as an integer scaled by 10^scale:
 // "-12.3" at scale 2 is -1230. A value with more fractional digits than the
 // scale is refused, not rounded.
-func unscaled(v tuple.Value, scale int) (*big.Int, error) {
+func Unscaled(v tuple.Value, scale int) (*big.Int, error) {
 	var s string
 	switch v.Kind {
 	case tuple.Text:
@@ -115,11 +124,11 @@ func unscaled(v tuple.Value, scale int) (*big.Int, error) {
 	return n, nil
 }
 
-// unscaled64 is unscaled for decimals of up to 18 digits, without big.Int:
+// Unscaled64 is Unscaled for decimals of up to 18 digits, without big.Int:
 // the common case, parsed digit by digit.
-func unscaled64(v tuple.Value, scale int) (int64, error) {
+func Unscaled64(v tuple.Value, scale int) (int64, error) {
 	if v.Kind != tuple.Text {
-		n, err := unscaled(v, scale)
+		n, err := Unscaled(v, scale)
 		if err != nil {
 			return 0, err
 		}
@@ -147,7 +156,7 @@ func unscaled64(v tuple.Value, scale int) (int64, error) {
 				frac++
 			}
 			if digits++; digits > 18 {
-				n2, err := unscaled(v, scale) // let big.Int say what's wrong
+				n2, err := Unscaled(v, scale) // let big.Int say what's wrong
 				if err != nil {
 					return 0, err
 				}
@@ -191,9 +200,9 @@ func describe(v tuple.Value) string {
 	return "NULL"
 }
 
-// resolveUnknown gives a TypeUnknown column the type its first value has
+// ResolveUnknown gives a TypeUnknown column the type its first value has
 // (SQLite expressions carry no declared type).
-func resolveUnknown(cols []tuple.Column, row []tuple.Value) []tuple.Column {
+func ResolveUnknown(cols []tuple.Column, row []tuple.Value) []tuple.Column {
 	out := make([]tuple.Column, len(cols))
 	copy(out, cols)
 	for i := range out {
@@ -220,9 +229,9 @@ func resolveUnknown(cols []tuple.Column, row []tuple.Value) []tuple.Column {
 	return out
 }
 
-// uniqueNames renames repeated column names (SELECT a.id, b.id) to name_2,
+// UniqueNames renames repeated column names (SELECT a.id, b.id) to name_2,
 // name_3…, which JSON objects and Parquet schemas need.
-func uniqueNames(cols []tuple.Column) []string {
+func UniqueNames(cols []tuple.Column) []string {
 	names := make([]string, len(cols))
 	seen := map[string]bool{}
 	for i, c := range cols {
