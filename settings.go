@@ -16,6 +16,14 @@ const (
 	DefaultMaxUploadBytes = 50 << 30        // RDS SQL Server: 50 GB per uploaded file
 	MaxFilesPerTransfer   = 2000            // RDS Oracle: files per upload/download call
 	DefaultDirectory      = "DATA_PUMP_DIR" // Oracle's default directory object
+	// DefaultPickupTimeoutSeconds is how long a synchronous SQL call waits
+	// for an agent to start its task.
+	DefaultPickupTimeoutSeconds = 30
+	// AgentStaleSeconds is how old an agent's last beat may be before a
+	// synchronous SQL call counts it as gone; agents beat every
+	// AgentBeatSeconds.
+	AgentStaleSeconds = 10
+	AgentBeatSeconds  = 2
 )
 
 // DefaultAllowedExtensions is RDS SQL Server's list of extensions that may be
@@ -82,8 +90,13 @@ type Settings struct {
 	// plus x wherever r is set (0750). Empty lets the agent's umask decide.
 	// FileGroup is the group (name or ID) to give them, so a database
 	// server in that group can read what the agent downloads.
-	FileMode  string `json:"file_mode,omitempty"`
-	FileGroup string `json:"file_group,omitempty"`
+	// PickupTimeoutSeconds bounds how long a synchronous SQL call
+	// (query_export_to_s3, select_into_outfile_s3, load_data_from_s3)
+	// waits for an agent to start its task; the task is then cancelled,
+	// never left to run later.
+	PickupTimeoutSeconds int    `json:"pickup_timeout_seconds,omitempty"`
+	FileMode             string `json:"file_mode,omitempty"`
+	FileGroup            string `json:"file_group,omitempty"`
 }
 
 // Grant lets a feature use a bucket, optionally only under some prefixes.
@@ -119,6 +132,7 @@ func (s Settings) WithDefaults() Settings {
 	s.MaxRunning = cmp.Or(s.MaxRunning, DefaultMaxRunning)
 	s.MaxFiles = cmp.Or(s.MaxFiles, DefaultMaxFiles)
 	s.MaxUploadBytes = cmp.Or(s.MaxUploadBytes, DefaultMaxUploadBytes)
+	s.PickupTimeoutSeconds = cmp.Or(s.PickupTimeoutSeconds, DefaultPickupTimeoutSeconds)
 	if s.AllowedExtensions == nil {
 		s.AllowedExtensions = slices.Clone(DefaultAllowedExtensions)
 	}

@@ -124,6 +124,7 @@ func (in *Instance) dialect() sqlstore.Dialect {
 			{Table: "{tasks}", Name: "files_processed", Type: "BIGINT NOT NULL DEFAULT 0"},
 			{Table: "{tasks}", Name: "bytes_processed", Type: "BIGINT NOT NULL DEFAULT 0"},
 			{Table: "{tasks}", Name: "error_code", Type: "VARCHAR(64) NULL"},
+			{Table: "{tasks}", Name: "caller_session", Type: "VARCHAR(64) NULL"},
 		},
 		InstallSQL: func(ctx context.Context, tx *sql.Tx) error {
 			for _, stmt := range functions {

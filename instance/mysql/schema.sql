@@ -2,6 +2,15 @@ CREATE DATABASE IF NOT EXISTS {s}
 --;;
 CREATE TABLE IF NOT EXISTS {s}.`settings` (name VARCHAR(64) PRIMARY KEY, value LONGTEXT NOT NULL) ENGINE=InnoDB
 --;;
+-- Agents serving the instance, each beating every few seconds: a
+-- synchronous SQL call fails at once when none is alive.
+CREATE TABLE IF NOT EXISTS {s}.`agents` (
+	agent_id VARCHAR(128) PRIMARY KEY,
+	host VARCHAR(255) NOT NULL,
+	version VARCHAR(64) NOT NULL,
+	started_at DATETIME(6) NOT NULL,
+	last_seen DATETIME(6) NOT NULL) ENGINE=InnoDB
+--;;
 CREATE TABLE IF NOT EXISTS {s}.`tasks` (
 	task_id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
 	task_type VARCHAR(32) NOT NULL,
@@ -24,6 +33,9 @@ CREATE TABLE IF NOT EXISTS {s}.`tasks` (
 	files_processed BIGINT NOT NULL DEFAULT 0,
 	bytes_processed BIGINT NOT NULL DEFAULT 0,
 	error_code VARCHAR(64) NULL,
+	-- the session of a synchronous SQL call waiting for the task
+	-- (CONNECTION_ID()); the task is cancelled when it ends
+	caller_session VARCHAR(64) NULL,
 	owner VARCHAR(128) DEFAULT (SUBSTRING_INDEX(USER(), '@', 1)),
 	KEY tasks_lifecycle (lifecycle, task_id)) ENGINE=InnoDB
 --;;

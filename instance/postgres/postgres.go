@@ -109,6 +109,7 @@ func (in *Instance) dialect() sqlstore.Dialect {
 			{Table: "{tasks}", Name: "files_processed", Type: "bigint NOT NULL DEFAULT 0"},
 			{Table: "{tasks}", Name: "bytes_processed", Type: "bigint NOT NULL DEFAULT 0"},
 			{Table: "{tasks}", Name: "error_code", Type: "text"},
+			{Table: "{tasks}", Name: "caller_session", Type: "text"},
 		},
 		InstallSQL: func(ctx context.Context, tx *sql.Tx) error {
 			// SQL functions' bodies are checked at CREATE with the

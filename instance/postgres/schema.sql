@@ -2,6 +2,15 @@ CREATE SCHEMA IF NOT EXISTS {s}
 --;;
 CREATE TABLE IF NOT EXISTS {s}.settings (name text PRIMARY KEY, value text NOT NULL)
 --;;
+-- Agents serving the instance, each beating every few seconds: a
+-- synchronous SQL call fails at once when none is alive.
+CREATE TABLE IF NOT EXISTS {s}.agents (
+	agent_id text PRIMARY KEY,
+	host text NOT NULL,
+	version text NOT NULL,
+	started_at timestamptz NOT NULL,
+	last_seen timestamptz NOT NULL)
+--;;
 CREATE TABLE IF NOT EXISTS {s}.tasks (
 	task_id bigserial PRIMARY KEY,
 	task_type text NOT NULL,
@@ -27,7 +36,10 @@ CREATE TABLE IF NOT EXISTS {s}.tasks (
 	rows_processed bigint NOT NULL DEFAULT 0,
 	files_processed bigint NOT NULL DEFAULT 0,
 	bytes_processed bigint NOT NULL DEFAULT 0,
-	error_code text)
+	error_code text,
+	-- the session of a synchronous SQL call waiting for the task
+	-- ("pid@backend_start epoch"); the task is cancelled when it ends
+	caller_session text)
 --;;
 CREATE INDEX IF NOT EXISTS tasks_lifecycle ON {s}.tasks (lifecycle, task_id)
 --;;

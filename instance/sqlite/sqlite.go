@@ -70,6 +70,8 @@ var dialect = sqlstore.Dialect{
 	Attached: `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 's3bridge_settings'`,
 	DDL: []string{
 		`CREATE TABLE IF NOT EXISTS {settings} (name TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+		`CREATE TABLE IF NOT EXISTS {agents} (agent_id TEXT PRIMARY KEY, host TEXT NOT NULL, version TEXT NOT NULL,
+			started_at DATETIME NOT NULL, last_seen DATETIME NOT NULL)`,
 		`CREATE TABLE IF NOT EXISTS {tasks} (
 			task_id INTEGER PRIMARY KEY AUTOINCREMENT,
 			task_type TEXT NOT NULL,
@@ -91,7 +93,8 @@ var dialect = sqlstore.Dialect{
 			rows_processed INTEGER NOT NULL DEFAULT 0,
 			files_processed INTEGER NOT NULL DEFAULT 0,
 			bytes_processed INTEGER NOT NULL DEFAULT 0,
-			error_code TEXT)`,
+			error_code TEXT,
+			caller_session TEXT)`,
 		`CREATE INDEX IF NOT EXISTS "s3bridge_tasks_lifecycle" ON {tasks} (lifecycle, task_id)`,
 		`CREATE TABLE IF NOT EXISTS {task_log} (
 			line_id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -122,5 +125,6 @@ var dialect = sqlstore.Dialect{
 		{Table: "{tasks}", Name: "files_processed", Type: "INTEGER NOT NULL DEFAULT 0"},
 		{Table: "{tasks}", Name: "bytes_processed", Type: "INTEGER NOT NULL DEFAULT 0"},
 		{Table: "{tasks}", Name: "error_code", Type: "TEXT"},
+		{Table: "{tasks}", Name: "caller_session", Type: "TEXT"},
 	},
 }

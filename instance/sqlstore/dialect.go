@@ -58,7 +58,7 @@ type Column struct {
 
 // render replaces {table} names and, for dollar dialects, ? placeholders.
 func (d Dialect) render(q string) string {
-	for _, t := range []string{"tasks", "task_log", "file_details", "settings"} {
+	for _, t := range []string{"tasks", "task_log", "file_details", "settings", "agents"} {
 		q = strings.ReplaceAll(q, "{"+t+"}", d.Table(t))
 	}
 	if !d.Dollar {
