@@ -69,6 +69,11 @@ type Task struct {
 	Metadata json.RawMessage
 	// Agent is the id of the agent that holds the task's lease, if any.
 	Agent string
+	// CallerSession is the database session of the synchronous SQL call
+	// waiting for the task (PostgreSQL "pid@backend start in ms", MariaDB
+	// CONNECTION_ID()); empty for tasks nobody waits for. A task whose
+	// caller session has ended is cancelled, before or while it runs.
+	CallerSession string
 	// Attempt counts the claims of the task: each claim takes the next
 	// number, so an agent whose lease was taken over holds a stale one.
 	Attempt int64
@@ -112,6 +117,16 @@ func (t *Task) Duration(now time.Time) time.Duration {
 		end = *t.FinishedAt
 	}
 	return end.Sub(*t.StartedAt)
+}
+
+// AgentInfo is one agent serving an instance, as it records itself in
+// the instance every few seconds (AgentBeatSeconds).
+type AgentInfo struct {
+	ID        string
+	Host      string
+	Version   string
+	StartedAt time.Time
+	LastSeen  time.Time
 }
 
 // LogLevel is the level of a task log line.

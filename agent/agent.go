@@ -34,6 +34,8 @@ type Runner interface {
 type Config struct {
 	// ID names the agent in task rows; default host-pid-random.
 	ID string
+	// Version is recorded with the agent's presence in each instance.
+	Version string
 	// Lease is how long a claimed task stays ours without a heartbeat
 	// (default 15s): a dead agent's task is taken over after it.
 	Lease time.Duration
@@ -56,6 +58,7 @@ type Config struct {
 type Agent struct {
 	cfg     Config
 	runners map[s3bridge.TaskType]Runner
+	started time.Time
 }
 
 // New returns an agent running the given task types.
@@ -72,7 +75,7 @@ func New(cfg Config, runners map[s3bridge.TaskType]Runner) *Agent {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Agent{cfg: cfg, runners: runners}
+	return &Agent{cfg: cfg, runners: runners, started: time.Now().UTC()}
 }
 
 // ID is the agent's id as written in task rows.
@@ -118,8 +121,12 @@ func (a *Agent) Serve(ctx context.Context, in instance.Instance) error {
 	defer stopRuns()
 	var tasks sync.WaitGroup
 	finished := make(chan struct{}, 1)
+	beat := a.presence(in, log)
+	defer a.leave(ctx, in, log)
+	beat(ctx) // before "serving": a SQL call made after that line finds the agent
 	log.Info("serving")
 	for {
+		beat(ctx)
 		a.claimAll(ctx, in, log, func(task *s3bridge.Task) {
 			tasks.Go(func() {
 				a.Execute(runCtx, in, task)
@@ -142,6 +149,36 @@ func (a *Agent) Serve(ctx context.Context, in instance.Instance) error {
 		case <-finished:
 		case <-time.After(poll):
 		}
+	}
+}
+
+// presence returns the function Serve calls at every turn of its loop: it
+// records the agent in the instance at most every AgentBeatSeconds, so a
+// synchronous SQL call can tell that an agent serves the instance.
+func (a *Agent) presence(in instance.Instance, log *slog.Logger) func(context.Context) {
+	host, _ := os.Hostname()
+	info := s3bridge.AgentInfo{ID: a.cfg.ID, Host: host, Version: cmp.Or(a.cfg.Version, "unknown"), StartedAt: a.started}
+	var last time.Time
+	return func(ctx context.Context) {
+		if time.Since(last) < s3bridge.AgentBeatSeconds*time.Second {
+			return
+		}
+		if err := a.bounded(ctx, func(ctx context.Context) error { return in.Beat(ctx, info) }); err != nil {
+			if ctx.Err() == nil {
+				log.Warn("record presence", "err", err)
+			}
+			return
+		}
+		last = time.Now()
+	}
+}
+
+// leave removes the agent's presence at a graceful stop, so SQL callers
+// learn at once that it is gone.
+func (a *Agent) leave(ctx context.Context, in instance.Instance, log *slog.Logger) {
+	err := a.bounded(context.WithoutCancel(ctx), func(ctx context.Context) error { return in.Leave(ctx, a.cfg.ID) })
+	if err != nil {
+		log.Warn("remove presence", "err", err)
 	}
 }
 
@@ -181,5 +218,6 @@ func (a *Agent) shutdown(wg *sync.WaitGroup, stopRuns context.CancelFunc, log *s
 
 var (
 	errCancelRequested = errors.New("cancel requested")
+	errCallerGone      = errors.New("the SQL call waiting for the task has ended")
 	errShutdown        = errors.New("agent shutting down")
 )

@@ -243,9 +243,11 @@ func TestBookkeepingDeadline(t *testing.T) {
 		if lc != "" {
 			t.Errorf("Execute against a database that doesn't answer: got %s, want \"\"", lc)
 		}
-		// A heartbeat in flight, the log and the finish: a lease each.
-		if took := time.Since(begin); took > 3*lease+2*time.Second {
-			t.Errorf("Execute took %s after the work ended, want about 3 leases of %s at most", took, lease)
+		// A heartbeat in flight, the log and the finish: a lease each,
+		// with room for a loaded 2-core machine; what matters is that it
+		// returns at all (the hang this guards against is forever).
+		if took := time.Since(begin); took > 10*lease+5*time.Second {
+			t.Errorf("Execute took %s after the work ended, want a few leases of %s at most", took, lease)
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("Execute hung on a database that doesn't answer")

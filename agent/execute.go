@@ -51,6 +51,10 @@ func (a *Agent) Execute(ctx context.Context, in instance.Instance, task *s3bridg
 	case errors.Is(cause, errCancelRequested):
 		lc, res.Info, res.ErrorCode = s3bridge.Cancelled, fmt.Sprintf("cancelled by request after %s", rep.progressText()), s3bridge.CodeCancelled
 		rep.Logf(s3bridge.LevelInfo, "%s", res.Info)
+	case errors.Is(cause, errCallerGone):
+		lc, res.ErrorCode = s3bridge.Cancelled, s3bridge.CodeCancelled
+		res.Info = fmt.Sprintf("cancelled after %s: the SQL call waiting for it (session %s) has ended", rep.progressText(), task.CallerSession)
+		rep.Logf(s3bridge.LevelWarn, "%s", res.Info)
 	case ctx.Err() != nil:
 		rep.Logf(s3bridge.LevelWarn, "agent %s stopped; task returned to the queue", a.cfg.ID)
 		rep.flush()
@@ -90,6 +94,7 @@ func (a *Agent) run(ctx context.Context, in instance.Instance, task *s3bridge.Ta
 func (a *Agent) heartbeat(ctx, bg context.Context, in instance.Instance, task *s3bridge.Task, rep *reporter, cancel context.CancelCauseFunc) bool {
 	t := time.NewTicker(a.cfg.Tick)
 	defer t.Stop()
+	var checked time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -97,6 +102,20 @@ func (a *Agent) heartbeat(ctx, bg context.Context, in instance.Instance, task *s
 		case <-t.C:
 		}
 		rep.flush()
+		// A task a synchronous SQL call waits for ends with that call:
+		// nobody would read its outcome (checked about once a second).
+		if task.CallerSession != "" && time.Since(checked) >= time.Second {
+			checked = time.Now()
+			var alive bool
+			err := a.bounded(bg, func(ctx context.Context) (err error) {
+				alive, err = in.SessionAlive(ctx, task.CallerSession)
+				return err
+			})
+			if err == nil && !alive && task.Type.Cancellable() {
+				cancel(errCallerGone)
+				return false
+			}
+		}
 		var lc s3bridge.Lifecycle
 		err := a.bounded(bg, func(ctx context.Context) (err error) {
 			lc, err = in.Heartbeat(ctx, task.Claim(), a.cfg.Lease, rep.percent())

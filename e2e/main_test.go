@@ -119,9 +119,21 @@ func (w *world) agent(args ...string) *exec.Cmd {
 	cmd.Stdout, cmd.Stderr = syncWriter{w, nil}, syncWriter{w, nil}
 	// An agent must not outlive a test binary that died (timeout, panic).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	before := strings.Count(w.printed(), "msg=serving")
 	if err := cmd.Start(); err != nil {
 		w.t.Fatal(err)
 	}
+	// Serving means recorded in the instance: synchronous SQL calls made
+	// from now on find a live agent.
+	dbs := 0
+	for _, a := range args {
+		if a == "--db" {
+			dbs++
+		}
+	}
+	waitFor(w.t, "the agent to serve its instances", 30*time.Second, func() bool {
+		return strings.Count(w.printed(), "msg=serving") >= before+dbs
+	})
 	w.t.Cleanup(func() {
 		cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})

@@ -34,6 +34,11 @@ func (h *harness) serve() {
 	done := make(chan struct{})
 	go func() { h.agent.Serve(ctx, h.in); close(done) }()
 	h.t.Cleanup(func() { cancel(); <-done })
+	// Synchronous SQL calls need the agent recorded in the instance.
+	waitFor(h.t, "the agent to record itself", 30*time.Second, func() bool {
+		agents, err := h.in.Agents(h.t.Context())
+		return err == nil && len(agents) > 0
+	})
 }
 
 // pgAs connects to the test database as a role created for the test.

@@ -78,12 +78,28 @@ type Admin interface {
 	Settings(ctx context.Context) (s3bridge.Settings, error)
 }
 
+// Presence is how agents make themselves known to an instance, so that a
+// synchronous SQL call can fail at once when none serves it, and how they
+// tell whether the caller of such a call is still there.
+type Presence interface {
+	// Beat records the agent as alive now.
+	Beat(ctx context.Context, a s3bridge.AgentInfo) error
+	// Leave removes the agent's record, at a graceful stop.
+	Leave(ctx context.Context, agentID string) error
+	// Agents lists the recorded agents, stale ones included.
+	Agents(ctx context.Context) ([]s3bridge.AgentInfo, error)
+	// SessionAlive reports whether a database session recorded as a
+	// task's CallerSession still exists.
+	SessionAlive(ctx context.Context, session string) (bool, error)
+}
+
 // Instance is an attached database.
 type Instance interface {
 	Queue
 	Journal
 	Reader
 	Admin
+	Presence
 	// Name is the database's name, shown as task_status.database_name.
 	Name() string
 	Close() error

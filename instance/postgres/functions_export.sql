@@ -63,15 +63,18 @@ RETURNS text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 			{s}._conninfo_quote(coalesce(nullif(trim(split_part(current_setting('unix_socket_directories'), ',', 1)), ''), 'localhost'))))
 $$
 --;;
--- Runs on the dblink connection: the task and its caller's heartbeat,
--- committed at once.
-CREATE OR REPLACE FUNCTION {s}._export_enqueue(p_meta jsonb, p_arn text)
+-- Runs on the dblink connection: the task, with the caller's session, and
+-- its heartbeat, committed at once.
+DROP FUNCTION IF EXISTS {s}._export_enqueue(jsonb, text)
+--;;
+CREATE OR REPLACE FUNCTION {s}._export_enqueue(p_meta jsonb, p_arn text, p_session text)
 RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	v_id bigint;
 BEGIN
 	DELETE FROM {s}.export_waits WHERE seen_at < clock_timestamp() - interval '1 day';
 	v_id := {s}._enqueue('EXPORT_TO_S3', p_arn, NULL, coalesce((p_meta->>'overwrite')::boolean, false), p_meta);
+	UPDATE {s}.tasks SET caller_session = p_session WHERE task_id = v_id;
 	INSERT INTO {s}.export_waits (task_id, seen_at) VALUES (v_id, clock_timestamp());
 	RETURN v_id;
 END $$
@@ -95,6 +98,38 @@ BEGIN
 	END IF;
 END $$
 --;;
+-- _agent_check fails at once, naming the fix, when no agent has recorded
+-- itself recently (agents beat every 2 s; 10 s without a beat is gone).
+CREATE OR REPLACE FUNCTION {s}._agent_check(p_call text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_last timestamptz := (SELECT max(last_seen) FROM {s}.agents);
+BEGIN
+	IF v_last IS NULL OR v_last < clock_timestamp() - interval '10 seconds' THEN
+		RAISE EXCEPTION 'no s3bridge agent is serving this instance (last seen %); start one with: s3bridge agent --db postgres://…/%',
+			coalesce(to_char(v_last AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'), 'never'), current_database()
+			USING ERRCODE = 'object_not_in_prerequisite_state', HINT = p_call || ' waits for an agent to run its task';
+	END IF;
+END $$
+--;;
+-- _pickup_timeout is the instance's bound on the wait for an agent to
+-- start a task (settings pickup_timeout_seconds, default 30).
+CREATE OR REPLACE FUNCTION {s}._pickup_timeout() RETURNS interval
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+	SELECT make_interval(secs => coalesce(nullif((value::jsonb->>'pickup_timeout_seconds'), '')::int, 30))
+	FROM {s}.settings WHERE name = 'settings'
+$$
+--;;
+-- Runs on the dblink connection: cancels a task no agent has started and
+-- returns 1, or 0 when an agent took it meanwhile.
+CREATE OR REPLACE FUNCTION {s}._cancel_unstarted(p_task_id bigint, p_info text) RETURNS bigint
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+	WITH c AS (UPDATE {s}.tasks SET lifecycle = 'CANCELLED', task_info = p_info, error_code = 'cancelled',
+		finished_at = clock_timestamp(), last_updated = clock_timestamp()
+		WHERE task_id = p_task_id AND lifecycle = 'CREATED' RETURNING 1)
+	SELECT count(*) FROM c
+$$
+--;;
 -- Enqueues an export for p_caller and waits for it. Anyone allowed to call
 -- it may name only a role their session user belongs to: one they could
 -- SET ROLE to anyway. A cancel or statement_timeout cancels the task.
@@ -113,7 +148,12 @@ DECLARE
 	v_files bigint;
 	v_bytes bigint;
 	v_code text;
+	v_session text := pg_backend_pid() || '@' || (SELECT floor(extract(epoch FROM backend_start) * 1000)::bigint
+		FROM pg_stat_activity WHERE pid = pg_backend_pid());
+	v_started timestamptz := clock_timestamp();
+	v_pickup interval := {s}._pickup_timeout();
 BEGIN
+	PERFORM {s}._agent_check('query_export_to_s3');
 	IF v_dl IS NULL THEN
 		RAISE EXCEPTION 'query_export_to_s3 needs the dblink extension (PostgreSQL''s contrib package): the export is enqueued outside the calling transaction'
 			USING ERRCODE = 'feature_not_supported';
@@ -129,8 +169,8 @@ BEGIN
 	EXECUTE format('SELECT %I.dblink_connect($1, $2)', v_dl) USING v_conn, {s}._loopback();
 	BEGIN
 		EXECUTE format('SELECT id FROM %I.dblink($1, $2) AS t(id bigint)', v_dl) INTO v_id
-			USING v_conn, format('SELECT %s._export_enqueue(%L::jsonb, %L)', v_s,
-				p_meta || jsonb_build_object('caller', p_caller, 'waiting', true), p_arn);
+			USING v_conn, format('SELECT %s._export_enqueue(%L::jsonb, %L, %L)', v_s,
+				p_meta || jsonb_build_object('caller', p_caller, 'waiting', true), p_arn, v_session);
 		LOOP
 			PERFORM pg_sleep(0.02);
 			EXECUTE format('SELECT * FROM %I.dblink($1, $2) AS t(lifecycle text, task_info text, '
@@ -138,6 +178,18 @@ BEGIN
 				INTO v_state, v_info, v_rows, v_files, v_bytes, v_code
 				USING v_conn, format('SELECT * FROM %s._export_poll(%s)', v_s, v_id);
 			EXIT WHEN v_state IN ('SUCCESS', 'ERROR', 'CANCELLED');
+			-- Not picked up in time: cancel it (only if still CREATED: an
+			-- agent may take it this instant) and say so.
+			IF v_state = 'CREATED' AND clock_timestamp() - v_started > v_pickup THEN
+				EXECUTE format('SELECT * FROM %I.dblink($1, $2) AS t(n bigint)', v_dl) INTO v_rows
+					USING v_conn, format('SELECT %s._cancel_unstarted(%s, %L)', v_s, v_id,
+						format('cancelled: no s3bridge agent started it within %s', v_pickup));
+				IF v_rows = 1 THEN
+					-- The handler below disconnects.
+					RAISE EXCEPTION 'export task %: no s3bridge agent started it within % (it is cancelled); is an agent running for this instance? s3bridge agent --db postgres://…/%',
+						v_id, v_pickup, current_database() USING ERRCODE = 'object_not_in_prerequisite_state';
+				END IF;
+			END IF;
 		END LOOP;
 	EXCEPTION
 		WHEN query_canceled THEN
@@ -204,7 +256,8 @@ LANGUAGE sql VOLATILE AS $$
 $$
 --;;
 REVOKE EXECUTE ON FUNCTION {s}.create_s3_uri(text, text, text), {s}._dblink_schema(), {s}._loopback(),
-	{s}._conninfo_quote(text), {s}._export_enqueue(jsonb, text), {s}._export_poll(bigint),
+	{s}._conninfo_quote(text), {s}._export_enqueue(jsonb, text, text), {s}._export_poll(bigint),
+	{s}._agent_check(text), {s}._pickup_timeout(), {s}._cancel_unstarted(bigint, text),
 	{s}._export_run(text, jsonb, text), {s}.query_export_to_s3(text, text, text, text, text),
 	{s}.query_export_to_s3(text, {s}._s3_uri_1, text)
 	FROM PUBLIC

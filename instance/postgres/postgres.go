@@ -9,6 +9,9 @@ import (
 	"embed"
 	"fmt"
 	"net/url"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -45,6 +48,10 @@ var (
 // schema (default "s3bridge"); it is removed before connecting.
 const SchemaParam = "s3bridge_schema"
 
+// QueueIdleTimeout is how long the server lets a transaction of the
+// queue's pool sit idle before it ends it.
+const QueueIdleTimeout = 10 * time.Second
+
 // Open connects to the database named by a postgres:// URL.
 func Open(ctx context.Context, raw string) (*Instance, error) {
 	connString, schema, err := splitURL(raw)
@@ -55,7 +62,15 @@ func Open(ctx context.Context, raw string) (*Instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres URL: %w", redactErr(err))
 	}
-	db := stdlib.OpenDB(*cfg)
+	// The pool runs the queue's short transactions (claims lock the
+	// settings row). An agent frozen inside one (SIGSTOP, a VM pause)
+	// would block every other agent's claims for as long as its TCP
+	// connection lives: the server ends such a transaction after
+	// QueueIdleTimeout instead. Loads and exports use connections of
+	// their own, without this limit.
+	pool := cfg.Copy()
+	pool.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.Itoa(int(QueueIdleTimeout / time.Millisecond))
+	db := stdlib.OpenDB(*pool)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("connect to postgres %s/%s: %w", cfg.Host, cfg.Database, err)
@@ -94,15 +109,16 @@ func (in *Instance) dialect() sqlstore.Dialect {
 	render := func(text string) []string { return sqlstore.Script(text, vars) }
 	functions := render(sqlstore.ScriptFiles(functionsFS, "functions*.sql"))
 	return sqlstore.Dialect{
-		Name:        "postgres",
-		Table:       func(name string) string { return s + "." + pgx.Identifier{name}.Sanitize() },
-		Dollar:      true,
-		ReturningID: true,
-		LockRows:    " FOR UPDATE",
-		SkipLocked:  " FOR UPDATE SKIP LOCKED",
-		DDL:         render(schemaSQL),
-		ErrorAborts: true,
-		Attached:    `SELECT count(*) FROM pg_catalog.pg_class WHERE oid = to_regclass(` + statement.QuoteLiteralPG(s+".settings") + `)`,
+		Name:         "postgres",
+		Table:        func(name string) string { return s + "." + pgx.Identifier{name}.Sanitize() },
+		Dollar:       true,
+		ReturningID:  true,
+		LockRows:     " FOR UPDATE",
+		SkipLocked:   " FOR UPDATE SKIP LOCKED",
+		DDL:          render(schemaSQL),
+		ErrorAborts:  true,
+		SessionAlive: sessionAlive,
+		Attached:     `SELECT count(*) FROM pg_catalog.pg_class WHERE oid = to_regclass(` + statement.QuoteLiteralPG(s+".settings") + `)`,
 		Added: []sqlstore.Column{
 			{Table: "{tasks}", Name: "attempt", Type: "bigint NOT NULL DEFAULT 0"},
 			{Table: "{tasks}", Name: "rows_processed", Type: "bigint NOT NULL DEFAULT 0"},
@@ -145,3 +161,16 @@ func (in *Instance) dialect() sqlstore.Dialect {
 
 // Schema is the name of the s3bridge schema in this database.
 func (in *Instance) Schema() string { return in.schema }
+
+// sessionAlive looks for a backend recorded as "pid@backend start in ms":
+// the start time tells a pid reused by a later backend from the caller's.
+func sessionAlive(ctx context.Context, db *sql.DB, session string) (bool, error) {
+	pid, start, ok := strings.Cut(session, "@")
+	if !ok {
+		return false, fmt.Errorf("session %q: want pid@start", session)
+	}
+	var n int
+	err := db.QueryRowContext(ctx, `SELECT count(*) FROM pg_catalog.pg_stat_activity
+		WHERE pid = $1::int AND floor(extract(epoch FROM backend_start) * 1000)::bigint = $2::bigint`, pid, start).Scan(&n)
+	return n > 0, err
+}

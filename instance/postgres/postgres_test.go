@@ -58,3 +58,18 @@ func TestStandardConformingStringsOff(t *testing.T) {
 		t.Errorf("_sh under standard_conforming_strings off: got %s, want %s", got, want)
 	}
 }
+
+// TestQueueIdleTimeout: a transaction of the queue's pool left idle (an
+// agent frozen while it holds the settings row for a claim) is ended by
+// the server, so other agents' claims go on.
+func TestQueueIdleTimeout(t *testing.T) {
+	in := open(t)
+	defer in.Close()
+	var got string
+	if err := in.DB().QueryRowContext(t.Context(), `SELECT current_setting('idle_in_transaction_session_timeout')`).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got != "10s" {
+		t.Errorf("idle_in_transaction_session_timeout of the queue's pool: %s, want 10s", got)
+	}
+}

@@ -40,10 +40,21 @@ type Dialect struct {
 	// ErrorAborts: a failed statement aborts the whole transaction
 	// (PostgreSQL), so statements that may fail run under a savepoint.
 	ErrorAborts bool
+	// SessionAlive reports whether a database session recorded in
+	// tasks.caller_session still exists; nil where sessions don't
+	// outlive their process (SQLite).
+	SessionAlive func(ctx context.Context, db *sql.DB, session string) (bool, error)
 	// Added lists columns added to s3bridge tables after their first
 	// release: Attach adds each one that an older install lacks. New
 	// installs get them from DDL too.
 	Added []Column
+	// ServerCheck is a query run before each claim that returns one row
+	// and one column: NULL when this server is the one s3bridge was
+	// attached to, else why not ("this server (server_id 2) is a copy of
+	// the attached one (server_id 1)"). A replica or a restored copy
+	// holds the queue too, and must not run its tasks a second time. No
+	// row, or no query, means no check.
+	ServerCheck string
 	// Notify is run after Enqueue and Cancel in the same transaction, to
 	// wake listeners; empty when the database has no notifications or a
 	// trigger does it.

@@ -12,7 +12,7 @@ import (
 
 const taskColumns = `task_id, task_type, database_name, lifecycle, percent_complete, task_info,
 	created_at, last_updated, started_at, finished_at, s3_object_arn, file_path, overwrite_file,
-	task_metadata, agent_id, attempt, rows_processed, files_processed, bytes_processed, error_code`
+	task_metadata, agent_id, attempt, rows_processed, files_processed, bytes_processed, error_code, caller_session`
 
 // Enqueue implements instance.Queue.
 func (s *Store) Enqueue(ctx context.Context, t s3bridge.Task) (int64, error) {
@@ -25,9 +25,9 @@ func (s *Store) Enqueue(ctx context.Context, t s3bridge.Task) (int64, error) {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		insert := s.q(`INSERT INTO {tasks}
 			(task_type, database_name, lifecycle, percent_complete, created_at, last_updated,
-			 s3_object_arn, file_path, overwrite_file, task_metadata)
-			VALUES (?, ?, 'CREATED', 0, ?, ?, ?, ?, ?, ?)`)
-		args := []any{string(t.Type), s.name, now, now, nullable(t.S3ObjectARN), nullable(t.FilePath), t.Overwrite, meta}
+			 s3_object_arn, file_path, overwrite_file, task_metadata, caller_session)
+			VALUES (?, ?, 'CREATED', 0, ?, ?, ?, ?, ?, ?, ?)`)
+		args := []any{string(t.Type), s.name, now, now, nullable(t.S3ObjectARN), nullable(t.FilePath), t.Overwrite, meta, nullable(t.CallerSession)}
 		var err error
 		if s.d.ReturningID {
 			err = tx.QueryRowContext(ctx, insert+" RETURNING task_id", args...).Scan(&id)
@@ -69,6 +69,14 @@ func (s *Store) ClaimTask(ctx context.Context, id int64, agent string, lease tim
 
 // claim takes task id, or the oldest runnable task when id is 0.
 func (s *Store) claim(ctx context.Context, agent string, lease time.Duration, id int64) (*s3bridge.Task, error) {
+	// First, before anything writes: a copy of the attached server must
+	// neither run its tasks again nor change its rows.
+	if err := s.checkServer(ctx); err != nil {
+		return nil, fmt.Errorf("claim on %s: %w", s.name, err)
+	}
+	if err := s.cancelOrphans(ctx); err != nil {
+		return nil, err
+	}
 	var claimed *s3bridge.Task
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var val string
@@ -278,14 +286,14 @@ func scanTask(r scanner) (s3bridge.Task, error) {
 		started, finished                 sql.NullTime
 		overwrite                         sql.NullBool
 		attempt, rows, files, size        sql.NullInt64
-		code                              sql.NullString
+		code, session                     sql.NullString
 	)
 	err := r.Scan(&t.ID, &typ, &dbName, &lc, &t.PercentComplete, &info, &t.CreatedAt, &t.LastUpdated,
-		&started, &finished, &arn, &path, &overwrite, &meta, &ag, &attempt, &rows, &files, &size, &code)
+		&started, &finished, &arn, &path, &overwrite, &meta, &ag, &attempt, &rows, &files, &size, &code, &session)
 	if err != nil {
 		return t, err
 	}
-	t.Rows, t.Files, t.Bytes, t.ErrorCode = rows.Int64, files.Int64, size.Int64, code.String
+	t.Rows, t.Files, t.Bytes, t.ErrorCode, t.CallerSession = rows.Int64, files.Int64, size.Int64, code.String, session.String
 	t.Type, t.Lifecycle = s3bridge.TaskType(typ), s3bridge.Lifecycle(lc)
 	t.DatabaseName, t.TaskInfo, t.S3ObjectARN, t.FilePath, t.Agent = dbName.String, info.String, arn.String, path.String, ag.String
 	t.Overwrite, t.Attempt = overwrite.Bool, attempt.Int64

@@ -1,0 +1,95 @@
+package e2e
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/s3bridge/s3bridge/internal/testenv"
+)
+
+// TestPostgresSyncCallsAreBounded (issue 8): query_export_to_s3 fails at
+// once, naming the fix, when no agent serves the instance; it gives up
+// after the instance's pickup timeout when no agent starts its task, and
+// the task is cancelled, never run later; and a task whose caller went
+// away before an agent started it is cancelled, not run, when an agent
+// comes.
+func TestPostgresSyncCallsAreBounded(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	url := testenv.Postgres(t)
+	w.mustCLI("attach", "--db", url, "--endpoint", w.minio.Endpoint)
+	db := openDB(t, "pgx", url)
+	ctx := t.Context()
+	if _, err := db.ExecContext(ctx, `CREATE TABLE t AS SELECT 1 AS id`); err != nil {
+		t.Fatal(err)
+	}
+	export := `select * from s3bridge.query_export_to_s3('select * from t', $1, 'w/t.csv')`
+
+	start := time.Now()
+	_, err := db.ExecContext(ctx, export, w.bucket)
+	if err == nil || !strings.Contains(err.Error(), "no s3bridge agent is serving this instance (last seen never)") ||
+		!strings.Contains(err.Error(), "s3bridge agent --db") || !strings.Contains(err.Error(), "55000") {
+		t.Errorf("with no agent: got %v, want the no-agent error", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the no-agent error took %s", d)
+	}
+	if n := scalar[int](t, db, `select count(*) from s3bridge.tasks`); n != 0 {
+		t.Errorf("%d tasks enqueued with no agent, want none", n)
+	}
+
+	// An agent that is recorded but takes nothing: the pickup timeout.
+	if _, err := db.ExecContext(ctx, `insert into s3bridge.agents values ('silent', 'h', 'v', now(), now() + interval '1 hour')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `update s3bridge.settings set value = jsonb_set(value::jsonb, '{pickup_timeout_seconds}', '1')::text where name = 'settings'`); err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	_, err = db.ExecContext(ctx, export, w.bucket)
+	if err == nil || !strings.Contains(err.Error(), "no s3bridge agent started it within") {
+		t.Errorf("with no agent taking the task: got %v, want the pickup timeout", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("the pickup timeout of 1 s took %s", d)
+	}
+	contains(t, "timed-out task", scalar[string](t, db, `select lifecycle || ' ' || task_info from s3bridge.tasks order by task_id desc limit 1`),
+		"CANCELLED", "no s3bridge agent started it")
+
+	// A caller that goes away: its task must not run when an agent comes.
+	if _, err := db.ExecContext(ctx, `update s3bridge.settings set value = jsonb_set(value::jsonb, '{pickup_timeout_seconds}', '300')::text where name = 'settings'`); err != nil {
+		t.Fatal(err)
+	}
+	callerCtx, kill := context.WithCancel(ctx)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if err := conn.QueryRowContext(ctx, `select pg_backend_pid()`).Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	go conn.ExecContext(callerCtx, export, w.bucket)
+	waitFor(t, "the caller's task to be queued", 30*time.Second, func() bool {
+		return scalar[int](t, db, `select count(*) from s3bridge.tasks where lifecycle = 'CREATED' and caller_session like $1`, strconv.Itoa(pid)+"@%") == 1
+	})
+	if _, err := db.ExecContext(ctx, `select pg_terminate_backend($1)`, pid); err != nil {
+		t.Fatal(err)
+	}
+	kill()
+	conn.Close()
+	if _, err := db.ExecContext(ctx, `delete from s3bridge.agents`); err != nil {
+		t.Fatal(err)
+	}
+	w.agent("--db", url, "--tick", "100ms")
+	waitFor(t, "the orphaned task to be cancelled", 30*time.Second, func() bool {
+		return scalar[string](t, db, `select lifecycle from s3bridge.tasks order by task_id desc limit 1`) == "CANCELLED"
+	})
+	contains(t, "orphaned task", scalar[string](t, db, `select task_info from s3bridge.tasks order by task_id desc limit 1`), "has ended")
+	if objs := listKeys(t, w, "w/"); len(objs) != 0 {
+		t.Errorf("the orphaned export ran: %v", objs)
+	}
+}
