@@ -62,7 +62,7 @@ func TestExportMariaDBSQL(t *testing.T) {
 	w.mustCLI("attach", "--db", url, "--endpoint", w.minio.Endpoint)
 	w.agent("--db", url, "--tick", "100ms")
 	dbName, schema := mariaNames(t, url)
-	db := openDB(t, "mysql", "root@tcp(127.0.0.1:3306)/"+dbName)
+	db := openDB(t, "mysql", "root@tcp("+testenv.MariaDBHost()+")/"+dbName)
 	if _, err := db.ExecContext(t.Context(), `CREATE TABLE t AS SELECT seq AS id, CONCAT('name ', seq) AS name FROM seq_1_to_1000`); err != nil {
 		t.Fatal(err)
 	}

@@ -55,7 +55,7 @@ func TestMariaDBLoadRunsAsCaller(t *testing.T) {
 	w.mustCLI("attach", "--db", url)
 	w.agent("--db", url, "--tick", "100ms")
 	dbName, schema := mariaNames(t, url)
-	admin := openDB(t, "mysql", "root@tcp(127.0.0.1:3306)/"+dbName)
+	admin := openDB(t, "mysql", "root@tcp("+testenv.MariaDBHost()+")/"+dbName)
 	for _, q := range []string{
 		"CREATE TABLE mine (name VARCHAR(64), value VARCHAR(200))",
 		"CREATE TABLE theirs (name VARCHAR(64), value VARCHAR(200))",
@@ -100,8 +100,8 @@ func TestMariaDBLoadRunsAsCaller(t *testing.T) {
 	if got := scalar[string](t, admin, "SELECT value FROM `"+schema+"`.settings WHERE name = 'settings'"); got != settingsBefore {
 		t.Errorf("settings changed by a caller's load:\n%s\nwas\n%s", got, settingsBefore)
 	}
-	if n := scalar[int](t, admin, "SELECT count(*) FROM `"+schema+"`.settings"); n != 3 {
-		t.Errorf("settings rows: %d, want the 3 attach wrote", n)
+	if n := scalar[int](t, admin, "SELECT count(*) FROM `"+schema+"`.settings"); n != 4 {
+		t.Errorf("settings rows: %d, want the 4 attach wrote", n)
 	}
 	if n := scalar[int](t, admin, "SELECT count(*) FROM theirs") + scalar[int](t, admin, "SELECT count(*) FROM mine"); n != 0 {
 		t.Errorf("%d rows landed from refused loads", n)
@@ -109,10 +109,9 @@ func TestMariaDBLoadRunsAsCaller(t *testing.T) {
 	// The caller and its role come from the session: naming another
 	// account or a role the caller does not hold is refused.
 	for _, forged := range []string{"'root@%', NULL", "CURRENT_USER(), 's3bridge_export'"} {
-		var id sql.NullInt64
-		err := caller.QueryRowContext(t.Context(), "SELECT `"+schema+"`._load_enqueue('LOAD DATA FROM S3 ''"+uri+"'' INTO TABLE theirs', "+forged+")").Scan(&id)
+		_, err := caller.ExecContext(t.Context(), "CALL `"+schema+"`._load_enqueue('LOAD DATA FROM S3 ''"+uri+"'' INTO TABLE theirs', "+forged+", @s3b_id)")
 		if err == nil || !strings.Contains(err.Error(), "42000") {
-			t.Errorf("_load_enqueue with %s: got task %v, %v; want SQLSTATE 42000", forged, id, err)
+			t.Errorf("_load_enqueue with %s: got %v; want SQLSTATE 42000", forged, err)
 		}
 	}
 	// What the caller may do still works, SET included.
@@ -156,7 +155,7 @@ func TestMariaDBLoadRunsAsCaller(t *testing.T) {
 	}
 	rows.Close()
 	var lc string
-	if err := other.QueryRowContext(t.Context(), "SELECT `"+schema+"`.cancel_task(?)", first).Scan(&lc); err == nil || !strings.Contains(err.Error(), "not found") {
+	if err := other.QueryRowContext(t.Context(), "CALL `"+schema+"`.cancel_task(?)", first).Scan(&lc); err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Errorf("another user cancels the caller's task: %q, %v; want not found", lc, err)
 	}
 }

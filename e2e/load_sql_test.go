@@ -82,7 +82,7 @@ func TestMariaDBLoadDataFromS3(t *testing.T) {
 	w.mustCLI("attach", "--db", url)
 	w.agent("--db", url, "--tick", "100ms")
 	dbName, schema := mariaNames(t, url)
-	db := openDB(t, "mysql", "root@tcp(127.0.0.1:3306)/"+dbName)
+	db := openDB(t, "mysql", "root@tcp("+testenv.MariaDBHost()+")/"+dbName)
 	db.SetMaxOpenConns(1)
 	if _, err := db.ExecContext(t.Context(), `CREATE TABLE employees (ID INT PRIMARY KEY, FIRSTNAME TEXT, LASTNAME TEXT, EMAIL TEXT, SCORE INT)`); err != nil {
 		t.Fatal(err)

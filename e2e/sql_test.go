@@ -82,8 +82,8 @@ func TestPostgresSQL(t *testing.T) {
 	}
 }
 
-// TestMariaDBSQL drives the same functions positionally on MariaDB, with
-// procedures returning result sets.
+// TestMariaDBSQL drives the same interface positionally on MariaDB, as
+// procedures: those that enqueue return the task id as a one-row result.
 func TestMariaDBSQL(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
@@ -92,7 +92,7 @@ func TestMariaDBSQL(t *testing.T) {
 	w.mustCLI("attach", "--db", url, "--area", area, "--dir", "EXPORTS="+exports)
 	w.agent("--db", url, "--tick", "100ms")
 	_, schema := mariaNames(t, url)
-	db := openDB(t, "mysql", "root@tcp(127.0.0.1:3306)/"+schema+"?parseTime=true")
+	db := openDB(t, "mysql", "root@tcp("+testenv.MariaDBHost()+")/"+schema+"?parseTime=true")
 	db.SetMaxOpenConns(1)
 	s := &sqlTasks{t: t, db: db, status: `select lifecycle, task_info, percent_complete from tasks where task_id = ?`}
 	s.call = func(q string, args ...any) int64 { return scalar[int64](t, db, q, args...) }
@@ -100,24 +100,24 @@ func TestMariaDBSQL(t *testing.T) {
 	for _, f := range []string{"db1.dmp", "db2.dmp"} {
 		writeFile(t, filepath.Join(exports, f), "data of "+f)
 	}
-	s.ok(`select upload_to_s3(?, '', '', 'EXPORTS')`, b)
-	s.ok(`select upload_to_s3_compressed(?, 'db1', 'gz/', 'EXPORTS', 9)`, b)
+	s.ok(`call upload_to_s3(?, '', '', 'EXPORTS')`, b)
+	s.ok(`call upload_to_s3_compressed(?, 'db1', 'gz/', 'EXPORTS', 9)`, b)
 	os.Remove(filepath.Join(exports, "db1.dmp"))
-	s.ok(`select download_from_s3(?, 'EXPORTS', '')`, b)
+	s.ok(`call download_from_s3(?, 'EXPORTS', '')`, b)
 	if got, err := os.ReadFile(filepath.Join(exports, "db1.dmp")); err != nil || string(got) != "data of db1.dmp" {
 		t.Errorf("download_from_s3: %q, %v", got, err)
 	}
-	s.ok(`select download_from_s3_ext(?, 'EXPORTS', 'gz/', 'GZIP', 'TRUE')`, b)
-	s.fails("no objects", `select download_from_s3_ext(?, 'EXPORTS', 'none/', 'NONE', 'TRUE')`, b)
-	s.ok(`select download_file_from_s3(?, 'in/db2.csv', 0)`, "arn:aws:s3:::"+b+"/db2.dmp")
-	s.ok(`select upload_file_to_s3('in/db2.csv', ?, 0)`, "arn:aws:s3:::"+b+"/copy/db2.csv")
-	s.fails("already exists", `select upload_file_to_s3('in/db2.csv', ?, 0)`, "arn:aws:s3:::"+b+"/copy/db2.csv")
-	gather := s.ok(`select gather_file_details()`)
+	s.ok(`call download_from_s3_ext(?, 'EXPORTS', 'gz/', 'GZIP', 'TRUE')`, b)
+	s.fails("no objects", `call download_from_s3_ext(?, 'EXPORTS', 'none/', 'NONE', 'TRUE')`, b)
+	s.ok(`call download_file_from_s3(?, 'in/db2.csv', 0)`, "arn:aws:s3:::"+b+"/db2.dmp")
+	s.ok(`call upload_file_to_s3('in/db2.csv', ?, 0)`, "arn:aws:s3:::"+b+"/copy/db2.csv")
+	s.fails("already exists", `call upload_file_to_s3('in/db2.csv', ?, 0)`, "arn:aws:s3:::"+b+"/copy/db2.csv")
+	gather := s.ok(`call gather_file_details()`)
 	files := column(t, db, `call list_file_details(?)`, gather)
 	if strings.Join(files, "|") != area+"/in/|"+area+"/in/db2.csv" {
 		t.Errorf("list_file_details: %v", files)
 	}
-	del := s.ok(`select delete_from_filesystem('in/', 1)`)
+	del := s.ok(`call delete_from_filesystem('in/', 1)`)
 	if got := strings.Join(columnNames(t, db, `call task_status(NULL, 0)`), " "); got != taskStatusColumns {
 		t.Errorf("task_status columns: %s", got)
 	}
@@ -125,7 +125,7 @@ func TestMariaDBSQL(t *testing.T) {
 		t.Errorf("read_task_log: %q", log)
 	}
 	var lc string
-	if err := db.QueryRowContext(t.Context(), `select cancel_task(?)`, del).Scan(&lc); err == nil || !strings.Contains(err.Error(), "SUCCESS") {
+	if err := db.QueryRowContext(t.Context(), `call cancel_task(?)`, del).Scan(&lc); err == nil || !strings.Contains(err.Error(), "SUCCESS") {
 		t.Errorf("cancel of a finished task: got %v", err)
 	}
 }

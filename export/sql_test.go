@@ -260,7 +260,7 @@ func TestMariaDBSelectIntoOutfileS3(t *testing.T) {
 	if _, state := mariaErr(err); state != "HY000" || !strings.Contains(err.Error(), "stopped after") {
 		t.Errorf("a failing query: got %v, want the export's error", err)
 	}
-	_, err = mariaAs(t, h, reader).ExecContext(ctx, "SELECT "+schema+"._export_enqueue('SELECT 1 INTO OUTFILE S3 ''s3://b-x1/x''', 'root@%', NULL)")
+	_, err = mariaAs(t, h, reader).ExecContext(ctx, "CALL "+schema+"._export_enqueue('SELECT 1 INTO OUTFILE S3 ''s3://b-x1/x''', 'root@%', NULL, @s3b_id)")
 	if _, state := mariaErr(err); state != "42000" {
 		t.Errorf("claiming another account: got %v, want SQLSTATE 42000", err)
 	}

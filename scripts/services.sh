@@ -9,7 +9,11 @@ export S3BRIDGE_TEST_S3_ENDPOINT=${S3BRIDGE_TEST_S3_ENDPOINT:-http://127.0.0.1:$
 export S3BRIDGE_TEST_S3_ACCESS_KEY=${S3BRIDGE_TEST_S3_ACCESS_KEY:-s3bridgeadmin}
 export S3BRIDGE_TEST_S3_SECRET_KEY=${S3BRIDGE_TEST_S3_SECRET_KEY:-s3bridge-test-secret}
 export S3BRIDGE_TEST_POSTGRES=${S3BRIDGE_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
-export S3BRIDGE_TEST_MARIADB=${S3BRIDGE_TEST_MARIADB:-mysql://root@127.0.0.1:3306/test}
+# The MariaDB tests run against has the binary log on (ROW), as servers
+# with replicas or point-in-time recovery run: ensure_mariadb_binlog. The
+# system MariaDB on 3306 (ensure_mariadb) is the benchmarks'.
+MARIADB_BINLOG_PORT=${S3BRIDGE_TEST_MARIADB_BINLOG_PORT:-3307}
+export S3BRIDGE_TEST_MARIADB=${S3BRIDGE_TEST_MARIADB:-mysql://root@127.0.0.1:$MARIADB_BINLOG_PORT/test}
 
 svc_log() { echo "services: $*" >&2; }
 
@@ -73,9 +77,8 @@ ensure_mariadb() {
 
 # A private MariaDB with the binary log on (ROW), as production servers run:
 # its own data directory under the cache, 127.0.0.1:$MARIADB_BINLOG_PORT,
-# root without a password over TCP. It uses the Debian mariadbd that
-# ensure_mariadb installs.
-MARIADB_BINLOG_PORT=${S3BRIDGE_TEST_MARIADB_BINLOG_PORT:-3307}
+# root without a password over TCP, utf8mb4 as Debian's configuration sets.
+# It uses the Debian mariadbd that ensure_mariadb installs.
 ensure_mariadb_binlog() {
   if mariadb-admin -h 127.0.0.1 -P "$MARIADB_BINLOG_PORT" -uroot ping >/dev/null 2>&1; then return 0; fi
   local dir="${XDG_CACHE_HOME:-$HOME/.cache}/s3bridge/mariadb-$MARIADB_BINLOG_PORT"
@@ -87,8 +90,10 @@ ensure_mariadb_binlog() {
   svc_log "starting MariaDB with the binary log on 127.0.0.1:$MARIADB_BINLOG_PORT"
   nohup /usr/sbin/mariadbd --no-defaults --user="$(id -un)" --datadir="$dir/data" --port="$MARIADB_BINLOG_PORT" \
     --bind-address=127.0.0.1 --socket="$dir/mysqld.sock" --pid-file="$dir/mysqld.pid" --log-error="$dir/error.log" \
-    --log-bin="$dir/data/mariadb-bin" --binlog-format=ROW --server-id=1 --local-infile=1 >/dev/null 2>&1 &
+    --log-bin="$dir/data/mariadb-bin" --binlog-format=ROW --server-id=1 --binlog-expire-logs-seconds=86400 \
+    --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci --local-infile=1 >/dev/null 2>&1 &
   wait_for 30 mariadb-admin -h 127.0.0.1 -P "$MARIADB_BINLOG_PORT" -uroot ping || { svc_log "MariaDB (binary log) did not start:"; tail -20 "$dir/error.log" >&2; return 1; }
+  mariadb -h 127.0.0.1 -P "$MARIADB_BINLOG_PORT" -uroot -e 'CREATE DATABASE IF NOT EXISTS test' >&2
 }
 
 # DuckDB, through its npm package, is the independent Parquet reader the
@@ -108,5 +113,5 @@ ensure_duckdb() {
 }
 
 ensure_services() {
-  ensure_minio && ensure_postgres && ensure_mariadb && ensure_duckdb
+  ensure_minio && ensure_postgres && ensure_mariadb && ensure_mariadb_binlog && ensure_duckdb
 }

@@ -1,17 +1,50 @@
--- The SQL interface: RDS's procedures as functions (enqueue, return the task
--- id) and procedures (result sets), taking RDS's parameters positionally as
--- MariaDB routines have no named or default parameters. SQL SECURITY DEFINER
--- so callers need EXECUTE, not rights on the tables. Times are UTC.
+-- The SQL interface: RDS's procedures, taking RDS's parameters positionally
+-- as MariaDB routines have no named or default parameters. SQL SECURITY
+-- DEFINER so callers need EXECUTE, not rights on the tables. Times are UTC.
+--
+-- What changes data is a procedure: CALL s3bridge.upload_to_s3(…) returns
+-- the task id as a one-row result, as RDS SQL Server's
+-- exec msdb.dbo.rds_upload_to_s3 does. A server with the binary log on
+-- refuses to create a function that writes (error 1418) unless its DBA
+-- set log_bin_trust_function_creators, and rightly: such a function, called
+-- from a statement logged as text, runs again on every replica. Procedures
+-- are not logged as CALLs but statement by statement, with their variables
+-- as values. Where the server allows it, function_forms.sql adds the
+-- SELECT s3bridge.upload_to_s3(…) forms too. Functions that only read stay
+-- functions, declared READS SQL DATA (none is DETERMINISTIC: they read
+-- the session's user or the tables).
+--
+-- Each entry point is a procedure _name(…, OUT p_task_id) doing the work,
+-- called by the procedure form (which returns the id as a result) and the
+-- function form (which returns it).
+--
+-- Functions of earlier releases that write are procedures now.
 DROP FUNCTION IF EXISTS {s}.`_enqueue`
 --;;
-CREATE FUNCTION {s}.`_enqueue`(p_type VARCHAR(32), p_arn TEXT, p_path TEXT, p_overwrite BOOLEAN, p_meta LONGTEXT)
-RETURNS BIGINT MODIFIES SQL DATA SQL SECURITY DEFINER
+DROP FUNCTION IF EXISTS {s}.`_load_enqueue`
+--;;
+DROP FUNCTION IF EXISTS {s}.`_export_enqueue`
+--;;
+DROP FUNCTION IF EXISTS {s}.`_export_poll`
+--;;
+-- _enqueue inserts a task owned by the session's login user. The owner is
+-- read into a variable first, so that a statement-format binary log holds
+-- it as a value rather than USER(), which a replica would evaluate as its
+-- own replication thread. p_session is the caller's CONNECTION_ID() when a
+-- synchronous call waits for the task: the agent cancels it when that
+-- session ends.
+DROP PROCEDURE IF EXISTS {s}.`_enqueue`
+--;;
+CREATE PROCEDURE {s}.`_enqueue`(IN p_type VARCHAR(32), IN p_arn TEXT, IN p_path TEXT, IN p_overwrite BOOLEAN,
+	IN p_meta LONGTEXT, IN p_session VARCHAR(64), OUT p_task_id BIGINT)
+MODIFIES SQL DATA SQL SECURITY DEFINER
 BEGIN
+	DECLARE v_owner VARCHAR(128) DEFAULT SUBSTRING_INDEX(USER(), '@', 1);
 	INSERT INTO {s}.`tasks` (task_type, database_name, lifecycle, created_at, last_updated,
-		s3_object_arn, file_path, overwrite_file, task_metadata)
+		s3_object_arn, file_path, overwrite_file, task_metadata, caller_session, owner)
 	VALUES (p_type, (SELECT value FROM {s}.`settings` WHERE name = 'database_name'), 'CREATED',
-		UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), p_arn, p_path, COALESCE(p_overwrite, 0), p_meta);
-	RETURN LAST_INSERT_ID();
+		UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), p_arn, p_path, COALESCE(p_overwrite, 0), p_meta, p_session, v_owner);
+	SET p_task_id = LAST_INSERT_ID();
 END
 --;;
 -- _mine: whether the session may see task p_task_id through the SQL
@@ -55,9 +88,8 @@ BEGIN
 END
 --;;
 -- _task_state: {"lifecycle": …, "info": …, "rows": …, "files": …,
--- "bytes": …, "error_code": …} of one of the session's tasks, for the
--- procedures that wait for an agent: the figures and the error code are
--- the task's columns.
+-- "bytes": …, "error_code": …} of one of the session's tasks: the figures
+-- and the error code are the task's columns.
 DROP FUNCTION IF EXISTS {s}.`_task_state`
 --;;
 CREATE FUNCTION {s}.`_task_state`(p_task_id BIGINT)
@@ -73,72 +105,53 @@ BEGIN
 	RETURN COALESCE(v_state, JSON_OBJECT('lifecycle', NULL, 'info', NULL));
 END
 --;;
-DROP FUNCTION IF EXISTS {s}.`upload_to_s3`
+DROP PROCEDURE IF EXISTS {s}.`_upload_to_s3`
 --;;
-CREATE FUNCTION {s}.`upload_to_s3`(p_bucket_name VARCHAR(255), p_prefix TEXT, p_s3_prefix TEXT, p_directory_name VARCHAR(128))
-RETURNS BIGINT MODIFIES SQL DATA SQL SECURITY DEFINER
-RETURN {s}.`_enqueue`('UPLOAD_TO_S3', CONCAT('arn:aws:s3:::', p_bucket_name, '/', COALESCE(p_s3_prefix, '')), NULL, 0,
-	JSON_OBJECT('kind', 'directory', 'p_bucket_name', p_bucket_name, 'p_prefix', COALESCE(p_prefix, ''),
-		'p_s3_prefix', COALESCE(p_s3_prefix, ''), 'p_directory_name', p_directory_name, 'p_compression_level', 0))
---;;
-DROP FUNCTION IF EXISTS {s}.`upload_to_s3_compressed`
---;;
-CREATE FUNCTION {s}.`upload_to_s3_compressed`(p_bucket_name VARCHAR(255), p_prefix TEXT, p_s3_prefix TEXT, p_directory_name VARCHAR(128), p_compression_level INT)
-RETURNS BIGINT MODIFIES SQL DATA SQL SECURITY DEFINER
-RETURN {s}.`_enqueue`('UPLOAD_TO_S3', CONCAT('arn:aws:s3:::', p_bucket_name, '/', COALESCE(p_s3_prefix, '')), NULL, 0,
+CREATE PROCEDURE {s}.`_upload_to_s3`(IN p_bucket_name VARCHAR(255), IN p_prefix TEXT, IN p_s3_prefix TEXT,
+	IN p_directory_name VARCHAR(128), IN p_compression_level INT, OUT p_task_id BIGINT)
+MODIFIES SQL DATA SQL SECURITY DEFINER
+CALL {s}.`_enqueue`('UPLOAD_TO_S3', CONCAT('arn:aws:s3:::', p_bucket_name, '/', COALESCE(p_s3_prefix, '')), NULL, 0,
 	JSON_OBJECT('kind', 'directory', 'p_bucket_name', p_bucket_name, 'p_prefix', COALESCE(p_prefix, ''),
 		'p_s3_prefix', COALESCE(p_s3_prefix, ''), 'p_directory_name', p_directory_name,
-		'p_compression_level', COALESCE(p_compression_level, 0)))
+		'p_compression_level', COALESCE(p_compression_level, 0)), NULL, p_task_id)
 --;;
-DROP FUNCTION IF EXISTS {s}.`download_from_s3`
+DROP PROCEDURE IF EXISTS {s}.`_download_from_s3`
 --;;
-CREATE FUNCTION {s}.`download_from_s3`(p_bucket_name VARCHAR(255), p_directory_name VARCHAR(128), p_s3_prefix TEXT)
-RETURNS BIGINT MODIFIES SQL DATA SQL SECURITY DEFINER
-RETURN {s}.`download_from_s3_ext`(p_bucket_name, p_directory_name, p_s3_prefix, 'NONE', 'FALSE')
---;;
-DROP FUNCTION IF EXISTS {s}.`download_from_s3_ext`
---;;
-CREATE FUNCTION {s}.`download_from_s3_ext`(p_bucket_name VARCHAR(255), p_directory_name VARCHAR(128), p_s3_prefix TEXT,
-	p_decompression_format VARCHAR(16), p_error_on_zero_downloads VARCHAR(8))
-RETURNS BIGINT MODIFIES SQL DATA SQL SECURITY DEFINER
-RETURN {s}.`_enqueue`('DOWNLOAD_FROM_S3', CONCAT('arn:aws:s3:::', p_bucket_name, '/', COALESCE(p_s3_prefix, '')), NULL, 0,
+CREATE PROCEDURE {s}.`_download_from_s3`(IN p_bucket_name VARCHAR(255), IN p_directory_name VARCHAR(128), IN p_s3_prefix TEXT,
+	IN p_decompression_format VARCHAR(16), IN p_error_on_zero_downloads VARCHAR(8), OUT p_task_id BIGINT)
+MODIFIES SQL DATA SQL SECURITY DEFINER
+CALL {s}.`_enqueue`('DOWNLOAD_FROM_S3', CONCAT('arn:aws:s3:::', p_bucket_name, '/', COALESCE(p_s3_prefix, '')), NULL, 0,
 	JSON_OBJECT('kind', 'directory', 'p_bucket_name', p_bucket_name, 'p_directory_name', p_directory_name,
 		'p_s3_prefix', COALESCE(p_s3_prefix, ''), 'p_decompression_format', COALESCE(p_decompression_format, 'NONE'),
-		'p_error_on_zero_downloads', COALESCE(p_error_on_zero_downloads, 'FALSE')))
+		'p_error_on_zero_downloads', COALESCE(p_error_on_zero_downloads, 'FALSE')), NULL, p_task_id)
 --;;
-DROP FUNCTION IF EXISTS {s}.`download_file_from_s3`
+DROP PROCEDURE IF EXISTS {s}.`_download_file_from_s3`
 --;;
-CREATE FUNCTION {s}.`download_file_from_s3`(s3_arn_of_file TEXT, file_path TEXT, overwrite_file INT)
-RETURNS BIGINT MODIFIES SQL DATA SQL SECURITY DEFINER
-RETURN {s}.`_enqueue`('DOWNLOAD_FROM_S3', s3_arn_of_file, file_path, COALESCE(overwrite_file, 0) = 1,
+CREATE PROCEDURE {s}.`_download_file_from_s3`(IN s3_arn_of_file TEXT, IN file_path TEXT, IN overwrite_file INT, OUT p_task_id BIGINT)
+MODIFIES SQL DATA SQL SECURITY DEFINER
+CALL {s}.`_enqueue`('DOWNLOAD_FROM_S3', s3_arn_of_file, file_path, COALESCE(overwrite_file, 0) = 1,
 	JSON_OBJECT('kind', 'file', 's3_arn_of_file', s3_arn_of_file, 'file_path', COALESCE(file_path, ''),
-		'overwrite_file', COALESCE(overwrite_file, 0)))
+		'overwrite_file', COALESCE(overwrite_file, 0)), NULL, p_task_id)
 --;;
-DROP FUNCTION IF EXISTS {s}.`upload_file_to_s3`
+DROP PROCEDURE IF EXISTS {s}.`_upload_file_to_s3`
 --;;
-CREATE FUNCTION {s}.`upload_file_to_s3`(file_path TEXT, s3_arn_of_file TEXT, overwrite_file INT)
-RETURNS BIGINT MODIFIES SQL DATA SQL SECURITY DEFINER
-RETURN {s}.`_enqueue`('UPLOAD_TO_S3', s3_arn_of_file, file_path, COALESCE(overwrite_file, 0) = 1,
+CREATE PROCEDURE {s}.`_upload_file_to_s3`(IN file_path TEXT, IN s3_arn_of_file TEXT, IN overwrite_file INT, OUT p_task_id BIGINT)
+MODIFIES SQL DATA SQL SECURITY DEFINER
+CALL {s}.`_enqueue`('UPLOAD_TO_S3', s3_arn_of_file, file_path, COALESCE(overwrite_file, 0) = 1,
 	JSON_OBJECT('kind', 'file', 's3_arn_of_file', s3_arn_of_file, 'file_path', file_path,
-		'overwrite_file', COALESCE(overwrite_file, 0)))
+		'overwrite_file', COALESCE(overwrite_file, 0)), NULL, p_task_id)
 --;;
-DROP FUNCTION IF EXISTS {s}.`gather_file_details`
+DROP PROCEDURE IF EXISTS {s}.`_delete_from_filesystem`
 --;;
-CREATE FUNCTION {s}.`gather_file_details`()
-RETURNS BIGINT MODIFIES SQL DATA SQL SECURITY DEFINER
-RETURN {s}.`_enqueue`('LIST_FILES_ON_DISK', NULL, NULL, 0, '{}')
+CREATE PROCEDURE {s}.`_delete_from_filesystem`(IN file_path TEXT, IN force_delete INT, OUT p_task_id BIGINT)
+MODIFIES SQL DATA SQL SECURITY DEFINER
+CALL {s}.`_enqueue`('DELETE_FILES_ON_DISK', NULL, file_path, 0,
+	JSON_OBJECT('file_path', file_path, 'force_delete', COALESCE(force_delete, 0)), NULL, p_task_id)
 --;;
-DROP FUNCTION IF EXISTS {s}.`delete_from_filesystem`
+DROP PROCEDURE IF EXISTS {s}.`_cancel_task`
 --;;
-CREATE FUNCTION {s}.`delete_from_filesystem`(file_path TEXT, force_delete INT)
-RETURNS BIGINT MODIFIES SQL DATA SQL SECURITY DEFINER
-RETURN {s}.`_enqueue`('DELETE_FILES_ON_DISK', NULL, file_path, 0,
-	JSON_OBJECT('file_path', file_path, 'force_delete', COALESCE(force_delete, 0)))
---;;
-DROP FUNCTION IF EXISTS {s}.`cancel_task`
---;;
-CREATE FUNCTION {s}.`cancel_task`(p_task_id BIGINT)
-RETURNS VARCHAR(20) MODIFIES SQL DATA SQL SECURITY DEFINER
+CREATE PROCEDURE {s}.`_cancel_task`(IN p_task_id BIGINT, OUT p_lifecycle VARCHAR(20))
+MODIFIES SQL DATA SQL SECURITY DEFINER
 BEGIN
 	DECLARE v_type VARCHAR(32);
 	DECLARE v_state VARCHAR(20);
@@ -148,24 +161,121 @@ BEGIN
 		SET v_msg = CONCAT('task ', p_task_id, ' not found');
 		SIGNAL SQLSTATE '02000' SET MESSAGE_TEXT = v_msg;
 	END IF;
+	-- The updates name the task alone: _mine (USER()) would be evaluated
+	-- again by a replica replaying a statement-format log.
 	IF v_state = 'CREATED' THEN
 		UPDATE {s}.`tasks` SET lifecycle = 'CANCELLED', task_info = 'cancelled before it started',
 			finished_at = UTC_TIMESTAMP(6), last_updated = UTC_TIMESTAMP(6) WHERE task_id = p_task_id;
-		RETURN 'CANCELLED';
-	END IF;
-	IF v_state = 'IN_PROGRESS' THEN
+		SET p_lifecycle = 'CANCELLED';
+	ELSEIF v_state = 'IN_PROGRESS' THEN
 		IF v_type IN ('LIST_FILES_ON_DISK', 'DELETE_FILES_ON_DISK') THEN
 			SET v_msg = CONCAT('task ', p_task_id, ' is a ', v_type, ' task in progress: it cannot be cancelled');
 			SIGNAL SQLSTATE '55000' SET MESSAGE_TEXT = v_msg;
 		END IF;
 		UPDATE {s}.`tasks` SET lifecycle = 'CANCEL_REQUESTED', last_updated = UTC_TIMESTAMP(6) WHERE task_id = p_task_id;
-		RETURN 'CANCEL_REQUESTED';
+		SET p_lifecycle = 'CANCEL_REQUESTED';
+	ELSEIF v_state = 'CANCEL_REQUESTED' THEN
+		SET p_lifecycle = v_state;
+	ELSE
+		SET v_msg = CONCAT('task ', p_task_id, ' is ', v_state, ': it cannot be cancelled');
+		SIGNAL SQLSTATE '55000' SET MESSAGE_TEXT = v_msg;
 	END IF;
-	IF v_state = 'CANCEL_REQUESTED' THEN
-		RETURN v_state;
-	END IF;
-	SET v_msg = CONCAT('task ', p_task_id, ' is ', v_state, ': it cannot be cancelled');
-	SIGNAL SQLSTATE '55000' SET MESSAGE_TEXT = v_msg;
+END
+--;;
+-- The procedure forms: CALL s3bridge.upload_to_s3('mybucket', '', 'dbfiles/',
+-- 'DATA_PUMP_DIR') returns one row, task_id.
+DROP PROCEDURE IF EXISTS {s}.`upload_to_s3`
+--;;
+CREATE PROCEDURE {s}.`upload_to_s3`(IN p_bucket_name VARCHAR(255), IN p_prefix TEXT, IN p_s3_prefix TEXT, IN p_directory_name VARCHAR(128))
+MODIFIES SQL DATA SQL SECURITY DEFINER
+BEGIN
+	DECLARE v_id BIGINT;
+	CALL {s}.`_upload_to_s3`(p_bucket_name, p_prefix, p_s3_prefix, p_directory_name, 0, v_id);
+	SELECT v_id AS task_id;
+END
+--;;
+DROP PROCEDURE IF EXISTS {s}.`upload_to_s3_compressed`
+--;;
+CREATE PROCEDURE {s}.`upload_to_s3_compressed`(IN p_bucket_name VARCHAR(255), IN p_prefix TEXT, IN p_s3_prefix TEXT,
+	IN p_directory_name VARCHAR(128), IN p_compression_level INT)
+MODIFIES SQL DATA SQL SECURITY DEFINER
+BEGIN
+	DECLARE v_id BIGINT;
+	CALL {s}.`_upload_to_s3`(p_bucket_name, p_prefix, p_s3_prefix, p_directory_name, p_compression_level, v_id);
+	SELECT v_id AS task_id;
+END
+--;;
+DROP PROCEDURE IF EXISTS {s}.`download_from_s3`
+--;;
+CREATE PROCEDURE {s}.`download_from_s3`(IN p_bucket_name VARCHAR(255), IN p_directory_name VARCHAR(128), IN p_s3_prefix TEXT)
+MODIFIES SQL DATA SQL SECURITY DEFINER
+BEGIN
+	DECLARE v_id BIGINT;
+	CALL {s}.`_download_from_s3`(p_bucket_name, p_directory_name, p_s3_prefix, 'NONE', 'FALSE', v_id);
+	SELECT v_id AS task_id;
+END
+--;;
+DROP PROCEDURE IF EXISTS {s}.`download_from_s3_ext`
+--;;
+CREATE PROCEDURE {s}.`download_from_s3_ext`(IN p_bucket_name VARCHAR(255), IN p_directory_name VARCHAR(128), IN p_s3_prefix TEXT,
+	IN p_decompression_format VARCHAR(16), IN p_error_on_zero_downloads VARCHAR(8))
+MODIFIES SQL DATA SQL SECURITY DEFINER
+BEGIN
+	DECLARE v_id BIGINT;
+	CALL {s}.`_download_from_s3`(p_bucket_name, p_directory_name, p_s3_prefix, p_decompression_format, p_error_on_zero_downloads, v_id);
+	SELECT v_id AS task_id;
+END
+--;;
+DROP PROCEDURE IF EXISTS {s}.`download_file_from_s3`
+--;;
+CREATE PROCEDURE {s}.`download_file_from_s3`(IN s3_arn_of_file TEXT, IN file_path TEXT, IN overwrite_file INT)
+MODIFIES SQL DATA SQL SECURITY DEFINER
+BEGIN
+	DECLARE v_id BIGINT;
+	CALL {s}.`_download_file_from_s3`(s3_arn_of_file, file_path, overwrite_file, v_id);
+	SELECT v_id AS task_id;
+END
+--;;
+DROP PROCEDURE IF EXISTS {s}.`upload_file_to_s3`
+--;;
+CREATE PROCEDURE {s}.`upload_file_to_s3`(IN file_path TEXT, IN s3_arn_of_file TEXT, IN overwrite_file INT)
+MODIFIES SQL DATA SQL SECURITY DEFINER
+BEGIN
+	DECLARE v_id BIGINT;
+	CALL {s}.`_upload_file_to_s3`(file_path, s3_arn_of_file, overwrite_file, v_id);
+	SELECT v_id AS task_id;
+END
+--;;
+DROP PROCEDURE IF EXISTS {s}.`gather_file_details`
+--;;
+CREATE PROCEDURE {s}.`gather_file_details`()
+MODIFIES SQL DATA SQL SECURITY DEFINER
+BEGIN
+	DECLARE v_id BIGINT;
+	CALL {s}.`_enqueue`('LIST_FILES_ON_DISK', NULL, NULL, 0, '{}', NULL, v_id);
+	SELECT v_id AS task_id;
+END
+--;;
+DROP PROCEDURE IF EXISTS {s}.`delete_from_filesystem`
+--;;
+CREATE PROCEDURE {s}.`delete_from_filesystem`(IN file_path TEXT, IN force_delete INT)
+MODIFIES SQL DATA SQL SECURITY DEFINER
+BEGIN
+	DECLARE v_id BIGINT;
+	CALL {s}.`_delete_from_filesystem`(file_path, force_delete, v_id);
+	SELECT v_id AS task_id;
+END
+--;;
+-- CALL cancel_task(42) returns one row, lifecycle: CANCELLED or
+-- CANCEL_REQUESTED.
+DROP PROCEDURE IF EXISTS {s}.`cancel_task`
+--;;
+CREATE PROCEDURE {s}.`cancel_task`(IN p_task_id BIGINT)
+MODIFIES SQL DATA SQL SECURITY DEFINER
+BEGIN
+	DECLARE v_state VARCHAR(20);
+	CALL {s}.`_cancel_task`(p_task_id, v_state);
+	SELECT v_state AS lifecycle;
 END
 --;;
 DROP PROCEDURE IF EXISTS {s}.`task_status`
@@ -206,25 +316,25 @@ CREATE ROLE IF NOT EXISTS s3bridge_load
 --;;
 CREATE ROLE IF NOT EXISTS s3bridge_export
 --;;
-GRANT EXECUTE ON FUNCTION {s}.`upload_to_s3` TO s3bridge_transfer
+GRANT EXECUTE ON PROCEDURE {s}.`upload_to_s3` TO s3bridge_transfer
 --;;
-GRANT EXECUTE ON FUNCTION {s}.`upload_to_s3_compressed` TO s3bridge_transfer
+GRANT EXECUTE ON PROCEDURE {s}.`upload_to_s3_compressed` TO s3bridge_transfer
 --;;
-GRANT EXECUTE ON FUNCTION {s}.`download_from_s3` TO s3bridge_transfer
+GRANT EXECUTE ON PROCEDURE {s}.`download_from_s3` TO s3bridge_transfer
 --;;
-GRANT EXECUTE ON FUNCTION {s}.`download_from_s3_ext` TO s3bridge_transfer
+GRANT EXECUTE ON PROCEDURE {s}.`download_from_s3_ext` TO s3bridge_transfer
 --;;
-GRANT EXECUTE ON FUNCTION {s}.`download_file_from_s3` TO s3bridge_transfer
+GRANT EXECUTE ON PROCEDURE {s}.`download_file_from_s3` TO s3bridge_transfer
 --;;
-GRANT EXECUTE ON FUNCTION {s}.`upload_file_to_s3` TO s3bridge_transfer
+GRANT EXECUTE ON PROCEDURE {s}.`upload_file_to_s3` TO s3bridge_transfer
 --;;
-GRANT EXECUTE ON FUNCTION {s}.`gather_file_details` TO s3bridge_transfer
+GRANT EXECUTE ON PROCEDURE {s}.`gather_file_details` TO s3bridge_transfer
 --;;
-GRANT EXECUTE ON FUNCTION {s}.`delete_from_filesystem` TO s3bridge_transfer
+GRANT EXECUTE ON PROCEDURE {s}.`delete_from_filesystem` TO s3bridge_transfer
 --;;
 GRANT EXECUTE ON PROCEDURE {s}.`list_file_details` TO s3bridge_transfer
 --;;
-GRANT EXECUTE ON FUNCTION {s}.`cancel_task` TO s3bridge_transfer, s3bridge_load, s3bridge_export
+GRANT EXECUTE ON PROCEDURE {s}.`cancel_task` TO s3bridge_transfer, s3bridge_load, s3bridge_export
 --;;
 GRANT EXECUTE ON PROCEDURE {s}.`task_status` TO s3bridge_transfer, s3bridge_load, s3bridge_export
 --;;

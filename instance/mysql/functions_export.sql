@@ -15,46 +15,22 @@ CREATE TABLE IF NOT EXISTS {s}.`export_waits` (
 	seen_at DATETIME(6) NOT NULL
 )
 --;;
-DROP FUNCTION IF EXISTS {s}.`_export_enqueue`
+DROP PROCEDURE IF EXISTS {s}.`_export_enqueue`
 --;;
 -- The caller is passed in by the procedure (CURRENT_USER() there is the
--- invoker's account) and checked by _assert_caller.
-CREATE FUNCTION {s}.`_export_enqueue`(p_statement LONGTEXT, p_caller VARCHAR(400), p_role VARCHAR(200))
-RETURNS BIGINT MODIFIES SQL DATA SQL SECURITY DEFINER
+-- invoker's account) and checked by _assert_caller. The task records the
+-- caller's session (CONNECTION_ID()): the agent cancels it when that
+-- session ends.
+CREATE PROCEDURE {s}.`_export_enqueue`(IN p_statement LONGTEXT, IN p_caller VARCHAR(400), IN p_role VARCHAR(200), OUT p_task_id BIGINT)
+MODIFIES SQL DATA SQL SECURITY DEFINER
 BEGIN
-	DECLARE v_id BIGINT;
 	DECLARE v_ok BOOLEAN;
 	-- SET, not DO: DO turns the function's SIGNAL into a warning.
 	SET v_ok = {s}.`_assert_caller`(p_caller, p_role, 'select_into_outfile_s3');
 	DELETE FROM {s}.`export_waits` WHERE seen_at < UTC_TIMESTAMP(6) - INTERVAL 1 DAY;
-	SET v_id = {s}.`_enqueue`('EXPORT_TO_S3', NULL, NULL, 0, JSON_OBJECT('statement', p_statement, 'caller', p_caller,
-		'caller_role', COALESCE(p_role, ''), 'naming', 'aurora', 'waiting', TRUE));
-	INSERT INTO {s}.`export_waits` (task_id, seen_at) VALUES (v_id, UTC_TIMESTAMP(6));
-	RETURN v_id;
-END
---;;
-DROP FUNCTION IF EXISTS {s}.`_export_poll`
---;;
--- The task's state as {"lifecycle": …, "info": …, "rows": …, "files": …,
--- "bytes": …, "error_code": …} (its result's figures and error code from
--- their columns), and a heartbeat at most once a second.
-CREATE FUNCTION {s}.`_export_poll`(p_task_id BIGINT)
-RETURNS LONGTEXT MODIFIES SQL DATA SQL SECURITY DEFINER
-BEGIN
-	DECLARE v_state VARCHAR(20);
-	DECLARE v_poll LONGTEXT;
-	UPDATE {s}.`export_waits` SET seen_at = UTC_TIMESTAMP(6)
-	WHERE task_id = p_task_id AND seen_at < UTC_TIMESTAMP(6) - INTERVAL 1 SECOND;
-	-- Built from the row itself: routine variables would turn the
-	-- figures into JSON strings.
-	SELECT lifecycle, JSON_OBJECT('lifecycle', lifecycle, 'info', task_info, 'rows', rows_processed,
-		'files', files_processed, 'bytes', bytes_processed, 'error_code', error_code)
-	INTO v_state, v_poll
-	FROM {s}.`tasks` WHERE task_id = p_task_id AND {s}.`_mine`(owner);
-	IF v_state IN ('SUCCESS', 'ERROR', 'CANCELLED') THEN
-		DELETE FROM {s}.`export_waits` WHERE task_id = p_task_id;
-	END IF;
-	RETURN COALESCE(v_poll, JSON_OBJECT('lifecycle', NULL, 'info', NULL));
+	CALL {s}.`_enqueue`('EXPORT_TO_S3', NULL, NULL, 0, JSON_OBJECT('statement', p_statement, 'caller', p_caller,
+		'caller_role', COALESCE(p_role, ''), 'naming', 'aurora', 'waiting', TRUE), CAST(CONNECTION_ID() AS CHAR), p_task_id);
+	INSERT INTO {s}.`export_waits` (task_id, seen_at) VALUES (p_task_id, UTC_TIMESTAMP(6));
 END
 --;;
 DROP PROCEDURE IF EXISTS {s}.`select_into_outfile_s3`
@@ -64,7 +40,9 @@ DROP PROCEDURE IF EXISTS {s}.`select_into_outfile_s3`
 -- bytes_uploaded, the task's columns. A failed export is raised with
 -- SQLSTATE 42000 when its error code says access was denied (the caller
 -- lacked a privilege, or a policy refused), 70100 when it was cancelled,
--- HY000 otherwise, and the task's own message.
+-- HY000 otherwise (a task no agent started within the pickup timeout
+-- included), and the task's own message. It fails at once when no agent
+-- serves the instance.
 CREATE PROCEDURE {s}.`select_into_outfile_s3`(IN p_statement LONGTEXT)
 MODIFIES SQL DATA SQL SECURITY INVOKER
 BEGIN
@@ -73,11 +51,15 @@ BEGIN
 	DECLARE v_state VARCHAR(20);
 	DECLARE v_info LONGTEXT;
 	DECLARE v_code VARCHAR(64);
-	DECLARE v_msg VARCHAR(500);
+	DECLARE v_msg VARCHAR(512);
 	IF @@in_transaction THEN
 		SIGNAL SQLSTATE '25000' SET MESSAGE_TEXT = 'select_into_outfile_s3 must be called outside a transaction: the agent only sees a committed export task';
 	END IF;
-	SET v_id = {s}.`_export_enqueue`(p_statement, CURRENT_USER(), CURRENT_ROLE());
+	SET v_msg = {s}.`_agent_missing`();
+	IF v_msg IS NOT NULL THEN
+		SIGNAL SQLSTATE 'HY000' SET MESSAGE_TEXT = v_msg;
+	END IF;
+	CALL {s}.`_export_enqueue`(p_statement, CURRENT_USER(), CURRENT_ROLE(), v_id);
 	-- With autocommit off the task is still uncommitted; nothing else is in
 	-- this transaction.
 	COMMIT;
@@ -87,7 +69,7 @@ BEGIN
 		IF SLEEP(0.02) = 1 THEN
 			SIGNAL SQLSTATE '70100' SET MESSAGE_TEXT = 'select_into_outfile_s3 interrupted; the export stops too';
 		END IF;
-		SET v_poll = {s}.`_export_poll`(v_id);
+		CALL {s}.`_poll`(v_id, v_poll);
 		COMMIT;
 		SET v_state = JSON_VALUE(v_poll, '$.lifecycle');
 		IF v_state IN ('SUCCESS', 'ERROR', 'CANCELLED') THEN
@@ -96,8 +78,10 @@ BEGIN
 	END LOOP;
 	SET v_info = JSON_VALUE(v_poll, '$.info');
 	SET v_code = JSON_VALUE(v_poll, '$.error_code');
-	SET v_msg = LEFT(CONCAT('export task ', v_id, ': ', COALESCE(v_info, v_state)), 500);
-	IF v_state = 'CANCELLED' THEN
+	SET v_msg = LEFT(CONCAT('export task ', v_id, ': ', COALESCE(v_info, v_state)), 512);
+	IF JSON_VALUE(v_poll, '$.timed_out') = 1 THEN
+		SIGNAL SQLSTATE 'HY000' SET MESSAGE_TEXT = v_msg;
+	ELSEIF v_state = 'CANCELLED' THEN
 		SIGNAL SQLSTATE '70100' SET MESSAGE_TEXT = v_msg;
 	ELSEIF v_state <> 'SUCCESS' AND v_code = 'access_denied' THEN
 		SIGNAL SQLSTATE '42000' SET MESSAGE_TEXT = v_msg;
@@ -114,6 +98,4 @@ END
 -- runs as its invoker, who needs the helpers too.
 GRANT EXECUTE ON PROCEDURE {s}.`select_into_outfile_s3` TO s3bridge_export
 --;;
-GRANT EXECUTE ON FUNCTION {s}.`_export_enqueue` TO s3bridge_export
---;;
-GRANT EXECUTE ON FUNCTION {s}.`_export_poll` TO s3bridge_export
+GRANT EXECUTE ON PROCEDURE {s}.`_export_enqueue` TO s3bridge_export

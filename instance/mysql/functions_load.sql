@@ -1,7 +1,9 @@
 -- CALL s3bridge.load_data_from_s3('<Aurora statement>'): enqueues the load
 -- and returns when an agent has finished it, raising its error as an SQL
 -- error. It must run outside an explicit transaction: it waits for another
--- session's commit.
+-- session's commit. It fails at once when no agent serves the instance,
+-- and gives up (cancelling the task) when none starts it within the
+-- pickup timeout.
 --
 -- SQL SECURITY INVOKER so that CURRENT_USER() and CURRENT_ROLE() are the
 -- caller's: _load_enqueue checks them against the session and records
@@ -9,16 +11,18 @@
 -- the load can write only what the caller could write with INSERT itself
 -- (and DELETE, for REPLACE), and its SET expressions may only compute from
 -- the row.
-DROP FUNCTION IF EXISTS {s}.`_load_enqueue`
+DROP PROCEDURE IF EXISTS {s}.`_load_enqueue`
 --;;
-CREATE FUNCTION {s}.`_load_enqueue`(p_statement LONGTEXT, p_caller VARCHAR(400), p_role VARCHAR(200))
-RETURNS BIGINT MODIFIES SQL DATA SQL SECURITY DEFINER
+-- The task records the caller's session (CONNECTION_ID(), which a DEFINER
+-- routine can't change): the agent cancels it when that session ends.
+CREATE PROCEDURE {s}.`_load_enqueue`(IN p_statement LONGTEXT, IN p_caller VARCHAR(400), IN p_role VARCHAR(200), OUT p_task_id BIGINT)
+MODIFIES SQL DATA SQL SECURITY DEFINER
 BEGIN
 	DECLARE v_ok BOOLEAN;
 	-- SET, not DO: DO turns the function's SIGNAL into a warning.
 	SET v_ok = {s}.`_assert_caller`(p_caller, p_role, 'load_data_from_s3');
-	RETURN {s}.`_enqueue`('LOAD_FROM_S3', NULL, NULL, 0, JSON_OBJECT('statement', p_statement, 'caller', p_caller,
-		'caller_role', COALESCE(p_role, '')));
+	CALL {s}.`_enqueue`('LOAD_FROM_S3', NULL, NULL, 0, JSON_OBJECT('statement', p_statement, 'caller', p_caller,
+		'caller_role', COALESCE(p_role, '')), CAST(CONNECTION_ID() AS CHAR), p_task_id);
 END
 --;;
 DROP PROCEDURE IF EXISTS {s}.`load_data_from_s3`
@@ -31,11 +35,15 @@ BEGIN
 	DECLARE v_state VARCHAR(20) DEFAULT 'CREATED';
 	DECLARE v_info LONGTEXT;
 	DECLARE v_code VARCHAR(64);
-	DECLARE v_msg VARCHAR(500);
+	DECLARE v_msg VARCHAR(512);
 	IF @@in_transaction = 1 THEN
 		SIGNAL SQLSTATE '25000' SET MESSAGE_TEXT = 'load_data_from_s3 waits for an agent to commit the load: call it outside an explicit transaction';
 	END IF;
-	SET v_id = {s}.`_load_enqueue`(p_statement, CURRENT_USER(), CURRENT_ROLE());
+	SET v_msg = {s}.`_agent_missing`();
+	IF v_msg IS NOT NULL THEN
+		SIGNAL SQLSTATE 'HY000' SET MESSAGE_TEXT = v_msg;
+	END IF;
+	CALL {s}.`_load_enqueue`(p_statement, CURRENT_USER(), CURRENT_ROLE(), v_id);
 	-- With autocommit off the task is still uncommitted; nothing else is in
 	-- this transaction.
 	COMMIT;
@@ -44,7 +52,7 @@ BEGIN
 		IF SLEEP(0.02) = 1 THEN
 			SIGNAL SQLSTATE '70100' SET MESSAGE_TEXT = 'load_data_from_s3 interrupted';
 		END IF;
-		SET v_poll = {s}.`_task_state`(v_id);
+		CALL {s}.`_poll`(v_id, v_poll);
 		COMMIT;
 		SET v_state = JSON_VALUE(v_poll, '$.lifecycle');
 		IF v_state IN ('SUCCESS', 'ERROR', 'CANCELLED') THEN
@@ -54,7 +62,7 @@ BEGIN
 	SET v_info = JSON_VALUE(v_poll, '$.info');
 	SET v_code = JSON_VALUE(v_poll, '$.error_code');
 	IF v_state <> 'SUCCESS' THEN
-		SET v_msg = LEFT(CONCAT('load task ', v_id, ' ', v_state, ': ', COALESCE(v_info, '')), 500);
+		SET v_msg = LEFT(CONCAT('load task ', v_id, ' ', v_state, ': ', COALESCE(v_info, '')), 512);
 		-- The error code, not the message, says access was denied.
 		IF v_code = 'access_denied' THEN
 			SIGNAL SQLSTATE '42000' SET MESSAGE_TEXT = v_msg;
@@ -66,6 +74,6 @@ END
 --;;
 GRANT EXECUTE ON PROCEDURE {s}.`load_data_from_s3` TO s3bridge_load
 --;;
-GRANT EXECUTE ON FUNCTION {s}.`_load_enqueue` TO s3bridge_load
+GRANT EXECUTE ON PROCEDURE {s}.`_load_enqueue` TO s3bridge_load
 --;;
 GRANT EXECUTE ON FUNCTION {s}.`_task_state` TO s3bridge_load

@@ -48,7 +48,7 @@ func TestGrants(t *testing.T) {
 	}
 	s := "`" + in.Schema() + "`"
 	var id int64
-	if err := as(granted).QueryRowContext(t.Context(), "select "+s+".gather_file_details()").Scan(&id); err != nil {
+	if err := as(granted).QueryRowContext(t.Context(), "call "+s+".gather_file_details()").Scan(&id); err != nil {
 		t.Fatalf("granted user: %v", err)
 	}
 	rows, err := as(granted).QueryContext(t.Context(), "call "+s+".task_status(NULL, ?)", id)
@@ -56,7 +56,7 @@ func TestGrants(t *testing.T) {
 		t.Fatalf("granted user task_status: %v", err)
 	}
 	rows.Close()
-	for _, q := range []string{"select " + s + ".gather_file_details()", "call " + s + ".task_status(NULL, 0)", "select count(*) from " + s + ".tasks"} {
+	for _, q := range []string{"call " + s + ".gather_file_details()", "call " + s + ".task_status(NULL, 0)", "select count(*) from " + s + ".tasks"} {
 		_, err := as(plain).ExecContext(t.Context(), q)
 		if err == nil || !(strings.Contains(err.Error(), "denied")) {
 			t.Errorf("ungranted %s: got %v, want a denial", q, err)

@@ -10,6 +10,7 @@ import (
 	"embed"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,6 +29,10 @@ var (
 	// in name order.
 	//go:embed functions*.sql
 	functionsFS embed.FS
+	// functionFormsSQL holds the SELECT forms of the entry points that
+	// write, installed only where the server allows them (install.go).
+	//go:embed function_forms.sql
+	functionFormsSQL string
 )
 
 // SchemaParam is the instance URL query parameter naming the s3bridge
@@ -39,6 +44,9 @@ type Instance struct {
 	*sqlstore.Store
 	cfg    *mysql.Config
 	schema string
+	// note says which forms of the SQL interface the last Attach
+	// installed, and why (InstallNote).
+	note string
 }
 
 var _ instance.Instance = (*Instance)(nil)
@@ -106,14 +114,20 @@ func (in *Instance) dialect() sqlstore.Dialect {
 	vars := map[string]string{"s": s}
 	render := func(text string) []string { return sqlstore.Script(text, vars) }
 	functions := render(sqlstore.ScriptFiles(functionsFS, "functions*.sql"))
+	forms := render(functionFormsSQL)
 	return sqlstore.Dialect{
-		Name:     "mysql",
-		Table:    func(name string) string { return s + "." + quote(name) },
-		LockRows: " FOR UPDATE",
+		Name:         "mysql",
+		Table:        func(name string) string { return s + "." + quote(name) },
+		LockRows:     " FOR UPDATE",
+		SessionAlive: sessionAlive,
 		Attached: `SELECT count(*) FROM information_schema.tables WHERE table_schema = ` + statement.QuoteLiteralMySQL(in.schema) +
 			` AND table_name = 'settings'`,
 		SkipLocked: " FOR UPDATE SKIP LOCKED",
 		DDL:        render(schemaSQL),
+		// A replica or a restored copy holds the queue too, with the
+		// server_id attach recorded (install.go) but its own @@server_id.
+		ServerCheck: `SELECT CASE WHEN value <> CAST(@@server_id AS CHAR) THEN CONCAT('this server (server_id ', @@server_id,
+			') is a copy of the attached one (server_id ', value, ')') END FROM {settings} WHERE name = 'server_id'`,
 		// owner is the login user that enqueued the task: the SQL
 		// interface shows a caller only its own tasks (the schema is
 		// server-wide, so it would otherwise show every database's).
@@ -127,22 +141,12 @@ func (in *Instance) dialect() sqlstore.Dialect {
 			{Table: "{tasks}", Name: "caller_session", Type: "VARCHAR(64) NULL"},
 		},
 		InstallSQL: func(ctx context.Context, tx *sql.Tx) error {
-			for _, stmt := range functions {
-				if _, err := tx.ExecContext(ctx, stmt); err != nil {
-					return fmt.Errorf("%.60s…: %w", strings.TrimSpace(stmt), err)
-				}
-			}
-			return nil
+			note, err := in.install(ctx, tx, functions, forms)
+			in.note = note
+			return err
 		},
 		DropSQL: func(ctx context.Context, tx *sql.Tx) error {
-			for _, stmt := range functions {
-				if strings.HasPrefix(strings.TrimSpace(stripComments(stmt)), "DROP") {
-					if _, err := tx.ExecContext(ctx, stmt); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
+			return run(ctx, tx, drops(append(slices.Clone(functions), forms...)))
 		},
 	}
 }
@@ -159,3 +163,19 @@ func stripComments(stmt string) string {
 
 // Schema is the name of the s3bridge database.
 func (in *Instance) Schema() string { return in.schema }
+
+// sessionAlive looks for a connection id in the process list. An agent
+// without the PROCESS privilege sees only its own account's connections:
+// when it can see no other account's at all it can't tell, and counts the
+// session as alive rather than cancel a task whose caller is still there.
+func sessionAlive(ctx context.Context, db *sql.DB, session string) (bool, error) {
+	var found, others int
+	err := db.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM information_schema.processlist WHERE id = ?),
+		(SELECT count(*) FROM information_schema.processlist WHERE user <> SUBSTRING_INDEX(CURRENT_USER(), '@', 1))`,
+		session).Scan(&found, &others)
+	if err != nil {
+		return false, err
+	}
+	return found > 0 || others == 0, nil
+}

@@ -36,17 +36,31 @@ func TestResultColumnsAdded(t *testing.T) {
 	if err := in.Finish(ctx, task.Claim(), s3bridge.Failed, s3bridge.Result{Info: "no", Files: 2, ErrorCode: s3bridge.CodeAccessDenied}); err != nil {
 		t.Fatal(err)
 	}
-	for _, fn := range []string{"_task_state", "_export_poll"} {
+	conn, err := in.DB().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "CALL "+s+".`_poll`(?, @s3b_state)", id); err != nil {
+		t.Fatalf("_poll: %v", err)
+	}
+	for _, c := range []struct {
+		fn, query string
+		args      []any
+	}{
+		{"_task_state", "SELECT " + s + ".`_task_state`(?)", []any{id}},
+		{"_poll", "SELECT @s3b_state", nil},
+	} {
 		var raw string
-		if err := in.DB().QueryRowContext(ctx, "SELECT "+s+".`"+fn+"`(?)", id).Scan(&raw); err != nil {
-			t.Fatalf("%s: %v", fn, err)
+		if err := conn.QueryRowContext(ctx, c.query, c.args...).Scan(&raw); err != nil {
+			t.Fatalf("%s: %v", c.fn, err)
 		}
 		var got struct {
 			Files     int64  `json:"files"`
 			ErrorCode string `json:"error_code"`
 		}
 		if err := json.Unmarshal([]byte(raw), &got); err != nil || got.Files != 2 || got.ErrorCode != s3bridge.CodeAccessDenied {
-			t.Errorf("%s after the upgrade: %s (%v); want files 2, error_code %s", fn, raw, err, s3bridge.CodeAccessDenied)
+			t.Errorf("%s after the upgrade: %s (%v); want files 2, error_code %s", c.fn, raw, err, s3bridge.CodeAccessDenied)
 		}
 	}
 }

@@ -17,9 +17,20 @@ func PostgresAdminURL() string {
 	return env("S3BRIDGE_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
 }
 
-// MariaDBAdminURL is the server tests create their databases on.
+// MariaDBAdminURL is the server tests create their databases on: by
+// default scripts/services.sh's MariaDB with the binary log on.
 func MariaDBAdminURL() string {
-	return env("S3BRIDGE_TEST_MARIADB", "mysql://root@127.0.0.1:3306/test")
+	return env("S3BRIDGE_TEST_MARIADB", "mysql://root@127.0.0.1:3307/test")
+}
+
+// MariaDBHost is the host:port of MariaDBAdminURL, for tests that open
+// their own connections.
+func MariaDBHost() string {
+	u, err := url.Parse(MariaDBAdminURL())
+	if err != nil {
+		return "127.0.0.1:3307"
+	}
+	return u.Host
 }
 
 // Postgres creates a fresh database for the test, dropped at cleanup, and

@@ -1,0 +1,206 @@
+package testenv
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Replica is a throw-away MariaDB replicating from the test server: what a
+// replica's copy of an attached database may do is tested against it.
+type Replica struct {
+	// Host is the replica's host:port; root has no password there.
+	Host    string
+	primary *sql.DB
+	db      *sql.DB
+}
+
+// MariaDBReplica starts a MariaDB with server_id 2 in a temporary
+// directory, replicating from the test server (which must have the binary
+// log on) from its current position: call it before creating what is to
+// be replicated. It is stopped and removed at cleanup.
+func MariaDBReplica(t testing.TB) *Replica {
+	t.Helper()
+	admin := MariaDBAdminURL()
+	primary, err := mariaAdmin(admin)
+	if err != nil {
+		Unavailable(t, "MariaDB at "+redact(admin), err)
+	}
+	t.Cleanup(func() { primary.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var logBin bool
+	var pos string
+	if err := primary.QueryRowContext(ctx, "SELECT @@log_bin, @@gtid_binlog_pos").Scan(&logBin, &pos); err != nil {
+		Unavailable(t, "MariaDB at "+redact(admin), err)
+	}
+	if !logBin {
+		Unavailable(t, "a MariaDB with the binary log on", fmt.Errorf("%s has log_bin OFF", redact(admin)))
+	}
+	host, err := startMariaDB(t, ctx)
+	if err != nil {
+		Unavailable(t, "a second MariaDB server", err)
+	}
+	db, err := sql.Open("mysql", "root@tcp("+host+")/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	u, _ := url.Parse(admin)
+	pass, _ := u.User.Password()
+	src, srcPort, _ := net.SplitHostPort(u.Host)
+	for _, q := range []string{
+		"SET GLOBAL gtid_slave_pos = '" + pos + "'",
+		fmt.Sprintf("CHANGE MASTER TO MASTER_HOST = '%s', MASTER_PORT = %s, MASTER_USER = '%s', MASTER_PASSWORD = '%s', MASTER_USE_GTID = slave_pos",
+			src, srcPort, u.User.Username(), pass),
+		"START SLAVE",
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("replica: %s: %v", q, err)
+		}
+	}
+	return &Replica{Host: host, primary: primary, db: db}
+}
+
+// CatchUp waits until the replica has applied everything the test server
+// has logged so far.
+func (r *Replica) CatchUp(t testing.TB) {
+	t.Helper()
+	var pos string
+	if err := r.primary.QueryRowContext(t.Context(), "SELECT @@gtid_binlog_pos").Scan(&pos); err != nil {
+		t.Fatal(err)
+	}
+	var got int
+	if err := r.db.QueryRowContext(t.Context(), "SELECT MASTER_GTID_WAIT(?, 30)", pos).Scan(&got); err != nil || got != 0 {
+		var status string
+		rows, qerr := r.db.QueryContext(t.Context(), "SHOW SLAVE STATUS")
+		if qerr == nil {
+			cols, _ := rows.Columns()
+			vals := make([]sql.RawBytes, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			for rows.Next() && rows.Scan(ptrs...) == nil {
+				for i, c := range cols {
+					if len(vals[i]) > 0 && (c == "Last_Error" || c == "Last_IO_Error" || c == "Slave_SQL_Running" || c == "Slave_IO_Running") {
+						status += fmt.Sprintf(" %s=%s", c, vals[i])
+					}
+				}
+			}
+			rows.Close()
+		}
+		t.Fatalf("replica did not reach %s within 30 s (%d, %v):%s", pos, got, err, status)
+	}
+}
+
+// startMariaDB runs mariadb-install-db and mariadbd (server_id 2) in a
+// temporary directory on a free loopback port and returns its host:port.
+// Replication starts from the test server's current position, so events
+// about what existed before (other tests' tables) fail there: the replica
+// skips them, the test looks only at what it created afterwards.
+func startMariaDB(t testing.TB, ctx context.Context) (string, error) {
+	t.Helper()
+	daemon, err := lookPath("mariadbd", "/usr/sbin/mariadbd")
+	if err != nil {
+		return "", err
+	}
+	install, err := lookPath("mariadb-install-db", "/usr/bin/mariadb-install-db")
+	if err != nil {
+		return "", err
+	}
+	me, err := user.Current()
+	if err != nil {
+		return "", err
+	}
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	out, err := exec.CommandContext(ctx, install, "--no-defaults", "--datadir="+data, "--auth-root-authentication-method=normal",
+		"--skip-test-db", "--user="+me.Username).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("mariadb-install-db: %w: %s", err, out)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	cmd := exec.Command(daemon, "--no-defaults", "--user="+me.Username, "--datadir="+data, "--port="+strconv.Itoa(port),
+		"--bind-address=127.0.0.1", "--socket="+filepath.Join(dir, "mysqld.sock"), "--pid-file="+filepath.Join(dir, "mysqld.pid"),
+		"--log-error="+filepath.Join(dir, "error.log"), "--server-id=2", "--innodb-buffer-pool-size=32M",
+		"--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci", "--slave-skip-errors=all")
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("start mariadbd: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
+	host := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	db, err := sql.Open("mysql", "root@tcp("+host+")/")
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	for {
+		select {
+		case err := <-exited:
+			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+			return "", fmt.Errorf("mariadbd exited: %v: %s", err, log)
+		case <-ctx.Done():
+			return "", fmt.Errorf("mariadbd on %s did not answer: %w", host, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if db.PingContext(ctx) == nil {
+			return host, nil
+		}
+	}
+}
+
+func mariaAdmin(admin string) (*sql.DB, error) {
+	u, err := url.Parse(admin)
+	if err != nil {
+		return nil, err
+	}
+	pass, _ := u.User.Password()
+	db, err := sql.Open("mysql", fmt.Sprintf("%s:%s@tcp(%s)/", u.User.Username(), pass, u.Host))
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func lookPath(name, fallback string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	if _, err := os.Stat(fallback); err == nil {
+		return fallback, nil
+	}
+	return "", errors.New(name + " not found")
+}
