@@ -10,8 +10,8 @@ import (
 
 // CopyOptions are PostgreSQL COPY … TO options, as aws_s3's options
 // argument gives them ('format csv, delimiter $$:$$, header true').
-// s3bridge adds FORMAT jsonl and parquet, COMPRESSION gzip|zstd and
-// MAX_FILE_SIZE bytes.
+// s3bridge adds FORMAT jsonl and parquet, COMPRESSION gzip|zstd,
+// MAX_FILE_SIZE bytes and NUMERIC_AS 'decimal(P,S)' (parquet).
 type CopyOptions struct {
 	Format    string // text (default), csv, jsonl, parquet
 	Header    bool
@@ -25,6 +25,7 @@ type CopyOptions struct {
 	Encoding      string
 	Compression   string
 	MaxFileSize   int64
+	NumericAs     string
 }
 
 // ParseCopyOptions reads a comma-separated list of COPY options: each a
@@ -104,8 +105,16 @@ func (c *CopyOptions) set(name string, l *optLexer) error {
 				err = l.errorf("MAX_FILE_SIZE: %v", err)
 			}
 		}
+	case "numeric_as":
+		var v string
+		if v, err = l.value(); err == nil {
+			if _, err = ParseNumericAs(v); err != nil {
+				err = l.errorf("NUMERIC_AS: %v", err)
+			}
+			c.NumericAs = v
+		}
 	default:
-		return l.errorf("option %q is not a COPY TO option s3bridge takes (format, header, delimiter, null, quote, escape, force_quote, encoding, compression, max_file_size)", name)
+		return l.errorf("option %q is not a COPY TO option s3bridge takes (format, header, delimiter, null, quote, escape, force_quote, encoding, compression, max_file_size, numeric_as)", name)
 	}
 	return err
 }
@@ -119,6 +128,9 @@ func (c *CopyOptions) check(seen map[string]bool) error {
 		if seen[o] && (c.Format == FormatJSONL || c.Format == FormatParquet) {
 			return fmt.Errorf("COPY option %s does not apply to FORMAT %s", o, c.Format)
 		}
+	}
+	if seen["numeric_as"] && c.Format != FormatParquet {
+		return fmt.Errorf("COPY option numeric_as is only for FORMAT parquet")
 	}
 	for _, o := range csvOnly {
 		if seen[o] && c.Format != FormatCSV {

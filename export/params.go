@@ -62,6 +62,11 @@ type Params struct {
 	CopyOptions string `json:"copy_options,omitempty"`
 	// Compression is gzip or zstd: of the whole file, or Parquet's pages.
 	Compression string `json:"compression,omitempty"`
+	// NumericAs is decimal(P,S) (Parquet only): the type of the decimal
+	// columns Parquet can't store as they are declared (an unconstrained
+	// numeric, more than 38 digits), which are otherwise strings. Values
+	// are rounded to S places; one that doesn't fit fails the export.
+	NumericAs string `json:"numeric_as,omitempty"`
 	// MaxFileSize closes a part at the first row boundary once it holds
 	// that many bytes; default DefaultMaxFileSize.
 	MaxFileSize int64 `json:"max_file_size,omitempty"`
@@ -174,6 +179,7 @@ type plan struct {
 	delim   delimiter    // csv, text
 	copy    *CopyOptions // aws_s3 options
 	maxSize int64
+	numeric *Decimal // NumericAs
 }
 
 // resolve checks the parameters and fills the defaults.
@@ -188,7 +194,7 @@ func (p Params) resolve() (*plan, error) {
 			return nil, err
 		}
 		sp.Caller, sp.CallerRole, sp.Session, sp.Waiting, sp.KeepPartial = p.Caller, p.CallerRole, p.Session, p.Waiting, p.KeepPartial
-		sp.Compression = p.Compression
+		sp.Compression, sp.NumericAs = p.Compression, p.NumericAs
 		sp.Naming = cmp.Or(p.Naming, NamingAurora)
 		p = sp
 	}
@@ -235,6 +241,16 @@ func (p Params) resolve() (*plan, error) {
 	default:
 		return nil, fmt.Errorf("format %q: want csv, text, jsonl or parquet", p.Format)
 	}
+	if pl.NumericAs != "" {
+		if pl.Format != FormatParquet {
+			return nil, fmt.Errorf("numeric-as applies to parquet, not %s", pl.Format)
+		}
+		d, err := ParseNumericAs(pl.NumericAs)
+		if err != nil {
+			return nil, err
+		}
+		pl.numeric = &d
+	}
 	switch pl.Compression = strings.ToLower(pl.Compression); pl.Compression {
 	case "", "none":
 		pl.Compression = ""
@@ -261,6 +277,9 @@ func (pl *plan) applyCopyOptions() error {
 	}
 	if co.MaxFileSize > 0 {
 		pl.maxSize = co.MaxFileSize
+	}
+	if co.NumericAs != "" {
+		pl.NumericAs = co.NumericAs
 	}
 	return nil
 }

@@ -35,6 +35,9 @@ func TestParseCopyOptions(t *testing.T) {
 		{"format csv, format text", ""},
 		{"compression lzma", ""},
 		{"delimiter 'unterminated", ""},
+		{"format parquet, numeric_as 'decimal(38,9)'", "FORMAT parquet"},
+		{"format csv, numeric_as 'decimal(38,9)'", ""},
+		{"format parquet, numeric_as 'float'", ""},
 	}
 	for _, tt := range tests {
 		c, err := ParseCopyOptions(tt.in)
@@ -47,8 +50,8 @@ func TestParseCopyOptions(t *testing.T) {
 			t.Errorf("ParseCopyOptions(%q).String() = %q, want %q", tt.in, c.String(), tt.want)
 		}
 	}
-	c, err := ParseCopyOptions("format parquet, compression zstd, max_file_size 64MB")
-	if err != nil || c.Compression != CompressZstd || c.MaxFileSize != 64<<20 {
+	c, err := ParseCopyOptions("format parquet, compression zstd, max_file_size 64MB, numeric_as $$decimal(20,4)$$")
+	if err != nil || c.Compression != CompressZstd || c.MaxFileSize != 64<<20 || c.NumericAs != "decimal(20,4)" {
 		t.Errorf("s3bridge's options: %+v, %v", c, err)
 	}
 }

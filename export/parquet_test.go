@@ -38,7 +38,7 @@ var typedTables = map[string]typed{
 			`INSERT INTO ty VALUES (NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`,
 		},
 		cols: []string{"i2:SMALLINT", "i4:INTEGER", "i8:BIGINT", "f4:FLOAT", "f8:DOUBLE", "n1:DECIMAL(10,2)", "n2:DECIMAL(30,5)",
-			"n3:VARCHAR", "b:BOOLEAN", "t:VARCHAR", "by:BLOB", "d:DATE", "ts:TIMESTAMP", "tz:TIMESTAMP WITH TIME ZONE", "j:VARCHAR", "jb:VARCHAR"},
+			"n3:VARCHAR", "b:BOOLEAN", "t:VARCHAR", "by:BLOB", "d:DATE", "ts:TIMESTAMP", "tz:TIMESTAMP WITH TIME ZONE", "j:JSON", "jb:JSON"},
 		rows: [][]string{
 			{"-32768", "-2147483648", "-9223372036854775808", "1.5", "-2.25", "12345678.91", "-1234567890123456789012345.12345",
 				"3.14159265358979323846", "true", `héllo "q"`, `\x00\xFF\x10`, "1969-07-20", "2024-02-29 13:14:15.123456",
@@ -78,7 +78,7 @@ var typedTables = map[string]typed{
 			`INSERT INTO ty VALUES (9223372036854775807, 1e300, '', X'', 0, '2000-01-01', '1900-01-01 00:00:00', '[]')`,
 			`INSERT INTO ty VALUES (NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`,
 		},
-		cols: []string{"i:BIGINT", "r:DOUBLE", "t:VARCHAR", "bl:BLOB", "b:BOOLEAN", "d:DATE", "ts:TIMESTAMP", "j:VARCHAR", "e:BIGINT"},
+		cols: []string{"i:BIGINT", "r:DOUBLE", "t:VARCHAR", "bl:BLOB", "b:BOOLEAN", "d:DATE", "ts:TIMESTAMP", "j:JSON", "e:BIGINT"},
 		rows: [][]string{
 			{"-9223372036854775808", "1.5", `héllo "q"`, `\x00\xFF\x10`, "true", "1969-07-20", "2024-02-29 13:14:15.123456", `{"a": [1, 2]}`, "2"},
 			{"9223372036854775807", "1e+300", "", "", "false", "2000-01-01", "1900-01-01 00:00:00", "[]", "2"},
@@ -142,9 +142,10 @@ func at(rows [][]string, i int) []string {
 
 // duckdb reads a Parquet file with DuckDB through Node (@duckdb/node-api,
 // from npm: S3BRIDGE_DUCKDB_NODE_MODULES names its node_modules, default
-// /tmp/duckdbnode/node_modules). ok is false, and the test says so, when
-// it isn't installed: the parquet-go read above still ran.
-func duckdb(t *testing.T, body []byte) (cols []string, rows [][]string, ok bool) {
+// /tmp/duckdbnode/node_modules): values cast to text, or with mode "json"
+// as to_json writes them. ok is false, and the test says so, when it
+// isn't installed: the parquet-go read above still ran.
+func duckdb(t *testing.T, body []byte, mode ...string) (cols []string, rows [][]string, ok bool) {
 	t.Helper()
 	modules := os.Getenv("S3BRIDGE_DUCKDB_NODE_MODULES")
 	if modules == "" {
@@ -160,7 +161,7 @@ func duckdb(t *testing.T, body []byte) (cols []string, rows [][]string, ok bool)
 	must(t, os.WriteFile(file, body, 0o600))
 	script, err := filepath.Abs(filepath.Join("testdata", "duckdb_read.cjs"))
 	must(t, err)
-	cmd := exec.CommandContext(t.Context(), node, script, file)
+	cmd := exec.CommandContext(t.Context(), node, append([]string{script, file}, mode...)...)
 	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -167,7 +167,9 @@ func (j *job) run(ctx context.Context) (s3bridge.Result, error) {
 // the export deletes those it does not replace.
 func (j *job) preflight(ctx context.Context) error {
 	b, at := j.pl.loc.Bucket, j.pl.loc
-	if err := j.guard.Allow("s3:ListBucket", at.At("").ARN(), nil); err != nil {
+	// The listing below sends this prefix: S3 sees it as s3:prefix, and so
+	// must the instance's policy, or a grant scoped to a prefix denies it.
+	if err := j.guard.Allow("s3:ListBucket", at.At("").ARN(), map[string][]string{"s3:prefix": {j.ps.names.listPrefix()}}); err != nil {
 		return err
 	}
 	if err := j.guard.Allow("s3:PutObject", at.At(j.ps.names.part(0)).ARN(), nil); err != nil {
@@ -255,6 +257,9 @@ func (j *job) query(text bool) bulk.Query {
 func (j *job) viaRows(ctx context.Context) error {
 	text := j.pl.Format == FormatCSV || j.pl.Format == FormatText
 	return j.src.Query(ctx, j.query(text), func(rows tuple.Rows) error {
+		if j.pl.numeric != nil {
+			rows = withNumericAs(rows, *j.pl.numeric)
+		}
 		cols := rows.Columns()
 		var enc format.RowWriter
 		switch j.pl.Format {
@@ -285,7 +290,7 @@ func (j *job) encodeRows(ctx context.Context, rows tuple.Rows, enc format.RowWri
 			break
 		}
 		if err != nil {
-			return err
+			return fmt.Errorf("row %d: %w", j.rows.Load()+1, err)
 		}
 		if inPart > 0 && j.ps.cur.size()+enc.Buffered() >= j.pl.maxSize {
 			if err := j.nextPart(ctx, enc.End, enc.Begin); err != nil {
@@ -294,7 +299,7 @@ func (j *job) encodeRows(ctx context.Context, rows tuple.Rows, enc format.RowWri
 			inPart = 0
 		}
 		if err := enc.Write(row); err != nil {
-			return err
+			return fmt.Errorf("row %d: %w", j.rows.Load()+1, err)
 		}
 		inPart++
 		j.rows.Add(1)

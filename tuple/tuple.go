@@ -11,8 +11,8 @@ type Rows interface {
 	// Columns describes the result's columns, in order.
 	Columns() []Column
 	// Next fills row, which has one Value per column, with the next row, or
-	// returns io.EOF after the last one. Bytes in row stay valid until the
-	// next call.
+	// returns io.EOF after the last one. Bytes and lists in row stay valid
+	// until the next call.
 	Next(row []Value) error
 }
 
@@ -41,13 +41,23 @@ const (
 	TypeTimestamp   // wall-clock time, without a zone
 	TypeTimestampTZ // an instant
 	TypeJSON
+	// TypeTime is a time of day without a zone: Value.Int microseconds
+	// since midnight (24:00:00 included), or text hh:mm:ss[.ffffff].
+	TypeTime
+	// TypeUUID is a UUID: Value.Bytes, its 16 bytes (Kind Bytes) or its
+	// text form (Kind Text).
+	TypeUUID
+	// TypeList is an array: Column.Elem types its elements, which may be
+	// lists themselves (a two-dimensional array is a list of lists), and
+	// Value.List holds them.
+	TypeList
 	// TypeUnknown is a column whose type only its values tell (a SQLite
 	// expression): the first row decides.
 	TypeUnknown
 )
 
 var typeNames = [...]string{"text", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32", "float64", "decimal", "bool", "bytes",
-	"date", "timestamp", "timestamptz", "json", "unknown"}
+	"date", "timestamp", "timestamptz", "json", "time", "uuid", "list", "unknown"}
 
 func (t Type) String() string {
 	if int(t) < len(typeNames) {
@@ -80,6 +90,30 @@ type Column struct {
 	// Precision and Scale of a TypeDecimal column; Precision 0 means
 	// unconstrained (a bare PostgreSQL numeric).
 	Precision, Scale int
+	// Elem describes the elements of a TypeList column; nil otherwise.
+	Elem *Column
+}
+
+// ListOf is a TypeList column named name whose elements are elem, nested
+// depth times: ListOf("m", int32, 2) is a list of lists of int32.
+func ListOf(name string, elem Column, depth int) Column {
+	c := elem
+	for range depth {
+		e := c
+		c = Column{Type: TypeList, Elem: &e}
+	}
+	c.Name = name
+	return c
+}
+
+// Leaf is the element type under every level of lists, and how many
+// levels there are: (c, 0) for a column that is not a list.
+func (c Column) Leaf() (Column, int) {
+	depth := 0
+	for c.Type == TypeList && c.Elem != nil {
+		c, depth = *c.Elem, depth+1
+	}
+	return c, depth
 }
 
 // Kind says which field of a Value holds it.
@@ -94,6 +128,7 @@ const (
 	Text       // Value.Bytes: text in the database's form, numbers and times included
 	Bytes      // Value.Bytes: binary data
 	Time       // Value.Time: UTC; the wall clock for TypeTimestamp, midnight for TypeDate
+	List       // Value.List: the elements of an array, NULLs included
 )
 
 // Value is one field of a row. Sources fill whichever form is cheapest for
@@ -105,6 +140,7 @@ type Value struct {
 	Float float64
 	Bytes []byte
 	Time  time.Time
+	List  []Value
 }
 
 // IntValue is an Int value.
@@ -125,6 +161,9 @@ func TimeValue(v time.Time) Value { return Value{Kind: Time, Time: v.UTC()} }
 
 // StringValue is a Text value holding a copy of v.
 func StringValue(v string) Value { return Value{Kind: Text, Bytes: []byte(v)} }
+
+// ListValue is a List value, keeping v like TextValue.
+func ListValue(v []Value) Value { return Value{Kind: List, List: v} }
 
 // NullValue is SQL NULL.
 func NullValue() Value { return Value{} }

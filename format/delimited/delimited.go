@@ -61,7 +61,12 @@ var _ format.RowWriter = (*Writer)(nil)
 func NewWriter(d Dialect, cols []tuple.Column, header bool) *Writer {
 	e := &Writer{d: d, cols: cols, header: header, quoted: make([]bool, len(cols))}
 	for i, c := range cols {
-		e.quoted[i] = c.Type == tuple.TypeText || c.Type == tuple.TypeBytes || c.Type == tuple.TypeJSON || c.Type == tuple.TypeUnknown
+		// Times of day, UUIDs and arrays were text columns before they
+		// had types of their own, and are quoted as they were.
+		switch c.Type {
+		case tuple.TypeText, tuple.TypeBytes, tuple.TypeJSON, tuple.TypeUnknown, tuple.TypeTime, tuple.TypeUUID, tuple.TypeList:
+			e.quoted[i] = true
+		}
 	}
 	return e
 }

@@ -2,8 +2,10 @@
 // line, keys in column order (repeated names made unique as name_2…).
 // Numbers are JSON numbers with the database's digits (decimals too: no
 // float rounding), booleans true/false, binary data base64, dates
-// 2006-01-02, timestamps RFC 3339 (with Z when they are instants), JSON
-// columns embedded as JSON, NaN and infinities as strings.
+// 2006-01-02, timestamps RFC 3339 (with Z when they are instants), times
+// of day "15:04:05.999999" and UUIDs in their 8-4-4-4-12 form as
+// strings, JSON columns embedded as JSON, arrays as JSON arrays (nested
+// for nested arrays), NaN and infinities as strings.
 package jsonl
 
 import (
@@ -111,18 +113,52 @@ func appendJSONValue(dst []byte, v tuple.Value, c tuple.Column) ([]byte, error) 
 		if v.Kind == tuple.Text && json.Valid(v.Bytes) {
 			return append(dst, v.Bytes...), nil
 		}
+	case tuple.TypeTime:
+		if v.Kind == tuple.Int {
+			dst = append(dst, '"')
+			dst = convert.AppendClock(dst, v.Int)
+			return append(dst, '"'), nil
+		}
+	case tuple.TypeUUID:
+		if v.Kind == tuple.Bytes && len(v.Bytes) == 16 {
+			dst = append(dst, '"')
+			dst = convert.AppendUUID(dst, v.Bytes)
+			return append(dst, '"'), nil
+		}
+	case tuple.TypeList:
+		if v.Kind == tuple.List && c.Elem != nil {
+			return appendJSONArray(dst, v.List, *c.Elem)
+		}
 	}
 	switch v.Kind {
 	case tuple.Int, tuple.Float, tuple.Bool:
 		return convert.AppendText(dst, v, c), nil
 	case tuple.Time:
 		return appendJSONTime(dst, v.Time, tuple.TypeTimestamp), nil
+	case tuple.List:
+		return appendJSONArray(dst, v.List, tuple.Column{Type: tuple.TypeText})
 	case tuple.Bytes:
 		dst = append(dst, '"')
 		dst = base64.StdEncoding.AppendEncode(dst, v.Bytes)
 		return append(dst, '"'), nil
 	}
 	return appendJSONString(dst, v.Bytes), nil
+}
+
+// appendJSONArray writes a list as a JSON array, each element by the
+// element type (a nested list as a nested array, NULL as null).
+func appendJSONArray(dst []byte, list []tuple.Value, elem tuple.Column) ([]byte, error) {
+	dst = append(dst, '[')
+	for i, v := range list {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		var err error
+		if dst, err = appendJSONValue(dst, v, elem); err != nil {
+			return nil, fmt.Errorf("element %d: %w", i+1, err)
+		}
+	}
+	return append(dst, ']'), nil
 }
 
 func appendJSONTime(dst []byte, t time.Time, typ tuple.Type) []byte {

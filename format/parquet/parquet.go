@@ -4,6 +4,7 @@
 package parquet
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -34,12 +35,14 @@ const sizeEvery = 256
 
 // Writer writes each file as a complete Parquet file: one optional column
 // per result column, in order, typed from the result's types (see
-// parquetNode), row groups flushed as they fill.
+// parquetNode; a list column is a LIST of optional elements, nested for
+// each level), row groups flushed as they fill.
 type Writer struct {
 	cols      []tuple.Column // resolved at the first row
 	codec     pqcompress.Codec
 	schema    *pq.Schema
-	conv      []func(tuple.Value) (pq.Value, error)
+	leaves    []leafColumn
+	arena     arena // bytes the row's values point to, until it is written
 	w         *pq.Writer
 	out       countWriter
 	row       pq.Row
@@ -79,17 +82,23 @@ func (e *Writer) setup(first []tuple.Value) error {
 	e.cols = convert.ResolveUnknown(e.cols, first)
 	names := convert.UniqueNames(e.cols)
 	root := make(columnsNode, len(e.cols))
-	e.conv = make([]func(tuple.Value) (pq.Value, error), len(e.cols))
+	e.leaves = make([]leafColumn, len(e.cols))
 	for i, c := range e.cols {
-		node, conv := parquetNode(c)
+		// Every column has exactly one leaf, lists included, so the
+		// column's index is its leaf's.
+		leaf, depth := c.Leaf()
+		node, conv := parquetNode(leaf, &e.arena)
+		for range depth {
+			node = pq.List(pq.Optional(node))
+		}
 		root[i] = columnField{Node: pq.Optional(node), name: names[i]}
-		e.conv[i] = conv
+		e.leaves[i] = leafColumn{index: i, depth: depth, conv: conv}
 	}
 	// The schema and writer names are those export's files have always had.
 	e.schema = pq.NewSchema("export", root)
 	e.w = pq.NewWriter(&e.out, e.schema, pq.Compression(e.codec),
 		pq.CreatedBy("s3bridge", "export", ""))
-	e.row = make(pq.Row, len(e.cols))
+	e.row = make(pq.Row, 0, len(e.cols))
 	e.rows = []pq.Row{e.row}
 	return nil
 }
@@ -102,19 +111,14 @@ func (e *Writer) Write(row []tuple.Value) error {
 			return err
 		}
 	}
+	e.row, e.arena.b = e.row[:0], e.arena.b[:0]
 	for i, v := range row {
-		e.size += int64(len(v.Bytes)) + 8
-		if v.Kind == tuple.Null || (v.Kind == tuple.Time && v.Time.IsZero()) {
-			// MySQL's zero dates (0000-00-00) have no Parquet form: NULL.
-			e.row[i] = pq.NullValue().Level(0, 0, i)
-			continue
-		}
-		pv, err := e.conv[i](v)
-		if err != nil {
+		var err error
+		if e.row, err = e.appendValue(e.row, &e.leaves[i], v, 0, 0, 0); err != nil {
 			return fmt.Errorf("column %s (%s): %w", e.cols[i].Name, e.cols[i].Type, err)
 		}
-		e.row[i] = pv.Level(0, 1, i)
 	}
+	e.rows[0] = e.row
 	if _, err := e.w.WriteRows(e.rows); err != nil {
 		return fmt.Errorf("parquet: %w", err)
 	}
@@ -129,6 +133,66 @@ func (e *Writer) Write(row []tuple.Value) error {
 		e.size = 0
 	}
 	return nil
+}
+
+// leafColumn is how a result column's values become Parquet values: the
+// conversion of its leaf values, under depth levels of lists.
+type leafColumn struct {
+	index int
+	depth int
+	conv  func(tuple.Value) (pq.Value, error)
+}
+
+// appendValue appends v, at list level depth of its column, to row with
+// the levels Dremel encoding gives it: def counts the optional and
+// repeated fields above v that are present, rep is the level of the list
+// that repeats at v (0 at a row's first value). Each list level adds a
+// repeated group and an optional element: an empty list ends at the
+// group, a NULL element at the element.
+func (e *Writer) appendValue(row pq.Row, c *leafColumn, v tuple.Value, depth, def, rep int) (pq.Row, error) {
+	e.size += int64(len(v.Bytes)) + 8
+	if v.Kind == tuple.Null || (v.Kind == tuple.Time && v.Time.IsZero()) {
+		// MySQL's zero dates (0000-00-00) have no Parquet form: NULL.
+		return append(row, pq.NullValue().Level(rep, def, c.index)), nil
+	}
+	if depth == c.depth {
+		pv, err := c.conv(v)
+		if err != nil {
+			return row, err
+		}
+		return append(row, pv.Level(rep, def+1, c.index)), nil
+	}
+	if v.Kind != tuple.List {
+		return row, fmt.Errorf("%s is not a list", convert.Describe(v))
+	}
+	if len(v.List) == 0 {
+		return append(row, pq.NullValue().Level(rep, def+1, c.index)), nil
+	}
+	for i, elem := range v.List {
+		r := rep
+		if i > 0 {
+			r = depth + 1
+		}
+		var err error
+		if row, err = e.appendValue(row, c, elem, depth+1, def+2, r); err != nil {
+			return row, fmt.Errorf("element %d: %w", i+1, err)
+		}
+	}
+	return row, nil
+}
+
+// arena holds the bytes of values converted for the row being written
+// (fixed-length decimals, UUIDs), which stay put until WriteRows has
+// copied them: growing starts a new array and leaves the old one to the
+// values that point into it.
+type arena struct{ b []byte }
+
+func (a *arena) alloc(n int) []byte {
+	if len(a.b)+n > cap(a.b) {
+		a.b = make([]byte, 0, max(2*cap(a.b), n, 256))
+	}
+	a.b = a.b[:len(a.b)+n]
+	return a.b[len(a.b)-n:]
 }
 
 // Buffered is the open row group's size before compression: measured at
@@ -160,13 +224,15 @@ func (fastSnappy) CompressionCodec() pformat.CompressionCodec { return pformat.S
 func (fastSnappy) Encode(dst, src []byte) ([]byte, error)     { return s2.EncodeSnappy(dst[:0], src), nil }
 func (fastSnappy) Decode(dst, src []byte) ([]byte, error)     { return s2.Decode(dst[:0], src) }
 
-// parquetNode maps a column type to a Parquet type and the conversion of a
-// value to it: integers, floats and booleans as themselves, decimals with
-// a precision of 1 to 38 as DECIMAL (INT32, INT64 or fixed bytes), other
-// decimals (unconstrained numeric) as strings, dates as DATE, timestamps as
-// TIMESTAMP(MICROS) adjusted to UTC only for instants, JSON and text as
-// strings, binary as plain byte arrays.
-func parquetNode(c tuple.Column) (pq.Node, func(tuple.Value) (pq.Value, error)) {
+// parquetNode maps a column type (not a list) to a Parquet type and the
+// conversion of a value to it: integers, floats and booleans as
+// themselves, decimals with a precision of 1 to 38 as DECIMAL (INT32,
+// INT64 or fixed bytes), other decimals (unconstrained numeric) as
+// strings, dates as DATE, timestamps as TIMESTAMP(MICROS) adjusted to UTC
+// only for instants, times of day as TIME(MICROS) not adjusted to UTC,
+// UUIDs as UUID, JSON as JSON, text as strings, binary as plain byte
+// arrays. Bytes a conversion makes come from a.
+func parquetNode(c tuple.Column, a *arena) (pq.Node, func(tuple.Value) (pq.Value, error)) {
 	switch c.Type {
 	case tuple.TypeInt8, tuple.TypeInt16, tuple.TypeInt32, tuple.TypeInt64, tuple.TypeUint8, tuple.TypeUint16, tuple.TypeUint32, tuple.TypeUint64:
 		return intNode(c.Type)
@@ -187,7 +253,7 @@ func parquetNode(c tuple.Column) (pq.Node, func(tuple.Value) (pq.Value, error)) 
 		}
 	case tuple.TypeDecimal:
 		if c.Precision >= 1 && c.Precision <= 38 && c.Scale >= 0 && c.Scale <= c.Precision {
-			return decimalNode(c)
+			return decimalNode(c, a)
 		}
 	case tuple.TypeBytes:
 		return pq.Leaf(pq.ByteArrayType), func(v tuple.Value) (pq.Value, error) {
@@ -209,6 +275,26 @@ func parquetNode(c tuple.Column) (pq.Node, func(tuple.Value) (pq.Value, error)) 
 		return pq.TimestampAdjusted(pq.Microsecond, c.Type == tuple.TypeTimestampTZ), func(v tuple.Value) (pq.Value, error) {
 			t, err := convert.Time(v)
 			return pq.Int64Value(t.UnixMicro()), err
+		}
+	case tuple.TypeTime:
+		// Not adjusted to UTC: a wall-clock time, which readers show as
+		// TIME (DuckDB reads an adjusted one as TIME WITH TIME ZONE).
+		return pq.TimeAdjusted(pq.Microsecond, false), func(v tuple.Value) (pq.Value, error) {
+			us, err := convert.TimeOfDay(v)
+			return pq.Int64Value(us), err
+		}
+	case tuple.TypeUUID:
+		return pq.UUID(), func(v tuple.Value) (pq.Value, error) {
+			b := a.alloc(16)
+			err := convert.UUID(b, v)
+			return pq.FixedLenByteArrayValue(b), err
+		}
+	case tuple.TypeJSON:
+		return pq.JSON(), func(v tuple.Value) (pq.Value, error) {
+			if (v.Kind != tuple.Text && v.Kind != tuple.Bytes) || !json.Valid(v.Bytes) {
+				return pq.Value{}, fmt.Errorf("%s is not valid JSON", convert.Describe(v))
+			}
+			return pq.ByteArrayValue(v.Bytes), nil
 		}
 	}
 	return pq.String(), func(v tuple.Value) (pq.Value, error) {
@@ -252,7 +338,7 @@ func intNode(t tuple.Type) (pq.Node, func(tuple.Value) (pq.Value, error)) {
 // decimalNode stores DECIMAL(p,s) in the smallest physical type the
 // Parquet spec allows for p: INT32 up to 9 digits, INT64 up to 18, fixed
 // bytes beyond, big-endian two's complement.
-func decimalNode(c tuple.Column) (pq.Node, func(tuple.Value) (pq.Value, error)) {
+func decimalNode(c tuple.Column, a *arena) (pq.Node, func(tuple.Value) (pq.Value, error)) {
 	p, s := c.Precision, c.Scale
 	switch {
 	case p <= 9:
@@ -267,12 +353,12 @@ func decimalNode(c tuple.Column) (pq.Node, func(tuple.Value) (pq.Value, error)) 
 		}
 	}
 	size := decimalBytes(p)
-	buf := make([]byte, size)
 	return pq.Decimal(s, p, pq.FixedLenByteArrayType(size)), func(v tuple.Value) (pq.Value, error) {
 		n, err := convert.Unscaled(v, s)
 		if err != nil {
 			return pq.Value{}, err
 		}
+		buf := a.alloc(size)
 		if err := twosComplement(buf, n); err != nil {
 			return pq.Value{}, err
 		}

@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -54,7 +55,7 @@ func (in *Instance) Query(ctx context.Context, q bulk.Query, fn func(tuple.Rows)
 		return err
 	}
 	if len(definers) == 0 {
-		_, err := in.queryOnce(ctx, conn, q.SQL, fn)
+		_, err := in.queryOnce(ctx, conn, q.SQL, q.Text, fn)
 		return err
 	}
 	for i, definer := range definers {
@@ -62,7 +63,7 @@ func (in *Instance) Query(ctx context.Context, q bulk.Query, fn func(tuple.Rows)
 		if err != nil {
 			return err
 		}
-		started, err := in.queryOnce(ctx, conn, "SELECT * FROM "+view, fn)
+		started, err := in.queryOnce(ctx, conn, "SELECT * FROM "+view, q.Text, fn)
 		// On the pool, not conn: a cancel closes conn's connection.
 		in.DB().ExecContext(context.WithoutCancel(ctx), "DROP VIEW IF EXISTS "+view)
 		if err != nil && !started && errors.Is(err, s3bridge.ErrAccessDenied) && i+1 < len(definers) {
@@ -74,8 +75,8 @@ func (in *Instance) Query(ctx context.Context, q bulk.Query, fn func(tuple.Rows)
 }
 
 // queryOnce runs query in a read-only transaction and reports whether fn
-// got to see its rows.
-func (in *Instance) queryOnce(ctx context.Context, conn *sql.Conn, query string, fn func(tuple.Rows) error) (started bool, err error) {
+// got to see its rows; with text, SET values stay text instead of lists.
+func (in *Instance) queryOnce(ctx context.Context, conn *sql.Conn, query string, text bool, fn func(tuple.Rows) error) (started bool, err error) {
 	if _, err := conn.ExecContext(ctx, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"); err != nil {
 		return false, fmt.Errorf("begin read-only transaction: %w", err)
 	}
@@ -93,7 +94,7 @@ func (in *Instance) queryOnce(ctx context.Context, conn *sql.Conn, query string,
 		}
 		defer rows.Close()
 		started = true
-		r := &myRows{rows: rows, dest: make([]driver.Value, len(rows.Columns()))}
+		r := &myRows{rows: rows, dest: make([]driver.Value, len(rows.Columns())), text: text}
 		r.cols = myColumns(rows)
 		return fn(r)
 	})
@@ -175,10 +176,12 @@ func queryErr(err error) error {
 }
 
 type myRows struct {
-	rows driver.Rows
-	cols []tuple.Column
-	dest []driver.Value
-	buf  [][]byte // per column, for values converted to text
+	rows  driver.Rows
+	cols  []tuple.Column
+	dest  []driver.Value
+	text  bool            // SET values as text, not lists
+	buf   [][]byte        // per column, for values converted to text
+	lists [][]tuple.Value // per column, for SET values' members
 }
 
 func (r *myRows) scratch(i int) []byte {
@@ -203,9 +206,12 @@ func (r *myRows) Next(row []tuple.Value) error {
 		case nil:
 			row[i] = tuple.NullValue()
 		case []byte:
-			if r.cols[i].Type == tuple.TypeBytes {
+			switch {
+			case r.cols[i].Type == tuple.TypeBytes:
 				row[i] = tuple.BytesValue(v)
-			} else {
+			case r.cols[i].Type == tuple.TypeList && !r.text:
+				row[i] = r.members(i, v)
+			default:
 				row[i] = tuple.TextValue(v)
 			}
 		case time.Time:
@@ -233,7 +239,25 @@ func (r *myRows) Next(row []tuple.Value) error {
 	return nil
 }
 
-// myColumns maps the driver's column types to export types.
+// members splits a SET value, a,c, into a list of its members (which
+// can't hold a comma); the empty set is an empty list.
+func (r *myRows) members(i int, v []byte) tuple.Value {
+	if r.lists == nil {
+		r.lists = make([][]tuple.Value, len(r.dest))
+	}
+	list := r.lists[i][:0]
+	for len(v) > 0 {
+		m, rest, _ := bytes.Cut(v, []byte{','})
+		list, v = append(list, tuple.TextValue(m)), rest
+	}
+	r.lists[i] = list
+	return tuple.ListValue(list)
+}
+
+// myColumns maps the driver's column types to export types. MariaDB's
+// JSON is a LONGTEXT with a CHECK, which its protocol describes as text
+// (only with the extended metadata the driver doesn't ask for does it say
+// json): MariaDB's JSON columns are text, MySQL's JSON.
 func myColumns(rows driver.Rows) []tuple.Column {
 	names := rows.Columns()
 	cols := make([]tuple.Column, len(names))
@@ -278,6 +302,10 @@ func myColumns(rows driver.Rows) []tuple.Column {
 			cols[i].Type = tuple.TypeTimestampTZ
 		case "JSON":
 			cols[i].Type = tuple.TypeJSON
+		case "TIME":
+			cols[i].Type = tuple.TypeTime
+		case "SET":
+			cols[i] = tuple.ListOf(n, tuple.Column{Type: tuple.TypeText}, 1)
 		case "BINARY", "VARBINARY", "BLOB", "TINYBLOB", "MEDIUMBLOB", "LONGBLOB", "GEOMETRY", "BIT":
 			cols[i].Type = tuple.TypeBytes
 		}

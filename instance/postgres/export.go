@@ -113,23 +113,29 @@ func (in *Instance) CopyTo(ctx context.Context, w io.Writer, q bulk.Query, optio
 // faster than they parse, and exactly.
 var binaryOIDs = pgx.QueryResultFormatsByOID{
 	boolOID: 1, byteaOID: 1, int8OID: 1, int2OID: 1, int4OID: 1, float4OID: 1, float8OID: 1,
-	dateOID: 1, timestampOID: 1, timestamptzOID: 1,
+	dateOID: 1, timestampOID: 1, timestamptzOID: 1, timeOID: 1, uuidOID: 1,
 }
 
 const (
 	boolOID        = 16
 	byteaOID       = 17
+	nameOID        = 19
 	int8OID        = 20
 	int2OID        = 21
 	int4OID        = 23
+	textOID        = 25
 	oidOID         = 26
 	jsonOID        = 114
 	float4OID      = 700
 	float8OID      = 701
+	bpcharOID      = 1042
+	varcharOID     = 1043
 	dateOID        = 1082
+	timeOID        = 1083
 	timestampOID   = 1114
 	timestamptzOID = 1184
 	numericOID     = 1700
+	uuidOID        = 2950
 	jsonbOID       = 3802
 )
 
@@ -137,9 +143,14 @@ const (
 // PostgreSQL's text form, exactly as COPY would print it.
 func (in *Instance) Query(ctx context.Context, q bulk.Query, fn func(tuple.Rows) error) error {
 	return in.exportTx(ctx, q, func(conn *pgx.Conn, sd *pgconn.StatementDescription) error {
-		var formats any = binaryOIDs
-		if q.Text {
-			formats = pgx.QueryResultFormats{pgx.TextFormatCode}
+		var formats any = pgx.QueryResultFormats{pgx.TextFormatCode}
+		var arrays map[int]arrayType
+		if !q.Text {
+			var err error
+			if arrays, err = arrayTypes(ctx, conn, sd.Fields); err != nil {
+				return err
+			}
+			formats = resultFormats(arrays)
 		}
 		rows, err := conn.Query(ctx, q.SQL, pgx.QueryExecModeDescribeExec, formats)
 		if err != nil {
@@ -147,9 +158,13 @@ func (in *Instance) Query(ctx context.Context, q bulk.Query, fn func(tuple.Rows)
 		}
 		defer rows.Close()
 		r := &pgRows{rows: rows}
-		for _, f := range rows.FieldDescriptions() {
-			r.cols = append(r.cols, pgColumn(f))
-			r.decode = append(r.decode, pgDecoder(f))
+		for i, f := range rows.FieldDescriptions() {
+			col, dec := pgColumn(f), pgDecoder(f)
+			if a, ok := arrays[i]; ok {
+				col, dec = a.column(f), a.decoder(f)
+			}
+			r.cols = append(r.cols, col)
+			r.decode = append(r.decode, dec)
 		}
 		if err := fn(r); err != nil {
 			return err
@@ -229,6 +244,10 @@ func pgColumn(f pgconn.FieldDescription) tuple.Column {
 		}
 	case jsonOID, jsonbOID:
 		c.Type = tuple.TypeJSON
+	case timeOID:
+		c.Type = tuple.TypeTime
+	case uuidOID:
+		c.Type = tuple.TypeUUID
 	}
 	return c
 }
@@ -261,7 +280,23 @@ func pgDecoder(f pgconn.FieldDescription) func([]byte) (tuple.Value, error) {
 		return fixed(4, pgDate)
 	case timestampOID, timestamptzOID:
 		return fixed(8, pgTimestamp)
+	case timeOID:
+		// Microseconds since midnight, as tuple.TypeTime holds them.
+		return fixed(8, func(b []byte) tuple.Value { return tuple.IntValue(int64(binary.BigEndian.Uint64(b))) })
+	case uuidOID:
+		return fixed(16, tuple.BytesValue)
+	case oidOID:
+		return fixed(4, func(b []byte) tuple.Value { return tuple.IntValue(int64(binary.BigEndian.Uint32(b))) })
+	case jsonbOID:
+		// A version byte, 1, before the text.
+		return func(b []byte) (tuple.Value, error) {
+			if len(b) == 0 || b[0] != 1 {
+				return tuple.Value{}, fmt.Errorf("jsonb in binary of an unknown version")
+			}
+			return tuple.TextValue(b[1:]), nil
+		}
 	}
+	// The binary form of text, varchar, char, name and json is their text.
 	return text
 }
 

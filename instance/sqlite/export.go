@@ -120,7 +120,8 @@ func (r *liteRows) Next(row []tuple.Value) error {
 }
 
 // liteColumns maps declared types to export types by SQLite's affinity
-// rules, plus the names that mean dates, booleans, decimals and JSON.
+// rules, plus the names that mean dates, times of day, booleans, decimals
+// and JSON.
 // Expressions have no declared type: their first value decides.
 func liteColumns(rows driver.Rows) []tuple.Column {
 	names := rows.Columns()
@@ -148,6 +149,8 @@ func liteColumns(rows driver.Rows) []tuple.Column {
 			cols[i].Type = tuple.TypeJSON
 		case decl == "DATE":
 			cols[i].Type = tuple.TypeDate
+		case decl == "TIME":
+			cols[i].Type = tuple.TypeTime
 		case strings.Contains(decl, "DATE"), strings.Contains(decl, "TIME"):
 			cols[i].Type = tuple.TypeTimestamp
 		default:

@@ -28,7 +28,7 @@ func Int(v tuple.Value) (int64, error) {
 	case tuple.Text:
 		return strconv.ParseInt(string(v.Bytes), 10, 64)
 	}
-	return 0, fmt.Errorf("%s is not an integer", describe(v))
+	return 0, fmt.Errorf("%s is not an integer", Describe(v))
 }
 
 // Uint is Int for BIGINT UNSIGNED, whose text may exceed int64.
@@ -50,7 +50,7 @@ func Float(v tuple.Value) (float64, error) {
 	case tuple.Text:
 		return strconv.ParseFloat(string(v.Bytes), 64)
 	}
-	return 0, fmt.Errorf("%s is not a number", describe(v))
+	return 0, fmt.Errorf("%s is not a number", Describe(v))
 }
 
 // Bool reads a boolean: a boolean, an integer (non-zero is true), or
@@ -67,7 +67,7 @@ func Bool(v tuple.Value) (bool, error) {
 			return false, nil
 		}
 	}
-	return false, fmt.Errorf("%s is not a boolean", describe(v))
+	return false, fmt.Errorf("%s is not a boolean", Describe(v))
 }
 
 // timeLayouts are the text forms of dates and times the databases send.
@@ -93,7 +93,7 @@ func Time(v tuple.Value) (time.Time, error) {
 		// SQLite's unixepoch() integers.
 		return time.Unix(v.Int, 0).UTC(), nil
 	}
-	return time.Time{}, fmt.Errorf("%s is not a date or time", describe(v))
+	return time.Time{}, fmt.Errorf("%s is not a date or time", Describe(v))
 }
 
 // Unscaled returns a decimal's digits as an integer scaled by 10^scale:
@@ -109,7 +109,7 @@ func Unscaled(v tuple.Value, scale int) (*big.Int, error) {
 	case tuple.Float:
 		s = strconv.FormatFloat(v.Float, 'f', -1, 64)
 	default:
-		return nil, fmt.Errorf("%s is not a decimal", describe(v))
+		return nil, fmt.Errorf("%s is not a decimal", Describe(v))
 	}
 	intPart, frac, _ := strings.Cut(s, ".")
 	frac = strings.TrimRight(frac, "0")
@@ -179,7 +179,9 @@ func Unscaled64(v tuple.Value, scale int) (int64, error) {
 	return n, nil
 }
 
-func describe(v tuple.Value) string {
+// Describe names a value in an error message: text quoted and cut short,
+// binary data by its size.
+func Describe(v tuple.Value) string {
 	switch v.Kind {
 	case tuple.Text:
 		if len(v.Bytes) > 40 {
@@ -196,6 +198,8 @@ func describe(v tuple.Value) string {
 		return strconv.FormatBool(v.Int != 0)
 	case tuple.Time:
 		return v.Time.Format(time.RFC3339Nano)
+	case tuple.List:
+		return fmt.Sprintf("a list of %d elements", len(v.List))
 	}
 	return "NULL"
 }
