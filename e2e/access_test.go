@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/s3bridge/s3bridge/internal/testenv"
 )
 
 // TestPolicyCommands: generation, simulation, attach-time validation of
@@ -19,7 +21,8 @@ func TestPolicyCommands(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	b := w.bucket
-	out := w.mustCLI("policy", "--feature", "LOAD", "--bucket", b, "--prefix", "data/", "--source-arn", "arn:s3bridge:db:us-east-1:123456789012:db:app")
+	out := w.mustCLI("policy", "--feature", "LOAD", "--bucket", b, "--prefix", "data/", "--source-arn", "arn:s3bridge:db:us-east-1:123456789012:db:app",
+		"--trust-principal", "arn:aws:iam::123456789012:role/agent")
 	var docs map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(out), &docs); err != nil {
 		t.Fatalf("policy output is not one JSON document: %v\n%s", err, out)
@@ -35,8 +38,10 @@ func TestPolicyCommands(t *testing.T) {
 	writeFile(t, pol, `{"Version": "2012-10-17", "Statement": [
   {"Sid": "ReadData", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::`+b+`/*"},
   {"Sid": "NoPut", "Effect": "Deny", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::`+b+`/*"}]}`)
+	// The decision is the first word; the exit status is 1 for a denial.
 	sim := func(action, resource string) string {
-		return strings.Fields(w.mustCLI("policy", "simulate", "--policy", pol, "--action", action, "--resource", resource))[0]
+		out, _ := w.cli("policy", "simulate", "--policy", pol, "--action", action, "--resource", resource)
+		return strings.Fields(out + " none")[0]
 	}
 	for _, tc := range []struct{ action, resource, want string }{
 		{"s3:GetObject", "arn:aws:s3:::" + b + "/x", "allowed"},
@@ -108,7 +113,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	writeFile(t, filepath.Join(area, "a.csv"), "x\n")
 	b := w.bucket
 	dbName, _ := mariaNames(t, url)
-	if _, err := openDB(t, "mysql", "root@tcp(127.0.0.1:3306)/"+dbName).ExecContext(t.Context(), "CREATE TABLE loaded (x TEXT)"); err != nil {
+	if _, err := openDB(t, "mysql", "root@tcp("+testenv.MariaDBHost()+")/"+dbName).ExecContext(t.Context(), "CREATE TABLE loaded (x TEXT)"); err != nil {
 		t.Fatal(err)
 	}
 	steps := [][]string{
@@ -154,7 +159,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 func dumpTables(t *testing.T, instanceURL string) string {
 	t.Helper()
 	_, schema := mariaNames(t, instanceURL)
-	db := openDB(t, "mysql", "root@tcp(127.0.0.1:3306)/"+schema)
+	db := openDB(t, "mysql", "root@tcp("+testenv.MariaDBHost()+")/"+schema)
 	var all strings.Builder
 	for _, table := range []string{"tasks", "task_log", "settings", "file_details"} {
 		rows, err := db.QueryContext(t.Context(), "select * from `"+table+"`")

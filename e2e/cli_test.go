@@ -20,7 +20,7 @@ func TestCLISQLite(t *testing.T) {
 	dir := t.TempDir()
 	url := "sqlite://" + filepath.Join(dir, "app.db")
 	area, pump := filepath.Join(dir, "area"), filepath.Join(dir, "pump")
-	w.mustCLI("attach", "--db", url, "--area", area, "--dir", "DATA_PUMP_DIR="+pump)
+	w.mustCLI("attach", "--db", url, "--area", area, "--create-area", "--dir", "DATA_PUMP_DIR="+pump)
 	// Re-attach changes only what is given and is otherwise idempotent.
 	w.mustCLI("attach", "--db", url, "--max-files", "50", "--allow-ext", "csv,dmp")
 	writeFile(t, filepath.Join(pump, "db1.dmp"), "dump one")

@@ -2,9 +2,14 @@ package s3store
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
+	"strings"
+	"syscall"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
@@ -23,16 +28,25 @@ var (
 	ErrChanged = errors.New("object changed while reading")
 )
 
-// apiError gives an SDK error a clear message and the sentinel callers branch
-// on, and keeps the SDK error so callers can still errors.As it.
+// apiError says first, in words, what went wrong and where ("bucket b does
+// not exist at http://127.0.0.1:9000"), then what was being done and the
+// SDK's own error. It satisfies the sentinel callers branch on, when there
+// is one, and keeps the SDK error so callers can still errors.As it.
 type apiError struct {
-	msg      string
+	msg      string // the sentence in words
+	doing    string // "s3: OP TARGET"
 	sentinel error
 	err      error
 }
 
-func (e *apiError) Error() string   { return e.msg + ": " + e.err.Error() }
-func (e *apiError) Unwrap() []error { return []error{e.sentinel, e.err} }
+func (e *apiError) Error() string { return e.msg + ": " + e.doing + ": " + e.err.Error() }
+
+func (e *apiError) Unwrap() []error {
+	if e.sentinel == nil {
+		return []error{e.err}
+	}
+	return []error{e.sentinel, e.err}
+}
 
 // precondition is what a 412 Precondition Failed means for the request that
 // got it: ErrExists for If-None-Match writes, ErrChanged for If-Match reads.
@@ -43,16 +57,35 @@ const (
 	onRead
 )
 
-// wrapErr wraps err as "s3: OP TARGET: ..." with S3's error mapped to our
-// sentinels. Context errors pass through unchanged under the same prefix.
+// wrapErr wraps err with S3's error mapped to our sentinels and said in
+// words first, then "s3: OP TARGET: " and the SDK's error. Context errors,
+// and errors it has no words for, read "s3: OP TARGET: ERR".
 func wrapErr(op, target string, err error, pre precondition) error {
-	return fmt.Errorf("s3: %s %s: %w", op, target, interpret(err, pre))
+	doing := fmt.Sprintf("s3: %s %s", op, target)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s: %w", doing, err)
+	}
+	w := describe(op, target, err, pre)
+	if w == nil {
+		return fmt.Errorf("%s: %w", doing, err)
+	}
+	w.doing = doing
+	return w
 }
 
+// interpret maps an SDK error to our sentinels, for callers that only
+// branch on it; err itself when it has no sentinel.
 func interpret(err error, pre precondition) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
+	if w := describe("", "", err, pre); w != nil {
+		w.doing = "s3"
+		return w
 	}
+	return err
+}
+
+// describe maps an SDK error of the operation op on target to a sentence
+// and a sentinel; nil when it has no words for it.
+func describe(op, target string, err error, pre precondition) *apiError {
 	code, status := "", 0
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
@@ -62,33 +95,97 @@ func interpret(err error, pre precondition) error {
 	if errors.As(err, &respErr) {
 		status = respErr.HTTPStatusCode()
 	}
-	wrap := func(msg string, sentinel error) error { return &apiError{msg: msg, sentinel: sentinel, err: err} }
+	bucket, object := subject(target)
+	at := " at " + endpointOf(err, bucket)
+	wrap := func(msg string, sentinel error) *apiError { return &apiError{msg: msg, sentinel: sentinel, err: err} }
+	denied := "access denied to " + object + at + ": the credentials, or the bucket policy, do not allow this action"
 	switch code {
 	case "NoSuchKey":
-		return wrap("no such key", s3bridge.ErrNotFound)
+		return wrap("object "+object+" not found"+at, s3bridge.ErrNotFound)
 	case "NoSuchBucket":
-		return wrap("no such bucket", s3bridge.ErrNotFound)
+		return wrap("bucket "+bucket+" does not exist"+at, s3bridge.ErrNotFound)
 	case "NoSuchUpload":
-		return wrap("no such multipart upload", s3bridge.ErrNotFound)
+		return wrap("the multipart upload of "+object+" no longer exists"+at, s3bridge.ErrNotFound)
 	case "AccessDenied", "AllAccessDisabled":
-		return wrap("access denied (check the credentials and that the bucket policy allows this action)", ErrAccessDenied)
+		return wrap(denied, ErrAccessDenied)
 	case "InvalidAccessKeyId":
-		return wrap("access key ID unknown to the server", ErrAccessDenied)
+		return wrap("the access key ID is not known"+at+" (check AWS_ACCESS_KEY_ID or the profile)", ErrAccessDenied)
 	case "SignatureDoesNotMatch":
-		return wrap("signature does not match (wrong secret access key?)", ErrAccessDenied)
-	case "ExpiredToken", "InvalidToken", "TokenRefreshRequired":
-		return wrap("session token expired or invalid", ErrAccessDenied)
+		return wrap("the secret access key is wrong for this access key ID"+at+" (check AWS_SECRET_ACCESS_KEY or the profile)", ErrAccessDenied)
+	case "ExpiredToken", "InvalidToken", "InvalidTokenId", "TokenRefreshRequired": // InvalidTokenId: MinIO's
+		return wrap("the session token has expired or is invalid"+at+" (get new credentials)", ErrAccessDenied)
 	}
 	switch status {
 	case http.StatusNotFound: // HEAD responses carry no error code
-		return wrap("not found", s3bridge.ErrNotFound)
+		if object == "s3://"+bucket || object == "s3://"+bucket+"/" {
+			return wrap("bucket "+bucket+" does not exist"+at, s3bridge.ErrNotFound)
+		}
+		return wrap("object "+object+" not found"+at, s3bridge.ErrNotFound)
 	case http.StatusForbidden:
-		return wrap("access denied (check the credentials and that the bucket policy allows this action)", ErrAccessDenied)
+		return wrap(denied, ErrAccessDenied)
 	case http.StatusPreconditionFailed:
 		if pre == onRead {
-			return wrap("object changed (ETag no longer matches)", ErrChanged)
+			return wrap("object "+object+" changed while it was read (its ETag no longer matches)", ErrChanged)
 		}
-		return wrap("object exists", s3bridge.ErrExists)
+		return wrap("object "+object+" exists", s3bridge.ErrExists)
 	}
-	return err
+	if status == 0 {
+		if why := unreachable(err); why != "" {
+			return wrap("cannot reach the S3 endpoint "+endpointOf(err, bucket)+" ("+why+")", nil)
+		}
+	}
+	return nil
+}
+
+// subject returns the bucket of an operation's target ("s3://b/k bytes
+// 0-9", "s3://b") and the target as the sentences name it.
+func subject(target string) (bucket, object string) {
+	object, _, _ = strings.Cut(target, " ")
+	bucket, _, _ = strings.Cut(strings.TrimPrefix(object, "s3://"), "/")
+	return bucket, object
+}
+
+// endpointOf is the S3 endpoint the failed request went to, scheme and
+// host, with a virtual-hosted bucket's name taken off the host.
+func endpointOf(err error, bucket string) string {
+	var raw string
+	var respErr *awshttp.ResponseError
+	var uerr *url.Error
+	switch {
+	case errors.As(err, &respErr) && respErr.Response != nil && respErr.Response.Request != nil:
+		raw = respErr.Response.Request.URL.String()
+	case errors.As(err, &uerr):
+		raw = uerr.URL
+	}
+	u, perr := url.Parse(raw)
+	if raw == "" || perr != nil || u.Host == "" {
+		return "the S3 endpoint"
+	}
+	host := u.Host
+	if bucket != "" {
+		host = strings.TrimPrefix(host, bucket+".")
+	}
+	return u.Scheme + "://" + host
+}
+
+// unreachable says why no response came, for the failures of the network
+// and TLS; "" for others.
+func unreachable(err error) string {
+	var dnsErr *net.DNSError
+	var certErr *x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	var netErr net.Error
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused: is the server running, and is the port right?"
+	case errors.As(err, &dnsErr):
+		return "host " + dnsErr.Name + " not found"
+	case errors.As(err, &certErr), errors.As(err, &hostErr):
+		return "its TLS certificate is not trusted (AWS_CA_BUNDLE names a CA file)"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return "the network refused the connection"
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return "timed out"
+	}
+	return ""
 }

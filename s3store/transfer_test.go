@@ -303,7 +303,8 @@ func TestNotFound(t *testing.T) {
 			t.Errorf("%s = %v, want ErrNotFound wrapping the SDK error", name, err)
 		}
 	}
-	if want := "s3: get object s3://" + bucket + "/missing: no such key: "; !strings.HasPrefix(openErr.Error(), want) {
+	// What is wrong comes first, in words; then what was being done.
+	if want := "object s3://" + bucket + "/missing not found at " + m.Endpoint + ": s3: get object s3://" + bucket + "/missing: "; !strings.HasPrefix(openErr.Error(), want) {
 		t.Errorf("Open error %q, want prefix %q", openErr, want)
 	}
 	adminPut(t, m.Admin(t), bucket, "doomed", []byte("x"))

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/s3bridge/s3bridge/agent"
@@ -16,14 +16,14 @@ func runAgent(ctx context.Context, e *env, args []string) error {
 		dbs                multi
 		lease, grace, tick time.Duration
 	)
-	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Var(&dbs, "db", "instance URL to serve (repeatable; default $S3BRIDGE_DB)")
-	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs := newFlagSet("agent", e)
+	fs.Var(&dbs, "db", "instance `URL` to serve (repeatable; default $S3BRIDGE_DB)")
+	c.logLevel = logLevel(slog.LevelInfo)
+	fs.Var(&c.logLevel, "log-level", "log `LEVEL`: debug, info, warn or error")
 	fs.DurationVar(&lease, "lease", 15*time.Second, "lease on a running task; another agent takes it over after this without a heartbeat")
 	fs.DurationVar(&grace, "grace", 30*time.Second, "on SIGTERM, how long running tasks may finish before they go back to the queue")
 	fs.DurationVar(&tick, "tick", 250*time.Millisecond, "heartbeat and cancel check interval")
-	if _, err := parse(fs, args, 0, 0); err != nil {
+	if _, err := fs.parse(args, 0, 0); err != nil {
 		return err
 	}
 	if v := e.getenv("S3BRIDGE_DB"); len(dbs) == 0 && v != "" {
@@ -43,8 +43,8 @@ func runAgent(ctx context.Context, e *env, args []string) error {
 		}
 	}()
 	st := newStores(e.getenv, log)
-	a := agent.New(agent.Config{Lease: lease, Grace: grace, Tick: tick, Log: log}, st.runners())
-	fmt.Fprintf(e.stderr, "agent %s serving %d instance(s)\n", a.ID(), len(ins))
+	a := agent.New(agent.Config{Lease: lease, Grace: grace, Tick: tick, Log: log, Version: versionString()}, st.runners())
+	fmt.Fprintf(e.stderr, "agent %s (s3bridge %s) serving %d instance(s)\n", a.ID(), versionString(), len(ins))
 	return a.Run(ctx, ins...)
 }
 
@@ -58,16 +58,12 @@ func openAll(ctx context.Context, urls []string) ([]instance.Instance, error) {
 		}
 	}
 	for _, u := range urls {
-		in, err := openInstance(ctx, u)
+		in, err := openAttached(ctx, u)
 		if err != nil {
 			closeAll()
-			return nil, err
+			return nil, fmt.Errorf("serve %s: %w", redactURL(u), err)
 		}
 		ins = append(ins, in)
-		if _, err := in.Settings(ctx); err != nil {
-			closeAll()
-			return nil, fmt.Errorf("serve %s: %w", in.Name(), err)
-		}
 	}
 	return ins, nil
 }

@@ -2,77 +2,166 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/instance"
 	"github.com/s3bridge/s3bridge/instance/postgres"
 	"github.com/s3bridge/s3bridge/policy"
+	"github.com/s3bridge/s3bridge/s3store"
 	"github.com/s3bridge/s3bridge/transfer"
 )
 
-func runAttach(ctx context.Context, e *env, args []string) error {
-	var (
-		c                   common
-		set                 s3bridge.Settings
-		dirs, roles         multi
-		allowExt, maxUpload string
-		feature, roleARN    string
-	)
-	fs := newFlags("attach", e, &c, false)
-	fs.StringVar(&set.Area, "area", "", "file area on the database host (RDS SQL Server's D:\\S3\\)")
-	fs.Var(&dirs, "dir", "directory object NAME=PATH (repeatable); DATA_PUMP_DIR defaults to the area")
+// attachFlags are attach's flags: most fill the settings directly; the
+// rest are turned into settings by settings().
+type attachFlags struct {
+	c                  common
+	set                s3bridge.Settings
+	dirs, roles        multi
+	prefixes           multi
+	allowExt           string
+	maxUpload          sizeFlag
+	feature, roleARN   string
+	policyFile, bucket string
+	kms, skipChecks    bool
+	createArea         bool
+	limits             kindLimits
+	given              map[string]bool
+}
+
+func (a *attachFlags) register(fs *flagSet) {
+	set := &a.set
+	fs.StringVar(&set.Area, "area", "", "file area on the database host (RDS SQL Server's D:\\S3\\); it must exist, or pass --create-area")
+	fs.BoolVar(&a.createArea, "create-area", false, "create the --area directory (with --file-mode and --file-group) when it doesn't exist")
+	fs.Var(&a.dirs, "dir", "directory object NAME=PATH (repeatable); DATA_PUMP_DIR defaults to the area")
 	fs.IntVar(&set.MaxRunning, "max-running", s3bridge.DefaultMaxRunning, "tasks of each kind (transfer, load, export) in progress at once")
-	limits := kindLimitFlags(fs)
+	a.limits = kindLimitFlags(fs.FlagSet)
 	fs.IntVar(&set.MaxFiles, "max-files", s3bridge.DefaultMaxFiles, "files allowed in the file area")
-	fs.StringVar(&allowExt, "allow-ext", strings.Join(s3bridge.DefaultAllowedExtensions, ","), "extensions that may be downloaded into the area, comma-separated, or *")
-	fs.StringVar(&maxUpload, "max-upload-size", "50GB", "largest file an upload may send")
-	fs.StringVar(&set.Endpoint, "endpoint", "", "S3 endpoint URL (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS)")
-	fs.StringVar(&set.Region, "region", "", "default region (buckets' own regions are detected)")
+	fs.StringVar(&a.allowExt, "allow-ext", strings.Join(s3bridge.DefaultAllowedExtensions, ","), "extensions that may be downloaded into the area, comma-separated, or *")
+	a.maxUpload = s3bridge.DefaultMaxUploadBytes
+	fs.Var(&a.maxUpload, "max-upload-size", "largest file an upload may send, a `SIZE`: 50GiB, 1.5GB (GB = 10^9 bytes, GiB = 2^30)")
+	fs.StringVar(&set.Endpoint, "endpoint", "", "S3 endpoint URL, http(s)://host[:port] (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS)")
+	fs.StringVar(&set.Region, "region", "", "default region, such as eu-west-3 (buckets' own regions are detected)")
 	fs.BoolVar(&set.PathStyle, "path-style", false, "force path-style addressing (automatic for IP and localhost endpoints)")
 	fs.StringVar(&set.Auth, "auth", "", "default, basic, session, anonymous or assume_role (keys come from the agent's environment)")
-	fs.StringVar(&feature, "feature", "S3_INTEGRATION", "feature the --role-arn is for: S3_INTEGRATION, LOAD or EXPORT")
-	fs.StringVar(&roleARN, "role-arn", "", "role the agent assumes through STS for --feature")
-	fs.Var(&roles, "role", "FEATURE=ROLE_ARN (repeatable)")
-	var (
-		policyFile      string
-		bucket          string
-		prefixes        multi
-		kms, skipChecks bool
-	)
-	fs.StringVar(&policyFile, "policy", "", "IAM policy document s3bridge evaluates before each task (fences the instance even on S3 servers without IAM)")
-	fs.StringVar(&bucket, "bucket", "", "grant --feature this bucket (makes the least-privilege policy; fences tasks when no --policy)")
-	fs.Var(&prefixes, "prefix", "with --bucket: key prefix the feature may use (repeatable)")
-	fs.BoolVar(&kms, "kms", false, "with --bucket: the bucket uses SSE-KMS")
+	fs.StringVar(&a.feature, "feature", "S3_INTEGRATION", "feature the --role-arn is for: S3_INTEGRATION, LOAD or EXPORT")
+	fs.StringVar(&a.roleARN, "role-arn", "", "role the agent assumes through STS for --feature")
+	fs.Var(&a.roles, "role", "FEATURE=ROLE_ARN (repeatable)")
+	fs.StringVar(&a.policyFile, "policy", "", "IAM policy document s3bridge evaluates before each task (fences the instance even on S3 servers without IAM); "+
+		"the output of s3bridge policy is accepted too (its PolicyDocument is used)")
+	fs.StringVar(&a.bucket, "bucket", "", "grant --feature this bucket (makes the least-privilege policy; fences tasks when no --policy)")
+	fs.Var(&a.prefixes, "prefix", "with --bucket: key prefix the feature may use (repeatable)")
+	fs.BoolVar(&a.kms, "kms", false, "with --bucket: the bucket uses SSE-KMS")
 	fs.StringVar(&set.SourceARN, "source-arn", "", "the instance's ARN for aws:SourceArn (default arn:s3bridge:db:REGION:ACCOUNT:db:NAME)")
 	fs.StringVar(&set.Account, "account", "", "the instance's account for aws:SourceAccount")
-	fs.BoolVar(&skipChecks, "no-check", false, "don't probe granted buckets and roles at attach")
+	fs.BoolVar(&a.skipChecks, "no-check", false, "don't probe granted buckets and roles at attach")
 	fs.StringVar(&set.Binary, "binary", "", "s3bridge executable on the database host for table_import_from_s3 (default: this one)")
 	fs.StringVar(&set.CredentialsFile, "credentials-file", "", "AWS credentials file the database server's s3bridge reads for table_import_from_s3")
 	fs.BoolVar(&set.AllowPublicBuckets, "allow-public-buckets", false, "allow file transfer with buckets open to the public (RDS refuses them)")
 	fs.StringVar(&set.FileMode, "file-mode", "", "octal mode of the files s3bridge creates in the area and directories, such as 0640; directories get x where r is set (0750). Default: the agent's umask decides. "+
 		"When the database server runs as another OS user (COPY … FROM a downloaded file), put it and the agent in one group and use --file-mode 0640 --file-group GROUP")
 	fs.StringVar(&set.FileGroup, "file-group", "", "group (name or ID) given to the files and directories s3bridge creates in the area and directories, such as the database server's; the agent must belong to it (see --file-mode)")
-	if _, err := parse(fs, args, 0, 0); err != nil {
+}
+
+func runAttach(ctx context.Context, e *env, args []string) error {
+	a := attachFlags{}
+	fs := newFlags("attach", e, &a.c, withJSON)
+	a.register(fs)
+	if _, err := fs.parse(args, 0, 0); err != nil {
 		return err
 	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	set.Limits = limits.given(given)
+	a.given = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { a.given[f.Name] = true })
+	set, err := a.settings()
+	if err != nil {
+		return err
+	}
+	in, err := openInstance(ctx, a.c.db)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	// Re-attaching changes only what is given: keep the rest.
+	if old, err := in.Settings(ctx); err == nil {
+		set = merge(old, set, a.given)
+	} else if !errors.Is(err, s3bridge.ErrNotAttached) {
+		return err
+	}
+	// Issue 16: PostgreSQL's table_import_from_s3 runs s3-cat on the
+	// database host, which must reach the same endpoint.
+	var pinned string
+	if _, ok := in.(*postgres.Instance); ok && !a.given["endpoint"] {
+		set, pinned = pinEndpoint(set, e.getenv)
+	}
+	if !a.skipChecks {
+		if err := checkRoles(ctx, e, set); err != nil {
+			return err
+		}
+	}
+	if err := in.Attach(ctx, set); err != nil {
+		return err
+	}
+	got, err := in.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	if a.c.json {
+		err = writeJSON(e.stdout, struct {
+			Instance string            `json:"instance"`
+			Settings s3bridge.Settings `json:"settings"`
+			Recorded string            `json:"recorded,omitempty"`
+		}{in.Name(), got, pinned})
+	} else {
+		err = printSettings(e, in.Name(), got, pinned)
+	}
+	// MariaDB says which forms of its SQL interface the server allowed
+	// (procedures always; the old functions where the binary log permits).
+	if n, ok := in.(interface{ InstallNote() string }); ok && n.InstallNote() != "" {
+		fmt.Fprintln(e.stderr, n.InstallNote())
+	}
+	if len(got.Grants) > 0 && !a.skipChecks {
+		// A missing permission is reported now; attach still
+		// succeeds so the operator can fix the bucket policy and re-check.
+		out := e
+		if a.c.json {
+			out = &env{stdout: io.Discard, stderr: e.stderr, getenv: e.getenv}
+		}
+		if cerr := checkInstance(ctx, out, in.Name(), got, ""); cerr != nil {
+			fmt.Fprintf(e.stderr, "warning: %v (run s3bridge check --db … for the details after fixing)\n", cerr)
+		}
+	}
+	return err
+}
+
+// settings turns the flags into the settings they give, checking each: a
+// value that can't work is refused here, naming its flag, rather than
+// stored to fail when a task runs.
+func (a *attachFlags) settings() (s3bridge.Settings, error) {
+	set := a.set
+	set.Limits = a.limits.given(a.given)
+	set.MaxUploadBytes = int64(a.maxUpload)
+	if err := a.checkStore(); err != nil {
+		return set, err
+	}
 	if set.FileMode != "" {
 		mode, err := transfer.ParseFileMode(set.FileMode)
 		if err != nil {
-			return fmt.Errorf("--file-mode: %w", err)
+			return set, fmt.Errorf("--file-mode: %w", err)
 		}
 		set.FileMode = fmt.Sprintf("%04o", uint32(mode))
 	}
 	if set.FileGroup != "" {
 		if _, err := transfer.LookupGroup(set.FileGroup); err != nil {
-			return fmt.Errorf("--file-group: %w", err)
+			return set, fmt.Errorf("--file-group: %w", err)
 		}
 	}
 	if set.Binary == "" {
@@ -81,114 +170,151 @@ func runAttach(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	set.Directories = map[string]string{}
-	for _, d := range dirs {
+	for _, d := range a.dirs {
 		name, path, ok := strings.Cut(d, "=")
 		if !ok || name == "" || path == "" {
-			return fmt.Errorf("--dir %q: want NAME=PATH", d)
+			return set, usageErrorf("attach", "--dir %q: want NAME=PATH", d)
 		}
 		abs, err := filepath.Abs(path)
 		if err != nil {
-			return fmt.Errorf("--dir %s: %w", d, err)
+			return set, fmt.Errorf("--dir %s: %w", d, err)
 		}
 		set.Directories[strings.ToUpper(name)] = abs
 	}
-	if set.Area != "" {
-		abs, err := filepath.Abs(set.Area)
-		if err != nil {
-			return fmt.Errorf("--area: %w", err)
-		}
-		set.Area = abs
+	var err error
+	if set.Area, err = a.area(set); err != nil {
+		return set, err
 	}
-	set.AllowedExtensions = nil
-	for _, x := range strings.Split(allowExt, ",") {
+	set.AllowedExtensions = extensions(a.allowExt)
+	if set.Policy, err = readPolicy(a.policyFile); err != nil {
+		return set, err
+	}
+	if a.bucket != "" {
+		if _, err := policy.ParseFeature(a.feature); err != nil {
+			return set, fmt.Errorf("--feature: %w", err)
+		}
+		set.Grants = []s3bridge.Grant{{Feature: strings.ToUpper(a.feature), Bucket: a.bucket, Prefixes: a.prefixes, KMS: a.kms}}
+	}
+	set.Roles = map[string]string{}
+	if a.roleARN != "" {
+		set.Roles[strings.ToUpper(a.feature)] = a.roleARN
+	}
+	for _, r := range a.roles {
+		f, arn, ok := strings.Cut(r, "=")
+		if !ok {
+			return set, usageErrorf("attach", "--role %q: want FEATURE=ROLE_ARN", r)
+		}
+		set.Roles[strings.ToUpper(f)] = arn
+	}
+	return set, nil
+}
+
+// regionRE is what a region name may look like: AWS's (eu-west-3) and
+// S3-compatible servers' own (garage, auto), never spaces or punctuation,
+// which would only fail inside the request signature.
+var regionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+
+// checkStore checks the object store flags: endpoint, region, auth.
+func (a *attachFlags) checkStore() error {
+	if ep := a.set.Endpoint; ep != "" {
+		u, err := url.Parse(ep)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--endpoint %q: want an http(s) URL such as https://s3.eu-west-3.amazonaws.com or http://127.0.0.1:9000", ep)
+		}
+	}
+	if r := a.set.Region; r != "" && !regionRE.MatchString(r) {
+		return fmt.Errorf("--region %q: want a region name such as eu-west-3 (letters, digits and dashes)", r)
+	}
+	switch a.set.Auth {
+	case "", s3store.AuthDefault, s3store.AuthBasic, s3store.AuthSession, s3store.AuthAnonymous, s3store.AuthAssumeRole:
+	default:
+		return fmt.Errorf("--auth %q: want default, basic, session, anonymous or assume_role", a.set.Auth)
+	}
+	return nil
+}
+
+// area returns --area as an absolute path to a directory that exists,
+// creating it with the instance's file mode and group for --create-area.
+func (a *attachFlags) area(set s3bridge.Settings) (string, error) {
+	if set.Area == "" {
+		if a.createArea {
+			return "", usageErrorf("attach", "--create-area needs --area DIR")
+		}
+		return "", nil
+	}
+	abs, err := filepath.Abs(set.Area)
+	if err != nil {
+		return "", fmt.Errorf("--area: %w", err)
+	}
+	fi, err := os.Stat(abs)
+	switch {
+	case err == nil && !fi.IsDir():
+		return "", fmt.Errorf("--area %s: not a directory", abs)
+	case err == nil:
+		return abs, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return "", fmt.Errorf("--area: %w", err)
+	case !a.createArea:
+		return "", fmt.Errorf("--area %s: no such directory (create it, or pass --create-area; the area is on the database host, where the agent runs)", abs)
+	}
+	perm, err := transfer.PermOf(set)
+	if err != nil {
+		return "", err
+	}
+	d, err := transfer.OpenDir(abs, true, perm)
+	if err != nil {
+		return "", fmt.Errorf("--create-area: %w", err)
+	}
+	return abs, d.Close()
+}
+
+// extensions reads --allow-ext: lower case, each with its dot, or *.
+func extensions(list string) []string {
+	var out []string
+	for _, x := range strings.Split(list, ",") {
 		if x = strings.ToLower(strings.TrimSpace(x)); x != "" {
 			if x != "*" && !strings.HasPrefix(x, ".") {
 				x = "." + x
 			}
-			set.AllowedExtensions = append(set.AllowedExtensions, x)
+			out = append(out, x)
 		}
 	}
-	n, err := parseSize(maxUpload)
+	return out
+}
+
+// readPolicy reads --policy: a policy document, or the document s3bridge
+// policy prints, of which the permission policy is kept. Unknown
+// operators, keys or bad fields fail now, not at 2 a.m.
+func readPolicy(file string) ([]byte, error) {
+	if file == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(file)
 	if err != nil {
-		return fmt.Errorf("--max-upload-size: %w", err)
+		return nil, fmt.Errorf("--policy: %w", err)
 	}
-	set.MaxUploadBytes = n
-	if policyFile != "" {
-		data, err := os.ReadFile(policyFile)
-		if err != nil {
-			return fmt.Errorf("--policy: %w", err)
-		}
-		// Unknown operators, keys or bad fields fail now, not at 2 a.m.
-		if _, err := policy.Parse(policyFile, data); err != nil {
-			return fmt.Errorf("--policy: %w", err)
-		}
-		set.Policy = data
+	_, perms, err := policy.ParsePermissions(file, data)
+	if err != nil {
+		return nil, fmt.Errorf("--policy: %w", err)
 	}
-	if bucket != "" {
-		if _, err := policy.ParseFeature(feature); err != nil {
-			return fmt.Errorf("--feature: %w", err)
-		}
-		set.Grants = []s3bridge.Grant{{Feature: strings.ToUpper(feature), Bucket: bucket, Prefixes: prefixes, KMS: kms}}
-	}
-	set.Roles = map[string]string{}
-	if roleARN != "" {
-		set.Roles[strings.ToUpper(feature)] = roleARN
-	}
-	for _, r := range roles {
-		f, arn, ok := strings.Cut(r, "=")
-		if !ok {
-			return fmt.Errorf("--role %q: want FEATURE=ROLE_ARN", r)
-		}
-		set.Roles[strings.ToUpper(f)] = arn
-	}
-	return withInstance(ctx, &c, func(in instance.Instance) error {
-		// Re-attaching changes only what is given: keep the rest.
-		if old, err := in.Settings(ctx); err == nil {
-			set = merge(old, set, given)
-		}
-		// Issue 16: PostgreSQL's table_import_from_s3 runs s3-cat on the
-		// database host, which must reach the same endpoint.
-		var pinned string
-		if _, ok := in.(*postgres.Instance); ok && !given["endpoint"] {
-			set, pinned = pinEndpoint(set, e.getenv)
-		}
-		if !skipChecks {
-			if err := checkRoles(ctx, e, set); err != nil {
-				return err
-			}
-		}
-		if err := in.Attach(ctx, set); err != nil {
-			return err
-		}
-		got, err := in.Settings(ctx)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "attached %s: area %s, directories %v, max running %d, max files %d\n",
-			in.Name(), got.Area, got.Directories, got.MaxRunning, got.MaxFiles)
-		if pinned != "" {
-			fmt.Fprintf(e.stdout, "recorded %s for the agents and the database host's s3bridge (--endpoint and --region change it)\n", pinned)
-		}
-		if len(got.Grants) > 0 && !skipChecks {
-			// A missing permission is reported now; attach still succeeds
-			// so the operator can fix the bucket policy and re-check.
-			if err := checkInstance(ctx, e, in.Name(), got, ""); err != nil {
-				fmt.Fprintf(e.stderr, "warning: %v (run s3bridge check --db … after fixing)\n", err)
-			}
-		}
-		return nil
-	})
+	return perms, nil
 }
 
 func runDetach(ctx context.Context, e *env, args []string) error {
 	var c common
-	fs := newFlags("detach", e, &c, false)
-	if _, err := parse(fs, args, 0, 0); err != nil {
+	fs := newFlags("detach", e, &c, withJSON)
+	if _, err := fs.parse(args, 0, 0); err != nil {
 		return err
 	}
 	return withInstance(ctx, &c, func(in instance.Instance) error {
 		if err := in.Detach(ctx); err != nil {
 			return err
+		}
+		if c.json {
+			return writeJSON(e.stdout, struct {
+				Instance string `json:"instance"`
+				Detached bool   `json:"detached"`
+			}{in.Name(), true})
 		}
 		fmt.Fprintf(e.stdout, "detached %s: SQL functions removed, tasks and files kept\n", in.Name())
 		return nil
@@ -261,28 +387,6 @@ func merge(old, set s3bridge.Settings, given map[string]bool) s3bridge.Settings 
 		out.Binary = set.Binary
 	}
 	return out
-}
-
-// parseSize reads 50GB, 512MiB, 1024 (bytes). Decimal and binary units are
-// both accepted; RDS's "50 GB" is read as 50 GiB.
-func parseSize(s string) (int64, error) {
-	s = strings.ToUpper(strings.TrimSpace(s))
-	units := []struct {
-		suffix string
-		mult   int64
-	}{{"TIB", 1 << 40}, {"GIB", 1 << 30}, {"MIB", 1 << 20}, {"KIB", 1 << 10}, {"TB", 1 << 40}, {"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10}, {"T", 1 << 40}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1}}
-	mult := int64(1)
-	for _, u := range units {
-		if strings.HasSuffix(s, u.suffix) {
-			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
-			break
-		}
-	}
-	var n int64
-	if _, err := fmt.Sscan(s, &n); err != nil || n <= 0 {
-		return 0, fmt.Errorf("size %q: want a positive number with an optional unit (KB, MB, GB, TB)", s)
-	}
-	return n * mult, nil
 }
 
 // mergeGrants replaces the grant of the same feature and bucket, or adds it.

@@ -17,17 +17,36 @@ import (
 
 // probe is one permission checked against the real bucket.
 type probe struct {
-	action, resource string
-	s3, instance     string // outcome at the S3 server and under the instance's own policy
-	missing          bool
+	Feature  string `json:"feature"`
+	Action   string `json:"action"`
+	Resource string `json:"resource"`
+	S3       string `json:"s3"`              // outcome at the S3 server
+	Instance string `json:"instance_policy"` // outcome under the instance's own policy
+	Missing  bool   `json:"missing"`
+}
+
+// bucketCheck is what check found of one granted bucket.
+type bucketCheck struct {
+	Bucket string `json:"bucket"`
+	Region string `json:"region,omitempty"`
+	Public string `json:"public,omitempty"` // why it is open to the public
+}
+
+// checkReport is check's finding, and its --json document.
+type checkReport struct {
+	Instance string        `json:"instance"`
+	OK       bool          `json:"ok"`
+	Problems int           `json:"problems"`
+	Buckets  []bucketCheck `json:"buckets"`
+	Probes   []probe       `json:"probes"`
 }
 
 func runCheck(ctx context.Context, e *env, args []string) error {
 	var c common
 	var bucket string
-	fs := newFlags("check", e, &c, false)
+	fs := newFlags("check", e, &c, withJSON)
 	fs.StringVar(&bucket, "bucket", "", "check only this bucket (default: every bucket the instance is granted)")
-	if _, err := parse(fs, args, 0, 0); err != nil {
+	if _, err := fs.parse(args, 0, 0); err != nil {
 		return err
 	}
 	return withInstance(ctx, &c, func(in instance.Instance) error {
@@ -35,13 +54,41 @@ func runCheck(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		return checkInstance(ctx, e, in.Name(), set, bucket)
+		rep, err := probeInstance(ctx, e, in.Name(), set, bucket)
+		if err != nil {
+			return err
+		}
+		if c.json {
+			err = writeJSON(e.stdout, rep)
+		} else {
+			err = rep.print(e)
+		}
+		if err == nil && !rep.OK {
+			err = fmt.Errorf("check: %d problem(s) found", rep.Problems)
+		}
+		return err
 	})
 }
 
-// checkInstance probes every granted bucket and prints what is missing. It
+// checkInstance probes every granted bucket and prints what it found. It
 // fails when a permission is missing or a bucket is public.
 func checkInstance(ctx context.Context, e *env, name string, set s3bridge.Settings, only string) error {
+	rep, err := probeInstance(ctx, e, name, set, only)
+	if err != nil {
+		return err
+	}
+	if err := rep.print(e); err != nil {
+		return err
+	}
+	if !rep.OK {
+		return fmt.Errorf("check: %d problem(s) found", rep.Problems)
+	}
+	return nil
+}
+
+// probeInstance probes the buckets granted to the instance, or only.
+func probeInstance(ctx context.Context, e *env, name string, set s3bridge.Settings, only string) (checkReport, error) {
+	rep := checkReport{Instance: name, Buckets: []bucketCheck{}, Probes: []probe{}}
 	grants := set.Grants
 	if only != "" {
 		grants = nil
@@ -55,56 +102,73 @@ func checkInstance(ctx context.Context, e *env, name string, set s3bridge.Settin
 		}
 	}
 	if len(grants) == 0 {
-		return fmt.Errorf("check: %s has no buckets granted (attach --feature F --bucket B), and no --bucket was given", name)
+		return rep, fmt.Errorf("check: %s has no buckets granted (attach --feature F --bucket B), and no --bucket was given", name)
 	}
 	st := newStores(e.getenv, nil)
 	g, err := guard(set, name)
 	if err != nil {
-		return err
+		return rep, err
 	}
-	bad := 0
-	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "FEATURE\tACTION\tRESOURCE\tS3\tINSTANCE POLICY")
 	for _, gr := range grants {
 		client, err := st.client(ctx, set, gr.Feature)
 		if err == nil {
 			err = client.Credentials(ctx)
 		}
 		if err != nil {
-			return fmt.Errorf("check %s for %s: credentials: %w", gr.Bucket, gr.Feature, err)
+			return rep, fmt.Errorf("check %s for %s: credentials: %w", gr.Bucket, gr.Feature, err)
 		}
-		region, rerr := client.BucketRegion(ctx, gr.Bucket)
+		b := bucketCheck{Bucket: gr.Bucket}
+		b.Region, _ = client.BucketRegion(ctx, gr.Bucket)
 		if why, perr := client.PublicReason(ctx, gr.Bucket); perr == nil && why != "" {
-			fmt.Fprintf(e.stdout, "bucket %s is open to the public: %s; s3bridge refuses it for file transfer\n", gr.Bucket, why)
-			bad++
+			b.Public = why
+			rep.Problems++
 		}
-		if rerr == nil {
-			fmt.Fprintf(e.stdout, "bucket %s: region %s\n", gr.Bucket, region)
-		}
+		rep.Buckets = append(rep.Buckets, b)
 		for _, p := range probes(ctx, client, g, gr) {
-			if p.missing {
-				bad++
+			if p.Missing {
+				rep.Problems++
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", gr.Feature, p.action, p.resource, p.s3, p.instance)
+			rep.Probes = append(rep.Probes, p)
 		}
 	}
-	w.Flush()
-	if bad > 0 {
-		return fmt.Errorf("check: %d problem(s) found", bad)
+	rep.OK = rep.Problems == 0
+	return rep, nil
+}
+
+func (r checkReport) print(e *env) error {
+	for _, b := range r.Buckets {
+		if b.Public != "" {
+			fmt.Fprintf(e.stdout, "bucket %s is open to the public: %s; s3bridge refuses it for file transfer\n", b.Bucket, b.Public)
+		}
+		if b.Region != "" {
+			fmt.Fprintf(e.stdout, "bucket %s: region %s\n", b.Bucket, b.Region)
+		}
 	}
-	fmt.Fprintln(e.stdout, "every probed permission is in place")
+	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "FEATURE\tACTION\tRESOURCE\tS3\tINSTANCE POLICY")
+	for _, p := range r.Probes {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", p.Feature, p.Action, p.Resource, p.S3, p.Instance)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if r.OK {
+		fmt.Fprintln(e.stdout, "every probed permission is in place")
+	}
 	return nil
 }
 
 // probes checks each permission the feature needs: at the S3 server with a
 // harmless request where one exists (list, put/read/delete of a probe
-// object), and under the instance's own policy.
+// object), and under the instance's own policy, with the condition keys
+// the S3 server sees for that request (s3:prefix and s3:delimiter of the
+// listing), so a grant scoped to a prefix passes as it does at S3.
 func probes(ctx context.Context, c *s3store.Client, g interface {
 	Allow(string, string, map[string][]string) error
 }, gr s3bridge.Grant) []probe {
 	f, err := policy.ParseFeature(gr.Feature)
 	if err != nil {
-		return []probe{{action: gr.Feature, s3: err.Error(), missing: true}}
+		return []probe{{Feature: gr.Feature, Action: gr.Feature, S3: err.Error(), Missing: true}}
 	}
 	prefix := ""
 	if len(gr.Prefixes) > 0 {
@@ -114,38 +178,54 @@ func probes(ctx context.Context, c *s3store.Client, g interface {
 	wrote := false
 	var out []probe
 	for _, perm := range policy.Required(f, gr.Bucket, gr.Prefixes, gr.KMS) {
-		p := probe{action: perm.Action, resource: perm.Resource, s3: "not probed (no harmless request)", instance: "no policy"}
+		p := probe{Feature: gr.Feature, Action: perm.Action, Resource: perm.Resource, S3: "not probed (no harmless request)", Instance: "no policy"}
+		var cond map[string][]string
 		switch strings.ToLower(perm.Action) {
 		case "s3:listbucket":
 			_, _, err = c.List(ctx, gr.Bucket, prefix, "/")
-			p.s3 = outcome(err)
+			p.S3 = outcome(err)
+			cond = listCondition(prefix, "/")
 		case "s3:putobject":
 			_, err = c.Upload(ctx, gr.Bucket, key, strings.NewReader("s3bridge check\n"), s3bridge.PutOptions{})
 			wrote = err == nil
-			p.s3 = outcome(err)
+			p.S3 = outcome(err)
 		case "s3:getobject":
 			_, err = c.Stat(ctx, gr.Bucket, key)
 			if !wrote && errors.Is(err, s3bridge.ErrNotFound) {
 				err = nil // allowed to look; nothing there to read
 			}
-			p.s3 = outcome(err)
+			p.S3 = outcome(err)
 		}
-		p.missing = strings.HasPrefix(p.s3, "DENIED")
+		p.Missing = strings.HasPrefix(p.S3, "DENIED")
 		if g != nil {
-			if err := g.Allow(perm.Action, probeResource(perm.Resource, key, gr.Bucket), nil); err != nil {
-				p.instance, p.missing = "DENIED: "+err.Error(), true
+			if err := g.Allow(perm.Action, probeResource(perm.Resource, key, gr.Bucket), cond); err != nil {
+				p.Instance, p.Missing = "DENIED: "+err.Error(), true
 			} else {
-				p.instance = "allowed"
+				p.Instance = "allowed"
 			}
 		}
 		out = append(out, p)
 	}
 	if wrote {
 		if err := c.Delete(ctx, gr.Bucket, key); err != nil {
-			out = append(out, probe{action: "s3:DeleteObject", resource: s3bridge.Location{Bucket: gr.Bucket, Key: key}.ARN(), s3: "probe object left behind: " + outcome(err), instance: "-"})
+			out = append(out, probe{Feature: gr.Feature, Action: "s3:DeleteObject", Resource: s3bridge.Location{Bucket: gr.Bucket, Key: key}.ARN(),
+				S3: "probe object left behind: " + outcome(err), Instance: "-"})
 		}
 	}
 	return out
+}
+
+// listCondition is the request context S3 gives a ListObjects request with
+// this prefix and delimiter: a key only for a parameter that is sent.
+func listCondition(prefix, delimiter string) map[string][]string {
+	cond := map[string][]string{}
+	if prefix != "" {
+		cond["s3:prefix"] = []string{prefix}
+	}
+	if delimiter != "" {
+		cond["s3:delimiter"] = []string{delimiter}
+	}
+	return cond
 }
 
 // probeResource turns a policy resource pattern into a concrete ARN.

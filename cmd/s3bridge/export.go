@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"sync"
 
@@ -17,10 +16,12 @@ import (
 
 func exportCommand() command {
 	return command{
-		name: "export",
-		args: "--db URL --query Q [--format csv|text|jsonl|parquet] [--header] [--compress gzip|zstd] [--max-file-size N] [--manifest] [--overwrite] [--keep-partial] [--naming aurora|aws_s3] s3://bucket/prefix",
-		help: "export a query's result to S3 in parts (SELECT … INTO OUTFILE S3)",
-		run:  runExport,
+		name:    "export",
+		usage:   "--db URL --query Q [--format csv|text|jsonl|parquet] [--header] [--compress gzip|zstd] [--max-file-size N] [--manifest] [--overwrite] [--keep-partial] [--naming aurora|aws_s3] S3_URI",
+		help:    "export a query's result to S3 in parts (SELECT … INTO OUTFILE S3)",
+		args:    []arg{{"S3_URI", "s3://bucket/prefix: the parts are PREFIX.part_00000… (--naming aurora) or PREFIX, PREFIX_part2… (aws_s3)"}},
+		example: "s3bridge export --db " + exampleDB + " --query 'SELECT * FROM sales' --format parquet s3://mybucket/exports/sales",
+		run:     runExport,
 	}
 }
 
@@ -28,32 +29,34 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	var (
 		c       common
 		p       export.Params
-		maxSize string
+		maxSize sizeFlag = export.DefaultMaxFileSize
 	)
-	fs := newFlags("export", e, &c, true)
+	fs := newFlags("export", e, &c, withAsync|withJSON)
 	fs.StringVar(&p.Query, "query", "", "the query to export: a single SELECT (or WITH … SELECT)")
 	fs.StringVar(&p.Format, "format", export.FormatCSV, "csv, text (MySQL's tab-separated format), jsonl or parquet")
 	fs.BoolVar(&p.Header, "header", false, "csv and text: column names at the top of every part")
 	fs.StringVar(&p.Compression, "compress", "", "gzip or zstd (parquet: page compression instead of snappy)")
-	fs.StringVar(&maxSize, "max-file-size", "6GB", "close a part at the first row boundary past this size (e.g. 6GB, 100MB)")
+	fs.Var(&maxSize, "max-file-size", "close a part at the first row boundary past this `SIZE`: 6GiB, 100MB (GB = 10^9 bytes, GiB = 2^30)")
 	fs.BoolVar(&p.Manifest, "manifest", false, "write PREFIX.manifest listing the parts, after them")
 	fs.BoolVar(&p.Overwrite, "overwrite", false, "replace existing files; without it existing ones fail the export before it starts")
 	fs.BoolVar(&p.KeepPartial, "keep-partial", false, "keep the parts already written when the export fails")
 	fs.StringVar(&p.Naming, "naming", export.NamingAurora, "aurora (PREFIX.part_00000…) or aws_s3 (FILE, FILE_part2…)")
-	pos, err := parse(fs, args, 1, 1)
+	fs.StringVar(&p.NumericAs, "numeric-as", "", "parquet: write numeric columns without a precision as decimal(P,S), e.g. decimal(38,9), rounding to S places; a value too large fails the export")
+	pos, err := fs.parse(args, 1, 1)
 	if err != nil {
 		return err
 	}
-	p.URI = pos[0]
-	if p.MaxFileSize, err = parseSize(maxSize); err != nil {
-		return fmt.Errorf("--max-file-size: %w", err)
-	}
+	p.URI, p.MaxFileSize = pos[0], int64(maxSize)
 	if strings.TrimSpace(p.Query) == "" {
-		return fmt.Errorf("export: --query is required")
+		return usageErrorf("export", "--query is required")
 	}
-	// Refuse anything but a SELECT here, before a task exists; the runner
-	// checks again, and the database runs it read-only anyway.
+	// Refuse anything but a SELECT, a bad format or destination here,
+	// before a task exists; the runner checks again, and the database
+	// runs the query read-only anyway.
 	if p.Query, err = export.CheckQuery(p.Query); err != nil {
+		return err
+	}
+	if err := p.Validate(); err != nil {
 		return err
 	}
 	return withInstance(ctx, &c, func(in instance.Instance) error {
@@ -67,6 +70,9 @@ func runExport(ctx context.Context, e *env, args []string) error {
 func runExportStatement(ctx context.Context, e *env, c *common, in instance.Instance, st *statement.Export) error {
 	p, err := export.FromStatement(st)
 	if err != nil {
+		return err
+	}
+	if err := p.Validate(); err != nil {
 		return err
 	}
 	return submit(ctx, e, c, in, export.Task(p))

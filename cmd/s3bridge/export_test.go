@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"io"
+	"log/slog"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -136,7 +137,7 @@ func TestExportStatement(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	c := &common{async: true, logLevel: "warn"}
+	c := &common{async: true, logLevel: logLevel(slog.LevelWarn)}
 	if err := runExportStatement(t.Context(), &env{stdout: &out, stderr: io.Discard, getenv: w.env}, c, w.in, st); err != nil {
 		t.Fatal(err)
 	}

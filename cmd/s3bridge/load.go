@@ -18,7 +18,7 @@ func runLoad(ctx context.Context, e *env, args []string) error {
 		prefix, manifest, header bool
 		columns                  string
 	)
-	fs := newFlags("load", e, &c, true)
+	fs := newFlags("load", e, &c, withAsync|withJSON)
 	fs.StringVar(&p.Table, "table", "", "the table to load (schema.table allowed)")
 	fs.BoolVar(&prefix, "prefix", false, "load every object whose key starts with the URI's key, in key order")
 	fs.BoolVar(&manifest, "manifest", false, "the URI is an Aurora manifest listing the objects")
@@ -34,7 +34,7 @@ func runLoad(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&p.Options.RowsIdentifiedBy, "rows-identified-by", "", "xml: the row element, e.g. <row>")
 	fs.BoolVar(&p.Replace, "replace", false, "replace the table's rows atomically (old rows visible until the new ones commit)")
 	fs.BoolVar(&p.SkipBadRows, "skip-bad-rows", false, "skip rows that fail to parse or that the database rejects (bad value, NULL, too long, duplicate key), each reported in the task log with object, line, column and reason, instead of failing")
-	pos, err := parse(fs, args, 1, 1)
+	pos, err := fs.parse(args, 1, 1)
 	if err != nil {
 		return err
 	}
@@ -66,8 +66,8 @@ func runLoad(ctx context.Context, e *env, args []string) error {
 // SELECT … INTO OUTFILE S3.
 func runSQL(ctx context.Context, e *env, args []string) error {
 	var c common
-	fs := newFlags("sql", e, &c, true)
-	pos, err := parse(fs, args, 1, 1)
+	fs := newFlags("sql", e, &c, withAsync|withJSON)
+	pos, err := fs.parse(args, 1, 1)
 	if err != nil {
 		return err
 	}

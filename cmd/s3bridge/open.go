@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,7 +27,8 @@ import (
 	"github.com/s3bridge/s3bridge/transfer"
 )
 
-// openInstance opens the database an instance URL names.
+// openInstance opens the database an instance URL names. A SQLite file is
+// created when it doesn't exist: attach is the one caller that wants that.
 func openInstance(ctx context.Context, raw string) (instance.Instance, error) {
 	if raw == "" {
 		return nil, fmt.Errorf("no instance: pass --db URL or set S3BRIDGE_DB")
@@ -33,16 +37,59 @@ func openInstance(ctx context.Context, raw string) (instance.Instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("instance URL: cannot parse it (not shown, it may hold a password)")
 	}
+	var in instance.Instance
 	switch u.Scheme {
 	case "postgres", "postgresql":
-		return postgres.Open(ctx, raw)
+		in, err = postgres.Open(ctx, raw)
 	case "mysql", "mariadb":
-		return mysql.Open(ctx, raw)
+		in, err = mysql.Open(ctx, raw)
 	case "sqlite":
-		return sqlite.Open(ctx, raw)
+		in, err = sqlite.Open(ctx, raw)
+	default:
+		return nil, fmt.Errorf("instance URL scheme %q: want postgres, mysql or sqlite", u.Scheme)
 	}
-	return nil, fmt.Errorf("instance URL scheme %q: want postgres, mysql or sqlite", u.Scheme)
+	if err != nil {
+		return nil, explainOpen(raw, err)
+	}
+	return in, nil
 }
+
+// openAttached opens an instance s3bridge is attached to: every command but
+// attach. It creates nothing, not even a SQLite file, and says
+// errNotAttached for a database without s3bridge's tables.
+func openAttached(ctx context.Context, raw string) (instance.Instance, error) {
+	if strings.HasPrefix(raw, "sqlite:") {
+		p, err := sqlite.Path(raw)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+			return nil, errNotAttached{}
+		}
+	}
+	in, err := openInstance(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := in.Settings(ctx); err != nil {
+		in.Close()
+		if errors.Is(err, s3bridge.ErrNotAttached) {
+			return nil, errNotAttached{}
+		}
+		return nil, err
+	}
+	return in, nil
+}
+
+// errNotAttached is what every command says of a database s3bridge is not
+// attached to, instead of the SQL error of a missing table.
+type errNotAttached struct{}
+
+func (errNotAttached) Error() string {
+	return "s3bridge is not attached to this database (run: s3bridge attach --db …)"
+}
+
+func (errNotAttached) Unwrap() error { return s3bridge.ErrNotAttached }
 
 // stores makes object store clients from instance settings plus the
 // process's credentials, one client per distinct configuration.
@@ -164,3 +211,12 @@ var (
 	_ load.ObjectStore     = (*s3store.Client)(nil)
 	_ export.ObjectStore   = (*s3store.Client)(nil)
 )
+
+// redactURL is an instance URL fit to print: without its password.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(an instance URL that does not parse)"
+	}
+	return u.Redacted()
+}

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -58,10 +58,9 @@ func startEmbeddedS3(dir string, buckets ...string) (*embeddedS3, error) {
 func (s *embeddedS3) Close() error { return s.srv.Close() }
 
 func runQuickstart(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlagSet("quickstart", e)
 	dir := fs.String("dir", "", "where to keep the tour's files (default: a new temporary directory)")
-	if err := fs.Parse(args); err != nil {
+	if _, err := fs.parse(args, 0, 0); err != nil {
 		return err
 	}
 	if *dir == "" {
@@ -110,7 +109,7 @@ func runQuickstart(ctx context.Context, e *env, args []string) error {
 		}
 		return ""
 	}}
-	c := &common{logLevel: "warn"}
+	c := &common{logLevel: logLevel(slog.LevelWarn)}
 	steps := []struct {
 		say  string
 		task s3bridge.Task

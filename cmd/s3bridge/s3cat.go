@@ -42,18 +42,17 @@ const (
 // --error-of prints the same way (and removes) once COPY has failed.
 func runS3Cat(ctx context.Context, e *env, args []string) error {
 	var (
-		c                      common
 		region, token, errorOf string
 		size                   bool
 		maxDecompressed        int64
 	)
-	fs := newFlags("s3-cat", e, &c, false)
+	fs := newFlagSet("s3-cat", e)
 	fs.StringVar(&region, "region", "", "the bucket's region (table_import_from_s3's region argument)")
 	fs.BoolVar(&size, "size", false, `check the object may be read and print {"size": N}, or {"error": …} when not`)
 	fs.StringVar(&token, "error-file", "", "on failure also record the error under this token, for --error-of")
 	fs.StringVar(&errorOf, "error-of", "", "print the error recorded under this token as JSON, and remove it")
 	fs.Int64Var(&maxDecompressed, "max-decompressed", load.DefaultMaxDecompressed, "cap on the decompressed size")
-	pos, err := parse(fs, args, 0, 1)
+	pos, err := fs.parse(args, 0, 1)
 	if err != nil {
 		return err
 	}

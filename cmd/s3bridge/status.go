@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"text/tabwriter"
 	"time"
 
@@ -49,18 +50,20 @@ func row(t s3bridge.Task) taskRow {
 
 func runStatus(ctx context.Context, e *env, args []string) error {
 	var c common
-	fs := newFlags("status", e, &c, false)
-	pos, err := parse(fs, args, 0, 1)
+	fs := newFlags("status", e, &c, withJSON)
+	pos, err := fs.parse(args, 0, 1)
 	if err != nil {
 		return err
 	}
+	var id int64
+	if len(pos) == 1 {
+		if id, err = taskID(pos[0]); err != nil {
+			return usageErrorf("status", "%v", err)
+		}
+	}
 	return withInstance(ctx, &c, func(in instance.Instance) error {
 		var tasks []s3bridge.Task
-		if len(pos) == 1 && pos[0] != "0" {
-			id, err := taskID(pos[0])
-			if err != nil {
-				return err
-			}
+		if id != 0 {
 			t, err := in.Task(ctx, id)
 			if err != nil {
 				return err
@@ -79,7 +82,7 @@ func printTasks(e *env, c *common, tasks []s3bridge.Task) error {
 		rows = append(rows, row(t))
 	}
 	if c.json {
-		return json.NewEncoder(e.stdout).Encode(rows)
+		return writeJSON(e.stdout, rows)
 	}
 	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "TASK_ID\tTASK_TYPE\tLIFECYCLE\t%\tMINS\tCREATED_AT\tROWS\tFILES\tBYTES\tERROR_CODE\tTASK_INFO")
@@ -95,23 +98,42 @@ func printTasks(e *env, c *common, tasks []s3bridge.Task) error {
 // task id.
 func onTask(ctx context.Context, e *env, name string, args []string, fn func(c *common, in instance.Instance, id int64) error) error {
 	var c common
-	fs := newFlags(name, e, &c, false)
-	pos, err := parse(fs, args, 1, 1)
+	fs := newFlags(name, e, &c, withJSON)
+	pos, err := fs.parse(args, 1, 1)
 	if err != nil {
 		return err
 	}
 	id, err := taskID(pos[0])
 	if err != nil {
-		return err
+		return usageErrorf(name, "%v", err)
 	}
 	return withInstance(ctx, &c, func(in instance.Instance) error { return fn(&c, in, id) })
 }
 
+// logLine is a log line in log --json.
+type logLine struct {
+	Time    time.Time `json:"time"`
+	Level   string    `json:"level"`
+	Message string    `json:"message"`
+}
+
 func runLog(ctx context.Context, e *env, args []string) error {
-	return onTask(ctx, e, "log", args, func(_ *common, in instance.Instance, id int64) error {
+	return onTask(ctx, e, "log", args, func(c *common, in instance.Instance, id int64) error {
+		// A task without lines and no task at all read the same from
+		// the log table: ask for the task, which says not found.
+		if _, err := in.Task(ctx, id); err != nil {
+			return err
+		}
 		lines, err := in.TaskLog(ctx, id)
 		if err != nil {
 			return err
+		}
+		if c.json {
+			out := make([]logLine, 0, len(lines))
+			for _, l := range lines {
+				out = append(out, logLine{Time: l.Time.UTC(), Level: string(l.Level), Message: l.Message})
+			}
+			return writeJSON(e.stdout, out)
 		}
 		for _, l := range lines {
 			fmt.Fprintln(e.stdout, l.String())
@@ -121,10 +143,16 @@ func runLog(ctx context.Context, e *env, args []string) error {
 }
 
 func runCancel(ctx context.Context, e *env, args []string) error {
-	return onTask(ctx, e, "cancel", args, func(_ *common, in instance.Instance, id int64) error {
+	return onTask(ctx, e, "cancel", args, func(c *common, in instance.Instance, id int64) error {
 		lc, err := in.Cancel(ctx, id)
 		if err != nil {
 			return err
+		}
+		if c.json {
+			return writeJSON(e.stdout, struct {
+				TaskID    int64  `json:"task_id"`
+				Lifecycle string `json:"lifecycle"`
+			}{id, string(lc)})
 		}
 		fmt.Fprintf(e.stdout, "task %d %s\n", id, lc)
 		return nil
@@ -153,7 +181,7 @@ func printFileDetails(ctx context.Context, e *env, c *common, in instance.Instan
 		for _, f := range files {
 			rows = append(rows, fileRow(f))
 		}
-		return json.NewEncoder(e.stdout).Encode(rows)
+		return writeJSON(e.stdout, rows)
 	}
 	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "FILEPATH\tSIZE_IN_BYTES\tLAST_MODIFIED_UTC\tIS_DIRECTORY")
@@ -161,4 +189,10 @@ func printFileDetails(ctx context.Context, e *env, c *common, in instance.Instan
 		fmt.Fprintf(w, "%s\t%d\t%s\t%t\n", f.FilePath, f.SizeInBytes, f.LastModifiedUTC.Format("2006-01-02 15:04:05"), f.IsDirectory)
 	}
 	return w.Flush()
+}
+
+// writeJSON writes v as the one JSON document of a command's --json
+// output, on one line.
+func writeJSON(w io.Writer, v any) error {
+	return json.NewEncoder(w).Encode(v)
 }

@@ -19,20 +19,30 @@ func submit(ctx context.Context, e *env, c *common, in instance.Instance, t s3br
 	return err
 }
 
-// submitID is submit returning the task id.
+// submitID is submit returning the task id. It prints the task: its id
+// (--async) or "task N LIFECYCLE: info" on stdout, or with --json the task
+// as status --json shows it, and nothing else there; the progress bar and
+// logs go to stderr.
 func submitID(ctx context.Context, e *env, c *common, in instance.Instance, t s3bridge.Task) (int64, error) {
 	id, err := in.Enqueue(ctx, t)
 	if err != nil {
 		return 0, err
 	}
 	if c.async {
-		fmt.Fprintln(e.stdout, id)
-		return id, nil
+		if !c.json {
+			fmt.Fprintln(e.stdout, id)
+			return id, nil
+		}
+		queued, err := in.Task(ctx, id)
+		if err != nil {
+			return id, err
+		}
+		return id, writeJSON(e.stdout, row(queued))
 	}
 	log := c.logger(e.stderr)
 	bar := newProgressBar(e.stderr)
 	st := newStores(e.getenv, log)
-	a := agent.New(agent.Config{Log: log, Progress: func(_, done, total int64) { bar.update(done, total) }}, st.runners())
+	a := agent.New(agent.Config{Log: log, Version: versionString(), Progress: func(_, done, total int64) { bar.update(done, total) }}, st.runners())
 	task, err := waitForSlot(ctx, in, id, a.ID())
 	if err != nil {
 		return id, err
@@ -47,10 +57,17 @@ func submitID(ctx context.Context, e *env, c *common, in instance.Instance, t s3
 	if err != nil {
 		return id, err
 	}
+	if c.json {
+		if err := writeJSON(e.stdout, row(done)); err != nil {
+			return id, err
+		}
+	}
 	if lc != s3bridge.Success {
 		return id, fmt.Errorf("task %d %s: %s", id, done.Lifecycle, done.TaskInfo)
 	}
-	fmt.Fprintf(e.stdout, "task %d %s: %s\n", id, done.Lifecycle, done.TaskInfo)
+	if !c.json {
+		fmt.Fprintf(e.stdout, "task %d %s: %s\n", id, done.Lifecycle, done.TaskInfo)
+	}
 	return id, nil
 }
 
@@ -74,25 +91,28 @@ func waitForSlot(ctx context.Context, in instance.Instance, id int64, agentID st
 	}
 }
 
+// withInstance runs fn on the attached instance c.db names. A database
+// s3bridge is not attached to is refused with errNotAttached before fn
+// runs, and a SQLite file that doesn't exist is not created.
 func withInstance(ctx context.Context, c *common, fn func(in instance.Instance) error) error {
-	in, err := openInstance(ctx, c.db)
+	in, err := openAttached(ctx, c.db)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	return fn(in)
+	return explainQuery(fn(in))
 }
 
 func runUploadDir(ctx context.Context, e *env, args []string) error {
 	var c common
 	var p transfer.DirectoryUpload
-	fs := newFlags("upload", e, &c, true)
+	fs := newFlags("upload", e, &c, withAsync|withJSON)
 	fs.StringVar(&p.Bucket, "bucket", "", "p_bucket_name: the bucket to upload to")
 	fs.StringVar(&p.Directory, "directory", s3bridge.DefaultDirectory, "p_directory_name: the directory object to upload from")
 	fs.StringVar(&p.Prefix, "prefix", "", "p_prefix: upload only files whose names start with this")
 	fs.StringVar(&p.S3Prefix, "s3-prefix", "", "p_s3_prefix: prepended to each file name to make its key")
 	fs.IntVar(&p.CompressionLevel, "compression-level", 0, "p_compression_level: gzip level 1-9, 0 for none")
-	if _, err := parse(fs, args, 0, 0); err != nil {
+	if _, err := fs.parse(args, 0, 0); err != nil {
 		return err
 	}
 	return withInstance(ctx, &c, func(in instance.Instance) error {
@@ -104,13 +124,13 @@ func runDownloadDir(ctx context.Context, e *env, args []string) error {
 	var c common
 	var p transfer.DirectoryDownload
 	var gz, zero bool
-	fs := newFlags("download", e, &c, true)
+	fs := newFlags("download", e, &c, withAsync|withJSON)
 	fs.StringVar(&p.Bucket, "bucket", "", "p_bucket_name: the bucket to download from")
 	fs.StringVar(&p.Directory, "directory", s3bridge.DefaultDirectory, "p_directory_name: the directory object to download to")
 	fs.StringVar(&p.S3Prefix, "s3-prefix", "", "p_s3_prefix: only objects directly under it (Oracle's rules)")
 	fs.BoolVar(&gz, "gunzip", false, "p_decompression_format GZIP: decompress gzip objects")
 	fs.BoolVar(&zero, "error-on-zero", false, "p_error_on_zero_downloads TRUE: fail when nothing matches")
-	if _, err := parse(fs, args, 0, 0); err != nil {
+	if _, err := fs.parse(args, 0, 0); err != nil {
 		return err
 	}
 	if gz {
@@ -127,9 +147,9 @@ func runDownloadDir(ctx context.Context, e *env, args []string) error {
 func runUploadFile(ctx context.Context, e *env, args []string) error {
 	var c common
 	var overwrite bool
-	fs := newFlags("upload-file", e, &c, true)
+	fs := newFlags("upload-file", e, &c, withAsync|withJSON)
 	fs.BoolVar(&overwrite, "overwrite", false, "overwrite_file: replace an existing object")
-	pos, err := parse(fs, args, 2, 2)
+	pos, err := fs.parse(args, 2, 2)
 	if err != nil {
 		return err
 	}
@@ -141,9 +161,9 @@ func runUploadFile(ctx context.Context, e *env, args []string) error {
 func runDownloadFile(ctx context.Context, e *env, args []string) error {
 	var c common
 	var overwrite bool
-	fs := newFlags("download-file", e, &c, true)
+	fs := newFlags("download-file", e, &c, withAsync|withJSON)
 	fs.BoolVar(&overwrite, "overwrite", false, "overwrite_file: replace an existing file")
-	pos, err := parse(fs, args, 1, 2)
+	pos, err := fs.parse(args, 1, 2)
 	if err != nil {
 		return err
 	}
@@ -158,8 +178,8 @@ func runDownloadFile(ctx context.Context, e *env, args []string) error {
 
 func runListFiles(ctx context.Context, e *env, args []string) error {
 	var c common
-	fs := newFlags("list-files", e, &c, true)
-	if _, err := parse(fs, args, 0, 0); err != nil {
+	fs := newFlags("list-files", e, &c, withAsync|withJSON)
+	if _, err := fs.parse(args, 0, 0); err != nil {
 		return err
 	}
 	return withInstance(ctx, &c, func(in instance.Instance) error {
@@ -178,9 +198,9 @@ func runListFiles(ctx context.Context, e *env, args []string) error {
 func runDeleteFile(ctx context.Context, e *env, args []string) error {
 	var c common
 	var force bool
-	fs := newFlags("delete-file", e, &c, true)
+	fs := newFlags("delete-file", e, &c, withAsync|withJSON)
 	fs.BoolVar(&force, "force", false, "force_delete: needed to delete a directory (path ending in /)")
-	pos, err := parse(fs, args, 1, 1)
+	pos, err := fs.parse(args, 1, 1)
 	if err != nil {
 		return err
 	}
