@@ -93,3 +93,21 @@ func TestPostgresSyncCallsAreBounded(t *testing.T) {
 		t.Errorf("the orphaned export ran: %v", objs)
 	}
 }
+
+// TestCLIWhileAnAgentServes (issue 8, item 3): a CLI command whose task an
+// agent picks up first reports that task's real outcome (exit 0 for
+// SUCCESS), whichever of the two runs it.
+func TestCLIWhileAnAgentServes(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	url := testenv.Postgres(t)
+	w.mustCLI("attach", "--db", url, "--endpoint", w.minio.Endpoint)
+	w.agent("--db", url, "--tick", "100ms")
+	for i := range 6 {
+		out := w.mustCLI("export", "--db", url, "--query", "select "+strconv.Itoa(i)+" as n", "s3://"+w.bucket+"/cli/"+strconv.Itoa(i))
+		contains(t, "export while an agent serves", out, "SUCCESS")
+	}
+	if keys := listKeys(t, w, "cli/"); len(keys) != 6 {
+		t.Errorf("exports written: %v, want 6", keys)
+	}
+}

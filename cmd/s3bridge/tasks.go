@@ -43,20 +43,28 @@ func submitID(ctx context.Context, e *env, c *common, in instance.Instance, t s3
 	bar := newProgressBar(e.stderr)
 	st := newStores(e.getenv, log)
 	a := agent.New(agent.Config{Log: log, Version: versionString(), Progress: func(_, done, total int64) { bar.update(done, total) }}, st.runners())
-	task, err := waitForSlot(ctx, in, id, a.ID())
-	if err != nil {
-		return id, err
-	}
 	// Ctrl-C cancels the task, as cancel_task would, instead of leaving it
 	// to an agent: the user asked it to stop.
 	stopWatch := context.AfterFunc(ctx, func() { in.Cancel(context.WithoutCancel(ctx), id) })
 	defer stopWatch()
-	lc := a.Execute(context.WithoutCancel(ctx), in, task)
-	bar.finish()
-	done, err := in.Task(context.WithoutCancel(ctx), id)
-	if err != nil {
-		return id, err
+	var done s3bridge.Task
+	for !done.Lifecycle.Final() {
+		task, final, err := claimOrFollow(ctx, e, in, id, a.ID(), bar)
+		if err != nil {
+			return id, err
+		}
+		if done = final; task == nil {
+			break
+		}
+		// Run here; should this process lose the task (its lease, to an
+		// agent), the loop follows it to its end.
+		a.Execute(context.WithoutCancel(ctx), in, task)
+		if done, err = in.Task(context.WithoutCancel(ctx), id); err != nil {
+			return id, err
+		}
 	}
+	bar.finish()
+	lc := done.Lifecycle
 	if c.json {
 		if err := writeJSON(e.stdout, row(done)); err != nil {
 			return id, err
@@ -71,22 +79,39 @@ func submitID(ctx context.Context, e *env, c *common, in instance.Instance, t s3
 	return id, nil
 }
 
-// waitForSlot claims task id, waiting while the instance already runs its
-// max_running tasks.
-func waitForSlot(ctx context.Context, in instance.Instance, id int64, agentID string) (*s3bridge.Task, error) {
+// claimOrFollow runs task id in this process when it can claim it
+// (waiting while the instance runs its limit of that kind), and otherwise
+// follows it while an agent runs it, feeding the progress bar from the
+// task row, until it ends: whoever runs the task, the command reports its
+// real outcome. It returns the claimed task, or the final row of a task an
+// agent ran. A task whose agent dies is taken over here after its lease.
+// Ctrl-C has asked for a cancel (the caller's AfterFunc); the command then
+// returns at once.
+func claimOrFollow(ctx context.Context, e *env, in instance.Instance, id int64, agentID string, bar *progressBar) (*s3bridge.Task, s3bridge.Task, error) {
+	following := ""
 	for {
 		task, err := in.ClaimTask(ctx, id, agentID, 15*time.Second)
 		if err != nil || task != nil {
-			return task, err
+			return task, s3bridge.Task{}, err
+		}
+		t, err := in.Task(ctx, id)
+		if err != nil {
+			return nil, t, err
+		}
+		if t.Lifecycle.Final() {
+			return nil, t, nil
+		}
+		if t.Lifecycle != s3bridge.Created {
+			if t.Agent != following {
+				following = t.Agent
+				fmt.Fprintf(e.stderr, "task %d is run by agent %s; following it\n", id, t.Agent)
+			}
+			bar.update(int64(t.PercentComplete), 100)
 		}
 		select {
 		case <-ctx.Done():
-			in.Cancel(context.WithoutCancel(ctx), id)
-			return nil, ctx.Err()
+			return nil, t, ctx.Err()
 		case <-time.After(200 * time.Millisecond):
-		}
-		if t, err := in.Task(ctx, id); err == nil && t.Lifecycle != s3bridge.Created {
-			return nil, fmt.Errorf("task %d was taken by agent %s (%s)", id, t.Agent, t.Lifecycle)
 		}
 	}
 }
