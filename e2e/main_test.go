@@ -322,3 +322,19 @@ func mariaNames(t *testing.T, instanceURL string) (db, schema string) {
 	}
 	return strings.TrimPrefix(u.Path, "/"), u.Query().Get("s3bridge_schema")
 }
+
+// stderrOf runs the CLI, which must succeed, and returns what it wrote
+// on standard error.
+func (w *world) stderrOf(args ...string) string {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(w.t.Context(), 2*time.Minute)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = w.env
+	cmd.Stdout, cmd.Stderr = syncWriter{w, &out}, syncWriter{w, &errOut}
+	if err := cmd.Run(); err != nil {
+		w.t.Fatalf("s3bridge %s: %v: %s", args[0], err, errOut.String())
+	}
+	return errOut.String()
+}

@@ -2,15 +2,18 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/s3bridge/s3bridge"
@@ -90,11 +93,27 @@ func runAttach(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer in.Close()
-	// Re-attaching changes only what is given: keep the rest.
+	// Re-attaching changes only what is given: keep the rest, and say
+	// exactly what changes (on MariaDB the schema is server-wide: the
+	// server is the instance, and attaching through another database's
+	// URL changes the same settings).
+	var changes []string
 	if old, err := in.Settings(ctx); err == nil {
+		before := settingFields(old.WithDefaults()) // merge shares old's maps
 		set = merge(old, set, a.given)
+		changes = settingChanges(before, settingFields(set.WithDefaults()))
+		if n, ok := in.(interface {
+			AttachedName(context.Context) (string, error)
+		}); ok {
+			if was, err := n.AttachedName(ctx); err == nil && was != "" && was != in.Name() {
+				changes = append(changes, fmt.Sprintf("database_name: %s → %s (the default database for tables; tasks are recorded under it)", was, in.Name()))
+			}
+		}
 	} else if !errors.Is(err, s3bridge.ErrNotAttached) {
 		return err
+	}
+	for _, c := range changes {
+		fmt.Fprintln(e.stderr, "changed "+c)
 	}
 	// Issue 16: PostgreSQL's table_import_from_s3 runs s3-cat on the
 	// database host, which must reach the same endpoint.
@@ -401,6 +420,53 @@ func mergeGrants(old, add []s3bridge.Grant) []s3bridge.Grant {
 		}
 		if !replaced {
 			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// settingFields flattens settings to "name" → JSON value, with one entry
+// per directory object.
+func settingFields(s s3bridge.Settings) map[string]string {
+	m := map[string]any{}
+	b, _ := json.Marshal(s)
+	json.Unmarshal(b, &m)
+	out := map[string]string{}
+	for k, v := range m {
+		if dirs, ok := v.(map[string]any); ok && k == "directories" {
+			for d, p := range dirs {
+				out["directory "+d] = fmt.Sprint(p)
+			}
+			continue
+		}
+		j, _ := json.Marshal(v)
+		out[k] = string(j)
+	}
+	return out
+}
+
+// settingChanges lists, field by field, what a re-attach changes: "name:
+// old → new", directory objects and grants one by one, so that nothing
+// merges silently.
+func settingChanges(a, b map[string]string) []string {
+	keys := map[string]bool{}
+	for k := range a {
+		keys[k] = true
+	}
+	for k := range b {
+		keys[k] = true
+	}
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		was, ok1 := a[k]
+		now, ok2 := b[k]
+		switch {
+		case !ok1:
+			out = append(out, fmt.Sprintf("%s: (none) → %s", k, now))
+		case !ok2:
+			out = append(out, fmt.Sprintf("%s: %s → (none)", k, was))
+		case was != now:
+			out = append(out, fmt.Sprintf("%s: %s → %s", k, was, now))
 		}
 	}
 	return out

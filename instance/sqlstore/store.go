@@ -187,3 +187,19 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	return nil
 }
+
+// AttachedName is the database name the instance was last attached
+// through (the database_name setting), empty before the first attach. On
+// MariaDB the s3bridge schema serves the whole server, so attaching
+// through another database's URL changes it.
+func (s *Store) AttachedName(ctx context.Context) (string, error) {
+	var name string
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT value FROM {settings} WHERE name = 'database_name'`)).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read the attached database name of %s: %w", s.name, err)
+	}
+	return name, nil
+}
