@@ -50,6 +50,11 @@ func (in *Instance) Query(ctx context.Context, q bulk.Query, fn func(tuple.Rows)
 		return fmt.Errorf("connect to mysql %s: %w", in.Name(), err)
 	}
 	defer conn.Close()
+	// The export's read-only transaction waits on S3 while parts upload:
+	// the queue's idle limit (Dialect.TxSetup) must not end it.
+	if _, err := conn.ExecContext(ctx, "SET SESSION idle_transaction_timeout = 0"); err != nil {
+		return fmt.Errorf("set up the export's connection: %w", err)
+	}
 	definers, err := in.definers(ctx, conn, q)
 	if err != nil {
 		return err

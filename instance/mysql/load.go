@@ -60,6 +60,12 @@ func (in *Instance) Begin(ctx context.Context, t bulk.Target) (bulk.Tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect for load: %w", err)
 	}
+	// A load's transaction waits on S3 between files and batches: the
+	// queue's idle limit (Dialect.TxSetup) must not end it.
+	if _, err := conn.ExecContext(ctx, "SET SESSION idle_transaction_timeout = 0"); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("set up the load's connection: %w", err)
+	}
 	l := &loadTx{in: in, conn: conn, t: t, table: t.Table}
 	fail := func(err error) (bulk.Tx, error) {
 		l.dropView(ctx)

@@ -120,6 +120,9 @@ func (in *Instance) dialect() sqlstore.Dialect {
 		Table:        func(name string) string { return s + "." + quote(name) },
 		LockRows:     " FOR UPDATE",
 		SessionAlive: sessionAlive,
+		// A queue transaction left idle 10 s (its agent frozen) is ended
+		// by the server; loads and exports reset it on their connections.
+		TxSetup: "SET SESSION idle_transaction_timeout = 10",
 		Attached: `SELECT count(*) FROM information_schema.tables WHERE table_schema = ` + statement.QuoteLiteralMySQL(in.schema) +
 			` AND table_name = 'settings'`,
 		SkipLocked: " FOR UPDATE SKIP LOCKED",

@@ -116,3 +116,23 @@ func count(t *testing.T, in *mysql.Instance, q string) int {
 	}
 	return n
 }
+
+// TestQueueIdleTimeout: the queue's transactions run with a 10 s idle
+// limit, so an agent frozen inside a claim (holding the settings row)
+// can't block the other agents' claims for as long as its connection
+// lives.
+func TestQueueIdleTimeout(t *testing.T) {
+	in := open(t)
+	defer in.Close()
+	ctx := t.Context()
+	if err := in.Attach(ctx, s3bridge.Settings{Area: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	in.DB().SetMaxOpenConns(1) // the claim's connection is the one asked next
+	if _, err := in.Claim(ctx, "a", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, in, `SELECT @@session.idle_transaction_timeout`); n != 10 {
+		t.Errorf("idle_transaction_timeout after a claim: %d, want 10", n)
+	}
+}

@@ -70,6 +70,7 @@ func TestReplicaNotServed(t *testing.T) {
 	replica := testenv.MariaDBReplica(t)
 	in := open(t)
 	defer in.Close()
+	replica.Only(t, in.Name(), in.Schema())
 	ctx := t.Context()
 	if err := in.Attach(ctx, s3bridge.Settings{Area: t.TempDir()}); err != nil {
 		t.Fatal(err)

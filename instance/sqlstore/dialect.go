@@ -37,6 +37,10 @@ type Dialect struct {
 	// database's catalog (0 or 1), so that a missing schema is told from
 	// a database that failed without reading error texts.
 	Attached string
+	// TxSetup runs first in each of the queue's transactions (MariaDB:
+	// a bound on how long the server lets it sit idle, so an agent frozen
+	// inside a claim can't block every other agent's claims).
+	TxSetup string
 	// ErrorAborts: a failed statement aborts the whole transaction
 	// (PostgreSQL), so statements that may fail run under a savepoint.
 	ErrorAborts bool

@@ -178,6 +178,12 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin transaction on %s: %w", s.name, err)
 	}
+	if s.d.TxSetup != "" {
+		if _, err := tx.ExecContext(ctx, s.d.TxSetup); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("set up a transaction on %s: %w", s.name, err)
+		}
+	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err
