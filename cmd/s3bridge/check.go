@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/jackc/pgx/v5"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/instance"
+	"github.com/s3bridge/s3bridge/instance/postgres"
 	"github.com/s3bridge/s3bridge/policy"
 	"github.com/s3bridge/s3bridge/s3store"
 )
@@ -39,6 +42,63 @@ type checkReport struct {
 	Problems int           `json:"problems"`
 	Buckets  []bucketCheck `json:"buckets"`
 	Probes   []probe       `json:"probes"`
+	// DatabaseHost is what the s3bridge binary on the database host
+	// answered, run by the server as table_import_from_s3 runs it
+	// (PostgreSQL only).
+	DatabaseHost []hostCheck `json:"database_host,omitempty"`
+}
+
+// hostCheck is one bucket as the database host's s3bridge sees it.
+type hostCheck struct {
+	Bucket  string `json:"bucket"`
+	OK      bool   `json:"ok"`
+	Outcome string `json:"outcome"`
+}
+
+// probeDatabaseHost asks the PostgreSQL server to run its s3bridge binary
+// the way table_import_from_s3 does, for an object that doesn't exist in
+// each bucket the instance loads from: "not found" means the binary, the
+// endpoint, the credentials and the policy all work from there, which the
+// agent's own probes can't tell (another user, another environment).
+func (r *checkReport) probeDatabaseHost(ctx context.Context, in instance.Instance, set s3bridge.Settings, only string) {
+	pg, ok := in.(*postgres.Instance)
+	if !ok {
+		return
+	}
+	seen := map[string]bool{}
+	for _, g := range set.Grants {
+		b := g.Bucket
+		if seen[b] || (only != "" && b != only) || (g.Feature != "LOAD" && only == "") {
+			continue
+		}
+		seen[b] = true
+		key := "s3bridge-check-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		if len(g.Prefixes) > 0 {
+			key = g.Prefixes[0] + key
+		}
+		h := hostCheck{Bucket: b}
+		var line []byte
+		err := pg.DB().QueryRowContext(ctx, "SELECT "+pgx.Identifier{pg.Schema()}.Sanitize()+"._import_probe($1, $2)::text", b, key).Scan(&line)
+		var answer struct {
+			Error    string `json:"error"`
+			SQLState string `json:"sqlstate"`
+		}
+		switch {
+		case err != nil:
+			h.Outcome = "could not ask the database server: " + err.Error()
+		case json.Unmarshal(line, &answer) != nil:
+			h.Outcome = "the binary answered " + string(line)
+		case answer.Error == "", answer.SQLState == "58P01":
+			h.OK, h.Outcome = true, "reachable: the binary on the database host reads this bucket"
+		default:
+			h.Outcome = answer.Error
+		}
+		if !h.OK {
+			r.Problems++
+			r.OK = false
+		}
+		r.DatabaseHost = append(r.DatabaseHost, h)
+	}
 }
 
 func runCheck(ctx context.Context, e *env, args []string) error {
@@ -58,6 +118,7 @@ func runCheck(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
+		rep.probeDatabaseHost(ctx, in, set, bucket)
 		if c.json {
 			err = writeJSON(e.stdout, rep)
 		} else {
@@ -151,6 +212,9 @@ func (r checkReport) print(e *env) error {
 	}
 	if err := w.Flush(); err != nil {
 		return err
+	}
+	for _, h := range r.DatabaseHost {
+		fmt.Fprintf(e.stdout, "table_import_from_s3 from the database host, bucket %s: %s\n", h.Bucket, h.Outcome)
 	}
 	if r.OK {
 		fmt.Fprintln(e.stdout, "every probed permission is in place")

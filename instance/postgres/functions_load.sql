@@ -63,6 +63,39 @@ BEGIN
 	END IF;
 END $$
 --;;
+-- _s3cat_cmd is the command line of the s3bridge binary on this host as
+-- table_import_from_s3 runs it: the instance's settings and name (from
+-- the settings table, never from a caller), the credentials file, and the
+-- bucket's region when the caller gave one.
+CREATE OR REPLACE FUNCTION {s}._s3cat_cmd(region text) RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	set_text text := (SELECT value FROM {s}.settings WHERE name = 'settings');
+	set_ jsonb := set_text::jsonb;
+BEGIN
+	RETURN 'S3BRIDGE_SETTINGS=' || {s}._sh(translate(encode(convert_to(set_text, 'UTF8'), 'base64'), E'\n', ''))
+		|| ' S3BRIDGE_INSTANCE=' || {s}._sh(current_database()) || ' '
+		|| CASE WHEN coalesce(set_->>'credentials_file', '') <> '' THEN 'AWS_SHARED_CREDENTIALS_FILE=' || {s}._sh(set_->>'credentials_file') || ' ' ELSE '' END
+		|| {s}._sh(set_->>'binary') || ' s3-cat'
+		|| CASE WHEN coalesce(region, '') <> '' THEN ' --region ' || {s}._sh(region) ELSE '' END;
+END $$
+--;;
+-- _import_probe runs the binary on this host as table_import_from_s3 does
+-- (the server's OS user, its environment) and returns what it answers for
+-- one object: {"size": N} or {"error": …, "sqlstate": …}. s3bridge check
+-- asks it for an object that doesn't exist: "not found" (58P01) means the
+-- whole path works (binary, endpoint, credentials, policy).
+CREATE OR REPLACE FUNCTION {s}._import_probe(bucket text, file_path text) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF coalesce((SELECT value::jsonb->>'binary' FROM {s}.settings WHERE name = 'settings'), '') = '' THEN
+		RETURN jsonb_build_object('error', 'no s3bridge binary is set for this instance (attach --binary PATH)', 'sqlstate', '55000');
+	END IF;
+	RETURN {s}._s3cat_line({s}._s3cat_cmd(NULL) || ' --size ' || {s}._sh('s3://' || bucket || '/' || file_path));
+EXCEPTION WHEN external_routine_exception THEN
+	RETURN jsonb_build_object('error', 'could not run the s3bridge binary on the database host: ' || SQLERRM, 'sqlstate', SQLSTATE);
+END $$
+--;;
 CREATE OR REPLACE FUNCTION {s}._import(rel regclass, table_name text, column_list text, options text, bucket text, file_path text, region text)
 RETURNS text LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -99,11 +132,7 @@ BEGIN
 	-- policy guard and LOAD store from the instance's settings and name,
 	-- passed from the settings table, never from the caller. The caller's
 	-- region only tells where the bucket is.
-	cmd := 'S3BRIDGE_SETTINGS=' || {s}._sh(translate(encode(convert_to(set_text, 'UTF8'), 'base64'), E'\n', ''))
-		|| ' S3BRIDGE_INSTANCE=' || {s}._sh(instance) || ' '
-		|| CASE WHEN coalesce(set_->>'credentials_file', '') <> '' THEN 'AWS_SHARED_CREDENTIALS_FILE=' || {s}._sh(set_->>'credentials_file') || ' ' ELSE '' END
-		|| {s}._sh(set_->>'binary') || ' s3-cat'
-		|| CASE WHEN coalesce(region, '') <> '' THEN ' --region ' || {s}._sh(region) ELSE '' END;
+	cmd := {s}._s3cat_cmd(region);
 	-- The probe checks the policy and the object before any row moves, and
 	-- answers with the size or the reason, which is raised here.
 	BEGIN
@@ -163,7 +192,7 @@ RETURNS text LANGUAGE sql AS $$
 $$
 --;;
 REVOKE EXECUTE ON FUNCTION {s}._import(regclass, text, text, text, text, text, text), {s}._copy_options(text), {s}._sh(text),
-	{s}._s3cat_line(text), {s}._raise_s3cat(jsonb),
+	{s}._s3cat_line(text), {s}._raise_s3cat(jsonb), {s}._s3cat_cmd(text), {s}._import_probe(text, text),
 	{s}.table_import_from_s3(text, text, text, text, text, text), {s}.table_import_from_s3(text, text, text, {s}._s3_uri_1) FROM PUBLIC
 --;;
 GRANT EXECUTE ON FUNCTION {s}._import(regclass, text, text, text, text, text, text), {s}.create_s3_uri(text, text, text),
