@@ -101,7 +101,9 @@ func (a *Agent) Run(ctx context.Context, ins ...instance.Instance) error {
 // up to Grace for running tasks, stops the rest and puts them back. It
 // returns only when every goroutine it started, the tasks' and the
 // instance's LISTEN loop, has ended. An instance that fails (a claim
-// error) is logged and retried at the next poll: it may come back.
+// error: its database restarting or unreachable) is logged and retried
+// with backoff, from the poll interval doubling to maxBackoff: it may come
+// back, and the agent serves it again without a restart of its own.
 func (a *Agent) Serve(ctx context.Context, in instance.Instance) error {
 	log := a.cfg.Log.With("instance", in.Name(), "agent", a.cfg.ID)
 	ctx, stop := context.WithCancel(ctx)
@@ -125,9 +127,10 @@ func (a *Agent) Serve(ctx context.Context, in instance.Instance) error {
 	defer a.leave(ctx, in, log)
 	beat(ctx) // before "serving": a SQL call made after that line finds the agent
 	log.Info("serving")
+	var retry backoff
 	for {
 		beat(ctx)
-		a.claimAll(ctx, in, log, func(task *s3bridge.Task) {
+		err := a.claimAll(ctx, in, log, func(task *s3bridge.Task) {
 			tasks.Go(func() {
 				a.Execute(runCtx, in, task)
 				select {
@@ -136,6 +139,10 @@ func (a *Agent) Serve(ctx context.Context, in instance.Instance) error {
 				}
 			})
 		})
+		if err == nil && retry.failing() {
+			log.Info("claims work again")
+		}
+		wait := retry.next(poll, err != nil)
 		select {
 		case <-ctx.Done():
 			a.shutdown(&tasks, stopRuns, log)
@@ -147,7 +154,7 @@ func (a *Agent) Serve(ctx context.Context, in instance.Instance) error {
 			}
 		case <-wake:
 		case <-finished:
-		case <-time.After(poll):
+		case <-time.After(wait):
 		}
 	}
 }
@@ -184,8 +191,8 @@ func (a *Agent) leave(ctx context.Context, in instance.Instance, log *slog.Logge
 
 // claimAll claims tasks until none is runnable and starts each. A claim
 // that outlasts a lease is abandoned: what it would claim would be lost
-// by then anyway.
-func (a *Agent) claimAll(ctx context.Context, in instance.Instance, log *slog.Logger, start func(*s3bridge.Task)) {
+// by then anyway. It returns the claim's error, logged, that stopped it.
+func (a *Agent) claimAll(ctx context.Context, in instance.Instance, log *slog.Logger, start func(*s3bridge.Task)) error {
 	for ctx.Err() == nil {
 		cctx, cancel := context.WithTimeout(ctx, a.cfg.Lease)
 		task, err := in.Claim(cctx, a.cfg.ID, a.cfg.Lease)
@@ -194,13 +201,14 @@ func (a *Agent) claimAll(ctx context.Context, in instance.Instance, log *slog.Lo
 			if ctx.Err() == nil {
 				log.Error("claim", "err", err)
 			}
-			return
+			return err
 		}
 		if task == nil {
-			return
+			return nil
 		}
 		start(task)
 	}
+	return nil
 }
 
 func (a *Agent) shutdown(wg *sync.WaitGroup, stopRuns context.CancelFunc, log *slog.Logger) {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -164,6 +165,79 @@ func TestRunWithAFailingInstance(t *testing.T) {
 	id := enqueue(t, healthy, s3bridge.TaskUpload)
 	waitLifecycle(t, healthy, id, s3bridge.Success)
 	stopAndWait(t, cancel, errc)
+}
+
+// selfCompleting is a runner whose work marks its task SUCCESS itself, as
+// a load does in its own transaction, and returns once the heartbeat has
+// found the task no longer IN_PROGRESS (it cancels the work's context).
+type selfCompleting struct{}
+
+func (selfCompleting) Run(ctx context.Context, in instance.Instance, t s3bridge.Task, _ s3bridge.Settings, _ s3bridge.Reporter) (s3bridge.Result, error) {
+	res := s3bridge.Result{Info: "loaded in its own transaction"}
+	if err := in.Finish(ctx, t.Claim(), s3bridge.Success, res); err != nil {
+		return s3bridge.Result{}, err
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(10 * time.Second):
+		return s3bridge.Result{}, errors.New("no heartbeat noticed the completed task within 10s")
+	}
+	return res, nil
+}
+
+// TestExecuteWorkCompletedItsTask: a heartbeat that races the work's own
+// completion of its task sees the task no longer held; that is not a lost
+// lease: the task is SUCCESS, once, and its log says nothing of a lease.
+func TestExecuteWorkCompletedItsTask(t *testing.T) {
+	in := openSQLite(t, "self")
+	id := enqueue(t, in, s3bridge.TaskUpload)
+	a := agent.New(agent.Config{ID: "a", Tick: 10 * time.Millisecond}, map[s3bridge.TaskType]agent.Runner{s3bridge.TaskUpload: selfCompleting{}})
+	task, err := in.ClaimTask(t.Context(), id, "a", time.Minute)
+	if err != nil || task == nil {
+		t.Fatalf("claim: %v, %v", task, err)
+	}
+	if lc := a.Execute(t.Context(), in, task); lc != s3bridge.Success {
+		t.Errorf("Execute: %q, want SUCCESS", lc)
+	}
+	lines, err := in.TaskLog(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lines {
+		if strings.Contains(l.Message, "lease") {
+			t.Errorf("task log of a task its work completed: %q", l.Message)
+		}
+	}
+}
+
+// claimCounter is an instance whose database is gone, counting claims.
+type claimCounter struct {
+	failing
+	claims atomic.Int64
+}
+
+func (c *claimCounter) Claim(ctx context.Context, agent string, lease time.Duration) (*s3bridge.Task, error) {
+	c.claims.Add(1)
+	return c.failing.Claim(ctx, agent, lease)
+}
+
+// TestRunBacksOffAFailingInstance: an instance whose database is away is
+// retried with backoff, not at every poll: in a second at a 10 ms poll,
+// doubling gives about 7 claims where polling would make 100.
+func TestRunBacksOffAFailingInstance(t *testing.T) {
+	checkLeaks(t)
+	gone := openSQLite(t, "gone")
+	gone.Close()
+	in := &claimCounter{failing: failing{gone}}
+	a := agent.New(agent.Config{Poll: 10 * time.Millisecond}, map[s3bridge.TaskType]agent.Runner{s3bridge.TaskUpload: done})
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	if err := a.Run(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	if n := in.claims.Load(); n < 3 || n > 20 {
+		t.Errorf("%d claims in a second on a failing instance, want about 7 (backoff from 10ms)", n)
+	}
 }
 
 // slowListener is an instance whose LISTEN loop takes a while to close

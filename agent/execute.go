@@ -38,12 +38,14 @@ func (a *Agent) Execute(ctx context.Context, in instance.Instance, task *s3bridg
 	cause := context.Cause(runCtx)
 	var lc s3bridge.Lifecycle
 	switch {
-	case lost || errors.Is(err, s3bridge.ErrLeaseLost):
+	case errors.Is(err, s3bridge.ErrLeaseLost) || (lost && err != nil):
 		// The work itself may find out first: a load's commit checks the
-		// claim in its own transaction and rolls back.
-		rep.Logf(s3bridge.LevelWarn, "agent %s lost its lease (attempt %d); another agent holds the task now", a.cfg.ID, task.Attempt)
-		rep.flush()
-		log.Warn("lease lost: another agent holds the task now")
+		// claim in its own transaction and rolls back. A lost lease with
+		// a work that succeeded goes on to Finish: the heartbeat may only
+		// have seen the task the work completed in its own transaction
+		// (a load's), which Finish accepts; a task another agent holds
+		// it refuses.
+		a.leaseLost(rep, log, task)
 		return ""
 	case err == nil:
 		lc, res.ErrorCode = s3bridge.Success, ""
@@ -70,11 +72,22 @@ func (a *Agent) Execute(ctx context.Context, in instance.Instance, task *s3bridg
 	// The log is complete before the lifecycle says the task is over.
 	rep.flush()
 	if ferr := a.bounded(bg, func(ctx context.Context) error { return in.Finish(ctx, task.Claim(), lc, res) }); ferr != nil {
+		if errors.Is(ferr, s3bridge.ErrLeaseLost) {
+			a.leaseLost(rep, log, task)
+			return ""
+		}
 		log.Error("finish", "err", ferr)
 		return ""
 	}
 	log.Info("task finished", "lifecycle", lc)
 	return lc
+}
+
+// leaseLost records in the task's log that this attempt gave the task up.
+func (a *Agent) leaseLost(rep *reporter, log *slog.Logger, task *s3bridge.Task) {
+	rep.Logf(s3bridge.LevelWarn, "agent %s lost its lease (attempt %d); another agent holds the task now", a.cfg.ID, task.Attempt)
+	rep.flush()
+	log.Warn("lease lost: another agent holds the task now")
 }
 
 func (a *Agent) run(ctx context.Context, in instance.Instance, task *s3bridge.Task, rep *reporter) (s3bridge.Result, error) {
