@@ -12,7 +12,7 @@ type Kind string
 // Task kinds.
 const (
 	KindTransfer Kind = "transfer" // files between S3 and the database host
-	KindLoad     Kind = "load"     // LOAD_FROM_S3
+	KindLoad     Kind = "load"     // LOAD_FROM_S3, IMPORT_FROM_S3
 	KindExport   Kind = "export"   // EXPORT_TO_S3
 )
 
@@ -32,7 +32,10 @@ type kindSpec struct {
 func kindTable() []kindSpec {
 	return []kindSpec{
 		{KindTransfer, []TaskType{TaskUpload, TaskDownload, TaskListFiles, TaskDeleteFiles}, true},
-		{KindLoad, []TaskType{TaskLoadFromS3}, true},
+		// A connector run is a load plus its ledger, on the same bulk
+		// path: it shares the load limit, which is what spares the
+		// database from too many bulk writers at once.
+		{KindLoad, []TaskType{TaskLoadFromS3, TaskImportFromS3}, true},
 		{KindExport, []TaskType{TaskExportToS3}, true},
 	}
 }

@@ -22,6 +22,8 @@ const (
 	TaskDeleteFiles TaskType = "DELETE_FILES_ON_DISK" // delete_from_filesystem
 	TaskLoadFromS3  TaskType = "LOAD_FROM_S3"
 	TaskExportToS3  TaskType = "EXPORT_TO_S3"
+	// TaskImportFromS3 is one run of an S3 import connector (connector/).
+	TaskImportFromS3 TaskType = "IMPORT_FROM_S3"
 )
 
 // Cancellable reports whether a running task of this type may be cancelled.

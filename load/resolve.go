@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
+
 	"github.com/s3bridge/s3bridge/instance/bulk"
 
 	"github.com/s3bridge/s3bridge"
@@ -14,6 +16,10 @@ import (
 type file struct {
 	bulk.File
 	at s3bridge.Location
+	// lastModified is the listing's and replaces the ledger's ETag, for
+	// a connector's ledger (zero elsewhere).
+	lastModified time.Time
+	replaces     string
 }
 
 // resolve lists the files of a load, checking each with the guard before

@@ -80,6 +80,9 @@ type loader struct {
 	total int64
 	read  atomic.Int64
 	bad   atomic.Int64
+	// ledger and decode are set for a connector's run (LoadObjects).
+	ledger string
+	decode Decoder
 }
 
 func (l *loader) run(ctx context.Context, sink bulk.Sink, claim s3bridge.Claim, files []file) (s3bridge.Result, error) {
@@ -98,9 +101,10 @@ func (l *loader) run(ctx context.Context, sink bulk.Sink, claim s3bridge.Claim, 
 	}
 	var rows int64
 	for _, f := range files {
-		n, err := l.loadFile(ctx, tx, f)
+		n, opened, err := l.loadFile(ctx, tx, f)
 		if err == nil {
-			err = tx.Record(ctx, bulk.History{TaskID: taskID, LoadPrefix: l.p.URI, FileName: f.URI, ETag: f.ETag, Bytes: f.Size, Rows: n, At: l.now().UTC()})
+			err = tx.Record(ctx, bulk.History{TaskID: taskID, LoadPrefix: l.p.URI, FileName: f.URI, ETag: f.ETag, Bytes: f.Size, Rows: n, At: l.now().UTC(),
+				Ledger: l.ledgerEntry(taskID, f, opened)})
 		}
 		if err != nil {
 			if rerr := tx.Rollback(context.WithoutCancel(ctx)); rerr != nil {
@@ -125,11 +129,28 @@ func (l *loader) run(ctx context.Context, sink bulk.Sink, claim s3bridge.Claim, 
 	return res, nil
 }
 
-// loadFile streams one object through decompression into the sink.
-func (l *loader) loadFile(ctx context.Context, tx bulk.Tx, f file) (int64, error) {
+// ledgerEntry is the connector ledger's row for a file, nil outside a
+// connector's run. It records the object as it was opened, which is what
+// was loaded: one rewritten since it was listed has a newer ETag.
+func (l *loader) ledgerEntry(taskID int64, f file, opened s3bridge.Object) *bulk.LedgerEntry {
+	if l.ledger == "" {
+		return nil
+	}
+	e := &bulk.LedgerEntry{Connector: l.ledger, Key: f.at.Key, ETag: cmp.Or(opened.ETag, f.ETag), Size: f.Size,
+		LastModified: f.lastModified, TaskID: taskID, Replaces: f.replaces}
+	if !opened.LastModified.IsZero() {
+		e.Size, e.LastModified = opened.Size, opened.LastModified.UTC()
+	}
+	return e
+}
+
+// loadFile streams one object through decompression (and, for a
+// connector, its decoder) into the sink, and returns what Open said of the
+// object.
+func (l *loader) loadFile(ctx context.Context, tx bulk.Tx, f file) (int64, s3bridge.Object, error) {
 	body, obj, err := l.store.Open(ctx, f.at.Bucket, f.at.Key)
 	if err != nil {
-		return 0, fmt.Errorf("load %s: %w", f.URI, s3bridge.ByServer("s3:GetObject", f.at, err))
+		return 0, obj, fmt.Errorf("load %s: %w", f.URI, s3bridge.ByServer("s3:GetObject", f.at, err))
 	}
 	defer body.Close()
 	if f.ETag == "" {
@@ -142,20 +163,24 @@ func (l *loader) loadFile(ctx context.Context, tx bulk.Tx, f file) (int64, error
 		// Detection read the head of the stream: start the object over.
 		body.Close()
 		if body, _, err = l.store.Open(ctx, f.at.Bucket, f.at.Key); err != nil {
-			return 0, fmt.Errorf("load %s: %w", f.URI, err)
+			return 0, obj, fmt.Errorf("load %s: %w", f.URI, err)
 		}
 		defer body.Close()
 		data, err = spoolZip(body, limit)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("load %s: %w", f.URI, err)
+		return 0, obj, fmt.Errorf("load %s: %w", f.URI, err)
 	}
 	defer data.Close()
-	n, err := tx.Load(ctx, f.File, data)
-	if err != nil {
-		return n, fmt.Errorf("load %s: %w", f.URI, err)
+	var in io.Reader = data
+	if l.decode != nil {
+		in = l.decode(f.URI, data)
 	}
-	return n, nil
+	n, err := tx.Load(ctx, f.File, in)
+	if err != nil {
+		return n, obj, fmt.Errorf("load %s: %w", f.URI, err)
+	}
+	return n, obj, nil
 }
 
 // spoolZip copies a zip archive to a temporary file (its directory is at

@@ -159,6 +159,8 @@ func TestJSONEveryCommand(t *testing.T) {
 			object("PolicyDocument", "AssumeRolePolicyDocument"), false},
 		{"policy simulate", []string{"--policy", pol, "--action", "s3:GetObject", "--resource", "arn:aws:s3:::" + b + "/x"},
 			object("decision", "action", "resource", "detail"), false},
+		{"connector issue", []string{"--table", "imported", "--auto-create-table", "{connector}"}, task("SUCCESS"), false},
+		{"connector preview", []string{"{connector}"}, object("columns", "rows"), false},
 		{"version", nil, object("version", "go"), false},
 		{"detach", nil, object("instance", "detached"), false},
 	}
@@ -173,11 +175,13 @@ func TestJSONEveryCommand(t *testing.T) {
 				a = fmt.Sprint(last)
 			case "{gather}":
 				a = fmt.Sprint(last + 1) // list-files ran the task after the last one printed
+			case "{connector}":
+				a = connectorConfig(t, w)
 			}
 			args = append(args, a)
 		}
 		switch st.cmd {
-		case "policy simulate", "version":
+		case "policy simulate", "version", "connector preview":
 		default:
 			args = append(args, "--db", w.db)
 		}
@@ -221,4 +225,19 @@ func mustExec(t *testing.T, db, query string) {
 	if _, err := in.DB().ExecContext(t.Context(), query); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// connectorConfig writes a connector config reading in/a.csv, with the
+// keys as references to the environment.
+func connectorConfig(t *testing.T, w *cliWorld) string {
+	t.Helper()
+	p := filepath.Join(w.dir, "load.yml")
+	text := "in:\n  type: s3\n  bucket: " + w.bucket + "\n  path: in/a.csv\n  endpoint: " + w.m.Endpoint +
+		"\n  region: " + w.m.Region + "\n  access_key_id: ${env:AWS_ACCESS_KEY_ID}\n  secret_access_key: ${env:AWS_SECRET_ACCESS_KEY}\n" +
+		"  parser:\n    type: csv\n    skip_header_lines: 1\n    columns:\n" +
+		"    - {name: id, type: long}\n    - {name: name, type: string}\n    - {name: amount, type: double}\nout: {mode: append}\n"
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -44,7 +44,7 @@ var (
 )
 
 func commands() []command {
-	return []command{
+	return append([]command{
 		{"quickstart", "[--dir DIR]", "run the main job end to end on an embedded S3 endpoint and a SQLite file: no servers needed", nil,
 			"s3bridge quickstart", runQuickstart},
 		{"attach", "--db URL [--area DIR [--create-area]] [--dir NAME=PATH]… [--endpoint URL] [--region R] [flags]", "install or upgrade the s3bridge schema and settings in a database", nil,
@@ -95,7 +95,7 @@ func commands() []command {
 			"s3bridge version", runVersion},
 		{"help", "[COMMAND]", "print the usage, or a command's help", []arg{{"COMMAND", "the command, such as log or \"policy simulate\""}},
 			"s3bridge help load", nil},
-	}
+	}, connectorCommands()...)
 }
 
 // lookup finds the command args start with, a two-word one ("policy

@@ -96,10 +96,12 @@ func (errNotAttached) Unwrap() error { return s3bridge.ErrNotAttached }
 type stores struct {
 	// base carries what the process, not the instance, decides: static
 	// credentials for basic/session auth, taken from the environment.
-	base  s3store.Config
-	log   *slog.Logger
-	mu    sync.Mutex
-	cache map[string]*s3store.Client
+	base s3store.Config
+	log  *slog.Logger
+	// getenv resolves a connector's secret references (${env:NAME}).
+	getenv func(string) string
+	mu     sync.Mutex
+	cache  map[string]*s3store.Client
 }
 
 func newStores(getenv func(string) string, log *slog.Logger) *stores {
@@ -112,8 +114,9 @@ func newStores(getenv func(string) string, log *slog.Logger) *stores {
 			SessionToken:     getenv("AWS_SESSION_TOKEN"),
 			RetryMaxAttempts: max(attempts, 0),
 		},
-		log:   log,
-		cache: map[string]*s3store.Client{},
+		log:    log,
+		getenv: getenv,
+		cache:  map[string]*s3store.Client{},
 	}
 }
 
@@ -170,12 +173,13 @@ func (s *stores) runners() map[s3bridge.TaskType]agent.Runner {
 		return s.loadStore(ctx, set)
 	})}
 	return map[s3bridge.TaskType]agent.Runner{
-		s3bridge.TaskLoadFromS3:  lr,
-		s3bridge.TaskExportToS3:  exportRunner(s),
-		s3bridge.TaskUpload:      tr,
-		s3bridge.TaskDownload:    tr,
-		s3bridge.TaskListFiles:   tr,
-		s3bridge.TaskDeleteFiles: tr,
+		s3bridge.TaskLoadFromS3:   lr,
+		s3bridge.TaskExportToS3:   exportRunner(s),
+		s3bridge.TaskImportFromS3: connectorRunner(s.getenv),
+		s3bridge.TaskUpload:       tr,
+		s3bridge.TaskDownload:     tr,
+		s3bridge.TaskListFiles:    tr,
+		s3bridge.TaskDeleteFiles:  tr,
 	}
 }
 

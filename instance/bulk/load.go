@@ -73,4 +73,26 @@ type History struct {
 	Bytes      int64
 	Rows       int64
 	At         time.Time
+	// Ledger, for a connector's run, is the file's row in the connector
+	// ledger: Record writes it with the history row, in the load's
+	// transaction, so it commits with the rows and only while the claim
+	// holds (Commit's fencing).
+	Ledger *LedgerEntry
+}
+
+// LedgerEntry is one object a connector loaded: the exactly-once record
+// (s3bridge.connector_ledger; s3bridge_connector_ledger on SQLite).
+type LedgerEntry struct {
+	Connector    string
+	Key          string
+	ETag         string
+	Size         int64
+	LastModified time.Time
+	TaskID       int64
+	// Replaces is the ETag of the connector's row for Key that the run
+	// saw when it chose the file (a changed object being reloaded), or ""
+	// when it saw none. The row is written only if the ledger still says
+	// so: a concurrent run that recorded the key first makes this one fail
+	// on the ledger's key instead of loading the file twice.
+	Replaces string
 }

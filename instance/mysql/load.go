@@ -498,6 +498,13 @@ func (l *loadTx) Record(ctx context.Context, h bulk.History) error {
 	if err != nil {
 		return fmt.Errorf("record load history: %w", err)
 	}
+	if h.Ledger != nil {
+		for _, st := range l.in.LedgerStatements(*h.Ledger) {
+			if _, err := l.tx.ExecContext(ctx, st.SQL, st.Args...); err != nil {
+				return fmt.Errorf("record %s in the ledger of connector %s: %w", h.Ledger.Key, h.Ledger.Connector, err)
+			}
+		}
+	}
 	return nil
 }
 

@@ -64,3 +64,17 @@ CREATE TABLE IF NOT EXISTS {s}.`load_history` (
 	rows_loaded BIGINT NOT NULL,
 	load_timestamp DATETIME(6) NOT NULL,
 	KEY load_history_task (task_id)) ENGINE=InnoDB
+--;;
+-- One row per object an S3 import connector loaded, written in the load's
+-- own transaction: the exactly-once record of its incremental runs. Keys
+-- are bytes: S3 keys are case-sensitive and up to 1024 bytes.
+CREATE TABLE IF NOT EXISTS {s}.`connector_ledger` (
+	connector_name VARCHAR(190) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+	object_key VARBINARY(1024) NOT NULL,
+	etag VARCHAR(128) NOT NULL,
+	size_bytes BIGINT NOT NULL,
+	last_modified DATETIME(6) NOT NULL,
+	task_id BIGINT NOT NULL,
+	loaded_at DATETIME(6) NOT NULL,
+	PRIMARY KEY (connector_name, object_key),
+	KEY connector_ledger_modified (connector_name, last_modified)) ENGINE=InnoDB

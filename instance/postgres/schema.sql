@@ -84,3 +84,17 @@ CREATE TABLE IF NOT EXISTS {s}.load_history (
 	bytes_loaded bigint NOT NULL,
 	rows_loaded bigint NOT NULL,
 	load_timestamp timestamptz NOT NULL)
+--;;
+-- One row per object an S3 import connector loaded, written in the load's
+-- own transaction: the exactly-once record of its incremental runs.
+CREATE TABLE IF NOT EXISTS {s}.connector_ledger (
+	connector_name text NOT NULL,
+	object_key text COLLATE "C" NOT NULL,
+	etag text NOT NULL,
+	size_bytes bigint NOT NULL,
+	last_modified timestamptz NOT NULL,
+	task_id bigint NOT NULL,
+	loaded_at timestamptz NOT NULL,
+	PRIMARY KEY (connector_name, object_key))
+--;;
+CREATE INDEX IF NOT EXISTS connector_ledger_modified ON {s}.connector_ledger (connector_name, last_modified)

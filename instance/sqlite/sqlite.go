@@ -118,6 +118,18 @@ var dialect = sqlstore.Dialect{
 			bytes_loaded INTEGER NOT NULL,
 			rows_loaded INTEGER NOT NULL,
 			load_timestamp DATETIME NOT NULL)`,
+		// One row per object an S3 import connector loaded, written in
+		// the load's own transaction (see sqlstore.Store.Ledger).
+		`CREATE TABLE IF NOT EXISTS "s3bridge_connector_ledger" (
+			connector_name TEXT NOT NULL,
+			object_key TEXT NOT NULL,
+			etag TEXT NOT NULL,
+			size_bytes INTEGER NOT NULL,
+			last_modified DATETIME NOT NULL,
+			task_id INTEGER NOT NULL,
+			loaded_at DATETIME NOT NULL,
+			PRIMARY KEY (connector_name, object_key))`,
+		`CREATE INDEX IF NOT EXISTS "s3bridge_connector_ledger_modified" ON "s3bridge_connector_ledger" (connector_name, last_modified)`,
 	},
 	Added: []sqlstore.Column{
 		{Table: "{tasks}", Name: "attempt", Type: "INTEGER NOT NULL DEFAULT 0"},

@@ -1,0 +1,470 @@
+// Package connector runs S3 import connectors, Treasure Data's S3 import
+// (Embulk's embulk-input-s3) made exact: a YAML config (in: the bucket,
+// prefix and auth, and the parser; out: the mode), a guess that fills the
+// parser from a bounded sample, a preview, and runs that load each matching
+// object exactly once into a table. The record of what was loaded is a
+// ledger in the instance, written by the load's own transaction (see
+// load.LoadObjects and bulk.History.Ledger), so a run that dies anywhere
+// loads nothing twice and loses nothing. It imports no database driver:
+// cmd/s3bridge wires the instance and the S3 client in.
+package connector
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is a connector's configuration, in Treasure Data's and Embulk's
+// shape: {in, out, exec, filters}.
+type Config struct {
+	In  In  `yaml:"in" json:"in"`
+	Out Out `yaml:"out" json:"out"`
+	// Exec is accepted for Embulk compatibility and ignored.
+	Exec map[string]any `yaml:"exec,omitempty" json:"exec,omitempty"`
+}
+
+// In is the input: where the objects are, how to reach them, how to read
+// them.
+type In struct {
+	Type   string `yaml:"type" json:"type"`
+	Bucket string `yaml:"bucket" json:"bucket"`
+	// PathPrefix selects every key starting with it ("" is the whole
+	// bucket); Path one object. One of them is required.
+	PathPrefix *string `yaml:"path_prefix,omitempty" json:"path_prefix,omitempty"`
+	Path       string  `yaml:"path,omitempty" json:"path,omitempty"`
+	// PathMatchPattern is a regular expression a key must contain a
+	// match of (RE2 syntax; Embulk's default ".*").
+	PathMatchPattern string `yaml:"path_match_pattern,omitempty" json:"path_match_pattern,omitempty"`
+	// TotalFileCountLimit caps the files of one run; the rest wait for
+	// the next run (oldest first, so nothing falls out of the window).
+	TotalFileCountLimit int `yaml:"total_file_count_limit,omitempty" json:"total_file_count_limit,omitempty"`
+	// MinTaskSize is accepted for compatibility: runs read files one by
+	// one in one transaction.
+	MinTaskSize int64 `yaml:"min_task_size,omitempty" json:"min_task_size,omitempty"`
+	// Incremental (default true) loads only objects the ledger lacks.
+	Incremental *bool `yaml:"incremental,omitempty" json:"incremental,omitempty"`
+	// IncrementalLookback is how far behind the newest LastModified in
+	// the ledger a run still looks for objects it has not loaded (default
+	// 24h): the longest an upload may take plus clock skew.
+	IncrementalLookback string `yaml:"incremental_lookback,omitempty" json:"incremental_lookback,omitempty"`
+	// OnChanged is what a run does with an object loaded before whose
+	// ETag changed: reload (default), skip or error.
+	OnChanged string `yaml:"on_changed,omitempty" json:"on_changed,omitempty"`
+	Endpoint  string `yaml:"endpoint,omitempty" json:"endpoint,omitempty"`
+	Region    string `yaml:"region,omitempty" json:"region,omitempty"`
+	Auth      `yaml:",inline"`
+	Decoders  []Decoder `yaml:"decoders,omitempty" json:"decoders,omitempty"`
+	Parser    Parser    `yaml:"parser,omitempty" json:"parser,omitempty"`
+}
+
+// Auth is the in: section's auth_method and its keys.
+type Auth struct {
+	// Method is basic (default), anonymous, session, env, profile,
+	// default or assume_role.
+	Method          string `yaml:"auth_method,omitempty" json:"auth_method,omitempty"`
+	AccessKeyID     Secret `yaml:"access_key_id,omitempty" json:"access_key_id,omitempty"`
+	SecretAccessKey Secret `yaml:"secret_access_key,omitempty" json:"secret_access_key,omitempty"`
+	SessionToken    Secret `yaml:"session_token,omitempty" json:"session_token,omitempty"`
+	ProfileName     string `yaml:"profile_name,omitempty" json:"profile_name,omitempty"`
+	RoleARN         string `yaml:"role_arn,omitempty" json:"role_arn,omitempty"`
+	AccountID       string `yaml:"account_id,omitempty" json:"account_id,omitempty"`
+	RoleName        string `yaml:"role_name,omitempty" json:"role_name,omitempty"`
+	ARNPartition    string `yaml:"arn_partition,omitempty" json:"arn_partition,omitempty"`
+	ExternalID      string `yaml:"external_id,omitempty" json:"external_id,omitempty"`
+	SessionName     string `yaml:"session_name,omitempty" json:"session_name,omitempty"`
+}
+
+// Decoder is one entry of in.decoders. Compression is detected by magic
+// bytes whatever it says; it is kept so a guessed config reads as
+// Embulk's.
+type Decoder struct {
+	Type string `yaml:"type" json:"type"`
+}
+
+// Parser says how objects are read: what guess writes.
+type Parser struct {
+	Type    string `yaml:"type,omitempty" json:"type,omitempty"` // csv, tsv, jsonl, json
+	Charset string `yaml:"charset,omitempty" json:"charset,omitempty"`
+	Newline string `yaml:"newline,omitempty" json:"newline,omitempty"` // CRLF, LF, CR
+	// Delimiter, Quote and Escape are csv's and tsv's; a nil Quote is `"`
+	// for csv and none for tsv, an empty one none; a nil Escape is the
+	// quote itself (quotes are doubled, RFC 4180), an empty one none.
+	Delimiter       string  `yaml:"delimiter,omitempty" json:"delimiter,omitempty"`
+	Quote           *string `yaml:"quote,omitempty" json:"quote,omitempty"`
+	Escape          *string `yaml:"escape,omitempty" json:"escape,omitempty"`
+	SkipHeaderLines int     `yaml:"skip_header_lines,omitempty" json:"skip_header_lines,omitempty"`
+	// NullString is the text of a NULL field; an unquoted empty field is
+	// NULL too.
+	NullString           *string `yaml:"null_string,omitempty" json:"null_string,omitempty"`
+	TrimIfNotQuoted      bool    `yaml:"trim_if_not_quoted,omitempty" json:"trim_if_not_quoted,omitempty"`
+	AllowExtraColumns    bool    `yaml:"allow_extra_columns,omitempty" json:"allow_extra_columns,omitempty"`
+	AllowOptionalColumns bool    `yaml:"allow_optional_columns,omitempty" json:"allow_optional_columns,omitempty"`
+	// StopOnInvalidRecord (default true) fails the run on a bad row;
+	// false skips it and reports it in the task's log.
+	StopOnInvalidRecord *bool `yaml:"stop_on_invalid_record,omitempty" json:"stop_on_invalid_record,omitempty"`
+	// DefaultTimezone is the zone of timestamps without one (IANA name,
+	// default UTC).
+	DefaultTimezone string   `yaml:"default_timezone,omitempty" json:"default_timezone,omitempty"`
+	Columns         []Column `yaml:"columns,omitempty" json:"columns,omitempty"`
+}
+
+// Column is one parsed column.
+type Column struct {
+	Name string `yaml:"name" json:"name"`
+	// Type is boolean, long, double, string, timestamp or json.
+	Type string `yaml:"type" json:"type"`
+	// Format is a timestamp's strftime format (%Y-%m-%d %H:%M:%S).
+	Format   string `yaml:"format,omitempty" json:"format,omitempty"`
+	Timezone string `yaml:"timezone,omitempty" json:"timezone,omitempty"`
+}
+
+// Out is the output.
+type Out struct {
+	// Mode is append (default), replace or replace_on_new_data.
+	Mode string `yaml:"mode,omitempty" json:"mode,omitempty"`
+}
+
+// Out modes.
+const (
+	ModeAppend           = "append"
+	ModeReplace          = "replace"
+	ModeReplaceOnNewData = "replace_on_new_data"
+	DefaultLookback      = 24 * time.Hour
+	onChangedReload      = "reload"
+	onChangedSkip        = "skip"
+	onChangedError       = "error"
+	defaultTimestampFmt  = "%Y-%m-%d %H:%M:%S.%N %z"
+)
+
+// Column types.
+const (
+	TypeBoolean   = "boolean"
+	TypeLong      = "long"
+	TypeDouble    = "double"
+	TypeString    = "string"
+	TypeTimestamp = "timestamp"
+	TypeJSON      = "json"
+)
+
+var columnTypes = []string{TypeBoolean, TypeLong, TypeDouble, TypeString, TypeTimestamp, TypeJSON}
+
+// keys lists each section's keys; unsupported lists the Treasure Data
+// and Embulk keys this version refuses rather than ignores, so a config
+// never silently means less than it says.
+var (
+	topKeys    = []string{"in", "out", "exec", "filters"}
+	inKeys     = []string{"type", "bucket", "path_prefix", "path", "path_match_pattern", "total_file_count_limit", "min_task_size", "incremental", "incremental_lookback", "on_changed", "endpoint", "region", "decoders", "parser"}
+	authKeys   = []string{"auth_method", "access_key_id", "secret_access_key", "session_token", "profile_name", "role_arn", "account_id", "role_name", "arn_partition", "external_id", "session_name"}
+	parserKeys = []string{"type", "charset", "newline", "delimiter", "quote", "escape", "skip_header_lines", "null_string", "trim_if_not_quoted", "allow_extra_columns", "allow_optional_columns", "stop_on_invalid_record", "default_timezone", "columns"}
+	columnKeys = []string{"name", "type", "format", "timezone"}
+	outKeys    = []string{"mode", "type"}
+	// Not supported yet: each is part of issue 9's remaining work.
+	unsupported = map[string]string{
+		"skip_glacier_objects":          "storage classes are not read yet",
+		"use_modified_time":             "the ledger replaces both of Embulk's cursors",
+		"last_path":                     "starting points are not taken yet",
+		"last_modified_time":            "starting points are not taken yet",
+		"http_proxy":                    "use HTTPS_PROXY in the environment",
+		"maximum_retries":               "runs are not retried yet",
+		"initial_retry_interval_millis": "runs are not retried yet",
+		"maximum_retry_interval_millis": "runs are not retried yet",
+		"profile_file":                  "use AWS_SHARED_CREDENTIALS_FILE in the environment",
+		"duration_in_seconds":           "assume_role sessions last the SDK's default",
+		"comment_line_marker":           "comment lines are not skipped yet",
+		"time_column":                   "no time column is added yet",
+	}
+	// methodKeys are the keys each auth_method takes.
+	methodKeys = map[string][]string{
+		"basic":       {"access_key_id", "secret_access_key"},
+		"session":     {"access_key_id", "secret_access_key", "session_token"},
+		"anonymous":   nil,
+		"env":         nil,
+		"default":     nil,
+		"profile":     {"profile_name"},
+		"assume_role": {"role_arn", "account_id", "role_name", "arn_partition", "external_id", "session_name"},
+	}
+)
+
+// Parse reads a config. Unknown keys, keys of another auth_method and
+// keys not supported yet are refused by name with their line.
+func Parse(data []byte) (Config, error) {
+	var c Config
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return c, fmt.Errorf("config: %w", err)
+	}
+	if len(root.Content) == 0 {
+		return c, errors.New("config: it is empty")
+	}
+	doc := root.Content[0]
+	if err := checkKeys(doc, "", topKeys); err != nil {
+		return c, err
+	}
+	if f := child(doc, "filters"); f != nil && len(f.Content) > 0 {
+		return c, fmt.Errorf("config line %d: filters are not supported yet", f.Line)
+	}
+	if in := child(doc, "in"); in != nil {
+		if err := checkKeys(in, "in", append(slices.Clone(inKeys), authKeys...)); err != nil {
+			return c, err
+		}
+		if err := checkAuthKeys(in); err != nil {
+			return c, err
+		}
+		if p := child(in, "parser"); p != nil {
+			if err := checkKeys(p, "in.parser", parserKeys); err != nil {
+				return c, err
+			}
+			if cols := child(p, "columns"); cols != nil {
+				for _, col := range cols.Content {
+					if err := checkKeys(col, "in.parser.columns", columnKeys); err != nil {
+						return c, err
+					}
+				}
+			}
+		}
+	}
+	if out := child(doc, "out"); out != nil {
+		if err := checkKeys(out, "out", outKeys); err != nil {
+			return c, err
+		}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&c); err != nil {
+		return c, fmt.Errorf("config: %w", err)
+	}
+	return c, nil
+}
+
+// child is the value of key in a mapping node, or nil.
+func child(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func checkKeys(m *yaml.Node, section string, allowed []string) error {
+	where := section
+	if where == "" {
+		where = "the top level"
+	}
+	if m.Kind != yaml.MappingNode {
+		if m.Kind == yaml.ScalarNode && m.Tag == "!!null" {
+			return nil
+		}
+		return fmt.Errorf("config line %d: %s must be a mapping of keys to values", m.Line, where)
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k := m.Content[i]
+		if slices.Contains(allowed, k.Value) {
+			continue
+		}
+		if why, ok := unsupported[k.Value]; ok {
+			return fmt.Errorf("config line %d: %s: %s is not supported yet (%s)", k.Line, where, k.Value, why)
+		}
+		return fmt.Errorf("config line %d: %s: unknown key %q (keys: %s)", k.Line, where, k.Value, strings.Join(allowed, ", "))
+	}
+	return nil
+}
+
+// checkAuthKeys refuses keys that belong to another auth_method than the
+// one in force, as embulk-util-aws-credentials does.
+func checkAuthKeys(in *yaml.Node) error {
+	method := "basic"
+	if m := child(in, "auth_method"); m != nil {
+		method = m.Value
+	}
+	mine, ok := methodKeys[method]
+	if !ok {
+		return fmt.Errorf("config: in.auth_method %q: want basic, anonymous, session, env, profile, default or assume_role", method)
+	}
+	for i := 0; i+1 < len(in.Content); i += 2 {
+		k := in.Content[i]
+		if k.Value == "auth_method" || !slices.Contains(authKeys, k.Value) || slices.Contains(mine, k.Value) {
+			continue
+		}
+		return fmt.Errorf("config line %d: in.%s belongs to another auth_method than %s (%s takes: %s)",
+			k.Line, k.Value, method, method, orNone(mine))
+	}
+	return nil
+}
+
+func orNone(keys []string) string {
+	if len(keys) == 0 {
+		return "no keys"
+	}
+	return strings.Join(keys, ", ")
+}
+
+// Marshal writes the config as YAML, secrets as they were written.
+func (c Config) Marshal() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(c); err != nil {
+		return nil, fmt.Errorf("write config: %w", err)
+	}
+	enc.Close()
+	return buf.Bytes(), nil
+}
+
+// Validate reports what can't work in a config that has its parser
+// (guessed or written); ValidateSeed is enough before a guess.
+func (c Config) Validate() error {
+	if err := c.ValidateSeed(); err != nil {
+		return err
+	}
+	p := c.In.Parser
+	switch p.Type {
+	case "csv", "tsv", "jsonl", "json":
+	case "":
+		return errors.New("config: in.parser.type is missing (run s3bridge connector guess to fill the parser)")
+	default:
+		return fmt.Errorf("config: in.parser.type %q: want csv, tsv, jsonl or json", p.Type)
+	}
+	if len(p.Columns) == 0 {
+		return errors.New("config: in.parser.columns is empty (run s3bridge connector guess to fill them)")
+	}
+	seen := map[string]bool{}
+	for i, col := range p.Columns {
+		if col.Name == "" {
+			return fmt.Errorf("config: in.parser.columns[%d] has no name", i)
+		}
+		if seen[strings.ToLower(col.Name)] {
+			return fmt.Errorf("config: in.parser.columns: %q appears twice", col.Name)
+		}
+		seen[strings.ToLower(col.Name)] = true
+		if !slices.Contains(columnTypes, col.Type) {
+			return fmt.Errorf("config: in.parser.columns %q: type %q: want %s", col.Name, col.Type, strings.Join(columnTypes, ", "))
+		}
+		if col.Type == TypeTimestamp {
+			if _, err := layout(cmpOr(col.Format, defaultTimestampFmt)); err != nil {
+				return fmt.Errorf("config: in.parser.columns %q: %w", col.Name, err)
+			}
+		}
+		if _, err := zone(cmpOr(col.Timezone, p.DefaultTimezone)); err != nil {
+			return fmt.Errorf("config: in.parser.columns %q: %w", col.Name, err)
+		}
+	}
+	if _, err := p.options(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// ValidateSeed reports what can't work in the in: and out: sections.
+func (c Config) ValidateSeed() error {
+	in := c.In
+	if in.Type != "s3" {
+		return fmt.Errorf("config: in.type %q: want s3", in.Type)
+	}
+	if in.Bucket == "" {
+		return errors.New("config: in.bucket is required")
+	}
+	if in.PathPrefix == nil && in.Path == "" {
+		return errors.New("config: in.path_prefix or in.path is required (path_prefix: '' for the whole bucket)")
+	}
+	if in.PathPrefix != nil && *in.PathPrefix == "/" {
+		return errors.New("config: in.path_prefix '/' matches no S3 key; use '' for the whole bucket")
+	}
+	if _, err := regexp.Compile(in.PathMatchPattern); err != nil {
+		return fmt.Errorf("config: in.path_match_pattern: %w", err)
+	}
+	if in.TotalFileCountLimit < 0 {
+		return fmt.Errorf("config: in.total_file_count_limit %d is negative", in.TotalFileCountLimit)
+	}
+	if _, err := in.lookback(); err != nil {
+		return err
+	}
+	switch in.OnChanged {
+	case "", onChangedReload, onChangedSkip, onChangedError:
+	default:
+		return fmt.Errorf("config: in.on_changed %q: want reload, skip or error", in.OnChanged)
+	}
+	for _, d := range in.Decoders {
+		switch d.Type {
+		case "gzip", "bzip2", "zstd", "zip":
+		default:
+			return fmt.Errorf("config: in.decoders: type %q: want gzip, bzip2, zstd or zip", d.Type)
+		}
+	}
+	if err := in.Auth.validate(); err != nil {
+		return err
+	}
+	switch c.Out.Mode {
+	case "", ModeAppend, ModeReplace, ModeReplaceOnNewData:
+	default:
+		return fmt.Errorf("config: out.mode %q: want append, replace or replace_on_new_data", c.Out.Mode)
+	}
+	return nil
+}
+
+func (a Auth) validate() error {
+	switch a.method() {
+	case "basic":
+		if a.AccessKeyID == "" || a.SecretAccessKey == "" {
+			return errors.New("config: auth_method basic needs in.access_key_id and in.secret_access_key")
+		}
+	case "session":
+		if a.AccessKeyID == "" || a.SecretAccessKey == "" || a.SessionToken == "" {
+			return errors.New("config: auth_method session needs in.access_key_id, in.secret_access_key and in.session_token")
+		}
+	case "assume_role":
+		if a.RoleARN == "" && (a.AccountID == "" || a.RoleName == "") {
+			return errors.New("config: auth_method assume_role needs in.role_arn, or in.account_id and in.role_name")
+		}
+	}
+	for _, s := range []Secret{a.AccessKeyID, a.SecretAccessKey, a.SessionToken} {
+		if err := s.check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a Auth) method() string { return cmpOr(a.Method, "basic") }
+
+// roleARN is the role assume_role takes: role_arn, or the ARN built
+// from arn_partition, account_id and role_name as Treasure Data does.
+func (a Auth) roleARN() string {
+	if a.RoleARN != "" {
+		return a.RoleARN
+	}
+	return "arn:" + cmpOr(a.ARNPartition, "aws") + ":iam::" + a.AccountID + ":role/" + a.RoleName
+}
+
+func (in In) lookback() (time.Duration, error) {
+	if in.IncrementalLookback == "" {
+		return DefaultLookback, nil
+	}
+	d, err := time.ParseDuration(in.IncrementalLookback)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("config: in.incremental_lookback %q: want a positive duration such as 24h or 90m", in.IncrementalLookback)
+	}
+	return d, nil
+}
+
+func (in In) incremental() bool { return in.Incremental == nil || *in.Incremental }
+
+func (in In) onChanged() string { return cmpOr(in.OnChanged, onChangedReload) }
+
+func (c Config) mode() string { return cmpOr(c.Out.Mode, ModeAppend) }
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

@@ -1,0 +1,370 @@
+package connector
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/s3bridge/s3bridge/format"
+)
+
+// options is how the parser's objects are decoded.
+func (p Parser) options() (format.Options, error) {
+	o := format.Options{Charset: charset(p.Charset), IgnoreLines: p.SkipHeaderLines}
+	if p.SkipHeaderLines < 0 {
+		return o, fmt.Errorf("config: in.parser.skip_header_lines %d is negative", p.SkipHeaderLines)
+	}
+	if _, err := format.Transcode(strings.NewReader(""), o.Charset); err != nil {
+		return o, fmt.Errorf("config: in.parser.charset: %w", err)
+	}
+	switch p.Newline {
+	case "", "LF", "CRLF":
+	case "CR":
+		o.LinesTerminatedBy = "\r"
+	default:
+		return o, fmt.Errorf("config: in.parser.newline %q: want CRLF, LF or CR", p.Newline)
+	}
+	if p.NullString != nil {
+		o.NullString = *p.NullString
+	}
+	switch p.Type {
+	case "jsonl", "json":
+		o.Format = p.Type
+		return o, nil
+	case "csv", "tsv":
+	default:
+		return o, fmt.Errorf("config: in.parser.type %q: want csv, tsv, jsonl or json", p.Type)
+	}
+	delim := p.Delimiter
+	if delim == "" {
+		delim = map[string]string{"csv": ",", "tsv": "\t"}[p.Type]
+	}
+	quote := map[string]string{"csv": `"`, "tsv": ""}[p.Type]
+	if p.Quote != nil {
+		quote = *p.Quote
+	}
+	if len(quote) > 1 {
+		return o, fmt.Errorf("config: in.parser.quote %q: one character or none", quote)
+	}
+	escape := quote
+	if p.Escape != nil {
+		escape = *p.Escape
+	}
+	if len(escape) > 1 {
+		return o, fmt.Errorf("config: in.parser.escape %q: one character or none", escape)
+	}
+	o.FieldsTerminatedBy = delim
+	if quote == "" {
+		// Unquoted fields: the text format without its escapes, unless
+		// the config names one.
+		o.Format, o.NoEscape = "text", escape == ""
+		if escape != "" {
+			o.FieldsEscapedBy = escape
+		}
+		return o, nil
+	}
+	o.Format, o.FieldsEnclosedBy, o.NullEmpty = "csv", quote, true
+	if escape != quote {
+		o.FieldsEscapedBy = escape
+	}
+	return o, nil
+}
+
+// charset maps Embulk's charset names to the decoder's.
+func charset(name string) string {
+	switch strings.ToUpper(name) {
+	case "", "UTF-8", "UTF8":
+		return "utf8"
+	case "ISO-8859-1":
+		return "iso-8859-1"
+	case "WINDOWS-1252", "CP1252", "MS1252":
+		return "windows-1252"
+	}
+	return strings.ToLower(name)
+}
+
+// Dialects the rows are written for.
+const (
+	dialectPostgres = "postgres"
+	dialectMySQL    = "mysql"
+	dialectSQLite   = "sqlite"
+)
+
+// number is a long or double as written, so no digit is lost.
+type number string
+
+// MarshalJSON writes the number as a JSON number.
+func (n number) MarshalJSON() ([]byte, error) { return []byte(n), nil }
+
+// converter types one row's values.
+type converter struct {
+	cols  []Column
+	times []*timeParser
+	trim  bool
+}
+
+func newConverter(p Parser) (*converter, error) {
+	c := &converter{cols: p.Columns, times: make([]*timeParser, len(p.Columns)), trim: p.TrimIfNotQuoted}
+	for i, col := range p.Columns {
+		if col.Type != TypeTimestamp {
+			continue
+		}
+		tp, err := newTimeParser(cmpOr(col.Format, defaultTimestampFmt), cmpOr(col.Timezone, p.DefaultTimezone))
+		if err != nil {
+			return nil, fmt.Errorf("column %s: %w", col.Name, err)
+		}
+		c.times[i] = tp
+	}
+	return c, nil
+}
+
+// value types column i's field: nil, bool, number, time.Time,
+// json.RawMessage or string.
+func (c *converter) value(i int, v format.Value) (any, error) {
+	if v.Null {
+		return nil, nil
+	}
+	col := c.cols[i]
+	s := v.S
+	if col.Type != TypeString || c.trim {
+		s = strings.TrimSpace(s)
+	}
+	if s == "" && col.Type != TypeString {
+		return nil, nil
+	}
+	switch col.Type {
+	case TypeLong:
+		if _, err := strconv.ParseInt(strings.TrimPrefix(s, "+"), 10, 64); err != nil {
+			return nil, fmt.Errorf("%q is not a long", s)
+		}
+		return number(strings.TrimPrefix(s, "+")), nil
+	case TypeDouble:
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a double", s)
+		}
+		return number(strconv.FormatFloat(f, 'g', -1, 64)), nil
+	case TypeBoolean:
+		switch {
+		case slices.Contains(trueWords, s) || s == "1":
+			return true, nil
+		case slices.Contains(falseWords, s) || s == "0":
+			return false, nil
+		}
+		return nil, fmt.Errorf("%q is not a boolean", s)
+	case TypeTimestamp:
+		t, err := c.times[i].parse(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a timestamp in the format %s", s, cmpOr(col.Format, defaultTimestampFmt))
+		}
+		return t.UTC(), nil
+	case TypeJSON:
+		if !json.Valid([]byte(s)) {
+			return nil, fmt.Errorf("%q is not JSON", s)
+		}
+		return json.RawMessage(s), nil
+	}
+	return s, nil
+}
+
+// text writes a typed value as the dialect's bulk path reads it.
+func text(v any, dialect string) format.Value {
+	switch v := v.(type) {
+	case nil:
+		return format.Value{Null: true}
+	case bool:
+		if dialect == dialectPostgres {
+			return format.Value{S: strconv.FormatBool(v)}
+		}
+		if v {
+			return format.Value{S: "1"}
+		}
+		return format.Value{S: "0"}
+	case time.Time:
+		switch dialect {
+		case dialectMySQL:
+			return format.Value{S: v.Format("2006-01-02 15:04:05.999999")}
+		case dialectPostgres:
+			return format.Value{S: v.Format("2006-01-02 15:04:05.999999Z07:00")}
+		}
+		return format.Value{S: v.Format("2006-01-02T15:04:05.999999Z07:00")}
+	case number:
+		return format.Value{S: string(v)}
+	case json.RawMessage:
+		return format.Value{S: string(v)}
+	case string:
+		return format.Value{S: v}
+	}
+	return format.Value{S: fmt.Sprint(v)}
+}
+
+// rows reads typed rows out of one decompressed object.
+type rows struct {
+	rd     format.Reader
+	conv   *converter
+	p      Parser
+	byName bool
+	index  []int // by name: the record's field j goes to column index[j] (-1: none)
+	seen   int
+	out    []any
+}
+
+func newRows(r io.Reader, p Parser) (*rows, error) {
+	o, err := p.options()
+	if err != nil {
+		return nil, err
+	}
+	conv, err := newConverter(p)
+	if err != nil {
+		return nil, err
+	}
+	rd, err := format.NewReader(r, o)
+	if err != nil {
+		return nil, err
+	}
+	return &rows{rd: rd, conv: conv, p: p, byName: p.Type == "jsonl" || p.Type == "json", out: make([]any, len(p.Columns))}, nil
+}
+
+// next returns the next typed row, or io.EOF. A *format.Error that is not
+// Fatal leaves the reader at the next row.
+func (r *rows) next() ([]any, error) {
+	rec, err := r.rd.Next()
+	if err != nil {
+		return nil, err
+	}
+	fields, err := r.align(rec)
+	if err != nil {
+		return nil, err
+	}
+	for i, v := range fields {
+		typed, err := r.conv.value(i, v)
+		if err != nil {
+			return nil, &format.Error{Line: r.rd.Line(), Field: r.p.Columns[i].Name, Err: err}
+		}
+		r.out[i] = typed
+	}
+	return r.out, nil
+}
+
+// align puts a record's fields in column order: by position for csv and
+// tsv, by name for JSON (keys no column names are ignored, missing ones
+// are NULL).
+func (r *rows) align(rec []format.Value) ([]format.Value, error) {
+	n := len(r.p.Columns)
+	if !r.byName {
+		switch {
+		case len(rec) == n:
+			return rec, nil
+		case len(rec) > n && r.p.AllowExtraColumns:
+			return rec[:n], nil
+		case len(rec) < n && r.p.AllowOptionalColumns:
+			out := make([]format.Value, n)
+			copy(out, rec)
+			for i := len(rec); i < n; i++ {
+				out[i] = format.Value{Null: true}
+			}
+			return out, nil
+		}
+		return nil, &format.Error{Line: r.rd.Line(), Err: fmt.Errorf("%d fields, but the config has %d columns "+
+			"(allow_extra_columns or allow_optional_columns accept rows with more or fewer)", len(rec), n)}
+	}
+	if names := r.rd.Columns(); len(names) != r.seen {
+		r.index = r.index[:0]
+		for _, name := range names {
+			r.index = append(r.index, columnIndex(r.p.Columns, name))
+		}
+		r.seen = len(names)
+	}
+	out := make([]format.Value, n)
+	for i := range out {
+		out[i] = format.Value{Null: true}
+	}
+	for j, v := range rec {
+		if j < len(r.index) && r.index[j] >= 0 && !v.Null {
+			out[r.index[j]] = v
+		}
+	}
+	return out, nil
+}
+
+// columnIndex finds a JSON key's column: exactly, else case-insensitively.
+func columnIndex(cols []Column, name string) int {
+	for i, c := range cols {
+		if c.Name == name {
+			return i
+		}
+	}
+	for i, c := range cols {
+		if strings.EqualFold(c.Name, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// stream re-encodes typed rows in the text format (format.TextRow) for a
+// dialect's bulk path: a pull reader, no goroutine.
+type stream struct {
+	rows    *rows
+	dialect string
+	file    string
+	skipBad bool
+	onBad   func(file string, err error)
+	buf     []byte
+	off     int
+	err     error
+	rec     []format.Value
+}
+
+// textOptions describe what a stream yields.
+func textOptions() format.Options { return format.Options{Format: "text", Charset: "utf8mb4"} }
+
+// decoderFor returns the load.Decoder of a parser for a dialect: each file's
+// rows typed by the config's columns and re-encoded for the bulk path.
+func decoderFor(p Parser, dialect string, skipBad bool, onBad func(file string, err error)) func(file string, r io.Reader) io.Reader {
+	return func(file string, r io.Reader) io.Reader {
+		rs, err := newRows(r, p)
+		if err != nil {
+			return errReader{err}
+		}
+		return &stream{rows: rs, dialect: dialect, file: file, skipBad: skipBad, onBad: onBad, rec: make([]format.Value, len(p.Columns))}
+	}
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+func (s *stream) Read(p []byte) (int, error) {
+	for s.off >= len(s.buf) {
+		if s.err != nil {
+			return 0, s.err
+		}
+		s.buf, s.off = s.buf[:0], 0
+		// Fill about 64 KiB at a time: fewer, larger reads for the driver.
+		for len(s.buf) < 64<<10 {
+			row, err := s.rows.next()
+			if err != nil {
+				var fe *format.Error
+				if s.skipBad && errors.As(err, &fe) && !fe.Fatal {
+					s.onBad(s.file, err)
+					continue
+				}
+				s.err = err
+				break
+			}
+			for i, v := range row {
+				s.rec[i] = text(v, s.dialect)
+			}
+			s.buf = format.TextRow(s.buf, s.rec)
+		}
+	}
+	n := copy(p, s.buf[s.off:])
+	s.off += n
+	return n, nil
+}

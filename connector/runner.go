@@ -1,0 +1,168 @@
+package connector
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/s3bridge/s3bridge"
+	"github.com/s3bridge/s3bridge/instance"
+	"github.com/s3bridge/s3bridge/instance/bulk"
+	"github.com/s3bridge/s3bridge/load"
+)
+
+// Params is an IMPORT_FROM_S3 task's metadata: one run of a connector.
+type Params struct {
+	// Name is the connector's: its ledger's key.
+	Name string `json:"name"`
+	// Config holds secrets only as references: ${env:…}, ${file:…}, or
+	// ${held:…} for a literal only the issuing process holds.
+	Config Config `json:"config"`
+	Schema string `json:"schema,omitempty"`
+	Table  string `json:"table"`
+}
+
+// Validate reports parameters that can't work.
+func (p Params) Validate() error {
+	if p.Name == "" {
+		return errors.New("connector: a name is required")
+	}
+	if p.Table == "" {
+		return errors.New("connector: a table is required")
+	}
+	if err := p.Config.Validate(); err != nil {
+		return err
+	}
+	for key, s := range p.Config.secrets() {
+		if key != "access_key_id" && s.Literal() {
+			return fmt.Errorf("connector: in.%s: %w in a task's parameters", key, ErrLiteralSecret)
+		}
+	}
+	return nil
+}
+
+// Task builds the IMPORT_FROM_S3 task of one run.
+func Task(p Params) (s3bridge.Task, error) {
+	if err := p.Validate(); err != nil {
+		return s3bridge.Task{}, err
+	}
+	meta, err := json.Marshal(p)
+	if err != nil {
+		return s3bridge.Task{}, fmt.Errorf("encode connector parameters: %w", err)
+	}
+	return s3bridge.Task{Type: s3bridge.TaskImportFromS3, S3ObjectARN: p.Config.where(), Metadata: meta}, nil
+}
+
+// Ledger is what a run needs of the instance besides its bulk path;
+// every instance package's Instance has it (sqlstore.Store).
+type Ledger interface {
+	// Ledger returns the newest LastModified of the connector's ledger and
+	// its rows within window of it.
+	Ledger(ctx context.Context, connector string, window time.Duration) ([]bulk.LedgerEntry, time.Time, error)
+	// DialectName is postgres, mysql or sqlite.
+	DialectName() string
+}
+
+// Runner runs IMPORT_FROM_S3 tasks (agent.Runner).
+type Runner struct {
+	// Open makes the S3 client of a config's in: section.
+	Open Opener
+	// Env resolves secret references where the run happens.
+	Env Env
+	// Now is the clock of history rows; nil means time.Now.
+	Now func() time.Time
+}
+
+// Run runs one import: it lists the objects, leaves out those the ledger
+// says were loaded, and loads the rest in one transaction with their
+// ledger rows, through the load capability's bulk path.
+func (r *Runner) Run(ctx context.Context, in instance.Instance, t s3bridge.Task, _ s3bridge.Settings, rep s3bridge.Reporter) (s3bridge.Result, error) {
+	var none s3bridge.Result
+	var p Params
+	if err := t.Params(&p); err != nil {
+		return none, fmt.Errorf("task %d parameters: %w", t.ID, err)
+	}
+	if err := p.Validate(); err != nil {
+		return none, err
+	}
+	sink, ok := in.(bulk.Sink)
+	led, ok2 := in.(Ledger)
+	if !ok || !ok2 {
+		return none, fmt.Errorf("task %d: instance %s can't take imports (it has no bulk path or ledger)", t.ID, in.Name())
+	}
+	cfg := p.Config
+	s3cfg, err := cfg.S3(r.Env)
+	if err != nil {
+		return none, err
+	}
+	store, err := r.Open(ctx, s3cfg)
+	if err != nil {
+		return none, err
+	}
+	objs, err := cfg.candidates(ctx, store)
+	if err != nil {
+		return none, err
+	}
+	view := ledgerView{}
+	if cfg.In.incremental() {
+		if view.window, err = cfg.In.lookback(); err != nil {
+			return none, err
+		}
+		var entries []bulk.LedgerEntry
+		if entries, view.newest, err = led.Ledger(ctx, p.Name, view.window); err != nil {
+			return none, err
+		}
+		view.entries = make(map[string]bulk.LedgerEntry, len(entries))
+		for _, e := range entries {
+			view.entries[e.Key] = e
+		}
+	}
+	c, err := choose(objs, view, cfg.In.incremental(), cfg.In.onChanged(), cfg.In.TotalFileCountLimit)
+	if err != nil {
+		return none, err
+	}
+	rep.Logf(s3bridge.LevelInfo, "connector %s: %d object(s) at %s; %d already loaded, %d changed (reloaded), %d changed (kept), %d older than the look-back window, %d to load, %d left for the next run (total_file_count_limit)",
+		p.Name, len(objs), cfg.where(), c.loaded, c.changed, c.kept, c.old, len(c.load), c.deferred)
+	mode := cfg.mode()
+	if len(c.load) == 0 && mode != ModeReplace {
+		info := fmt.Sprintf("connector %s: no new data at %s; table %q unchanged", p.Name, cfg.where(), p.Table)
+		return s3bridge.Result{Info: info}, nil
+	}
+	return r.load(ctx, sink, store, led.DialectName(), t, p, c, rep)
+}
+
+func (r *Runner) load(ctx context.Context, sink bulk.Sink, store ObjectStore, dialect string, t s3bridge.Task, p Params, c choice, rep s3bridge.Reporter) (s3bridge.Result, error) {
+	cfg := p.Config
+	parser := cfg.In.Parser
+	skip := parser.StopOnInvalidRecord != nil && !*parser.StopOnInvalidRecord
+	bad := 0
+	onBad := func(file string, err error) {
+		if bad++; bad <= 1000 {
+			rep.Logf(s3bridge.LevelWarn, "skipped a bad row of %s: %v", file, err)
+		}
+	}
+	cols := make([]string, len(parser.Columns))
+	for i, col := range parser.Columns {
+		cols[i] = col.Name
+	}
+	files := make([]load.Object, len(c.load))
+	for i, o := range c.load {
+		files[i] = load.Object{At: s3bridge.Location{Bucket: cfg.In.Bucket, Key: o.Key}, ETag: o.ETag, Size: o.Size,
+			LastModified: o.LastModified, LedgerETag: c.replaces[o.Key]}
+	}
+	ledger := ""
+	if cfg.In.incremental() {
+		ledger = p.Name
+	}
+	return load.LoadObjects(ctx, sink, t.Claim(), load.Objects{
+		Store: store,
+		Params: load.Params{URI: cfg.where(), Schema: p.Schema, Table: p.Table, Columns: cols, Options: textOptions(),
+			Replace: cfg.mode() != ModeAppend, SkipBadRows: skip},
+		Files:  files,
+		Ledger: ledger,
+		Decode: decoderFor(parser, dialect, skip, onBad),
+		Now:    r.Now,
+	}, rep)
+}
