@@ -246,7 +246,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Client, error) {
 	api := s3.NewFromConfig(awsCfg, opts)
 	anonCfg := awsCfg.Copy()
 	anonCfg.Credentials = aws.AnonymousCredentials{}
-	anon := s3.NewFromConfig(anonCfg, opts, func(o *s3.Options) { o.RetryMaxAttempts = 1 })
+	// The anonymous probes retry as every request does: one 503 or reset
+	// on a probe must not fail the transfer that asked (AccessDenied, the
+	// usual answer, is not retried).
+	anon := s3.NewFromConfig(anonCfg, opts)
 	log.Debug("s3 client", "config", cfg, "resolved_endpoint", endpoint, "region", awsCfg.Region)
 	return &Client{
 		api:           api,

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/klauspost/compress/flate"
@@ -14,9 +15,11 @@ import (
 // is added, so each entry should end with a line terminator (and a header
 // line in every entry is read as data after the first one; load such
 // archives entry by entry). Directories and symbolic links are skipped; an
-// encrypted entry is an error. limit caps the total decompressed size as in
-// Decompress, and each entry is also checked against its declared size and
-// CRC by archive/zip. Close closes the current entry, not ra.
+// encrypted entry is an error, and so is an entry whose name leaves the
+// archive's directory (zip.ErrInsecurePath). limit caps the total
+// decompressed size as in Decompress, and each entry is also checked
+// against its declared size and CRC by archive/zip. Close closes the
+// current entry, not ra.
 func OpenZip(ra io.ReaderAt, size int64, limit int64) (io.ReadCloser, error) {
 	zr, err := zip.NewReader(ra, size)
 	if err != nil {
@@ -26,6 +29,11 @@ func OpenZip(ra io.ReaderAt, size int64, limit int64) (io.ReadCloser, error) {
 	zr.RegisterDecompressor(zip.Deflate, flate.NewReader)
 	var files []*zip.File
 	for _, f := range zr.File {
+		// An entry named to land outside its directory ("../x", "/x",
+		// "a\..\x") marks a zip-slip archive: refused, not loaded.
+		if !filepath.IsLocal(f.Name) || strings.Contains(f.Name, `\`) {
+			return nil, fmt.Errorf("zip: entry %q: %w", f.Name, zip.ErrInsecurePath)
+		}
 		if !f.Mode().IsRegular() || strings.HasSuffix(f.Name, "/") {
 			continue
 		}
