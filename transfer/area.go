@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/s3bridge/s3bridge"
@@ -70,11 +71,17 @@ func (d *Dir) Rel(userPath string) (string, error) {
 }
 
 // LocalName checks that an object key's last element can be a file name in a
-// directory: not empty, ".", "..", nor holding a backslash or NUL.
+// directory: not empty, ".", "..", nor holding a backslash or NUL. Keys
+// that read as a path leaving somewhere else are refused whole, though
+// only their last element is used: an absolute key ("/etc/x"), a ".."
+// element anywhere ("a/../../x"), a backslash anywhere (a Windows path).
 func LocalName(key string) (string, error) {
 	name := key[strings.LastIndex(key, "/")+1:]
 	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "\\\x00") || (len(name) >= 2 && name[1] == ':') {
 		return "", fmt.Errorf("object key \"%s\" does not name a file that can stay in its directory: %w", key, s3bridge.ErrOutsideDirectory)
+	}
+	if strings.HasPrefix(key, "/") || strings.Contains(key, "\\") || slices.Contains(strings.Split(key, "/"), "..") {
+		return "", fmt.Errorf("object key \"%s\" reads as a path outside its prefix: %w", key, s3bridge.ErrOutsideDirectory)
 	}
 	return name, nil
 }

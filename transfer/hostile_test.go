@@ -134,15 +134,17 @@ func (h *hostile) files() []string {
 }
 
 // TestHostileKeysOnDownload downloads objects whose keys hold "..",
-// absolute paths, backslashes and drive letters: a key whose last element
-// can't be a file name in the directory is refused, naming it; any other
-// key lands under its last element, in the directory, and nothing is ever
+// absolute paths, backslashes and drive letters (issue 8): a key whose
+// last element can't be a file name in the directory is refused, naming
+// it, and so is a key that reads as a path elsewhere (absolute, a ".."
+// element), though only its last element would be used; nothing is ever
 // written anywhere else.
 func TestHostileKeysOnDownload(t *testing.T) {
 	refused := []string{"..", "a/..", `a\b.txt`, `..\..\x.txt`, "dir/C:evil.txt", "a/.", "nul\x00.txt"}
-	landed := map[string]string{"../x.txt": "x.txt", "a/../../y.txt": "y.txt", "/abs/z.txt": "z.txt", "//w.txt": "w.txt"}
+	elsewhere := []string{"../x.txt", "a/../../y.txt", "/abs/z.txt", "//w.txt"}
+	landed := map[string]string{"ok/v.txt": "v.txt"}
 	objects := map[string][]byte{}
-	for _, k := range refused {
+	for _, k := range append(refused, elsewhere...) {
 		objects[k] = []byte("refused " + k)
 	}
 	for k := range landed {
@@ -155,6 +157,12 @@ func TestHostileKeysOnDownload(t *testing.T) {
 			done := h.run(transfer.DownloadFileTask("s3://bkt/"+k, "", true))
 			if done.Lifecycle != s3bridge.Failed || !strings.Contains(done.TaskInfo, "does not name a file") {
 				t.Errorf("key %q: %s %q, want ERROR: does not name a file", k, done.Lifecycle, done.TaskInfo)
+			}
+		}
+		for _, k := range elsewhere {
+			done := h.run(transfer.DownloadFileTask("s3://bkt/"+k, "", true))
+			if done.Lifecycle != s3bridge.Failed || !strings.Contains(done.TaskInfo, "reads as a path outside its prefix") {
+				t.Errorf("key %q: %s %q, want ERROR: reads as a path outside its prefix", k, done.Lifecycle, done.TaskInfo)
 			}
 		}
 		var want []string
@@ -188,11 +196,15 @@ func TestHostileKeysOnDownload(t *testing.T) {
 		}
 		for _, prefix := range []string{"a/../../", "/abs/", "../", "//"} {
 			done := h.run(transfer.DownloadDirectoryTask(transfer.DirectoryDownload{Bucket: "bkt", Directory: "DATA_PUMP_DIR", S3Prefix: prefix}))
-			if done.Lifecycle != s3bridge.Success {
-				t.Errorf("prefix %q: %s %q", prefix, done.Lifecycle, done.TaskInfo)
+			if done.Lifecycle != s3bridge.Failed || !strings.Contains(done.TaskInfo, "reads as a path outside its prefix") {
+				t.Errorf("prefix %q: %s %q, want ERROR: reads as a path outside its prefix", prefix, done.Lifecycle, done.TaskInfo)
 			}
 		}
-		want := []string{"pump/w.txt", "pump/x.txt", "pump/y.txt", "pump/z.txt"}
+		done = h.run(transfer.DownloadDirectoryTask(transfer.DirectoryDownload{Bucket: "bkt", Directory: "DATA_PUMP_DIR", S3Prefix: "ok/"}))
+		if done.Lifecycle != s3bridge.Success {
+			t.Errorf("prefix ok/: %s %q", done.Lifecycle, done.TaskInfo)
+		}
+		want := []string{"pump/v.txt"}
 		if got := h.files(); !slices.Equal(got, want) {
 			t.Errorf("files after the downloads: %v, want only %v", got, want)
 		}
