@@ -31,14 +31,14 @@ import (
 //   - every task is final, once: its lifecycle is SUCCESS (its outcome
 //     logged once) or ERROR, and an ERROR is not the trace of a second
 //     run, a retry refused because the killed attempt had done the work
-//     (counted as "redone", a known gap for now: redoneIsKnownGap);
+//     (counted as "redone"; see redoneIsKnownGap);
 //   - every uploaded object has exactly one version (the bucket is
 //     versioned: a second PUT would show);
 //   - every loaded table has exactly its rows (loads complete their task
 //     in their own transaction, so a killed attempt commits nothing);
 //   - every export's parts hold exactly its rows, every download its bytes;
-//   - no multipart upload is left but those of attempts killed while
-//     staging: a dead agent can't abort them (see soakLeftovers).
+//   - no multipart upload or partial download is left: the attempt that
+//     takes over a killed one's task cleans them up (see soakLeftovers).
 //
 // The default run is 60 tasks in about half a minute; S3BRIDGE_SOAK=full
 // runs 300 with three agents. -v prints a summary table.

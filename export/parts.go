@@ -36,7 +36,8 @@ type parts struct {
 	names     names
 	overwrite bool
 	compress  string
-	content   string // Content-Type
+	content   string            // Content-Type
+	meta      map[string]string // user metadata of every file: the writer's tag
 	progress  func(done int64)
 
 	cur    *part
@@ -109,6 +110,7 @@ func (ps *parts) open(ctx context.Context) (*part, error) {
 		st, err := ps.store.Stage(ctx, ps.loc.Bucket, key, pr, s3bridge.PutOptions{
 			ContentType: ps.content,
 			IfNoneMatch: !ps.overwrite,
+			Metadata:    ps.meta,
 			Progress:    func(n int64) { ps.progress(base + n) },
 		})
 		if err == nil {
@@ -192,7 +194,7 @@ func (ps *parts) keys() []string {
 func (ps *parts) stageManifest(ctx context.Context, body []byte) error {
 	key := ps.names.manifest()
 	st, err := ps.store.Stage(ctx, ps.loc.Bucket, key, bytes.NewReader(body),
-		s3bridge.PutOptions{ContentType: "application/json", IfNoneMatch: !ps.overwrite})
+		s3bridge.PutOptions{ContentType: "application/json", IfNoneMatch: !ps.overwrite, Metadata: ps.meta})
 	if err != nil {
 		return s3bridge.ByServer("s3:PutObject", ps.loc.At(key), err)
 	}

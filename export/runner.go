@@ -114,13 +114,16 @@ func (j *job) run(ctx context.Context) (s3bridge.Result, error) {
 		n.ext = map[string]string{CompressGzip: ".gz", CompressZstd: ".zst"}[j.pl.Compression]
 	}
 	j.ps = &parts{store: j.store, guard: j.guard, loc: j.pl.loc, names: n, overwrite: j.pl.Overwrite,
-		content: contentType(j.pl.Format, j.pl.Compression), progress: func(done int64) { j.rep.Progress(done, 0) }}
+		content: contentType(j.pl.Format, j.pl.Compression), meta: s3bridge.WriterMetadata(j.t),
+		progress: func(done int64) { j.rep.Progress(done, 0) }}
 	if j.pl.Format != FormatParquet {
 		j.ps.compress = j.pl.Compression
 	}
+	claimed := j.now()
 	if err := j.preflight(ctx); err != nil {
 		return none, err
 	}
+	j.abortLeftovers(ctx, claimed)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	// watch is joined before run returns: it reads the runner's settings
@@ -195,13 +198,17 @@ func (j *job) preflight(ctx context.Context) error {
 	if err != nil {
 		return s3bridge.ByServer("s3:ListBucket", at.At(""), err)
 	}
-	for _, o := range objs {
-		if !j.pl.Overwrite {
-			if j.ps.names.ours(o.Key) {
-				return fmt.Errorf("%s: %w (the export would overwrite it; ask for OVERWRITE ON)", at.At(o.Key), s3bridge.ErrExists)
-			}
-			continue
+	if !j.pl.Overwrite {
+		own, err := j.ownOutput(ctx, objs)
+		if err != nil || !own {
+			return err
 		}
+		// A killed attempt of this task committed them: replace them as
+		// OVERWRITE ON would, deleting what this run doesn't rewrite.
+		j.rep.Logf(s3bridge.LevelInfo, "the files under %s are an earlier attempt's of this task: replacing them", at.At(j.ps.names.listPrefix()))
+		j.pl.Overwrite, j.ps.overwrite = true, true
+	}
+	for _, o := range objs {
 		// The first part, and the manifest if asked for, are always
 		// replaced; any other file of an earlier export may be deleted.
 		replaced := o.Key == j.ps.names.part(0) || (j.pl.Manifest && o.Key == j.ps.names.manifest())
@@ -214,6 +221,89 @@ func (j *job) preflight(ctx context.Context) error {
 	}
 	return nil
 }
+
+// ownOutput reports whether objs hold files this export would write, all
+// of them written by this very task (s3bridge.Object.WrittenBy): an earlier
+// attempt's, killed after it committed them. A file of anyone else, or one
+// it can't read the metadata of, fails the export with ErrExists.
+func (j *job) ownOutput(ctx context.Context, objs []s3bridge.Object) (bool, error) {
+	st, canStat := j.store.(interface {
+		Stat(ctx context.Context, bucket, key string) (s3bridge.Object, error)
+	})
+	found := false
+	for _, o := range objs {
+		if !j.ps.names.ours(o.Key) {
+			continue
+		}
+		found = true
+		at := j.pl.loc.At(o.Key)
+		mine := false
+		if canStat && j.guard.Allow("s3:GetObject", at.ARN(), nil) == nil {
+			obj, err := st.Stat(ctx, j.pl.loc.Bucket, o.Key)
+			mine = err == nil && obj.WrittenBy(j.t)
+		}
+		if !mine {
+			return false, fmt.Errorf("%s: %w (the export would overwrite it; ask for OVERWRITE ON)", at, s3bridge.ErrExists)
+		}
+	}
+	return found, nil
+}
+
+// abortLeftovers aborts, when this attempt took the task over from a
+// killed one, the multipart uploads of this export's files initiated before
+// claimed: the killed attempt's staged parts, which it could not abort and
+// which would stay billed and invisible. Failing to only costs a warning.
+func (j *job) abortLeftovers(ctx context.Context, claimed time.Time) {
+	a, ok := j.store.(s3bridge.UploadAborter)
+	if !ok || j.t.Attempt <= 1 {
+		return
+	}
+	at := j.pl.loc.At(j.ps.names.listPrefix())
+	n, err := j.abortStaged(ctx, a, claimed)
+	if n > 0 {
+		j.rep.Logf(s3bridge.LevelInfo, "aborted %d multipart uploads under %s left by an earlier attempt", n, at)
+	}
+	if err != nil {
+		j.rep.Logf(s3bridge.LevelWarn, "abort the multipart uploads an earlier attempt left under %s: %v", at, err)
+	}
+}
+
+// abortStaged aborts the uploads of the manifest and of the parts in
+// order, asking key by key (MinIO lists uploads only for an exact key), up
+// to the first part with neither an upload nor an object: a killed attempt
+// staged its parts in order and may have committed the first ones.
+func (j *job) abortStaged(ctx context.Context, a s3bridge.UploadAborter, claimed time.Time) (int, error) {
+	b := j.pl.loc.Bucket
+	if err := j.guard.Allow("s3:AbortMultipartUpload", j.pl.loc.At(j.ps.names.listPrefix()).ARN(), nil); err != nil {
+		return 0, err
+	}
+	objs, _, err := j.store.List(ctx, b, j.ps.names.listPrefix(), "")
+	if err != nil {
+		return 0, err
+	}
+	committed := map[string]bool{}
+	for _, o := range objs {
+		committed[o.Key] = true
+	}
+	abort := func(key string) (int, error) {
+		return a.AbortUploads(ctx, b, key, claimed, func(k string) bool { return k == key })
+	}
+	total, err := abort(j.ps.names.manifest())
+	for i := 0; err == nil && i < maxParts; i++ {
+		key := j.ps.names.part(i)
+		var n int
+		n, err = abort(key)
+		total += n
+		if n == 0 && !committed[key] {
+			break
+		}
+	}
+	return total, err
+}
+
+// maxParts bounds abortStaged's walk, far above the part count of any
+// export.
+const maxParts = 100000
 
 // removeStale deletes, once an overwrite is in place, the earlier export's
 // files it did not replace, which readers of the prefix would otherwise

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/s3bridge/s3bridge"
 )
@@ -52,6 +54,12 @@ func (c *Client) detectRegion(ctx context.Context, bucket string) (string, error
 			return r, nil
 		}
 		if respErr.HTTPStatusCode() == http.StatusNotFound {
+			return "", err
+		}
+		if s := respErr.HTTPStatusCode(); s >= 500 && s != http.StatusNotImplemented {
+			// The server is failing even after the SDK's retries:
+			// GetBucketLocation would fail alike, and a guess cached now
+			// would pin a wrong region for the client's lifetime.
 			return "", err
 		}
 	}
@@ -137,7 +145,47 @@ func (c *Client) Stat(ctx context.Context, bucket, key string) (s3bridge.Object,
 		ETag:         aws.ToString(out.ETag),
 		LastModified: aws.ToTime(out.LastModified),
 		VersionID:    aws.ToString(out.VersionId),
+		Metadata:     out.Metadata,
 	}, nil
+}
+
+// AbortUploads aborts the incomplete multipart uploads under prefix that
+// were initiated before initiatedBefore and whose key match accepts (nil:
+// every key), following ListMultipartUploads pagination, and returns how
+// many it aborted. It is for a writer taking over from a killed one, which
+// could not abort its own: uploads initiated since are a live writer's and
+// are left alone. An upload gone meanwhile counts as done.
+func (c *Client) AbortUploads(ctx context.Context, bucket, prefix string, initiatedBefore time.Time, match func(key string) bool) (int, error) {
+	inRegion, err := c.inRegion(ctx, bucket)
+	if err != nil {
+		return 0, err
+	}
+	in := &s3.ListMultipartUploadsInput{Bucket: aws.String(bucket), Prefix: aws.String(prefix)}
+	n := 0
+	for {
+		page, err := c.api.ListMultipartUploads(ctx, in, inRegion)
+		if err != nil {
+			return n, wrapErr("list multipart uploads", uri(bucket, prefix), err, onRead)
+		}
+		for _, u := range page.Uploads {
+			key := aws.ToString(u.Key)
+			if !aws.ToTime(u.Initiated).Before(initiatedBefore) || (match != nil && !match(key)) {
+				continue
+			}
+			_, err := c.api.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+				Bucket: aws.String(bucket), Key: aws.String(key), UploadId: u.UploadId,
+			}, inRegion)
+			var missing *types.NoSuchUpload
+			if err != nil && !errors.As(err, &missing) {
+				return n, wrapErr("abort multipart upload", uri(bucket, key), err, onWrite)
+			}
+			n++
+		}
+		if !aws.ToBool(page.IsTruncated) {
+			return n, nil
+		}
+		in.KeyMarker, in.UploadIdMarker = page.NextKeyMarker, page.NextUploadIdMarker
+	}
 }
 
 // Delete removes the object. Deleting a missing key succeeds, as in S3, so
@@ -178,3 +226,5 @@ func (c *Client) Credentials(ctx context.Context) error {
 	}
 	return nil
 }
+
+var _ s3bridge.UploadAborter = (*Client)(nil)

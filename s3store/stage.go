@@ -7,7 +7,6 @@ import (
 	"io"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/s3bridge/s3bridge"
@@ -51,14 +50,10 @@ func (c *Client) Stage(ctx context.Context, bucket, key string, r io.Reader, opt
 		}
 	}
 	u := &upload{c: c, bucket: bucket, key: key, target: target, opts: opts, inRegion: inRegion}
-	create := &s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String(key)}
-	if opts.ContentType != "" {
-		create.ContentType = aws.String(opts.ContentType)
-	}
 	// Created even when ctx ends meanwhile, then aborted: a create whose
 	// response a cancel cut off would leave an upload no one knows of.
 	createCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
-	created, err := c.api.CreateMultipartUpload(createCtx, create, inRegion)
+	created, err := c.api.CreateMultipartUpload(createCtx, u.createInput(), inRegion)
 	cancel()
 	if err != nil {
 		return nil, wrapErr("create multipart upload", target, err, onWrite)

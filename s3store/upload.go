@@ -174,6 +174,9 @@ func (u *upload) put(ctx context.Context, body io.ReadSeeker, size int64) (s3bri
 	if u.opts.ContentType != "" {
 		in.ContentType = aws.String(u.opts.ContentType)
 	}
+	if len(u.opts.Metadata) > 0 {
+		in.Metadata = u.opts.Metadata
+	}
 	if u.opts.IfNoneMatch {
 		in.IfNoneMatch = aws.String("*")
 	}
@@ -197,11 +200,7 @@ func (u *upload) confirmed(n int64) {
 // multipart creates a multipart upload, sends the parts next yields with
 // Concurrency workers, and completes it; on any failure it aborts it.
 func (u *upload) multipart(ctx context.Context, next func(context.Context) (part, error)) (s3bridge.Object, error) {
-	create := &s3.CreateMultipartUploadInput{Bucket: aws.String(u.bucket), Key: aws.String(u.key)}
-	if u.opts.ContentType != "" {
-		create.ContentType = aws.String(u.opts.ContentType)
-	}
-	created, err := u.c.api.CreateMultipartUpload(ctx, create, u.inRegion)
+	created, err := u.c.api.CreateMultipartUpload(ctx, u.createInput(), u.inRegion)
 	if err != nil {
 		return s3bridge.Object{}, wrapErr("create multipart upload", u.target, err, onWrite)
 	}
@@ -215,6 +214,19 @@ func (u *upload) multipart(ctx context.Context, next func(context.Context) (part
 	}
 	u.abort(ctx, uploadID)
 	return s3bridge.Object{}, err
+}
+
+// createInput is the CreateMultipartUpload request for the upload's key,
+// carrying its content type and metadata.
+func (u *upload) createInput() *s3.CreateMultipartUploadInput {
+	in := &s3.CreateMultipartUploadInput{Bucket: aws.String(u.bucket), Key: aws.String(u.key)}
+	if u.opts.ContentType != "" {
+		in.ContentType = aws.String(u.opts.ContentType)
+	}
+	if len(u.opts.Metadata) > 0 {
+		in.Metadata = u.opts.Metadata
+	}
+	return in
 }
 
 // sendParts uploads every part next yields and returns them in order with

@@ -84,6 +84,13 @@ func (j *job) uploadDirectory(ctx context.Context, p DirectoryUpload) (s3bridge.
 			return s3bridge.Result{}, err
 		}
 	}
+	if j.takeover() {
+		keys := make([]string, len(files))
+		for i, fi := range files {
+			keys[i] = uploadKey(p, fi.Name())
+		}
+		j.abortUploads(ctx, p.Bucket, keys...)
+	}
 	j.rep.Logf(s3bridge.LevelInfo, "uploading %d files (%d bytes) from %s to s3://%s/%s", len(files), j.total.Load(), p.Directory, p.Bucket, p.S3Prefix)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(j.concurrency)
@@ -105,7 +112,7 @@ func (j *job) uploadOne(ctx context.Context, dir *Dir, name string, p DirectoryU
 	defer f.Close()
 	key := uploadKey(p, name)
 	var body io.Reader = f
-	opts := s3bridge.PutOptions{Progress: j.tracker()}
+	opts := s3bridge.PutOptions{Progress: j.tracker(), Metadata: s3bridge.WriterMetadata(j.task)}
 	if p.CompressionLevel > 0 {
 		// Progress counts the file's bytes read, not compressed bytes sent.
 		zr := gzipStream(&countingReader{r: f, add: j.add}, p.CompressionLevel)
@@ -230,6 +237,11 @@ func (j *job) downloadDirectory(ctx context.Context, p DirectoryDownload) (s3bri
 		return s3bridge.Result{}, err
 	}
 	defer dir.Close()
+	names := make([]string, len(items))
+	for i, it := range items {
+		names[i] = it.name
+	}
+	j.removePartials(dir, names)
 	var skipped, fetched atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(j.concurrency)
@@ -290,6 +302,13 @@ func (j *job) fetch(ctx context.Context, dir *Dir, from s3bridge.Location, obj s
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", rel, err)
+	}
+	// The object's time, as cp -p would, also lets a later attempt of the
+	// task tell the file it placed (placedBy).
+	if !obj.LastModified.IsZero() {
+		if err := dir.Root.Chtimes(tmp, obj.LastModified, obj.LastModified); err != nil {
+			return fmt.Errorf("set the time of %s: %w", rel, err)
+		}
 	}
 	if err := place(dir, tmp, rel, overwrite); err != nil {
 		return err

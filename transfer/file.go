@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/s3bridge/s3bridge"
 )
@@ -51,13 +52,15 @@ func (j *job) downloadFile(ctx context.Context, p FileTransfer) (s3bridge.Result
 			target, filepath.Ext(rel), strings.Join(j.set.AllowedExtensions, " "), s3bridge.ErrLimit)
 	}
 	overwrite := p.Overwrite == 1
+	var existing fs.FileInfo // checked against the object on a takeover
 	if fi, err := area.Root.Lstat(rel); err == nil {
 		if fi.IsDir() {
 			return s3bridge.Result{}, fmt.Errorf("%s is a directory", target)
 		}
-		if !overwrite {
+		if !overwrite && !j.takeover() {
 			return s3bridge.Result{}, fmt.Errorf("%s: %w (overwrite_file is 0)", target, s3bridge.ErrExists)
 		}
+		existing = fi
 	} else if n, err := area.countFiles(); err != nil {
 		return s3bridge.Result{}, fmt.Errorf("count files in the file area: %w", err)
 	} else if n >= j.set.MaxFiles {
@@ -73,6 +76,17 @@ func (j *job) downloadFile(ctx context.Context, p FileTransfer) (s3bridge.Result
 	if err != nil {
 		return s3bridge.Result{}, s3bridge.ByServer("s3:GetObject", loc, err)
 	}
+	if existing != nil && !overwrite {
+		if !placedBy(existing, obj) {
+			return s3bridge.Result{}, fmt.Errorf("%s: %w (overwrite_file is 0)", target, s3bridge.ErrExists)
+		}
+		// The killed attempt finished the download; it is not done twice.
+		j.rep.Logf(s3bridge.LevelInfo, "%s is already in place: an earlier attempt of this task downloaded it (%d bytes, modified %s as the object)",
+			target, obj.Size, obj.LastModified.UTC().Format(time.RFC3339))
+		info := fmt.Sprintf("downloaded %s (%d bytes) to %s", loc, obj.Size, filepath.Join(area.Path, rel))
+		return s3bridge.Result{Info: info, Files: 1, Bytes: obj.Size}, nil
+	}
+	j.removePartials(area, []string{rel})
 	j.total.Store(obj.Size)
 	if d, _ := splitDir(rel); d != "" {
 		if err := area.mkdirAll(strings.TrimSuffix(d, "/")); err != nil {
@@ -127,23 +141,52 @@ func (j *job) uploadFile(ctx context.Context, p FileTransfer) (s3bridge.Result, 
 	if err := j.notPublic(ctx, loc.Bucket); err != nil {
 		return s3bridge.Result{}, err
 	}
+	j.abortUploads(ctx, loc.Bucket, loc.Key)
 	if !overwrite {
 		// The early check is a courtesy (S3 enforces If-None-Match at the
-		// end); a policy that denies reading only skips it.
-		if _, err := j.store.Stat(ctx, loc.Bucket, loc.Key); err == nil {
+		// end); a policy that denies reading only skips it. An object this
+		// task wrote is a killed attempt's: the task's to replace.
+		old, err := j.store.Stat(ctx, loc.Bucket, loc.Key)
+		switch {
+		case err == nil && old.WrittenBy(j.task) && uploadedFrom(old, fi):
+			j.rep.Logf(s3bridge.LevelInfo, "%s is already uploaded: an earlier attempt of this task wrote it (%d bytes, ETag %s)", loc, old.Size, old.ETag)
+			info := fmt.Sprintf("uploaded %s (%d bytes) to %s", filepath.Join(area.Path, rel), fi.Size(), loc)
+			return s3bridge.Result{Info: info, Files: 1, Bytes: fi.Size()}, nil
+		case err == nil && old.WrittenBy(j.task):
+			j.rep.Logf(s3bridge.LevelInfo, "replacing %s, which an earlier attempt of this task wrote", loc)
+			overwrite = true
+		case err == nil:
 			return s3bridge.Result{}, fmt.Errorf("%s: %w (overwrite_file is 0)", loc, s3bridge.ErrExists)
-		} else if !errors.Is(err, s3bridge.ErrNotFound) && !errors.Is(err, s3bridge.ErrAccessDenied) {
+		case !errors.Is(err, s3bridge.ErrNotFound) && !errors.Is(err, s3bridge.ErrAccessDenied):
 			return s3bridge.Result{}, err
 		}
 	}
 	j.total.Store(fi.Size())
-	obj, err := j.store.Upload(ctx, loc.Bucket, loc.Key, f, s3bridge.PutOptions{IfNoneMatch: !overwrite, Progress: j.tracker()})
+	obj, err := j.store.Upload(ctx, loc.Bucket, loc.Key, f, s3bridge.PutOptions{
+		IfNoneMatch: !overwrite, Progress: j.tracker(), Metadata: s3bridge.WriterMetadata(j.task)})
 	if err != nil {
 		return s3bridge.Result{}, s3bridge.ByServer("s3:PutObject", loc, err)
 	}
 	j.rep.Logf(s3bridge.LevelInfo, "uploaded %s to %s (%d bytes, ETag %s)", p.FilePath, loc, obj.Size, obj.ETag)
 	info := fmt.Sprintf("uploaded %s (%d bytes) to %s", filepath.Join(area.Path, rel), fi.Size(), loc)
 	return s3bridge.Result{Info: info, Files: 1, Bytes: fi.Size()}, nil
+}
+
+// uploadedFrom reports whether obj, which this task wrote, holds the file
+// as it is: the same size, and the file unchanged since the object was
+// written (S3 keeps LastModified to the second). Then a retry keeps it
+// rather than write a second version of the same bytes.
+func uploadedFrom(obj s3bridge.Object, fi fs.FileInfo) bool {
+	return obj.Size == fi.Size() && !obj.LastModified.IsZero() &&
+		!fi.ModTime().Truncate(time.Second).After(obj.LastModified)
+}
+
+// placedBy reports whether the local file fi is the download of obj an
+// earlier attempt put in place: fetch gives what it downloads the object's
+// LastModified as its modification time, which a file of other origin
+// won't have to the nanosecond, along with the same size.
+func placedBy(fi fs.FileInfo, obj s3bridge.Object) bool {
+	return fi.Mode().IsRegular() && fi.Size() == obj.Size && !obj.LastModified.IsZero() && fi.ModTime().Equal(obj.LastModified)
 }
 
 // splitDir splits a slash path into its directory (with a trailing slash,

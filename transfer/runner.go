@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync/atomic"
+	"time"
 
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/instance"
@@ -70,7 +71,8 @@ func (r *Runner) Run(ctx context.Context, _ instance.Instance, t s3bridge.Task, 
 	if err != nil {
 		return none, err
 	}
-	j := &job{store: store, set: set, rep: rep, concurrency: cmp.Or(r.Concurrency, 16), guard: guard, perm: perm}
+	j := &job{store: store, set: set, rep: rep, concurrency: cmp.Or(r.Concurrency, 16), guard: guard, perm: perm,
+		task: t, claimed: r.Deps.Clock()()}
 	switch {
 	case k == KindDirectory && t.Type == s3bridge.TaskUpload:
 		var p DirectoryUpload
@@ -108,7 +110,12 @@ type job struct {
 	// DefaultMaxDecompressed.
 	maxDecompressed int64
 	perm            Perm // mode and group of what downloads create
-	done, total     atomic.Int64
+	// task is the task being run: its attempt tells a takeover, and its
+	// tag (s3bridge.WriterTag) marks the objects it writes. claimed is
+	// when this attempt started: what a killed attempt left is older.
+	task        s3bridge.Task
+	claimed     time.Time
+	done, total atomic.Int64
 	pendingSyncs
 }
 
