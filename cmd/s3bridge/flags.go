@@ -53,7 +53,7 @@ func newFlags(name string, e *env, c *common, with int) *flagSet {
 		fs.BoolVar(&c.async, "async", false, "only enqueue the task and print its id, for an agent to run")
 	}
 	if with&withJSON != 0 {
-		fs.BoolVar(&c.json, "json", false, "print one JSON document on stdout (shapes: README, Scripting)")
+		fs.BoolVar(&c.json, "json", false, "print one JSON document on stdout (shapes: docs/cli.md, Scripting)")
 	}
 	return fs
 }

@@ -150,7 +150,7 @@ func run(ctx context.Context, e *env, args []string) error {
 	return c.run(ctx, e, rest)
 }
 
-// Exit statuses, as README's Scripting section documents them.
+// Exit statuses, as docs/cli.md (Scripting) documents them.
 const (
 	exitOK     = 0 // success; policy simulate: allowed
 	exitFailed = 1 // the command or its task failed; policy simulate: denied
