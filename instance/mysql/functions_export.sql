@@ -63,19 +63,8 @@ BEGIN
 	-- With autocommit off the task is still uncommitted; nothing else is in
 	-- this transaction.
 	COMMIT;
-	wait_loop: LOOP
-		-- A killed or timed-out SLEEP returns 1 without an error; stop
-		-- then. The agent notices the missing heartbeat and stops the export.
-		IF SLEEP(0.02) = 1 THEN
-			SIGNAL SQLSTATE '70100' SET MESSAGE_TEXT = 'select_into_outfile_s3 interrupted; the export stops too';
-		END IF;
-		CALL {s}.`_poll`(v_id, v_poll);
-		COMMIT;
-		SET v_state = JSON_VALUE(v_poll, '$.lifecycle');
-		IF v_state IN ('SUCCESS', 'ERROR', 'CANCELLED') THEN
-			LEAVE wait_loop;
-		END IF;
-	END LOOP;
+	CALL {s}.`_wait`(v_id, 'select_into_outfile_s3', v_poll);
+	SET v_state = JSON_VALUE(v_poll, '$.lifecycle');
 	SET v_info = JSON_VALUE(v_poll, '$.info');
 	SET v_code = JSON_VALUE(v_poll, '$.error_code');
 	SET v_msg = LEFT(CONCAT('export task ', v_id, ': ', COALESCE(v_info, v_state)), 512);

@@ -69,3 +69,29 @@ END
 GRANT EXECUTE ON FUNCTION {s}.`_agent_missing` TO s3bridge_load, s3bridge_export
 --;;
 GRANT EXECUTE ON PROCEDURE {s}.`_poll` TO s3bridge_load, s3bridge_export
+--;;
+-- _wait polls task p_task_id until it is final and returns its last state
+-- (_poll's JSON), committing after each poll so the caller's session sees
+-- the agent's commits. A killed or timed-out SLEEP returns 1 without an
+-- error: the wait stops then, and the agent, finding the caller's session
+-- gone, stops the task.
+DROP PROCEDURE IF EXISTS {s}.`_wait`
+--;;
+CREATE PROCEDURE {s}.`_wait`(IN p_task_id BIGINT, IN p_routine VARCHAR(64), OUT p_poll LONGTEXT)
+MODIFIES SQL DATA SQL SECURITY INVOKER
+BEGIN
+	DECLARE v_msg VARCHAR(255);
+	wait_loop: LOOP
+		IF SLEEP(0.02) = 1 THEN
+			SET v_msg = CONCAT(p_routine, ' interrupted; its task stops too');
+			SIGNAL SQLSTATE '70100' SET MESSAGE_TEXT = v_msg;
+		END IF;
+		CALL {s}.`_poll`(p_task_id, p_poll);
+		COMMIT;
+		IF JSON_VALUE(p_poll, '$.lifecycle') IN ('SUCCESS', 'ERROR', 'CANCELLED') THEN
+			LEAVE wait_loop;
+		END IF;
+	END LOOP;
+END
+--;;
+GRANT EXECUTE ON PROCEDURE {s}.`_wait` TO s3bridge_load, s3bridge_export
