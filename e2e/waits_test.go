@@ -111,3 +111,60 @@ func TestCLIWhileAnAgentServes(t *testing.T) {
 		t.Errorf("exports written: %v, want 6", keys)
 	}
 }
+
+// TestMariaDBCallerGoneCancelsRunningLoad (issue 8): a load that a CALL
+// waits for is cancelled while it runs when the caller's connection ends
+// (killed, disconnected): nothing lands, and the task says why. The test
+// holds a lock on the table so that the load is surely running (blocked
+// in LOAD DATA) when the caller goes.
+func TestMariaDBCallerGoneCancelsRunningLoad(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	url := testenv.MariaDB(t)
+	w.mustCLI("attach", "--db", url)
+	w.agent("--db", url, "--tick", "100ms")
+	dbName, schema := mariaNames(t, url)
+	admin := openDB(t, "mysql", "root@tcp("+testenv.MariaDBHost()+")/"+dbName)
+	ctx := t.Context()
+	if _, err := admin.ExecContext(ctx, `CREATE TABLE t (id INT, name TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	writeFile(t, dir+"/rows.csv", "1,a\n2,b\n")
+	putObject(t, w, "rows.csv", dir+"/rows.csv")
+
+	lock, err := admin.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if _, err := lock.ExecContext(ctx, `LOCK TABLES t WRITE`); err != nil {
+		t.Fatal(err)
+	}
+	caller, err := admin.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var callerID int64
+	if err := caller.QueryRowContext(ctx, `SELECT CONNECTION_ID()`).Scan(&callerID); err != nil {
+		t.Fatal(err)
+	}
+	go caller.ExecContext(ctx, "CALL `"+schema+"`.load_data_from_s3(?)",
+		"LOAD DATA FROM S3 's3://"+w.bucket+"/rows.csv' INTO TABLE t FIELDS TERMINATED BY ','")
+	waitFor(t, "the load to run, blocked on the table", 30*time.Second, func() bool {
+		return scalar[int](t, admin, `SELECT count(*) FROM information_schema.processlist WHERE info LIKE 'LOAD DATA%' AND state LIKE '%lock%'`) > 0
+	})
+	if _, err := admin.ExecContext(ctx, "KILL ?", callerID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the running load to be cancelled", 30*time.Second, func() bool {
+		return scalar[string](t, admin, "SELECT lifecycle FROM `"+schema+"`.tasks ORDER BY task_id DESC LIMIT 1") == "CANCELLED"
+	})
+	if _, err := lock.ExecContext(ctx, `UNLOCK TABLES`); err != nil {
+		t.Fatal(err)
+	}
+	contains(t, "cancelled load", scalar[string](t, admin, "SELECT task_info FROM `"+schema+"`.tasks ORDER BY task_id DESC LIMIT 1"), "has ended")
+	if n := scalar[int](t, admin, `SELECT count(*) FROM t`); n != 0 {
+		t.Errorf("%d rows landed from a load whose caller went away", n)
+	}
+}
