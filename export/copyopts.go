@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/s3bridge/s3bridge/statement"
 )
@@ -292,17 +293,72 @@ func (l *optLexer) quoted(escapes bool) (string, error) {
 		case c == '\'':
 			return b.String(), nil
 		case c == '\\' && escapes && l.i < len(l.s):
-			e := l.s[l.i]
-			l.i++
-			b.WriteString(map[byte]string{'n': "\n", 't': "\t", 'r': "\r", 'b': "\b", 'f': "\f"}[e])
-			if strings.IndexByte("ntrbf", e) < 0 {
-				b.WriteByte(e)
+			if err := l.escape(&b); err != nil {
+				return "", err
 			}
+		case c == 0:
+			return "", l.errorf("a NUL byte in a string (PostgreSQL text can't hold one)")
 		default:
 			b.WriteByte(c)
 		}
 	}
 	return "", l.errorf("unterminated string")
+}
+
+// escape decodes one backslash escape of an E'…' string, as PostgreSQL
+// does: \b \f \n \r \t, octal \o \oo \ooo, hex \xh \xhh, Unicode \uXXXX and
+// \UXXXXXXXX, and any other character standing for itself. A zero byte is
+// refused, as PostgreSQL refuses it.
+func (l *optLexer) escape(b *strings.Builder) error {
+	e := l.s[l.i]
+	l.i++
+	digits := func(max int, ok func(byte) bool) string {
+		start := l.i
+		for l.i < len(l.s) && l.i-start < max && ok(l.s[l.i]) {
+			l.i++
+		}
+		return l.s[start:l.i]
+	}
+	isOct := func(c byte) bool { return c >= '0' && c <= '7' }
+	isHex := func(c byte) bool { return strings.IndexByte("0123456789abcdefABCDEF", c) >= 0 }
+	var v uint64
+	var err error
+	switch {
+	case strings.IndexByte("bfnrt", e) >= 0:
+		b.WriteString(map[byte]string{'b': "\b", 'f': "\f", 'n': "\n", 'r': "\r", 't': "\t"}[e])
+		return nil
+	case isOct(e):
+		l.i--
+		v, err = strconv.ParseUint(digits(3, isOct), 8, 16)
+		if err == nil {
+			v &= 0xff // as PostgreSQL: \777 is the byte 0xff
+		}
+	case e == 'x' && l.i < len(l.s) && isHex(l.s[l.i]):
+		v, err = strconv.ParseUint(digits(2, isHex), 16, 8)
+	case e == 'u' || e == 'U':
+		n := map[byte]int{'u': 4, 'U': 8}[e]
+		d := digits(n, isHex)
+		if len(d) != n {
+			return l.errorf("invalid Unicode escape \\%c%s", e, d)
+		}
+		v, err = strconv.ParseUint(d, 16, 32)
+		if err == nil && (v == 0 || v > utf8.MaxRune || v >= 0xd800 && v <= 0xdfff) {
+			return l.errorf("invalid Unicode escape value \\%c%s", e, d)
+		}
+		b.WriteRune(rune(v))
+		return nil
+	default:
+		b.WriteByte(e)
+		return nil
+	}
+	if err != nil {
+		return l.errorf("invalid escape: %v", err)
+	}
+	if v == 0 {
+		return l.errorf("a zero byte in a string (PostgreSQL text can't hold one)")
+	}
+	b.WriteByte(byte(v))
+	return nil
 }
 
 func (l *optLexer) dollar() (string, error) {
