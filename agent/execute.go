@@ -114,7 +114,6 @@ func (a *Agent) heartbeat(ctx, bg context.Context, in instance.Instance, task *s
 			return false
 		case <-t.C:
 		}
-		rep.flush()
 		// A task a synchronous SQL call waits for ends with that call:
 		// nobody would read its outcome (checked about once a second).
 		if task.CallerSession != "" && time.Since(checked) >= time.Second {
@@ -134,6 +133,12 @@ func (a *Agent) heartbeat(ctx, bg context.Context, in instance.Instance, task *s
 			lc, err = in.Heartbeat(ctx, task.Claim(), a.cfg.Lease, rep.percent())
 			return err
 		})
+		// The log after the heartbeat: on SQLite a running load holds the
+		// only write lock, and a log write would wait before the cancel
+		// the heartbeat can see without writing.
+		if lc != s3bridge.CancelRequested {
+			rep.flush()
+		}
 		switch {
 		case errors.Is(err, s3bridge.ErrLeaseLost):
 			cancel(s3bridge.ErrLeaseLost)

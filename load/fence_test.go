@@ -28,19 +28,30 @@ func (s *stallingStore) Open(ctx context.Context, bucket, key string) (io.ReadCl
 	if err != nil {
 		return nil, obj, err
 	}
-	return &stallingBody{ReadCloser: body, s: s}, obj, nil
+	return &stallingBody{ReadCloser: body, s: s, ctx: ctx}, obj, nil
 }
 
 type stallingBody struct {
 	io.ReadCloser
-	s *stallingStore
+	s   *stallingStore
+	ctx context.Context
 }
 
+// Read stalls on the first call until released, or until the load is
+// cancelled (its context ends), as a read from a stalled S3 would.
 func (b *stallingBody) Read(p []byte) (int, error) {
+	var err error
 	b.s.once.Do(func() {
 		close(b.s.reached)
-		<-b.s.release
+		select {
+		case <-b.s.release:
+		case <-b.ctx.Done():
+			err = b.ctx.Err()
+		}
 	})
+	if err != nil {
+		return 0, err
+	}
 	return b.ReadCloser.Read(p)
 }
 
