@@ -142,6 +142,9 @@ func (in *Instance) dialect() sqlstore.Dialect {
 			{Table: "{tasks}", Name: "bytes_processed", Type: "BIGINT NOT NULL DEFAULT 0"},
 			{Table: "{tasks}", Name: "error_code", Type: "VARCHAR(64) NULL"},
 			{Table: "{tasks}", Name: "caller_session", Type: "VARCHAR(64) NULL"},
+			// the stored connector a task is a run of, and the fire it ran for
+			{Table: "{tasks}", Name: "connector", Type: "VARCHAR(190) NULL"},
+			{Table: "{tasks}", Name: "scheduled_at", Type: "DATETIME(6) NULL"},
 		},
 		InstallSQL: func(ctx context.Context, tx *sql.Tx) error {
 			note, err := in.install(ctx, tx, functions, forms)
@@ -168,17 +171,19 @@ func stripComments(stmt string) string {
 func (in *Instance) Schema() string { return in.schema }
 
 // sessionAlive looks for a connection id in the process list. An agent
-// without the PROCESS privilege sees only its own account's connections:
-// when it can see no other account's at all it can't tell, and counts the
-// session as alive rather than cancel a task whose caller is still there.
+// without the PROCESS privilege sees only its own account's connections,
+// so it can't tell that another account's session has gone: it counts the
+// session as alive rather than cancel a task whose caller is still there
+// (docs/agent.md asks for PROCESS).
 func sessionAlive(ctx context.Context, db *sql.DB, session string) (bool, error) {
-	var found, others int
+	var found, process int
 	err := db.QueryRowContext(ctx, `SELECT
 		(SELECT count(*) FROM information_schema.processlist WHERE id = ?),
-		(SELECT count(*) FROM information_schema.processlist WHERE user <> SUBSTRING_INDEX(CURRENT_USER(), '@', 1))`,
-		session).Scan(&found, &others)
+		(SELECT count(*) FROM information_schema.user_privileges WHERE privilege_type = 'PROCESS'
+			AND grantee = CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), ''''))`,
+		session).Scan(&found, &process)
 	if err != nil {
 		return false, err
 	}
-	return found > 0 || others == 0, nil
+	return found > 0 || process == 0, nil
 }
