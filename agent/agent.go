@@ -52,6 +52,10 @@ type Config struct {
 	// Progress, when set, sees every progress report, e.g. for a CLI's
 	// progress bar.
 	Progress func(id, done, total int64)
+	// Now is the clock of schedules (default time.Now), and FireEvery
+	// how often they are looked at (default 1s); see Scheduler.
+	Now       func() time.Time
+	FireEvery time.Duration
 }
 
 // Agent serves instances.
@@ -126,6 +130,7 @@ func (a *Agent) Serve(ctx context.Context, in instance.Instance) error {
 	beat := a.presence(in, log)
 	defer a.leave(ctx, in, log)
 	beat(ctx) // before "serving": a SQL call made after that line finds the agent
+	listener.Go(func() { a.schedule(ctx, in, log) })
 	log.Info("serving")
 	var retry backoff
 	for {

@@ -22,6 +22,10 @@ type Params struct {
 	Config Config `json:"config"`
 	Schema string `json:"schema,omitempty"`
 	Table  string `json:"table"`
+	// Scheduled is the fire a scheduled run belongs to; Late says it ran
+	// late (no agent ran at its time, or later fires passed meanwhile).
+	Scheduled *time.Time `json:"scheduled,omitempty"`
+	Late      bool       `json:"late,omitempty"`
 }
 
 // Validate reports parameters that can't work.
@@ -73,6 +77,9 @@ type Runner struct {
 	Env Env
 	// Now is the clock of history rows; nil means time.Now.
 	Now func() time.Time
+	// LateAfter is how far behind its time a scheduled run is recorded
+	// late (default DefaultLateAfter).
+	LateAfter time.Duration
 }
 
 // Run runs one import: it lists the objects, leaves out those the ledger
@@ -86,6 +93,11 @@ func (r *Runner) Run(ctx context.Context, in instance.Instance, t s3bridge.Task,
 	}
 	if err := p.Validate(); err != nil {
 		return none, err
+	}
+	// A CLI may hand over the instance wrapped (connector run's queue
+	// records the run's connector); the bulk path is the instance's own.
+	if w, ok := in.(interface{ Unwrap() instance.Instance }); ok {
+		in = w.Unwrap()
 	}
 	sink, ok := in.(bulk.Sink)
 	led, ok2 := in.(Ledger)

@@ -1,16 +1,24 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"flag"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"text/tabwriter"
+	"time"
 
+	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/connector"
 	"github.com/s3bridge/s3bridge/instance"
+	"github.com/s3bridge/s3bridge/instance/sqlstore"
 	"github.com/s3bridge/s3bridge/s3store"
 )
 
@@ -26,6 +34,24 @@ func connectorCommands() []command {
 		{"connector issue", "--db URL --table T [--name N] [--auto-create-table] [--async] [--json] LOAD.yml", "run a connector once now: load the objects its ledger lacks, exactly once",
 			[]arg{{"LOAD.yml", "the connector config; the connector's name (its ledger) is the file's name without extension unless --name"}},
 			"s3bridge connector issue load.yml --db " + exampleDB + " --table events --auto-create-table", runConnectorIssue},
+		{"connector create", "--db URL --table T [--timezone TZ] [--delay SECONDS] [--auto-create-table] [--json] NAME CRON LOAD.yml",
+			"store a connector with its schedule; agents run it at each fire",
+			[]arg{{"NAME", "the connector's name (its ledger's key)"}, {"CRON", `five fields, @hourly, @daily, @weekly, @monthly, @yearly, @every DURATION, or "" for no schedule`},
+				{"LOAD.yml", "the connector config; secrets only as ${env:NAME} or ${file:/path}"}},
+			`s3bridge connector create events "@hourly" load.yml --db ` + exampleDB + ` --table events --timezone Asia/Tokyo`, runConnectorCreate},
+		{"connector list", "--db URL [--json]", "list the stored connectors: schedule, table, next run, last status", nil,
+			"s3bridge connector list --db " + exampleDB, runConnectorList},
+		{"connector show", "--db URL [--json] NAME", "show a stored connector: its config (secrets masked) and its incremental state",
+			[]arg{{"NAME", "the connector"}}, "s3bridge connector show --db " + exampleDB + " events", runConnectorShow},
+		{"connector history", "--db URL [--json] NAME", "list a stored connector's runs, newest first",
+			[]arg{{"NAME", "the connector"}}, "s3bridge connector history --db " + exampleDB + " events", runConnectorHistory},
+		{"connector update", "--db URL [--cron CRON] [--timezone TZ] [--delay SECONDS] [--config FILE] [--reset-state] [--json] NAME",
+			"change a stored connector's schedule or config, or forget what it loaded",
+			[]arg{{"NAME", "the connector"}}, `s3bridge connector update --db ` + exampleDB + ` events --cron "0 3 * * *"`, runConnectorUpdate},
+		{"connector run", "--db URL [--async] [--json] NAME", "run a stored connector now, outside its schedule",
+			[]arg{{"NAME", "the connector"}}, "s3bridge connector run --db " + exampleDB + " events", runConnectorRun},
+		{"connector delete", "--db URL [--json] NAME", "delete a stored connector and its ledger (its past runs stay in the task list)",
+			[]arg{{"NAME", "the connector"}}, "s3bridge connector delete --db " + exampleDB + " events", runConnectorDelete},
 	}
 }
 
@@ -219,4 +245,424 @@ func createTable(ctx context.Context, in instance.Instance, p connector.Params) 
 		return fmt.Errorf("auto-create table %s: %w", p.Table, err)
 	}
 	return nil
+}
+
+// storedConnectors is what the stored connectors' commands need of an
+// instance (sqlstore.Store has it).
+type storedConnectors interface {
+	CreateConnector(ctx context.Context, c sqlstore.Connector) error
+	UpdateConnector(ctx context.Context, c sqlstore.Connector, forget bool) error
+	DeleteConnector(ctx context.Context, name string) error
+	Connector(ctx context.Context, name string) (sqlstore.Connector, error)
+	Connectors(ctx context.Context) ([]sqlstore.Connector, error)
+	ConnectorRuns(ctx context.Context, name string, limit int) ([]sqlstore.ConnectorRun, error)
+	EnqueueConnector(ctx context.Context, name string, t s3bridge.Task) (int64, error)
+	connector.Ledger
+}
+
+// withConnectors runs fn with the instance's stored connectors.
+func withConnectors(ctx context.Context, c *common, fn func(in instance.Instance, cs storedConnectors) error) error {
+	return withInstance(ctx, c, func(in instance.Instance) error {
+		cs, ok := in.(storedConnectors)
+		if !ok {
+			return fmt.Errorf("instance %s can't store connectors", in.Name())
+		}
+		return fn(in, cs)
+	})
+}
+
+// connectorView is a stored connector as list, show, create, update and
+// delete print it.
+type connectorView struct {
+	Name       string     `json:"name"`
+	Cron       string     `json:"cron"`
+	Timezone   string     `json:"timezone"`
+	Delay      int64      `json:"delay_seconds"`
+	Table      string     `json:"table"`
+	AutoCreate bool       `json:"auto_create_table"`
+	NextRun    *time.Time `json:"next_run"`
+	LastStatus string     `json:"last_status"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+	// Config (secrets masked) and State are shown by show only.
+	Config string     `json:"config,omitempty"`
+	State  *stateView `json:"state,omitempty"`
+}
+
+// stateView is a connector's incremental state: its ledger.
+type stateView struct {
+	LastModified *time.Time `json:"last_modified_time"`
+	LastPath     string     `json:"last_path,omitempty"`
+	Files        int        `json:"files_in_ledger"`
+}
+
+func tableName(c sqlstore.Connector) string {
+	if c.Schema != "" {
+		return c.Schema + "." + c.Table
+	}
+	return c.Table
+}
+
+func viewConnector(ctx context.Context, cs storedConnectors, c sqlstore.Connector) (connectorView, error) {
+	v := connectorView{Name: c.Name, Cron: c.Cron, Timezone: c.Timezone, Delay: int64(c.Delay / time.Second), Table: tableName(c),
+		AutoCreate: c.AutoCreate, NextRun: c.NextFire, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, LastStatus: "-"}
+	if v.NextRun != nil {
+		at := v.NextRun.Add(c.Delay)
+		v.NextRun = &at
+	}
+	runs, err := cs.ConnectorRuns(ctx, c.Name, 1)
+	if err != nil {
+		return v, err
+	}
+	if len(runs) > 0 {
+		v.LastStatus = string(runs[0].Task.Lifecycle)
+	}
+	return v, nil
+}
+
+func (v connectorView) write(w io.Writer) error {
+	next := "-"
+	if v.NextRun != nil {
+		next = v.NextRun.Format(time.RFC3339)
+	}
+	fmt.Fprintf(w, "Name     : %s\nCron     : %s\nTimezone : %s\nDelay    : %d\nTable    : %s\nNext run : %s\nLast     : %s\n",
+		v.Name, v.Cron, v.Timezone, v.Delay, v.Table, next, v.LastStatus)
+	if v.State != nil {
+		last := "-"
+		if v.State.LastModified != nil {
+			last = v.State.LastModified.Format(time.RFC3339)
+		}
+		fmt.Fprintf(w, "State    : %d file(s) in the ledger, newest LastModified %s, last path %s\n", v.State.Files, last, cmp.Or(v.State.LastPath, "-"))
+	}
+	if v.Config != "" {
+		fmt.Fprintf(w, "Config   :\n%s", v.Config)
+	}
+	return nil
+}
+
+func runConnectorCreate(ctx context.Context, e *env, args []string) error {
+	var (
+		c     common
+		st    sqlstore.Connector
+		delay int64
+	)
+	fs := newFlags("connector create", e, &c, withJSON)
+	fs.StringVar(&st.Table, "table", "", "the table to load (schema.table allowed)")
+	fs.StringVar(&st.Timezone, "timezone", "UTC", "the schedule's IANA time `ZONE` (Asia/Tokyo; abbreviations such as PST are refused)")
+	fs.Int64Var(&delay, "delay", 0, "start each run `SECONDS` after its scheduled time")
+	fs.BoolVar(&st.AutoCreate, "auto-create-table", false, "create the table from the config's columns when it does not exist")
+	pos, err := fs.parse(args, 3, 3)
+	if err != nil {
+		return err
+	}
+	if st.Table == "" {
+		return usageErrorf("connector create", "--table is required")
+	}
+	st.Name, st.Cron, st.Delay = pos[0], pos[1], time.Duration(delay)*time.Second
+	if schema, table, ok := strings.Cut(st.Table, "."); ok {
+		st.Schema, st.Table = schema, table
+	}
+	return withConnectors(ctx, &c, func(in instance.Instance, cs storedConnectors) error {
+		cfg, err := readConfig(pos[2])
+		if err != nil {
+			return err
+		}
+		if st, err = connector.Stored(st, cfg, time.Now()); err != nil {
+			return err
+		}
+		if st.AutoCreate {
+			p := connector.Params{Name: st.Name, Config: cfg, Schema: st.Schema, Table: st.Table}
+			if err := createTable(ctx, in, p); err != nil {
+				return err
+			}
+		}
+		if err := cs.CreateConnector(ctx, st); err != nil {
+			return err
+		}
+		return printConnector(ctx, e, &c, cs, st.Name, "created")
+	})
+}
+
+// printConnector prints the stored connector after a change.
+func printConnector(ctx context.Context, e *env, c *common, cs storedConnectors, name, what string) error {
+	st, err := cs.Connector(ctx, name)
+	if err != nil {
+		return err
+	}
+	v, err := viewConnector(ctx, cs, st)
+	if err != nil {
+		return err
+	}
+	if c.json {
+		return writeJSON(e.stdout, v)
+	}
+	fmt.Fprintf(e.stdout, "connector %s %s\n", name, what)
+	return v.write(e.stdout)
+}
+
+func runConnectorList(ctx context.Context, e *env, args []string) error {
+	var c common
+	fs := newFlags("connector list", e, &c, withJSON)
+	if _, err := fs.parse(args, 0, 0); err != nil {
+		return err
+	}
+	return withConnectors(ctx, &c, func(_ instance.Instance, cs storedConnectors) error {
+		list, err := cs.Connectors(ctx)
+		if err != nil {
+			return err
+		}
+		views := []connectorView{}
+		for _, st := range list {
+			v, err := viewConnector(ctx, cs, st)
+			if err != nil {
+				return err
+			}
+			views = append(views, v)
+		}
+		if c.json {
+			return writeJSON(e.stdout, views)
+		}
+		w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "Name\tCron\tTimezone\tDelay\tTable\tNext run\tLast status")
+		for _, v := range views {
+			next := "-"
+			if v.NextRun != nil {
+				next = v.NextRun.Format(time.RFC3339)
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", v.Name, cmp.Or(v.Cron, "-"), v.Timezone, v.Delay, v.Table, next, v.LastStatus)
+		}
+		return w.Flush()
+	})
+}
+
+func runConnectorShow(ctx context.Context, e *env, args []string) error {
+	var c common
+	fs := newFlags("connector show", e, &c, withJSON)
+	pos, err := fs.parse(args, 1, 1)
+	if err != nil {
+		return err
+	}
+	return withConnectors(ctx, &c, func(_ instance.Instance, cs storedConnectors) error {
+		st, err := cs.Connector(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		v, err := viewConnector(ctx, cs, st)
+		if err != nil {
+			return err
+		}
+		cfg, err := connector.Parse([]byte(st.Config))
+		if err != nil {
+			return fmt.Errorf("connector %s: its stored config: %w", st.Name, err)
+		}
+		text, err := cfg.Masked().Marshal()
+		if err != nil {
+			return err
+		}
+		v.Config = string(text)
+		// Every row: the ledger is the whole incremental state.
+		entries, newest, err := cs.Ledger(ctx, st.Name, time.Duration(math.MaxInt64))
+		if err != nil {
+			return err
+		}
+		v.State = &stateView{Files: len(entries)}
+		if !newest.IsZero() {
+			v.State.LastModified = &newest
+		}
+		for _, en := range entries {
+			v.State.LastPath = max(v.State.LastPath, en.Key)
+		}
+		if c.json {
+			return writeJSON(e.stdout, v)
+		}
+		return v.write(e.stdout)
+	})
+}
+
+// runView is one run in connector history.
+type runView struct {
+	JobID     int64      `json:"job_id"`
+	Status    string     `json:"status"`
+	Records   int64      `json:"records"`
+	Files     int64      `json:"files"`
+	Table     string     `json:"table"`
+	Scheduled *time.Time `json:"scheduled"`
+	Started   *time.Time `json:"started"`
+	Duration  float64    `json:"duration_seconds"`
+	// Note is "late" or "skipped" for a scheduled run, else empty; Info
+	// is the task's info line.
+	Note string `json:"note,omitempty"`
+	Info string `json:"info"`
+}
+
+func viewRun(r sqlstore.ConnectorRun) runView {
+	var p connector.Params
+	_ = r.Task.Params(&p) // a run's metadata: the table and lateness, when readable
+	table := p.Table
+	if p.Schema != "" {
+		table = p.Schema + "." + table
+	}
+	v := runView{JobID: r.Task.ID, Status: string(r.Task.Lifecycle), Records: r.Task.Rows, Files: r.Task.Files, Table: table,
+		Scheduled: r.Scheduled, Started: r.Task.StartedAt, Duration: r.Task.Duration(time.Now()).Seconds(), Info: r.Task.TaskInfo}
+	switch {
+	case r.Task.TaskInfo == sqlstore.SkippedInfo:
+		v.Note = "skipped"
+	case p.Late:
+		v.Note = "late"
+	}
+	return v
+}
+
+func runConnectorHistory(ctx context.Context, e *env, args []string) error {
+	var c common
+	fs := newFlags("connector history", e, &c, withJSON)
+	pos, err := fs.parse(args, 1, 1)
+	if err != nil {
+		return err
+	}
+	return withConnectors(ctx, &c, func(_ instance.Instance, cs storedConnectors) error {
+		if _, err := cs.Connector(ctx, pos[0]); err != nil {
+			return err
+		}
+		runs, err := cs.ConnectorRuns(ctx, pos[0], 0)
+		if err != nil {
+			return err
+		}
+		views := []runView{}
+		for _, r := range runs {
+			views = append(views, viewRun(r))
+		}
+		if c.json {
+			return writeJSON(e.stdout, views)
+		}
+		stamp := func(t *time.Time) string {
+			if t == nil {
+				return "-"
+			}
+			return t.Format(time.RFC3339)
+		}
+		w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "JobID\tStatus\tRecords\tFiles\tTable\tScheduled\tStarted\tDuration\tNote")
+		for _, v := range views {
+			fmt.Fprintf(w, "%d\t%s\t%d\t%d\t%s\t%s\t%s\t%.1fs\t%s\n", v.JobID, v.Status, v.Records, v.Files, v.Table,
+				stamp(v.Scheduled), stamp(v.Started), v.Duration, cmp.Or(v.Note, "-"))
+		}
+		return w.Flush()
+	})
+}
+
+func runConnectorUpdate(ctx context.Context, e *env, args []string) error {
+	var (
+		c                   common
+		cron, zone, cfgPath string
+		delay               int64
+		reset               bool
+	)
+	fs := newFlags("connector update", e, &c, withJSON)
+	fs.StringVar(&cron, "cron", "", `the new schedule (five fields, @daily, @every DURATION…; "" removes it)`)
+	fs.StringVar(&zone, "timezone", "", "the schedule's new IANA time `ZONE`")
+	fs.Int64Var(&delay, "delay", 0, "the new delay, in `SECONDS` after each scheduled time")
+	fs.StringVar(&cfgPath, "config", "", "replace the config with the one in `FILE`")
+	fs.BoolVar(&reset, "reset-state", false, "forget what the connector loaded (its ledger): the next run loads every matching object")
+	pos, err := fs.parse(args, 1, 1)
+	if err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return withConnectors(ctx, &c, func(_ instance.Instance, cs storedConnectors) error {
+		st, err := cs.Connector(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		cfg, err := connector.Parse([]byte(st.Config))
+		if err != nil {
+			return fmt.Errorf("connector %s: its stored config: %w", st.Name, err)
+		}
+		if set["config"] {
+			if cfg, err = readConfig(cfgPath); err != nil {
+				return err
+			}
+		}
+		if set["cron"] {
+			st.Cron = cron
+		}
+		if set["timezone"] {
+			st.Timezone = zone
+		}
+		if set["delay"] {
+			st.Delay = time.Duration(delay) * time.Second
+		}
+		next := st.NextFire
+		if st, err = connector.Stored(st, cfg, time.Now()); err != nil {
+			return err
+		}
+		// The pending fire stays when the schedule did not change.
+		if !set["cron"] && !set["timezone"] && next != nil && st.NextFire != nil {
+			st.NextFire = next
+		}
+		if err := cs.UpdateConnector(ctx, st, reset); err != nil {
+			return err
+		}
+		return printConnector(ctx, e, &c, cs, st.Name, "updated")
+	})
+}
+
+func runConnectorRun(ctx context.Context, e *env, args []string) error {
+	var c common
+	fs := newFlags("connector run", e, &c, withAsync|withJSON)
+	pos, err := fs.parse(args, 1, 1)
+	if err != nil {
+		return err
+	}
+	return withConnectors(ctx, &c, func(in instance.Instance, cs storedConnectors) error {
+		st, err := cs.Connector(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		p, err := connector.RunTask(st, nil, false)
+		if err != nil {
+			return err
+		}
+		task, err := connector.Task(p)
+		if err != nil {
+			return err
+		}
+		_, err = submitID(ctx, e, &c, connectorRunQueue{in, cs, st.Name}, task)
+		return err
+	})
+}
+
+// connectorRunQueue is the instance with Enqueue recording the task as a
+// run of the connector, so that submitID follows it like any task.
+type connectorRunQueue struct {
+	instance.Instance
+	cs   storedConnectors
+	name string
+}
+
+// Unwrap is the instance itself, for the runner's bulk path.
+func (q connectorRunQueue) Unwrap() instance.Instance { return q.Instance }
+
+func (q connectorRunQueue) Enqueue(ctx context.Context, t s3bridge.Task) (int64, error) {
+	return q.cs.EnqueueConnector(ctx, q.name, t)
+}
+
+func runConnectorDelete(ctx context.Context, e *env, args []string) error {
+	var c common
+	fs := newFlags("connector delete", e, &c, withJSON)
+	pos, err := fs.parse(args, 1, 1)
+	if err != nil {
+		return err
+	}
+	return withConnectors(ctx, &c, func(_ instance.Instance, cs storedConnectors) error {
+		if err := cs.DeleteConnector(ctx, pos[0]); err != nil {
+			return err
+		}
+		if c.json {
+			return writeJSON(e.stdout, map[string]string{"deleted": pos[0]})
+		}
+		fmt.Fprintf(e.stdout, "connector %s deleted (its ledger too; its past runs stay in the task list)\n", pos[0])
+		return nil
+	})
 }

@@ -80,7 +80,9 @@ func TestNotAttached(t *testing.T) {
 		"list-file-details": {"1"}, "delete-file": {"a.csv"}, "load": {"--table", "t", "s3://b/a.csv"},
 		"export": {"--query", "SELECT 1", "s3://bkt/x"}, "sql": {"LOAD DATA FROM S3 's3://b/a.csv' INTO TABLE t"},
 		"policy": nil, "check": nil, "status": nil, "log": {"1"}, "cancel": {"1"},
-		"connector issue": {"--table", "t", "load.yml"},
+		"connector issue":  {"--table", "t", "load.yml"},
+		"connector create": {"--table", "t", "n", "@hourly", "load.yml"}, "connector list": nil, "connector show": {"n"},
+		"connector history": {"n"}, "connector update": {"n"}, "connector run": {"n"}, "connector delete": {"n"},
 	}
 	w := &cliWorld{t: t, vars: map[string]string{}}
 	for _, c := range commands() {

@@ -161,6 +161,13 @@ func TestJSONEveryCommand(t *testing.T) {
 			object("decision", "action", "resource", "detail"), false},
 		{"connector issue", []string{"--table", "imported", "--auto-create-table", "{connector}"}, task("SUCCESS"), false},
 		{"connector preview", []string{"{connector}"}, object("columns", "rows"), false},
+		{"connector create", []string{"--table", "imported", "s1", "@hourly", "{connector}"}, object("name", "cron", "timezone", "next_run"), false},
+		{"connector list", nil, list("name", "cron", "timezone", "delay_seconds", "table", "next_run", "last_status"), false},
+		{"connector show", []string{"s1"}, object("name", "config", "state"), false},
+		{"connector update", []string{"--delay", "5", "s1"}, object("name", "delay_seconds"), false},
+		{"connector run", []string{"s1"}, task("SUCCESS"), false},
+		{"connector history", []string{"s1"}, list("job_id", "status", "records", "files", "table", "scheduled", "started", "duration_seconds"), false},
+		{"connector delete", []string{"s1"}, object("deleted"), false},
 		{"version", nil, object("version", "go"), false},
 		{"detach", nil, object("instance", "detached"), false},
 	}

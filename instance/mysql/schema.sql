@@ -78,3 +78,22 @@ CREATE TABLE IF NOT EXISTS {s}.`connector_ledger` (
 	loaded_at DATETIME(6) NOT NULL,
 	PRIMARY KEY (connector_name, object_key),
 	KEY connector_ledger_modified (connector_name, last_modified)) ENGINE=InnoDB
+--;;
+-- Stored S3 import connectors and their schedules (issue 9). Configs hold
+-- secrets only as references (${env:…}, ${file:…}). next_fire is the next
+-- scheduled time; an agent takes a fire by moving it on (compare-and-set),
+-- in the transaction that queues the run.
+CREATE TABLE IF NOT EXISTS {s}.`connectors` (
+	name VARCHAR(190) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL PRIMARY KEY,
+	cron VARCHAR(255) NOT NULL,
+	timezone VARCHAR(64) NOT NULL DEFAULT 'UTC',
+	delay_seconds BIGINT NOT NULL DEFAULT 0,
+	schema_name VARCHAR(255) NOT NULL DEFAULT '',
+	table_name VARCHAR(255) NOT NULL,
+	config MEDIUMTEXT NOT NULL,
+	task_metadata LONGTEXT NOT NULL,
+	s3_object_arn TEXT NULL,
+	auto_create BOOLEAN NOT NULL DEFAULT FALSE,
+	created_at DATETIME(6) NOT NULL,
+	updated_at DATETIME(6) NOT NULL,
+	next_fire DATETIME(6) NULL) ENGINE=InnoDB

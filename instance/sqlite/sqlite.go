@@ -130,6 +130,21 @@ var dialect = sqlstore.Dialect{
 			loaded_at DATETIME NOT NULL,
 			PRIMARY KEY (connector_name, object_key))`,
 		`CREATE INDEX IF NOT EXISTS "s3bridge_connector_ledger_modified" ON "s3bridge_connector_ledger" (connector_name, last_modified)`,
+		// Stored connectors and their schedules (sqlstore.Connector).
+		`CREATE TABLE IF NOT EXISTS "s3bridge_connectors" (
+			name TEXT PRIMARY KEY,
+			cron TEXT NOT NULL,
+			timezone TEXT NOT NULL DEFAULT 'UTC',
+			delay_seconds INTEGER NOT NULL DEFAULT 0,
+			schema_name TEXT NOT NULL DEFAULT '',
+			table_name TEXT NOT NULL,
+			config TEXT NOT NULL,
+			task_metadata TEXT NOT NULL,
+			s3_object_arn TEXT,
+			auto_create BOOLEAN NOT NULL DEFAULT 0,
+			created_at DATETIME NOT NULL,
+			updated_at DATETIME NOT NULL,
+			next_fire DATETIME)`,
 	},
 	Added: []sqlstore.Column{
 		{Table: "{tasks}", Name: "attempt", Type: "INTEGER NOT NULL DEFAULT 0"},
@@ -138,5 +153,7 @@ var dialect = sqlstore.Dialect{
 		{Table: "{tasks}", Name: "bytes_processed", Type: "INTEGER NOT NULL DEFAULT 0"},
 		{Table: "{tasks}", Name: "error_code", Type: "TEXT"},
 		{Table: "{tasks}", Name: "caller_session", Type: "TEXT"},
+		{Table: "{tasks}", Name: "connector", Type: "TEXT"},
+		{Table: "{tasks}", Name: "scheduled_at", Type: "DATETIME"},
 	},
 }
