@@ -97,7 +97,15 @@ type Settings struct {
 	PickupTimeoutSeconds int    `json:"pickup_timeout_seconds,omitempty"`
 	FileMode             string `json:"file_mode,omitempty"`
 	FileGroup            string `json:"file_group,omitempty"`
+	// Compat names a vendor's SQL interface installed beside s3bridge's:
+	// CompatAWSS3 gives PostgreSQL RDS's aws_s3 and aws_commons schemas.
+	// Empty installs none (and removes one installed before).
+	Compat string `json:"compat,omitempty"`
 }
+
+// CompatAWSS3 is Settings.Compat for RDS PostgreSQL's aws_s3 and
+// aws_commons schemas.
+const CompatAWSS3 = "aws_s3"
 
 // Grant lets a feature use a bucket, optionally only under some prefixes.
 type Grant struct {
@@ -174,6 +182,9 @@ func (s Settings) Validate() error {
 		if !filepath.IsAbs(p) {
 			return fmt.Errorf("directory %s path %q: must be absolute", name, p)
 		}
+	}
+	if s.Compat != "" && s.Compat != CompatAWSS3 {
+		return fmt.Errorf("compat %q: want %s", s.Compat, CompatAWSS3)
 	}
 	switch s.Auth {
 	case "", "default", "basic", "session", "anonymous", "assume_role":

@@ -37,6 +37,7 @@ type attachFlags struct {
 	policyFile, bucket string
 	kms, skipChecks    bool
 	createArea         bool
+	compatReplace      bool
 	limits             kindLimits
 	given              map[string]bool
 }
@@ -73,6 +74,8 @@ func (a *attachFlags) register(fs *flagSet) {
 	fs.StringVar(&set.FileMode, "file-mode", "", "octal mode of the files s3bridge creates in the area and directories, such as 0640; directories get x where r is set (0750). Default: the agent's umask decides. "+
 		"When the database server runs as another OS user (COPY … FROM a downloaded file), put it and the agent in one group and use --file-mode 0640 --file-group GROUP")
 	fs.StringVar(&set.FileGroup, "file-group", "", "group (name or ID) given to the files and directories s3bridge creates in the area and directories, such as the database server's; the agent must belong to it (see --file-mode)")
+	fs.StringVar(&set.Compat, "compat", "", "PostgreSQL: aws_s3 installs RDS's aws_s3 and aws_commons schemas beside s3bridge's (none removes them)")
+	fs.BoolVar(&a.compatReplace, "compat-replace", false, "with --compat aws_s3: drop an existing aws_s3 or aws_commons schema or extension s3bridge didn't install (CASCADE) instead of refusing")
 }
 
 func runAttach(ctx context.Context, e *env, args []string) error {
@@ -126,7 +129,7 @@ func runAttach(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	if err := in.Attach(ctx, set); err != nil {
+	if err := a.attach(ctx, in, set); err != nil {
 		return err
 	}
 	got, err := in.Settings(ctx)
@@ -166,9 +169,13 @@ func runAttach(ctx context.Context, e *env, args []string) error {
 // stored to fail when a task runs.
 func (a *attachFlags) settings() (s3bridge.Settings, error) {
 	set := a.set
+	var err error
 	set.Limits = a.limits.given(a.given)
 	set.MaxUploadBytes = int64(a.maxUpload)
 	if err := a.checkStore(); err != nil {
+		return set, err
+	}
+	if set.Compat, err = a.compat(); err != nil {
 		return set, err
 	}
 	if set.FileMode != "" {
@@ -200,7 +207,6 @@ func (a *attachFlags) settings() (s3bridge.Settings, error) {
 		}
 		set.Directories[strings.ToUpper(name)] = abs
 	}
-	var err error
 	if set.Area, err = a.area(set); err != nil {
 		return set, err
 	}
@@ -402,6 +408,7 @@ func merge(old, set s3bridge.Settings, given map[string]bool) s3bridge.Settings 
 	pick("credentials-file", func() { out.CredentialsFile = set.CredentialsFile })
 	pick("file-mode", func() { out.FileMode = set.FileMode })
 	pick("file-group", func() { out.FileGroup = set.FileGroup })
+	pick("compat", func() { out.Compat = set.Compat })
 	if out.Binary == "" {
 		out.Binary = set.Binary
 	}
@@ -470,4 +477,33 @@ func settingChanges(a, b map[string]string) []string {
 		}
 	}
 	return out
+}
+
+// compat reads --compat: aws_s3, or none to remove the layer.
+func (a *attachFlags) compat() (string, error) {
+	switch c := strings.ToLower(a.set.Compat); c {
+	case "", "none":
+		if a.compatReplace {
+			return "", usageErrorf("attach", "--compat-replace goes with --compat aws_s3")
+		}
+		return "", nil
+	case s3bridge.CompatAWSS3:
+		return c, nil
+	default:
+		return "", fmt.Errorf("--compat %q: want aws_s3 (RDS PostgreSQL's aws_s3 and aws_commons schemas) or none", a.set.Compat)
+	}
+}
+
+// attach stores the settings and installs the SQL interface. The aws_s3
+// compatibility layer is PostgreSQL's; --compat-replace lets it drop a
+// foreign aws_s3 schema.
+func (a *attachFlags) attach(ctx context.Context, in instance.Instance, set s3bridge.Settings) error {
+	pg, isPG := in.(*postgres.Instance)
+	if set.Compat != "" && !isPG {
+		return fmt.Errorf("--compat %s: PostgreSQL only (on MariaDB, Aurora's statements run through s3bridge sql or CALL s3bridge.load_data_from_s3)", set.Compat)
+	}
+	if a.compatReplace {
+		return pg.AttachReplacing(ctx, set)
+	}
+	return in.Attach(ctx, set)
 }

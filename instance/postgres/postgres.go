@@ -76,7 +76,7 @@ func Open(ctx context.Context, raw string) (*Instance, error) {
 		return nil, fmt.Errorf("connect to postgres %s/%s: %w", cfg.Host, cfg.Database, err)
 	}
 	in := &Instance{connString: connString, schema: schema, channel: schema + "_tasks"}
-	in.Store = sqlstore.New(db, in.dialect(), cfg.Database)
+	in.Store = sqlstore.New(db, in.dialect(false), cfg.Database)
 	return in, nil
 }
 
@@ -102,12 +102,15 @@ func redactErr(err error) error {
 	return fmt.Errorf("cannot parse connection string (password not shown)")
 }
 
-func (in *Instance) dialect() sqlstore.Dialect {
+// dialect is the instance's SQL; replaceCompat lets attach drop a foreign
+// aws_s3 schema (AttachReplacing).
+func (in *Instance) dialect(replaceCompat bool) sqlstore.Dialect {
 	s := pgx.Identifier{in.schema}.Sanitize()
 	channel := statement.QuoteLiteralPG(in.channel)
 	vars := map[string]string{"s": s, "channel": channel}
 	render := func(text string) []string { return sqlstore.Script(text, vars) }
-	functions := render(sqlstore.ScriptFiles(functionsFS, "functions*.sql"))
+	functions := render(sqlstore.ScriptFiles(coreFS{functionsFS}, "functions*.sql"))
+	compat := newCompat(in.schema, vars, replaceCompat)
 	return sqlstore.Dialect{
 		Name:         "postgres",
 		Table:        func(name string) string { return s + "." + pgx.Identifier{name}.Sanitize() },
@@ -126,6 +129,9 @@ func (in *Instance) dialect() sqlstore.Dialect {
 			{Table: "{tasks}", Name: "bytes_processed", Type: "bigint NOT NULL DEFAULT 0"},
 			{Table: "{tasks}", Name: "error_code", Type: "text"},
 			{Table: "{tasks}", Name: "caller_session", Type: "text"},
+			// the stored connector a task is a run of, and the fire it ran for
+			{Table: "{tasks}", Name: "connector", Type: "text"},
+			{Table: "{tasks}", Name: "scheduled_at", Type: "timestamptz"},
 		},
 		InstallSQL: func(ctx context.Context, tx *sql.Tx) error {
 			// SQL functions' bodies are checked at CREATE with the
@@ -147,9 +153,15 @@ func (in *Instance) dialect() sqlstore.Dialect {
 				FOR r IN SELECT p.oid::regprocedure AS sig FROM pg_proc p
 					WHERE p.pronamespace = `+statement.QuoteLiteralPG(s)+`::regnamespace AND p.prokind = 'f'
 				LOOP EXECUTE 'ALTER FUNCTION ' || r.sig || ' SET standard_conforming_strings = on'; END LOOP; END $$`)
-			return err
+			if err != nil {
+				return err
+			}
+			return compat.install(ctx, tx)
 		},
 		DropSQL: func(ctx context.Context, tx *sql.Tx) error {
+			if err := compat.drop(ctx, tx); err != nil {
+				return err
+			}
 			_, err := tx.ExecContext(ctx, `DO $$ DECLARE r record; BEGIN
 				FOR r IN SELECT p.oid::regprocedure AS sig FROM pg_proc p
 					WHERE p.pronamespace = `+statement.QuoteLiteralPG(s)+`::regnamespace AND p.proname <> 'notify_agents'

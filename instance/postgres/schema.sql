@@ -98,3 +98,22 @@ CREATE TABLE IF NOT EXISTS {s}.connector_ledger (
 	PRIMARY KEY (connector_name, object_key))
 --;;
 CREATE INDEX IF NOT EXISTS connector_ledger_modified ON {s}.connector_ledger (connector_name, last_modified)
+--;;
+-- Stored S3 import connectors and their schedules (issue 9). Configs hold
+-- secrets only as references (${env:…}, ${file:…}). next_fire is the next
+-- scheduled time; an agent takes a fire by moving it on (compare-and-set),
+-- in the transaction that queues the run.
+CREATE TABLE IF NOT EXISTS {s}.connectors (
+	name text PRIMARY KEY,
+	cron text NOT NULL,
+	timezone text NOT NULL DEFAULT 'UTC',
+	delay_seconds bigint NOT NULL DEFAULT 0,
+	schema_name text NOT NULL DEFAULT '',
+	table_name text NOT NULL,
+	config text NOT NULL,
+	task_metadata jsonb NOT NULL,
+	s3_object_arn text,
+	auto_create boolean NOT NULL DEFAULT false,
+	created_at timestamptz NOT NULL,
+	updated_at timestamptz NOT NULL,
+	next_fire timestamptz)
