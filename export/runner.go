@@ -59,6 +59,11 @@ type Runner struct {
 	// LogEvery is how often a running export logs its row count (default
 	// 30s); each finished part is logged too.
 	LogEvery time.Duration
+
+	// killAt, set by tests, runs once the commits are recorded and once
+	// they are done (point "recorded", "committed"): an error ends the run
+	// there, as when the agent is killed before recording SUCCESS.
+	killAt func(point string) error
 }
 
 // Run runs a task claimed from in (agent.Runner): its query runs there, so
@@ -86,7 +91,7 @@ func (r *Runner) Run(ctx context.Context, in instance.Instance, t s3bridge.Task,
 	if err != nil {
 		return none, err
 	}
-	j := &job{r: r, t: t, set: set, pl: pl, src: src, store: store, rep: rep, guard: guard, now: r.Deps.Clock()}
+	j := &job{r: r, t: t, set: set, pl: pl, in: in, src: src, store: store, rep: rep, guard: guard, now: r.Deps.Clock()}
 	return j.run(ctx)
 }
 
@@ -96,6 +101,7 @@ type job struct {
 	t     s3bridge.Task
 	set   s3bridge.Settings
 	pl    *plan
+	in    instance.Instance
 	src   bulk.Source
 	store ObjectStore
 	guard s3bridge.Guard
@@ -120,6 +126,13 @@ func (j *job) run(ctx context.Context) (s3bridge.Result, error) {
 		j.ps.compress = j.pl.Compression
 	}
 	claimed := j.now()
+	rec, err := recorded(j.t)
+	if err != nil {
+		return none, err
+	}
+	if rec != nil {
+		return j.resume(ctx, rec, claimed)
+	}
 	if err := j.preflight(ctx); err != nil {
 		return none, err
 	}
@@ -132,12 +145,24 @@ func (j *job) run(ctx context.Context) (s3bridge.Result, error) {
 	go func() { defer close(watched); j.watch(ctx, cancel) }()
 	defer func() { cancel(nil); <-watched }()
 	start := j.now()
-	err := j.export(ctx)
+	err = j.export(ctx)
 	if err == nil {
 		err = j.stageManifest(ctx)
 	}
+	res := j.result()
 	if err == nil {
+		err = j.record(ctx, res)
+	}
+	if err == nil {
+		if err := j.killed("recorded"); err != nil {
+			return none, err
+		}
 		err = j.ps.commit(ctx)
+	}
+	if err == nil {
+		if err := j.killed("committed"); err != nil {
+			return none, err
+		}
 	}
 	if err != nil {
 		if cause := context.Cause(ctx); errors.Is(err, context.Canceled) && cause != nil {
@@ -150,18 +175,36 @@ func (j *job) run(ctx context.Context) (s3bridge.Result, error) {
 			return none, err
 		}
 	}
+	j.rep.Progress(res.Bytes, res.Bytes)
+	j.rep.Logf(s3bridge.LevelInfo, "%s in %s", res.Info, j.now().Sub(start).Round(time.Millisecond))
+	return res, nil
+}
+
+// killed runs the test hook Runner.killAt.
+func (j *job) killed(point string) error {
+	if j.r.killAt == nil {
+		return nil
+	}
+	return j.r.killAt(point)
+}
+
+// result is the export's Result once its parts are staged: the figures
+// its commits will make true, recorded before them (see record).
+func (j *job) result() s3bridge.Result {
 	var size int64
-	for _, o := range j.ps.done {
-		size += o.Size
+	for _, st := range j.ps.staged {
+		size += st.Size()
 	}
-	j.rep.Progress(size, size)
-	first := j.pl.loc.At(j.ps.done[0].Key)
-	info := fmt.Sprintf("exported %d rows in %d files (%d bytes) to %s", j.rows.Load(), len(j.ps.done), size, first)
+	files := int64(len(j.ps.staged))
+	if files == 0 {
+		return s3bridge.Result{}
+	}
+	first := j.pl.loc.At(j.ps.staged[0].Key())
+	info := fmt.Sprintf("exported %d rows in %d files (%d bytes) to %s", j.rows.Load(), files, size, first)
 	if j.pl.Manifest {
-		info += fmt.Sprintf(" with manifest %s", j.pl.loc.At(n.manifest()))
+		info += fmt.Sprintf(" with manifest %s", j.pl.loc.At(j.ps.names.manifest()))
 	}
-	j.rep.Logf(s3bridge.LevelInfo, "%s in %s", info, j.now().Sub(start).Round(time.Millisecond))
-	return s3bridge.Result{Info: info, Rows: j.rows.Load(), Files: int64(len(j.ps.done)), Bytes: size}, nil
+	return s3bridge.Result{Info: info, Rows: j.rows.Load(), Files: files, Bytes: size}
 }
 
 // preflight runs the checks that must pass before any byte moves: the
