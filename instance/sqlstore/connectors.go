@@ -300,16 +300,7 @@ func (s *Store) insertRun(ctx context.Context, tx *sql.Tx, name string, t s3brid
 	}
 	args := []any{string(t.Type), s.name, string(lc), nullable(skip), now, now, finished, nullable(t.S3ObjectARN), t.Overwrite,
 		meta, code, name, nullTime(scheduled)}
-	var id int64
-	var err error
-	if s.d.ReturningID {
-		err = tx.QueryRowContext(ctx, insert+" RETURNING task_id", args...).Scan(&id)
-	} else {
-		var res sql.Result
-		if res, err = tx.ExecContext(ctx, insert, args...); err == nil {
-			id, err = res.LastInsertId()
-		}
-	}
+	id, err := s.insertTask(ctx, tx, insert, args)
 	if err != nil {
 		return 0, fmt.Errorf("enqueue a run of connector %s: %w", name, err)
 	}

@@ -29,20 +29,28 @@ func (s *Store) Enqueue(ctx context.Context, t s3bridge.Task) (int64, error) {
 			VALUES (?, ?, 'CREATED', 0, ?, ?, ?, ?, ?, ?, ?)`)
 		args := []any{string(t.Type), s.name, now, now, nullable(t.S3ObjectARN), nullable(t.FilePath), t.Overwrite, meta, nullable(t.CallerSession)}
 		var err error
-		if s.d.ReturningID {
-			err = tx.QueryRowContext(ctx, insert+" RETURNING task_id", args...).Scan(&id)
-		} else {
-			var res sql.Result
-			if res, err = tx.ExecContext(ctx, insert, args...); err == nil {
-				id, err = res.LastInsertId()
-			}
-		}
-		if err != nil {
+		if id, err = s.insertTask(ctx, tx, insert, args); err != nil {
 			return fmt.Errorf("enqueue %s task on %s: %w", t.Type, s.name, err)
 		}
 		return s.notify(ctx, tx)
 	})
 	return id, err
+}
+
+// insertTask runs an INSERT into the tasks table and returns the new
+// task's id: by RETURNING where the database has it, else the driver's
+// LastInsertId.
+func (s *Store) insertTask(ctx context.Context, tx *sql.Tx, insert string, args []any) (int64, error) {
+	var id int64
+	if s.d.ReturningID {
+		err := tx.QueryRowContext(ctx, insert+" RETURNING task_id", args...).Scan(&id)
+		return id, err
+	}
+	res, err := tx.ExecContext(ctx, insert, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
 }
 
 func (s *Store) notify(ctx context.Context, tx *sql.Tx) error {
