@@ -28,6 +28,8 @@ type Config struct {
 	Out Out `yaml:"out" json:"out"`
 	// Exec is accepted for Embulk compatibility and ignored.
 	Exec map[string]any `yaml:"exec,omitempty" json:"exec,omitempty"`
+	// Filters change the parser's rows before they are loaded.
+	Filters []Filter `yaml:"filters,omitempty" json:"filters,omitempty"`
 }
 
 // In is the input: where the objects are, how to reach them, how to read
@@ -60,6 +62,7 @@ type In struct {
 	Endpoint  string `yaml:"endpoint,omitempty" json:"endpoint,omitempty"`
 	Region    string `yaml:"region,omitempty" json:"region,omitempty"`
 	Auth      `yaml:",inline"`
+	Retry     `yaml:",inline"`
 	Decoders  []Decoder `yaml:"decoders,omitempty" json:"decoders,omitempty"`
 	Parser    Parser    `yaml:"parser,omitempty" json:"parser,omitempty"`
 }
@@ -160,25 +163,22 @@ var columnTypes = []string{TypeBoolean, TypeLong, TypeDouble, TypeString, TypeTi
 // never silently means less than it says.
 var (
 	topKeys    = []string{"in", "out", "exec", "filters"}
-	inKeys     = []string{"type", "bucket", "path_prefix", "path", "path_match_pattern", "total_file_count_limit", "min_task_size", "incremental", "incremental_lookback", "on_changed", "endpoint", "region", "decoders", "parser"}
+	inKeys     = []string{"type", "bucket", "path_prefix", "path", "path_match_pattern", "total_file_count_limit", "min_task_size", "incremental", "incremental_lookback", "on_changed", "endpoint", "region", "decoders", "parser", "maximum_retries", "initial_retry_interval_millis", "maximum_retry_interval_millis"}
 	authKeys   = []string{"auth_method", "access_key_id", "secret_access_key", "session_token", "profile_name", "role_arn", "account_id", "role_name", "arn_partition", "external_id", "session_name"}
 	parserKeys = []string{"type", "charset", "newline", "delimiter", "quote", "escape", "skip_header_lines", "null_string", "trim_if_not_quoted", "allow_extra_columns", "allow_optional_columns", "stop_on_invalid_record", "default_timezone", "columns"}
 	columnKeys = []string{"name", "type", "format", "timezone"}
 	outKeys    = []string{"mode", "type"}
 	// Not supported yet: each is part of issue 9's remaining work.
 	unsupported = map[string]string{
-		"skip_glacier_objects":          "storage classes are not read yet",
-		"use_modified_time":             "the ledger replaces both of Embulk's cursors",
-		"last_path":                     "starting points are not taken yet",
-		"last_modified_time":            "starting points are not taken yet",
-		"http_proxy":                    "use HTTPS_PROXY in the environment",
-		"maximum_retries":               "runs are not retried yet",
-		"initial_retry_interval_millis": "runs are not retried yet",
-		"maximum_retry_interval_millis": "runs are not retried yet",
-		"profile_file":                  "use AWS_SHARED_CREDENTIALS_FILE in the environment",
-		"duration_in_seconds":           "assume_role sessions last the SDK's default",
-		"comment_line_marker":           "comment lines are not skipped yet",
-		"time_column":                   "no time column is added yet",
+		"skip_glacier_objects": "storage classes are not read yet",
+		"use_modified_time":    "the ledger replaces both of Embulk's cursors",
+		"last_path":            "starting points are not taken yet",
+		"last_modified_time":   "starting points are not taken yet",
+		"http_proxy":           "use HTTPS_PROXY in the environment",
+		"profile_file":         "use AWS_SHARED_CREDENTIALS_FILE in the environment",
+		"duration_in_seconds":  "assume_role sessions last the SDK's default",
+		"comment_line_marker":  "comment lines are not skipped yet",
+		"time_column":          "no time column is added yet",
 	}
 	// methodKeys are the keys each auth_method takes.
 	methodKeys = map[string][]string{
@@ -207,8 +207,8 @@ func Parse(data []byte) (Config, error) {
 	if err := checkKeys(doc, "", topKeys); err != nil {
 		return c, err
 	}
-	if f := child(doc, "filters"); f != nil && len(f.Content) > 0 {
-		return c, fmt.Errorf("config line %d: filters are not supported yet", f.Line)
+	if err := checkFilterKeys(child(doc, "filters")); err != nil {
+		return c, err
 	}
 	if in := child(doc, "in"); in != nil {
 		if err := checkKeys(in, "in", append(slices.Clone(inKeys), authKeys...)); err != nil {
@@ -324,6 +324,12 @@ func (c Config) Marshal() ([]byte, error) {
 // (guessed or written); ValidateSeed is enough before a guess.
 func (c Config) Validate() error {
 	if err := c.ValidateSeed(); err != nil {
+		return err
+	}
+	if err := c.In.Retry.validate(); err != nil {
+		return err
+	}
+	if _, err := c.filtered(); err != nil {
 		return err
 	}
 	p := c.In.Parser

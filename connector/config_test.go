@@ -19,7 +19,9 @@ func TestParseRefuses(t *testing.T) {
 		{"unknown key", base + "  bukket: x\n", `in: unknown key "bukket"`},
 		{"unknown top key", base + "outt: {}\n", `unknown key "outt"`},
 		{"not yet", base + "  use_modified_time: true\n", "use_modified_time is not supported yet"},
-		{"filters", base + "filters:\n- type: column\n", "filters are not supported yet"},
+		{"filter key", base + "filters:\n- type: column\n  colums: []\n", `filters[0]: unknown key "colums"`},
+		{"filter column key", base + "filters:\n- type: column\n  add_columns:\n  - {name: a, typ: long}\n", `filters[0].add_columns: unknown key "typ"`},
+		{"filters not a list", base + "filters: {type: column}\n", "filters must be a list"},
 		{"key of another method", base + "  auth_method: anonymous\n  access_key_id: AK\n", "in.access_key_id belongs to another auth_method than anonymous"},
 		{"session token with basic", base + "  access_key_id: a\n  secret_access_key: s\n  session_token: t\n", "in.session_token belongs to another auth_method than basic"},
 		{"profile key with env", base + "  auth_method: env\n  profile_name: p\n", "in.profile_name belongs to another auth_method than env"},
@@ -56,6 +58,9 @@ func TestValidate(t *testing.T) {
 		{"no parser", base + "  access_key_id: a\n  secret_access_key: s\n", "connector guess"},
 		{"bad reference", strings.Replace(full, "secret_access_key: s", "secret_access_key: ${vault:x}", 1), "${vault:…}"},
 		{"relative file", strings.Replace(full, "secret_access_key: s", "secret_access_key: ${file:key.txt}", 1), "must be absolute"},
+		{"retries", full + "  maximum_retries: 3\n  initial_retry_interval_millis: 10\n  maximum_retry_interval_millis: 40\n", ""},
+		{"negative retries", full + "  maximum_retries: -1\n", "maximum_retries -1"},
+		{"intervals crossed", full + "  initial_retry_interval_millis: 50\n  maximum_retry_interval_millis: 40\n", "more than in.maximum_retry_interval_millis"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

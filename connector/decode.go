@@ -310,29 +310,34 @@ func columnIndex(cols []Column, name string) int {
 // stream re-encodes typed rows in the text format (format.TextRow) for a
 // dialect's bulk path: a pull reader, no goroutine.
 type stream struct {
-	rows    *rows
-	dialect string
-	file    string
-	skipBad bool
-	onBad   func(file string, err error)
-	buf     []byte
-	off     int
-	err     error
-	rec     []format.Value
+	rows     *rows
+	layout   columnMap
+	key      string // the object's, for add_filename
+	filtered []any
+	dialect  string
+	file     string
+	skipBad  bool
+	onBad    func(file string, err error)
+	buf      []byte
+	off      int
+	err      error
+	rec      []format.Value
 }
 
 // textOptions describe what a stream yields.
 func textOptions() format.Options { return format.Options{Format: "text", Charset: "utf8mb4"} }
 
 // decoderFor returns the load.Decoder of a parser for a dialect: each file's
-// rows typed by the config's columns and re-encoded for the bulk path.
-func decoderFor(p Parser, dialect string, skipBad bool, onBad func(file string, err error)) func(file string, r io.Reader) io.Reader {
+// rows typed by the config's columns, filtered to l's, and re-encoded for
+// the bulk path.
+func decoderFor(p Parser, l columnMap, dialect string, skipBad bool, onBad func(file string, err error)) func(file string, r io.Reader) io.Reader {
 	return func(file string, r io.Reader) io.Reader {
 		rs, err := newRows(r, p)
 		if err != nil {
 			return errReader{err}
 		}
-		return &stream{rows: rs, dialect: dialect, file: file, skipBad: skipBad, onBad: onBad, rec: make([]format.Value, len(p.Columns))}
+		return &stream{rows: rs, layout: l, key: objectKey(file), filtered: make([]any, len(l)), dialect: dialect, file: file,
+			skipBad: skipBad, onBad: onBad, rec: make([]format.Value, len(l))}
 	}
 }
 
@@ -358,7 +363,8 @@ func (s *stream) Read(p []byte) (int, error) {
 				s.err = err
 				break
 			}
-			for i, v := range row {
+			s.layout.row(s.filtered, row, s.key)
+			for i, v := range s.filtered {
 				s.rec[i] = text(v, s.dialect)
 			}
 			s.buf = format.TextRow(s.buf, s.rec)

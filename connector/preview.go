@@ -31,6 +31,13 @@ func PreviewRows(ctx context.Context, store ObjectStore, c Config, n int) (Previ
 	if err := c.Validate(); err != nil {
 		return pv, err
 	}
+	l, err := c.filtered()
+	if err != nil {
+		return pv, err
+	}
+	if pv.Columns, err = c.Columns(); err != nil {
+		return pv, err
+	}
 	objs, err := c.candidates(ctx, store)
 	if err != nil {
 		return pv, err
@@ -62,7 +69,9 @@ func PreviewRows(ctx context.Context, store ObjectStore, c Config, n int) (Previ
 			if err != nil {
 				return pv, fmt.Errorf("preview s3://%s/%s: %w", c.In.Bucket, o.Key, err)
 			}
-			pv.Rows = append(pv.Rows, append([]any(nil), row...))
+			out := make([]any, len(l))
+			l.row(out, row, o.Key)
+			pv.Rows = append(pv.Rows, out)
 		}
 	}
 	return pv, nil

@@ -82,9 +82,10 @@ type Runner struct {
 	LateAfter time.Duration
 }
 
-// Run runs one import: it lists the objects, leaves out those the ledger
-// says were loaded, and loads the rest in one transaction with their
-// ledger rows, through the load capability's bulk path.
+// Run runs one import through the load capability's bulk path, in
+// attempts: a run that failed on a Retryable error is run again whole
+// after a backoff (the config's in.maximum_retries and intervals), each
+// failed attempt logged in the task log.
 func (r *Runner) Run(ctx context.Context, in instance.Instance, t s3bridge.Task, _ s3bridge.Settings, rep s3bridge.Reporter) (s3bridge.Result, error) {
 	var none s3bridge.Result
 	var p Params
@@ -104,8 +105,7 @@ func (r *Runner) Run(ctx context.Context, in instance.Instance, t s3bridge.Task,
 	if !ok || !ok2 {
 		return none, fmt.Errorf("task %d: instance %s can't take imports (it has no bulk path or ledger)", t.ID, in.Name())
 	}
-	cfg := p.Config
-	s3cfg, err := cfg.S3(r.Env)
+	s3cfg, err := p.Config.S3(r.Env)
 	if err != nil {
 		return none, err
 	}
@@ -113,6 +113,30 @@ func (r *Runner) Run(ctx context.Context, in instance.Instance, t s3bridge.Task,
 	if err != nil {
 		return none, err
 	}
+	retries, backoff := p.Config.In.Retry.retries()
+	for n := 1; ; n++ {
+		res, err := r.attempt(ctx, sink, store, led, t, p, rep)
+		if err == nil || n > retries || !Retryable(err) || ctx.Err() != nil {
+			if err != nil && n > 1 {
+				return res, fmt.Errorf("connector %s: attempt %d of %d: %w", p.Name, n, retries+1, err)
+			}
+			return res, err
+		}
+		d := backoff(n)
+		rep.Logf(s3bridge.LevelWarn, "connector %s: attempt %d of %d failed: %v; retrying the run in %s",
+			p.Name, n, retries+1, err, d)
+		if err := wait(ctx, d); err != nil {
+			return none, err
+		}
+	}
+}
+
+// attempt is one try of a run: it lists the objects, leaves out those
+// the ledger says were loaded, and loads the rest in one transaction with
+// their ledger rows, so a failed attempt leaves nothing to undo.
+func (r *Runner) attempt(ctx context.Context, sink bulk.Sink, store ObjectStore, led Ledger, t s3bridge.Task, p Params, rep s3bridge.Reporter) (s3bridge.Result, error) {
+	var none s3bridge.Result
+	cfg := p.Config
 	objs, err := cfg.candidates(ctx, store)
 	if err != nil {
 		return none, err
@@ -155,8 +179,12 @@ func (r *Runner) load(ctx context.Context, sink bulk.Sink, store ObjectStore, di
 			rep.Logf(s3bridge.LevelWarn, "skipped a bad row of %s: %v", file, err)
 		}
 	}
-	cols := make([]string, len(parser.Columns))
-	for i, col := range parser.Columns {
+	l, err := cfg.filtered()
+	if err != nil {
+		return s3bridge.Result{}, err
+	}
+	cols := make([]string, len(l))
+	for i, col := range l {
 		cols[i] = col.Name
 	}
 	files := make([]load.Object, len(c.load))
@@ -174,7 +202,7 @@ func (r *Runner) load(ctx context.Context, sink bulk.Sink, store ObjectStore, di
 			Replace: cfg.mode() != ModeAppend, SkipBadRows: skip},
 		Files:  files,
 		Ledger: ledger,
-		Decode: decoderFor(parser, dialect, skip, onBad),
+		Decode: decoderFor(parser, l, dialect, skip, onBad),
 		Now:    r.Now,
 	}, rep)
 }

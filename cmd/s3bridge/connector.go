@@ -237,7 +237,12 @@ func createTable(ctx context.Context, in instance.Instance, p connector.Params) 
 	if !ok {
 		return fmt.Errorf("auto-create table: instance %s has no SQL connection", in.Name())
 	}
-	ddl, err := connector.CreateTableSQL(withDB.DialectName(), p.Schema, p.Table, p.Config.In.Parser.Columns)
+	// The table's columns are those the filters leave, not the parser's.
+	cols, err := p.Config.Columns()
+	if err != nil {
+		return err
+	}
+	ddl, err := connector.CreateTableSQL(withDB.DialectName(), p.Schema, p.Table, cols)
 	if err != nil {
 		return err
 	}

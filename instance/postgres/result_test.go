@@ -18,6 +18,8 @@ func TestResultColumnsAdded(t *testing.T) {
 	}
 	s := `"` + in.Schema() + `"`
 	for _, q := range []string{
+		// An install from before the result columns had no view over them.
+		`DROP VIEW ` + s + `.connector_history`,
 		`ALTER TABLE ` + s + `.tasks DROP COLUMN rows_processed, DROP COLUMN files_processed, DROP COLUMN bytes_processed, DROP COLUMN error_code`,
 		`DROP FUNCTION ` + s + `._export_poll(bigint)`,
 		`CREATE FUNCTION ` + s + `._export_poll(p_task_id bigint, OUT lifecycle text, OUT task_info text) LANGUAGE sql AS $$ SELECT 'x', 'y' $$`,
