@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"strconv"
+	"syscall"
 	"strings"
 	"testing"
 	"time"
@@ -166,5 +167,29 @@ func TestMariaDBCallerGoneCancelsRunningLoad(t *testing.T) {
 	contains(t, "cancelled load", scalar[string](t, admin, "SELECT task_info FROM `"+schema+"`.tasks ORDER BY task_id DESC LIMIT 1"), "has ended")
 	if n := scalar[int](t, admin, `SELECT count(*) FROM t`); n != 0 {
 		t.Errorf("%d rows landed from a load whose caller went away", n)
+	}
+}
+
+// TestStoppedAgentIsGoneAtOnce: after an agent stops gracefully, a
+// synchronous SQL call fails at once and says when the agent was last
+// seen, rather than "never" or a wait for the staleness window.
+func TestStoppedAgentIsGoneAtOnce(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	url := testenv.Postgres(t)
+	w.mustCLI("attach", "--db", url, "--endpoint", w.minio.Endpoint)
+	db := openDB(t, "pgx", url)
+	agent := w.agent("--db", url)
+	if err := agent.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	agent.Wait()
+	start := time.Now()
+	_, err := db.ExecContext(t.Context(), `select * from s3bridge.query_export_to_s3('select 1', $1, 'x')`, w.bucket)
+	if err == nil || !strings.Contains(err.Error(), "no s3bridge agent is serving this instance (last seen 20") {
+		t.Errorf("after the agent stopped: got %v, want the no-agent error with its last-seen time", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the no-agent error took %s", d)
 	}
 }

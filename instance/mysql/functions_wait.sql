@@ -12,13 +12,14 @@ CREATE FUNCTION {s}.`_agent_missing`()
 RETURNS VARCHAR(512) READS SQL DATA SQL SECURITY DEFINER
 BEGIN
 	DECLARE v_attached VARCHAR(64) DEFAULT (SELECT value FROM {s}.`settings` WHERE name = 'server_id');
+	DECLARE v_alive DATETIME(6) DEFAULT (SELECT MAX(last_seen) FROM {s}.`agents` WHERE stopped_at IS NULL);
 	DECLARE v_last DATETIME(6) DEFAULT (SELECT MAX(last_seen) FROM {s}.`agents`);
 	DECLARE v_db VARCHAR(255) DEFAULT (SELECT value FROM {s}.`settings` WHERE name = 'database_name');
 	IF v_attached IS NOT NULL AND v_attached <> CAST(@@server_id AS CHAR) THEN
 		RETURN CONCAT('this server (server_id ', @@server_id, ') is a copy of the attached one (server_id ', v_attached,
 			'): s3bridge serves only the server it was attached to (if this one is the primary now, attach it again)');
 	END IF;
-	IF v_last IS NULL OR v_last < UTC_TIMESTAMP(6) - INTERVAL 10 SECOND THEN
+	IF v_alive IS NULL OR v_alive < UTC_TIMESTAMP(6) - INTERVAL 10 SECOND THEN
 		-- DATABASE() in a routine is the routine's: the s3bridge schema.
 		RETURN CONCAT('no s3bridge agent is serving this instance (last seen ',
 			COALESCE(CONCAT(DATE_FORMAT(v_last, '%Y-%m-%d %H:%i:%s'), ' UTC'), 'never'),

@@ -145,6 +145,7 @@ func (in *Instance) dialect() sqlstore.Dialect {
 			// the stored connector a task is a run of, and the fire it ran for
 			{Table: "{tasks}", Name: "connector", Type: "VARCHAR(190) NULL"},
 			{Table: "{tasks}", Name: "scheduled_at", Type: "DATETIME(6) NULL"},
+			{Table: "{agents}", Name: "stopped_at", Type: "DATETIME(6) NULL"},
 		},
 		InstallSQL: func(ctx context.Context, tx *sql.Tx) error {
 			note, err := in.install(ctx, tx, functions, forms)

@@ -98,14 +98,16 @@ BEGIN
 	END IF;
 END $$
 --;;
--- _agent_check fails at once, naming the fix, when no agent has recorded
--- itself recently (agents beat every 2 s; 10 s without a beat is gone).
+-- _agent_check fails at once, naming the fix, when no running agent has
+-- recorded itself recently (agents beat every 2 s; 10 s without a beat is
+-- gone; a stopped agent is gone at once and says when it stopped).
 CREATE OR REPLACE FUNCTION {s}._agent_check(p_call text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+	v_alive timestamptz := (SELECT max(last_seen) FROM {s}.agents WHERE stopped_at IS NULL);
 	v_last timestamptz := (SELECT max(last_seen) FROM {s}.agents);
 BEGIN
-	IF v_last IS NULL OR v_last < clock_timestamp() - interval '10 seconds' THEN
+	IF v_alive IS NULL OR v_alive < clock_timestamp() - interval '10 seconds' THEN
 		RAISE EXCEPTION 'no s3bridge agent is serving this instance (last seen %); start one with: s3bridge agent --db postgres://…/%',
 			coalesce(to_char(v_last AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'), 'never'), current_database()
 			USING ERRCODE = 'object_not_in_prerequisite_state', HINT = p_call || ' waits for an agent to run its task';

@@ -132,6 +132,7 @@ func (in *Instance) dialect(replaceCompat bool) sqlstore.Dialect {
 			// the stored connector a task is a run of, and the fire it ran for
 			{Table: "{tasks}", Name: "connector", Type: "text"},
 			{Table: "{tasks}", Name: "scheduled_at", Type: "timestamptz"},
+			{Table: "{agents}", Name: "stopped_at", Type: "timestamptz"},
 		},
 		InstallSQL: func(ctx context.Context, tx *sql.Tx) error {
 			// SQL functions' bodies are checked at CREATE with the

@@ -155,5 +155,6 @@ var dialect = sqlstore.Dialect{
 		{Table: "{tasks}", Name: "caller_session", Type: "TEXT"},
 		{Table: "{tasks}", Name: "connector", Type: "TEXT"},
 		{Table: "{tasks}", Name: "scheduled_at", Type: "DATETIME"},
+		{Table: "{agents}", Name: "stopped_at", Type: "DATETIME"},
 	},
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/s3bridge/s3bridge"
 )
@@ -13,7 +14,7 @@ import (
 func (s *Store) Beat(ctx context.Context, a s3bridge.AgentInfo) error {
 	now := s.now()
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE {agents} SET last_seen = ?, host = ?, version = ? WHERE agent_id = ?`),
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE {agents} SET last_seen = ?, stopped_at = NULL, host = ?, version = ? WHERE agent_id = ?`),
 			now, a.Host, a.Version, a.ID)
 		if err != nil {
 			return fmt.Errorf("record agent %s on %s: %w", a.ID, s.name, err)
@@ -30,9 +31,15 @@ func (s *Store) Beat(ctx context.Context, a s3bridge.AgentInfo) error {
 }
 
 // Leave implements instance.Presence.
+// The row stays, marked stopped, so a SQL call can say when an agent was
+// last seen; stopped rows older than a day are removed.
 func (s *Store) Leave(ctx context.Context, agentID string) error {
-	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM {agents} WHERE agent_id = ?`), agentID); err != nil {
-		return fmt.Errorf("remove agent %s from %s: %w", agentID, s.name, err)
+	now := s.now()
+	if _, err := s.db.ExecContext(ctx, s.q(`UPDATE {agents} SET stopped_at = ?, last_seen = ? WHERE agent_id = ?`), now, now, agentID); err != nil {
+		return fmt.Errorf("record agent %s as stopped on %s: %w", agentID, s.name, err)
+	}
+	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM {agents} WHERE stopped_at < ?`), now.Add(-24*time.Hour)); err != nil {
+		return fmt.Errorf("remove stopped agents from %s: %w", s.name, err)
 	}
 	return nil
 }
