@@ -24,8 +24,8 @@ func (a *Agent) Execute(ctx context.Context, in instance.Instance, task *s3bridg
 	rep.onProgress = a.cfg.Progress
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	rep.Logf(s3bridge.LevelInfo, "%s task %d started by agent %s", task.Type, task.ID, a.cfg.ID)
-	rep.flush() // a start is recorded at once, even if this agent dies next
+	// The task log's start line was written by the claim itself.
+	log.Debug("task started", "attempt", task.Attempt)
 	hbDone := make(chan struct{})
 	var lost bool
 	go func() {

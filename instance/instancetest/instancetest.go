@@ -8,6 +8,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -163,6 +164,12 @@ func testClaimLimit(t *testing.T, in instance.Instance) {
 	}
 	if again, err := in.ClaimTask(ctx, second.ID, "d", time.Minute); err != nil || again == nil || again.ID != second.ID {
 		t.Fatalf("ClaimTask of a released task: got %v, %v", again, err)
+	}
+	// Each claim logs its start in its own transaction: both attempts of
+	// the released task are in its log, with their agents.
+	if lines, err := in.TaskLog(ctx, second.ID); err != nil || len(lines) != 2 ||
+		!strings.Contains(lines[0].Message, "started by agent b (attempt 1)") || !strings.Contains(lines[1].Message, "started by agent d (attempt 2)") {
+		t.Errorf("log of a task claimed twice: %v, %v; want a start line per claim", lines, err)
 	}
 	if err := in.Finish(ctx, first.Claim(), s3bridge.Success, s3bridge.Result{Info: "done", Rows: 7, Files: 2, Bytes: 1 << 40}); err != nil {
 		t.Fatal(err)

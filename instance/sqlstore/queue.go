@@ -128,6 +128,13 @@ func (s *Store) claim(ctx context.Context, agent string, lease time.Duration, id
 			agent, now.Add(lease), now, now, t.Attempt+1, t.ID); err != nil {
 			return fmt.Errorf("claim task %d: %w", t.ID, err)
 		}
+		// The start is logged in the claim's own transaction: a task that
+		// shows IN_PROGRESS always has the line that says who took it,
+		// even when that agent is killed the next instant.
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO {task_log} (task_id, logged_at, level, message) VALUES (?, ?, ?, ?)`),
+			t.ID, now.UTC(), string(s3bridge.LevelInfo), fmt.Sprintf("%s task %d started by agent %s (attempt %d)", t.Type, t.ID, agent, t.Attempt+1)); err != nil {
+			return fmt.Errorf("log the start of task %d: %w", t.ID, err)
+		}
 		t.Lifecycle, t.Agent, t.LastUpdated, t.Attempt = s3bridge.InProgress, agent, now, t.Attempt+1
 		if t.StartedAt == nil {
 			t.StartedAt = &now
