@@ -3,8 +3,8 @@ package e2e
 import (
 	"context"
 	"strconv"
-	"syscall"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
