@@ -75,6 +75,33 @@ ensure_mariadb() {
   wait_for 30 mariadb-admin -h 127.0.0.1 -P 3306 -uroot ping || { svc_log "MariaDB did not start"; return 1; }
 }
 
+# Pipelines read PostgreSQL's changes by logical replication: wal_level
+# must be logical, which needs a restart. Done once; a server already set
+# is left alone.
+ensure_postgres_logical() {
+  local level
+  level=$(psql -h 127.0.0.1 -U postgres -Atc 'show wal_level' 2>/dev/null) || { svc_log "PostgreSQL: cannot read wal_level"; return 1; }
+  [ "$level" = logical ] && return 0
+  svc_log "PostgreSQL: setting wal_level = logical (was $level) and restarting"
+  psql -h 127.0.0.1 -U postgres -qc "alter system set wal_level = logical" \
+    -c "alter system set max_replication_slots = 20" -c "alter system set max_wal_senders = 20" >&2 || return 1
+  local ver
+  ver=$(ls /etc/postgresql | sort -V | tail -1)
+  pg_ctlcluster --skip-systemctl-redirect "$ver" main restart >&2 || return 1
+  wait_for 30 pg_isready -q -h 127.0.0.1 -p 5432 || { svc_log "PostgreSQL did not come back"; return 1; }
+  level=$(psql -h 127.0.0.1 -U postgres -Atc 'show wal_level')
+  [ "$level" = logical ] || { svc_log "PostgreSQL: wal_level is still $level after the restart"; return 1; }
+}
+
+# Debian's python3-avro is the independent Avro reader the pipeline tests
+# check s3bridge's files with; tests run it as /usr/bin/python3 (Debian's,
+# not a pyenv shim).
+ensure_avro_reader() {
+  /usr/bin/python3 -c 'import avro.datafile' >/dev/null 2>&1 && return 0
+  svc_log "installing python3-avro"
+  apt_install python3-avro
+}
+
 # A private MariaDB with the binary log on (ROW), as production servers run:
 # its own data directory under the cache, 127.0.0.1:$MARIADB_BINLOG_PORT,
 # root without a password over TCP, utf8mb4 as Debian's configuration sets.
@@ -113,5 +140,5 @@ ensure_duckdb() {
 }
 
 ensure_services() {
-  ensure_minio && ensure_postgres && ensure_mariadb && ensure_mariadb_binlog && ensure_duckdb
+  ensure_minio && ensure_postgres && ensure_postgres_logical && ensure_mariadb && ensure_mariadb_binlog && ensure_duckdb && ensure_avro_reader
 }
