@@ -14,6 +14,9 @@ type Object struct {
 	ETag         string
 	LastModified time.Time
 	VersionID    string
+	// StorageClass is S3's (STANDARD, GLACIER, DEEP_ARCHIVE…); "" when
+	// the store does not say, which means STANDARD.
+	StorageClass string
 	// Metadata is the object's user metadata (x-amz-meta-*), keys in lower
 	// case without the prefix; only Stat fills it.
 	Metadata map[string]string

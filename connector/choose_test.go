@@ -73,3 +73,47 @@ func TestChoose(t *testing.T) {
 		})
 	}
 }
+
+// TestReadable: archived objects (GLACIER, DEEP_ARCHIVE) fail the run by
+// key, or are skipped with skip_glacier_objects; GLACIER_IR and unknown
+// classes are read.
+func TestReadable(t *testing.T) {
+	objs := []s3bridge.Object{
+		{Key: "a", StorageClass: "STANDARD"},
+		{Key: "b", StorageClass: "GLACIER"},
+		{Key: "c", StorageClass: "GLACIER_IR"},
+		{Key: "d", StorageClass: "DEEP_ARCHIVE"},
+		{Key: "e"},
+	}
+	for _, tc := range []struct {
+		name    string
+		skip    bool
+		read    string
+		skipped string
+		err     string
+	}{
+		{name: "fail", err: "s3://bk/b is stored in GLACIER"},
+		{name: "skip", skip: true, read: "a,c,e", skipped: "b,d"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := In{Bucket: "bk", SkipGlacierObjects: tc.skip}
+			read, skipped, err := in.readable(objs)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) || !strings.Contains(err.Error(), "skip_glacier_objects") {
+					t.Fatalf("error %v, want one naming %q and the option", err, tc.err)
+				}
+				return
+			}
+			var keys []string
+			for _, o := range read {
+				keys = append(keys, o.Key)
+			}
+			if err != nil || strings.Join(keys, ",") != tc.read || strings.Join(skipped, ",") != tc.skipped {
+				t.Errorf("read %v, skipped %v, %v; want %s and %s", keys, skipped, err, tc.read, tc.skipped)
+			}
+		})
+	}
+	if len(objs) != 5 || objs[1].Key != "b" {
+		t.Error("readable changed its argument")
+	}
+}

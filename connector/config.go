@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/s3bridge/s3bridge"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -59,12 +60,27 @@ type In struct {
 	// OnChanged is what a run does with an object loaded before whose
 	// ETag changed: reload (default), skip or error.
 	OnChanged string `yaml:"on_changed,omitempty" json:"on_changed,omitempty"`
-	Endpoint  string `yaml:"endpoint,omitempty" json:"endpoint,omitempty"`
-	Region    string `yaml:"region,omitempty" json:"region,omitempty"`
-	Auth      `yaml:",inline"`
-	Retry     `yaml:",inline"`
-	Decoders  []Decoder `yaml:"decoders,omitempty" json:"decoders,omitempty"`
-	Parser    Parser    `yaml:"parser,omitempty" json:"parser,omitempty"`
+	// SkipGlacierObjects leaves out objects to load that are archived
+	// (GLACIER, DEEP_ARCHIVE), logging each; without it such an object
+	// fails the run, naming its key. Objects loaded before and archived
+	// since don't count: only those a run would read.
+	SkipGlacierObjects bool `yaml:"skip_glacier_objects,omitempty" json:"skip_glacier_objects,omitempty"`
+	// LastPath and LastModifiedTime are starting points for users coming
+	// from Treasure Data or Embulk: objects whose key sorts at or before
+	// LastPath, or whose LastModified is at or before LastModifiedTime,
+	// are taken as loaded by the previous system and never loaded. The
+	// ledger does the rest; show reports both cursors from it.
+	LastPath         string `yaml:"last_path,omitempty" json:"last_path,omitempty"`
+	LastModifiedTime string `yaml:"last_modified_time,omitempty" json:"last_modified_time,omitempty"`
+	// UseModifiedTime is accepted for Embulk compatibility: it chose
+	// between Embulk's two cursors; the ledger replaces both.
+	UseModifiedTime bool   `yaml:"use_modified_time,omitempty" json:"use_modified_time,omitempty"`
+	Endpoint        string `yaml:"endpoint,omitempty" json:"endpoint,omitempty"`
+	Region          string `yaml:"region,omitempty" json:"region,omitempty"`
+	Auth            `yaml:",inline"`
+	Retry           `yaml:",inline"`
+	Decoders        []Decoder `yaml:"decoders,omitempty" json:"decoders,omitempty"`
+	Parser          Parser    `yaml:"parser,omitempty" json:"parser,omitempty"`
 }
 
 // Auth is the in: section's auth_method and its keys.
@@ -163,22 +179,18 @@ var columnTypes = []string{TypeBoolean, TypeLong, TypeDouble, TypeString, TypeTi
 // never silently means less than it says.
 var (
 	topKeys    = []string{"in", "out", "exec", "filters"}
-	inKeys     = []string{"type", "bucket", "path_prefix", "path", "path_match_pattern", "total_file_count_limit", "min_task_size", "incremental", "incremental_lookback", "on_changed", "endpoint", "region", "decoders", "parser", "maximum_retries", "initial_retry_interval_millis", "maximum_retry_interval_millis"}
+	inKeys     = []string{"type", "bucket", "path_prefix", "path", "path_match_pattern", "total_file_count_limit", "min_task_size", "incremental", "incremental_lookback", "on_changed", "skip_glacier_objects", "last_path", "last_modified_time", "use_modified_time", "endpoint", "region", "decoders", "parser", "maximum_retries", "initial_retry_interval_millis", "maximum_retry_interval_millis"}
 	authKeys   = []string{"auth_method", "access_key_id", "secret_access_key", "session_token", "profile_name", "role_arn", "account_id", "role_name", "arn_partition", "external_id", "session_name"}
 	parserKeys = []string{"type", "charset", "newline", "delimiter", "quote", "escape", "skip_header_lines", "null_string", "trim_if_not_quoted", "allow_extra_columns", "allow_optional_columns", "stop_on_invalid_record", "default_timezone", "columns"}
 	columnKeys = []string{"name", "type", "format", "timezone"}
 	outKeys    = []string{"mode", "type"}
 	// Not supported yet: each is part of issue 9's remaining work.
 	unsupported = map[string]string{
-		"skip_glacier_objects": "storage classes are not read yet",
-		"use_modified_time":    "the ledger replaces both of Embulk's cursors",
-		"last_path":            "starting points are not taken yet",
-		"last_modified_time":   "starting points are not taken yet",
-		"http_proxy":           "use HTTPS_PROXY in the environment",
-		"profile_file":         "use AWS_SHARED_CREDENTIALS_FILE in the environment",
-		"duration_in_seconds":  "assume_role sessions last the SDK's default",
-		"comment_line_marker":  "comment lines are not skipped yet",
-		"time_column":          "no time column is added yet",
+		"http_proxy":          "use HTTPS_PROXY in the environment",
+		"profile_file":        "use AWS_SHARED_CREDENTIALS_FILE in the environment",
+		"duration_in_seconds": "assume_role sessions last the SDK's default",
+		"comment_line_marker": "comment lines are not skipped yet",
+		"time_column":         "no time column is added yet",
 	}
 	// methodKeys are the keys each auth_method takes.
 	methodKeys = map[string][]string{
@@ -394,6 +406,9 @@ func (c Config) ValidateSeed() error {
 	if _, err := in.lookback(); err != nil {
 		return err
 	}
+	if _, err := in.startTime(); err != nil {
+		return err
+	}
 	switch in.OnChanged {
 	case "", onChangedReload, onChangedSkip, onChangedError:
 	default:
@@ -460,6 +475,31 @@ func (in In) lookback() (time.Duration, error) {
 		return 0, fmt.Errorf("config: in.incremental_lookback %q: want a positive duration such as 24h or 90m", in.IncrementalLookback)
 	}
 	return d, nil
+}
+
+// startTime is last_modified_time: Embulk's format
+// (2019-06-03T10:30:19.806Z) or any RFC 3339 time; zero when not set.
+func (in In) startTime() (time.Time, error) {
+	if in.LastModifiedTime == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, in.LastModifiedTime)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("config: in.last_modified_time %q: want a UTC time such as 2019-06-03T10:30:19.806Z", in.LastModifiedTime)
+	}
+	return t, nil
+}
+
+// started reports whether an object is at or before the config's
+// starting points: loaded by the system the user comes from.
+func (in In) started(o s3bridge.Object, since time.Time) bool {
+	return (in.LastPath != "" && o.Key <= in.LastPath) || (!since.IsZero() && !o.LastModified.After(since))
+}
+
+// archived reports whether an object must be restored before it can be
+// read: GLACIER_IR is read directly, GLACIER and DEEP_ARCHIVE are not.
+func archived(o s3bridge.Object) bool {
+	return o.StorageClass == "GLACIER" || o.StorageClass == "DEEP_ARCHIVE"
 }
 
 func (in In) incremental() bool { return in.Incremental == nil || *in.Incremental }

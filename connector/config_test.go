@@ -18,7 +18,7 @@ func TestParseRefuses(t *testing.T) {
 	}{
 		{"unknown key", base + "  bukket: x\n", `in: unknown key "bukket"`},
 		{"unknown top key", base + "outt: {}\n", `unknown key "outt"`},
-		{"not yet", base + "  use_modified_time: true\n", "use_modified_time is not supported yet"},
+		{"not yet", base + "  comment_line_marker: \"#\"\n", "comment_line_marker is not supported yet"},
 		{"filter key", base + "filters:\n- type: column\n  colums: []\n", `filters[0]: unknown key "colums"`},
 		{"filter column key", base + "filters:\n- type: column\n  add_columns:\n  - {name: a, typ: long}\n", `filters[0].add_columns: unknown key "typ"`},
 		{"filters not a list", base + "filters: {type: column}\n", "filters must be a list"},

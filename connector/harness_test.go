@@ -67,6 +67,8 @@ type harness struct {
 	// held are the literal secrets of the configs, as connector issue
 	// holds them in its process.
 	held map[string]string
+	// wrap, when set, stands between runs and S3.
+	wrap func(connector.ObjectStore) connector.ObjectStore
 }
 
 func newBucket(t *testing.T) *harness {
@@ -86,8 +88,12 @@ func newHarness(t *testing.T, d database) *harness {
 	h.db = h.in.(interface{ DB() *sql.DB }).DB()
 	r := &connector.Runner{
 		Open: func(ctx context.Context, s connector.S3) (connector.ObjectStore, error) {
-			return s3store.New(ctx, s3store.Config{Endpoint: s.Endpoint, Region: s.Region, Auth: s.Auth,
+			store, err := s3store.New(ctx, s3store.Config{Endpoint: s.Endpoint, Region: s.Region, Auth: s.Auth,
 				AccessKeyID: s.AccessKeyID, SecretAccessKey: s.SecretAccessKey}, nil)
+			if err != nil || h.wrap == nil {
+				return store, err
+			}
+			return h.wrap(store), nil
 		},
 		Env: connector.Env{Getenv: func(k string) string { return h.held[k] }},
 	}

@@ -116,6 +116,43 @@ func (c Config) candidates(ctx context.Context, store ObjectStore) ([]s3bridge.O
 	return out, nil
 }
 
+// afterStart leaves out the objects at or before the starting points
+// (last_path, last_modified_time) and says how many it left out.
+func (in In) afterStart(objs []s3bridge.Object) ([]s3bridge.Object, int, error) {
+	since, err := in.startTime()
+	if err != nil || (in.LastPath == "" && since.IsZero()) {
+		return objs, 0, err
+	}
+	out := make([]s3bridge.Object, 0, len(objs))
+	for _, o := range objs {
+		if !in.started(o, since) {
+			out = append(out, o)
+		}
+	}
+	return out, len(objs) - len(out), nil
+}
+
+// readable splits the objects a run would load into those it can read
+// and the archived ones it skips (skip_glacier_objects), or fails on the
+// first archived one, naming it: a GET of it would fail in the middle of
+// the load, after other files were read.
+func (in In) readable(objs []s3bridge.Object) ([]s3bridge.Object, []string, error) {
+	var skipped []string
+	out := objs[:0:0]
+	for _, o := range objs {
+		if !archived(o) {
+			out = append(out, o)
+			continue
+		}
+		if !in.SkipGlacierObjects {
+			return nil, nil, fmt.Errorf("s3://%s/%s is stored in %s and can't be read without a restore; restore it, or set in.skip_glacier_objects: true to leave such objects out",
+				in.Bucket, o.Key, o.StorageClass)
+		}
+		skipped = append(skipped, o.Key)
+	}
+	return out, skipped, nil
+}
+
 // where names the config's objects for messages.
 func (c Config) where() string {
 	if c.In.Path != "" {

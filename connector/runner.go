@@ -141,6 +141,10 @@ func (r *Runner) attempt(ctx context.Context, sink bulk.Sink, store ObjectStore,
 	if err != nil {
 		return none, err
 	}
+	objs, before, err := cfg.In.afterStart(objs)
+	if err != nil {
+		return none, err
+	}
 	view := ledgerView{}
 	if cfg.In.incremental() {
 		if view.window, err = cfg.In.lookback(); err != nil {
@@ -159,8 +163,16 @@ func (r *Runner) attempt(ctx context.Context, sink bulk.Sink, store ObjectStore,
 	if err != nil {
 		return none, err
 	}
-	rep.Logf(s3bridge.LevelInfo, "connector %s: %d object(s) at %s; %d already loaded, %d changed (reloaded), %d changed (kept), %d older than the look-back window, %d to load, %d left for the next run (total_file_count_limit)",
-		p.Name, len(objs), cfg.where(), c.loaded, c.changed, c.kept, c.old, len(c.load), c.deferred)
+	var frozen []string
+	if c.load, frozen, err = cfg.In.readable(c.load); err != nil {
+		return none, err
+	}
+	for _, key := range frozen {
+		rep.Logf(s3bridge.LevelWarn, "connector %s: skipped s3://%s/%s: it is archived (skip_glacier_objects); it is not in the ledger, so a later run loads it once it is back in a readable storage class",
+			p.Name, cfg.In.Bucket, key)
+	}
+	rep.Logf(s3bridge.LevelInfo, "connector %s: %d object(s) at %s; %d before the starting point, %d already loaded, %d changed (reloaded), %d changed (kept), %d older than the look-back window, %d archived (skipped), %d to load, %d left for the next run (total_file_count_limit)",
+		p.Name, len(objs)+before, cfg.where(), before, c.loaded, c.changed, c.kept, c.old, len(frozen), len(c.load), c.deferred)
 	mode := cfg.mode()
 	if len(c.load) == 0 && mode != ModeReplace {
 		info := fmt.Sprintf("connector %s: no new data at %s; table %q unchanged", p.Name, cfg.where(), p.Table)

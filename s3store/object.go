@@ -119,6 +119,7 @@ func (c *Client) List(ctx context.Context, bucket, prefix, delimiter string) ([]
 				Size:         aws.ToInt64(o.Size),
 				ETag:         aws.ToString(o.ETag),
 				LastModified: aws.ToTime(o.LastModified),
+				StorageClass: string(o.StorageClass),
 			})
 		}
 		for _, p := range page.CommonPrefixes {
@@ -145,6 +146,7 @@ func (c *Client) Stat(ctx context.Context, bucket, key string) (s3bridge.Object,
 		ETag:         aws.ToString(out.ETag),
 		LastModified: aws.ToTime(out.LastModified),
 		VersionID:    aws.ToString(out.VersionId),
+		StorageClass: string(out.StorageClass),
 		Metadata:     out.Metadata,
 	}, nil
 }
