@@ -148,6 +148,10 @@ type Column struct {
 type Out struct {
 	// Mode is append (default), replace or replace_on_new_data.
 	Mode string `yaml:"mode,omitempty" json:"mode,omitempty"`
+	// TimeColumn is Treasure Data's --time-column: a long or timestamp
+	// column every row must have (a row without it is a bad row, named
+	// by object, line and column), indexed by --auto-create-table.
+	TimeColumn string `yaml:"time_column,omitempty" json:"time_column,omitempty"`
 }
 
 // Out modes.
@@ -183,14 +187,13 @@ var (
 	authKeys   = []string{"auth_method", "access_key_id", "secret_access_key", "session_token", "profile_name", "role_arn", "account_id", "role_name", "arn_partition", "external_id", "session_name"}
 	parserKeys = []string{"type", "charset", "newline", "delimiter", "quote", "escape", "skip_header_lines", "null_string", "trim_if_not_quoted", "allow_extra_columns", "allow_optional_columns", "stop_on_invalid_record", "default_timezone", "columns"}
 	columnKeys = []string{"name", "type", "format", "timezone"}
-	outKeys    = []string{"mode", "type"}
+	outKeys    = []string{"mode", "type", "time_column"}
 	// Not supported yet: each is part of issue 9's remaining work.
 	unsupported = map[string]string{
 		"http_proxy":          "use HTTPS_PROXY in the environment",
 		"profile_file":        "use AWS_SHARED_CREDENTIALS_FILE in the environment",
 		"duration_in_seconds": "assume_role sessions last the SDK's default",
 		"comment_line_marker": "comment lines are not skipped yet",
-		"time_column":         "no time column is added yet",
 	}
 	// methodKeys are the keys each auth_method takes.
 	methodKeys = map[string][]string{
@@ -341,8 +344,22 @@ func (c Config) Validate() error {
 	if err := c.In.Retry.validate(); err != nil {
 		return err
 	}
-	if _, err := c.filtered(); err != nil {
+	l, err := c.filtered()
+	if err != nil {
 		return err
+	}
+	if name := c.Out.TimeColumn; name != "" {
+		i := l.find(name)
+		if i < 0 {
+			names := make([]string, len(l))
+			for i, s := range l {
+				names[i] = s.Name
+			}
+			return fmt.Errorf("config: out.time_column %q is not a column of the rows (columns: %s)", name, strings.Join(names, ", "))
+		}
+		if typ := l[i].Type; typ != TypeLong && typ != TypeTimestamp {
+			return fmt.Errorf("config: out.time_column %q is a %s column; it must be long or timestamp (add one with the add_time filter)", name, typ)
+		}
 	}
 	p := c.In.Parser
 	switch p.Type {

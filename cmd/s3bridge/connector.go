@@ -31,10 +31,10 @@ func connectorCommands() []command {
 		{"connector preview", "[--json] [--rows N] LOAD.yml", "show the first rows of a connector config's objects, parsed and typed",
 			[]arg{{"LOAD.yml", "a config with its parser (connector guess writes one)"}},
 			"s3bridge connector preview load.yml", runConnectorPreview},
-		{"connector issue", "--db URL --table T [--name N] [--auto-create-table] [--async] [--json] LOAD.yml", "run a connector once now: load the objects its ledger lacks, exactly once",
+		{"connector issue", "--db URL --table T [--name N] [--auto-create-table] [--time-column C] [--async] [--json] LOAD.yml", "run a connector once now: load the objects its ledger lacks, exactly once",
 			[]arg{{"LOAD.yml", "the connector config; the connector's name (its ledger) is the file's name without extension unless --name"}},
 			"s3bridge connector issue load.yml --db " + exampleDB + " --table events --auto-create-table", runConnectorIssue},
-		{"connector create", "--db URL --table T [--timezone TZ] [--delay SECONDS] [--auto-create-table] [--json] NAME CRON LOAD.yml",
+		{"connector create", "--db URL --table T [--timezone TZ] [--delay SECONDS] [--auto-create-table] [--time-column C] [--json] NAME CRON LOAD.yml",
 			"store a connector with its schedule; agents run it at each fire",
 			[]arg{{"NAME", "the connector's name (its ledger's key)"}, {"CRON", `five fields, @hourly, @daily, @weekly, @monthly, @yearly, @every DURATION, or "" for no schedule`},
 				{"LOAD.yml", "the connector config; secrets only as ${env:NAME} or ${file:/path}"}},
@@ -45,7 +45,7 @@ func connectorCommands() []command {
 			[]arg{{"NAME", "the connector"}}, "s3bridge connector show --db " + exampleDB + " events", runConnectorShow},
 		{"connector history", "--db URL [--json] NAME", "list a stored connector's runs, newest first",
 			[]arg{{"NAME", "the connector"}}, "s3bridge connector history --db " + exampleDB + " events", runConnectorHistory},
-		{"connector update", "--db URL [--cron CRON] [--timezone TZ] [--delay SECONDS] [--config FILE] [--reset-state] [--json] NAME",
+		{"connector update", "--db URL [--cron CRON] [--timezone TZ] [--delay SECONDS] [--config FILE] [--time-column C] [--reset-state] [--json] NAME",
 			"change a stored connector's schedule or config, or forget what it loaded",
 			[]arg{{"NAME", "the connector"}}, `s3bridge connector update --db ` + exampleDB + ` events --cron "0 3 * * *"`, runConnectorUpdate},
 		{"connector run", "--db URL [--async] [--json] NAME", "run a stored connector now, outside its schedule",
@@ -181,6 +181,7 @@ func runConnectorIssue(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&p.Table, "table", "", "the table to load (schema.table allowed)")
 	fs.StringVar(&p.Name, "name", "", "the connector's name, which keys its ledger (default: the config file's name)")
 	fs.BoolVar(&autoCreate, "auto-create-table", false, "create the table from the config's columns when it does not exist")
+	timeColumn := timeColumnFlag(fs)
 	pos, err := fs.parse(args, 1, 1)
 	if err != nil {
 		return err
@@ -198,6 +199,9 @@ func runConnectorIssue(ctx context.Context, e *env, args []string) error {
 		cfg, err := readConfig(pos[0])
 		if err != nil {
 			return err
+		}
+		if *timeColumn != "" {
+			cfg.Out.TimeColumn = *timeColumn
 		}
 		// Literal secrets stay in this process: the task holds ${held:…}.
 		var held map[string]string
@@ -242,14 +246,22 @@ func createTable(ctx context.Context, in instance.Instance, p connector.Params) 
 	if err != nil {
 		return err
 	}
-	ddl, err := connector.CreateTableSQL(withDB.DialectName(), p.Schema, p.Table, cols)
+	ddl, err := connector.CreateTableStatements(withDB.DialectName(), p.Schema, p.Table, cols, p.Config.Out.TimeColumn)
 	if err != nil {
 		return err
 	}
-	if _, err := withDB.DB().ExecContext(ctx, ddl); err != nil {
-		return fmt.Errorf("auto-create table %s: %w", p.Table, err)
+	for _, stmt := range ddl {
+		if _, err := withDB.DB().ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("auto-create table %s: %w", p.Table, err)
+		}
 	}
 	return nil
+}
+
+// timeColumnFlag is --time-column, Treasure Data's: written into the
+// config's out.time_column.
+func timeColumnFlag(fs *flagSet) *string {
+	return fs.String("time-column", "", "the long or timestamp `COLUMN` every row must have (out.time_column); --auto-create-table makes it NOT NULL and indexes it")
 }
 
 // storedConnectors is what the stored connectors' commands need of an
@@ -356,6 +368,7 @@ func runConnectorCreate(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&st.Timezone, "timezone", "UTC", "the schedule's IANA time `ZONE` (Asia/Tokyo; abbreviations such as PST are refused)")
 	fs.Int64Var(&delay, "delay", 0, "start each run `SECONDS` after its scheduled time")
 	fs.BoolVar(&st.AutoCreate, "auto-create-table", false, "create the table from the config's columns when it does not exist")
+	timeColumn := timeColumnFlag(fs)
 	pos, err := fs.parse(args, 3, 3)
 	if err != nil {
 		return err
@@ -371,6 +384,9 @@ func runConnectorCreate(ctx context.Context, e *env, args []string) error {
 		cfg, err := readConfig(pos[2])
 		if err != nil {
 			return err
+		}
+		if *timeColumn != "" {
+			cfg.Out.TimeColumn = *timeColumn
 		}
 		if st, err = connector.Stored(st, cfg, time.Now()); err != nil {
 			return err
@@ -569,6 +585,7 @@ func runConnectorUpdate(ctx context.Context, e *env, args []string) error {
 	fs.Int64Var(&delay, "delay", 0, "the new delay, in `SECONDS` after each scheduled time")
 	fs.StringVar(&cfgPath, "config", "", "replace the config with the one in `FILE`")
 	fs.BoolVar(&reset, "reset-state", false, "forget what the connector loaded (its ledger): the next run loads every matching object")
+	timeColumn := timeColumnFlag(fs)
 	pos, err := fs.parse(args, 1, 1)
 	if err != nil {
 		return err
@@ -588,6 +605,9 @@ func runConnectorUpdate(ctx context.Context, e *env, args []string) error {
 			if cfg, err = readConfig(cfgPath); err != nil {
 				return err
 			}
+		}
+		if set["time-column"] {
+			cfg.Out.TimeColumn = *timeColumn
 		}
 		if set["cron"] {
 			st.Cron = cron
