@@ -188,6 +188,10 @@ var (
 	// ErrLimit means a configured limit (files in area, size, extension)
 	// refuses the operation.
 	ErrLimit = errors.New("limit exceeded")
+	// ErrConnectionLost means the database session ended under an
+	// operation (a server restart, a killed session, a network cut): the
+	// transaction is gone, and the operation may succeed on a new one.
+	ErrConnectionLost = errors.New("database connection lost")
 )
 
 // ErrNotAttached means the database has no s3bridge schema: run attach.

@@ -76,8 +76,9 @@ var sdkRetryable = retry.IsErrorRetryables(retry.DefaultRetryables)
 // Retryable reports whether a run that failed with err may succeed when
 // run again: what the AWS SDK retries (its errors keep their types
 // through the SDK's MaxAttemptsError and our wrapping), a database
-// connection that broke (driver.ErrBadConn, or a network error under the
-// driver's), and an object body cut short. Cancellation, a lost lease,
+// connection that broke (s3bridge.ErrConnectionLost, which the instance
+// packages make of their drivers' errors, or driver.ErrBadConn), and an
+// object body cut short. Cancellation, a lost lease,
 // refused access and everything else — a bad row first — are final.
 func Retryable(err error) bool {
 	switch {
@@ -85,7 +86,7 @@ func Retryable(err error) bool {
 		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, s3bridge.ErrLeaseLost), errors.Is(err, s3bridge.ErrAccessDenied):
 		return false
-	case errors.Is(err, driver.ErrBadConn), errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.Is(err, s3bridge.ErrConnectionLost), errors.Is(err, driver.ErrBadConn), errors.Is(err, io.ErrUnexpectedEOF):
 		return true
 	}
 	return sdkRetryable.IsErrorRetryable(err) == aws.TrueTernary

@@ -45,6 +45,15 @@ var readerSeq atomic.Int64
 // for a replace) against the caller, and the statement's SET expressions
 // may only compute from the row (statement.CheckSetExpr).
 func (in *Instance) Begin(ctx context.Context, t bulk.Target) (bulk.Tx, error) {
+	// A session that ends under the load reads as s3bridge.ErrConnectionLost.
+	tx, err := in.begin(ctx, t)
+	if err != nil {
+		return nil, bulk.MarkLost(err, connLost)
+	}
+	return bulk.LostConnection(tx, connLost), nil
+}
+
+func (in *Instance) begin(ctx context.Context, t bulk.Target) (bulk.Tx, error) {
 	if t.Caller != "" && t.Statement != "" {
 		st, err := statement.ParseLoad(t.Statement)
 		if err != nil {

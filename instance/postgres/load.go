@@ -23,6 +23,15 @@ var _ bulk.Sink = (*Instance)(nil)
 // Replace deletes the old rows in the same transaction (not TRUNCATE, which
 // would lock readers out): they stay visible until the new ones commit.
 func (in *Instance) Begin(ctx context.Context, t bulk.Target) (bulk.Tx, error) {
+	// A session that ends under the load reads as s3bridge.ErrConnectionLost.
+	tx, err := in.begin(ctx, t)
+	if err != nil {
+		return nil, bulk.MarkLost(err, connLost)
+	}
+	return bulk.LostConnection(tx, connLost), nil
+}
+
+func (in *Instance) begin(ctx context.Context, t bulk.Target) (bulk.Tx, error) {
 	if t.Duplicates != "" {
 		return nil, fmt.Errorf("load: %s (on duplicate keys) has no COPY equivalent on PostgreSQL; load into a staging table and INSERT … ON CONFLICT", t.Duplicates)
 	}
