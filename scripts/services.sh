@@ -97,9 +97,10 @@ ensure_postgres_logical() {
 # check s3bridge's files with; tests run it as /usr/bin/python3 (Debian's,
 # not a pyenv shim).
 ensure_avro_reader() {
-  /usr/bin/python3 -c 'import avro.datafile' >/dev/null 2>&1 && return 0
-  svc_log "installing python3-avro"
-  apt_install python3-avro
+  # snappy and zstandard: python3-avro reads those codecs only with them.
+  /usr/bin/python3 -c 'import avro.datafile, snappy, zstandard' >/dev/null 2>&1 && return 0
+  svc_log "installing python3-avro with its snappy and zstandard codecs"
+  apt_install python3-avro python3-snappy python3-zstandard
 }
 
 # A private MariaDB with the binary log on (ROW), as production servers run:

@@ -1,0 +1,190 @@
+package pgsource
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pglogrepl"
+
+	"github.com/s3bridge/s3bridge/pipeline"
+)
+
+// relation is what a Relation message told us about a table, with the
+// schema version its rows are written with.
+type relation struct {
+	schema *pipeline.TableSchema
+}
+
+// decoder turns pgoutput messages (protocol version 1) into pipeline
+// events. It keeps the relations pgoutput announced and the latest schema
+// version of each table.
+type decoder struct {
+	database string
+	types    *typeResolver
+	values   *valueDecoder
+	// relations by relation OID, as announced on this connection.
+	relations map[uint32]*relation
+	// latest schema version by "schema.table", across reconnects: seeded
+	// from the caller's known versions.
+	latest map[string]*pipeline.TableSchema
+	tx     *pipeline.Tx
+	// onSchema, when set, is told of every new schema version.
+	onSchema func(*pipeline.TableSchema)
+}
+
+func newDecoder(database string, types *typeResolver, known []pipeline.TableSchema) *decoder {
+	d := &decoder{database: database, types: types, values: newValueDecoder(),
+		relations: map[uint32]*relation{}, latest: map[string]*pipeline.TableSchema{}}
+	for i := range known {
+		k := known[i]
+		if cur, ok := d.latest[k.Schema+"."+k.Table]; !ok || k.Version > cur.Version {
+			d.latest[k.Schema+"."+k.Table] = &k
+		}
+	}
+	return d
+}
+
+// decode handles one logical replication message read at walStart and
+// returns the event it makes, if any.
+func (d *decoder) decode(ctx context.Context, walStart pglogrepl.LSN, data []byte) (pipeline.Event, bool, error) {
+	msg, err := pglogrepl.Parse(data)
+	if err != nil {
+		return pipeline.Event{}, false, fmt.Errorf("parse pgoutput message at %s: %w", walStart, err)
+	}
+	switch m := msg.(type) {
+	case *pglogrepl.RelationMessage:
+		return pipeline.Event{}, false, d.relation(ctx, m)
+	case *pglogrepl.BeginMessage:
+		if d.tx != nil {
+			return pipeline.Event{}, false, fmt.Errorf("begin of transaction %d at %s inside transaction %d", m.Xid, walStart, d.tx.ID)
+		}
+		d.tx = &pipeline.Tx{ID: int64(m.Xid), BeginLSN: pipeline.LSN(walStart),
+			CommitLSN: pipeline.LSN(m.FinalLSN), CommitTime: m.CommitTime.UTC()}
+		return pipeline.Event{Begin: d.tx}, true, nil
+	case *pglogrepl.CommitMessage:
+		if d.tx == nil {
+			return pipeline.Event{}, false, fmt.Errorf("commit at %s outside a transaction", m.CommitLSN)
+		}
+		tx := d.tx
+		d.tx = nil
+		tx.CommitLSN, tx.EndLSN = pipeline.LSN(m.CommitLSN), pipeline.LSN(m.TransactionEndLSN)
+		return pipeline.Event{Commit: tx}, true, nil
+	case *pglogrepl.InsertMessage:
+		c, err := d.change(m.RelationID, pipeline.OpCreate, nil, 0, m.Tuple)
+		return pipeline.Event{Change: c}, err == nil, err
+	case *pglogrepl.UpdateMessage:
+		c, err := d.change(m.RelationID, pipeline.OpUpdate, m.OldTuple, m.OldTupleType, m.NewTuple)
+		return pipeline.Event{Change: c}, err == nil, err
+	case *pglogrepl.DeleteMessage:
+		c, err := d.change(m.RelationID, pipeline.OpDelete, m.OldTuple, m.OldTupleType, nil)
+		return pipeline.Event{Change: c}, err == nil, err
+	case *pglogrepl.TruncateMessage:
+		return pipeline.Event{}, false, fmt.Errorf("truncate must go through decodeTruncate")
+	case *pglogrepl.LogicalDecodingMessage:
+		return pipeline.Event{Message: &pipeline.Message{LSN: pipeline.LSN(m.LSN), Transactional: m.Transactional,
+			Prefix: m.Prefix, Content: append([]byte(nil), m.Content...)}}, true, nil
+	default:
+		// Origin and Type messages carry nothing the files need: types are
+		// resolved from pg_type by OID.
+		return pipeline.Event{}, false, nil
+	}
+}
+
+// decodeTruncate returns one change per truncated table.
+func (d *decoder) decodeTruncate(m *pglogrepl.TruncateMessage) ([]pipeline.Event, error) {
+	evs := make([]pipeline.Event, 0, len(m.RelationIDs))
+	for _, id := range m.RelationIDs {
+		c, err := d.change(id, pipeline.OpTruncate, nil, 0, nil)
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, pipeline.Event{Change: c})
+	}
+	return evs, nil
+}
+
+func (d *decoder) relation(ctx context.Context, m *pglogrepl.RelationMessage) error {
+	cur := pipeline.TableSchema{Database: d.database, Schema: m.Namespace, Table: m.RelationName}
+	for _, c := range m.Columns {
+		t, err := d.types.resolve(ctx, c.DataType, c.TypeModifier)
+		if err != nil {
+			return fmt.Errorf("relation %s.%s column %s: %w", m.Namespace, m.RelationName, c.Name, err)
+		}
+		// pgoutput doesn't say whether a column is NOT NULL; every column
+		// is nullable to the files (a key-only before image has NULLs in
+		// NOT NULL columns anyway).
+		cur.Columns = append(cur.Columns, pipeline.Column{Name: c.Name, Type: t, Nullable: true, Key: c.Flags&1 != 0})
+	}
+	key := m.Namespace + "." + m.RelationName
+	next, isNew := pipeline.Evolve(d.latest[key], cur)
+	d.latest[key] = &next
+	d.relations[m.RelationID] = &relation{schema: &next}
+	if isNew && d.onSchema != nil {
+		d.onSchema(&next)
+	}
+	return nil
+}
+
+func (d *decoder) change(relID uint32, op pipeline.Op, old *pglogrepl.TupleData, oldType uint8, new *pglogrepl.TupleData) (*pipeline.Change, error) {
+	if d.tx == nil {
+		return nil, fmt.Errorf("%s change of relation %d outside a transaction", op, relID)
+	}
+	rel, ok := d.relations[relID]
+	if !ok {
+		return nil, fmt.Errorf("%s change of relation %d that was not announced", op, relID)
+	}
+	ts := rel.schema
+	c := &pipeline.Change{Op: op, Schema: ts, Source: pipeline.Source{
+		LSN: d.tx.CommitLSN, TxID: d.tx.ID, CommitTime: d.tx.CommitTime,
+		Database: ts.Database, Schema: ts.Schema, Table: ts.Table,
+	}}
+	var err error
+	if old != nil {
+		if c.Before, _, err = d.row(ts, old, nil); err != nil {
+			return nil, fmt.Errorf("%s %s before image: %w", op, ts.QualifiedName(), err)
+		}
+	}
+	if new != nil {
+		// With REPLICA IDENTITY FULL the old tuple holds every column,
+		// TOASTed ones included: fill unchanged values from it.
+		var fill pipeline.Row
+		if oldType == pglogrepl.UpdateMessageTupleTypeOld {
+			fill = c.Before
+		}
+		if c.After, c.UnchangedToast, err = d.row(ts, new, fill); err != nil {
+			return nil, fmt.Errorf("%s %s after image: %w", op, ts.QualifiedName(), err)
+		}
+	}
+	return c, nil
+}
+
+// row decodes a tuple. A column marked unchanged-TOAST ('u') takes its value
+// from fill when fill has it; otherwise its value stays nil and its name is
+// returned among the unchanged columns — never a NULL by accident.
+func (d *decoder) row(ts *pipeline.TableSchema, tup *pglogrepl.TupleData, fill pipeline.Row) (pipeline.Row, []string, error) {
+	if len(tup.Columns) != len(ts.Columns) {
+		return nil, nil, fmt.Errorf("tuple has %d columns, relation has %d", len(tup.Columns), len(ts.Columns))
+	}
+	row := make(pipeline.Row, len(ts.Columns))
+	var unchanged []string
+	for i, col := range tup.Columns {
+		switch col.DataType {
+		case pglogrepl.TupleDataTypeNull:
+		case pglogrepl.TupleDataTypeToast:
+			if fill != nil && fill[i] != nil {
+				row[i] = fill[i]
+			} else {
+				unchanged = append(unchanged, ts.Columns[i].Name)
+			}
+		case pglogrepl.TupleDataTypeText:
+			v, err := d.values.decode(ts.Columns[i].Type, col.Data)
+			if err != nil {
+				return nil, nil, fmt.Errorf("column %s (%s): %w", ts.Columns[i].Name, ts.Columns[i].Type.Name, err)
+			}
+			row[i] = v
+		default:
+			return nil, nil, fmt.Errorf("column %s: tuple data type %q not requested", ts.Columns[i].Name, col.DataType)
+		}
+	}
+	return row, unchanged, nil
+}

@@ -1,0 +1,233 @@
+package pgsource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/s3bridge/s3bridge/pipeline"
+)
+
+// StreamOptions say where and how to stream.
+type StreamOptions struct {
+	// Start is the position to stream from: the pipeline's checkpoint (the
+	// EndLSN of the last durable transaction) or, for a new pipeline, the
+	// slot's ConsistentPoint. Zero means the slot's confirmed_flush_lsn.
+	// A Start before confirmed_flush_lsn is a *BehindSlotError.
+	Start pipeline.LSN
+	// Known are the latest schema versions the pipeline has written, so
+	// versions go on counting across restarts instead of starting at 1.
+	Known []pipeline.TableSchema
+	// StatusInterval is how often a standby status update is sent even
+	// when the server asks for none; default 10s. It must stay well below
+	// the server's wal_sender_timeout (default 60s).
+	StatusInterval time.Duration
+	// OnSchema, when set, is called (from Next) with every new schema
+	// version before the first change that uses it.
+	OnSchema func(*pipeline.TableSchema)
+}
+
+// Stream reads a slot's changes as pipeline events (see pipeline.Event).
+// Next and Close are for one goroutine; Confirm may be called from any.
+//
+// The server waits for a reply to its keepalives: the caller must keep
+// calling Next (at least every StatusInterval) while the stream is open —
+// replies, like periodic status updates, are sent from Next.
+type Stream struct {
+	src      *Source
+	conn     *pgconn.PgConn // replication connection
+	catalog  *pgconn.PgConn // ordinary connection for pg_type lookups
+	dec      *decoder
+	start    pipeline.LSN
+	durable  atomic.Uint64
+	interval time.Duration
+	next     time.Time // when the next status update is due
+	pending  []pipeline.Event
+}
+
+// Stream opens a replication connection and starts streaming the slot at
+// opts.Start. It checks first that the slot exists (else ErrSlotMissing)
+// and that Start is not behind its confirmed_flush_lsn.
+func (s *Source) Stream(ctx context.Context, opts StreamOptions) (*Stream, error) {
+	catalog, err := s.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.waitInactive(ctx, catalog); err != nil {
+		catalog.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	st, err := s.slotState(ctx, catalog)
+	if err != nil {
+		catalog.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	start := opts.Start
+	if start == 0 {
+		start = st.ConfirmedFlush
+	}
+	if start < st.ConfirmedFlush {
+		catalog.Close(context.WithoutCancel(ctx))
+		return nil, &BehindSlotError{Slot: s.name, Start: start, Confirmed: st.ConfirmedFlush}
+	}
+	conn, err := s.connectReplication(ctx)
+	if err != nil {
+		catalog.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	// publication_names is parsed as a list of identifiers: quote it.
+	args := []string{"proto_version '1'", "publication_names '" + s.quotedName() + "'", "messages 'true'"}
+	err = pglogrepl.StartReplication(ctx, conn, s.quotedName(), pglogrepl.LSN(start),
+		pglogrepl.StartReplicationOptions{Mode: pglogrepl.LogicalReplication, PluginArgs: args})
+	if err != nil {
+		conn.Close(context.WithoutCancel(ctx))
+		catalog.Close(context.WithoutCancel(ctx))
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "42704" { // undefined_object: dropped meanwhile
+			return nil, fmt.Errorf("start replication from slot %s: %w: %v", s.name, ErrSlotMissing, err)
+		}
+		return nil, fmt.Errorf("start replication from slot %s at %s: %w", s.name, start, err)
+	}
+	str := &Stream{src: s, conn: conn, catalog: catalog, start: start,
+		interval: opts.StatusInterval}
+	if str.interval <= 0 {
+		str.interval = 10 * time.Second
+	}
+	str.durable.Store(uint64(start))
+	types := &typeResolver{conn: func(context.Context) (*pgconn.PgConn, error) { return catalog, nil }, cache: map[uint32]catalogType{}}
+	str.dec = newDecoder(s.cfg.Database, types, opts.Known)
+	str.dec.onSchema = opts.OnSchema
+	return str, nil
+}
+
+// Start returns the position the stream started at.
+func (st *Stream) Start() pipeline.LSN { return st.start }
+
+// Confirm records that everything up to lsn (a transaction's EndLSN) is
+// durable. The next standby status update reports it as written, flushed
+// and applied, which lets the server advance the slot's confirmed_flush_lsn
+// and recycle WAL. Confirm never moves the position backwards; positions
+// only received, never confirmed, are never reported.
+func (st *Stream) Confirm(lsn pipeline.LSN) {
+	for {
+		cur := st.durable.Load()
+		if uint64(lsn) <= cur || st.durable.CompareAndSwap(cur, uint64(lsn)) {
+			return
+		}
+	}
+}
+
+// Durable returns the highest confirmed position.
+func (st *Stream) Durable() pipeline.LSN { return pipeline.LSN(st.durable.Load()) }
+
+// sendStatus reports the durable position. All three positions are set
+// explicitly: pglogrepl fills a zero flush position with the write position,
+// and the flush position is what the server takes as confirmed.
+func (st *Stream) sendStatus(ctx context.Context, replyRequested bool) error {
+	d := pglogrepl.LSN(st.durable.Load())
+	err := pglogrepl.SendStandbyStatusUpdate(ctx, st.conn, pglogrepl.StandbyStatusUpdate{
+		WALWritePosition: d, WALFlushPosition: d, WALApplyPosition: d,
+		ClientTime: time.Now(), ReplyRequested: replyRequested,
+	})
+	if err != nil {
+		return fmt.Errorf("send standby status to slot %s: %w", st.src.name, err)
+	}
+	st.next = time.Now().Add(st.interval)
+	return nil
+}
+
+// Next returns the next event. It answers keepalives and sends periodic
+// status updates while it waits.
+func (st *Stream) Next(ctx context.Context) (pipeline.Event, error) {
+	for {
+		if len(st.pending) > 0 {
+			ev := st.pending[0]
+			st.pending = st.pending[1:]
+			return ev, nil
+		}
+		if !time.Now().Before(st.next) {
+			if err := st.sendStatus(ctx, false); err != nil {
+				return pipeline.Event{}, err
+			}
+		}
+		rctx, cancel := context.WithDeadline(ctx, st.next)
+		msg, err := st.conn.ReceiveMessage(rctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil && pgconn.Timeout(err) {
+				continue // status update due
+			}
+			return pipeline.Event{}, fmt.Errorf("receive from slot %s: %w", st.src.name, err)
+		}
+		switch msg := msg.(type) {
+		case *pgproto3.CopyData:
+			ev, ok, err := st.copyData(ctx, msg.Data)
+			if err != nil || ok {
+				return ev, err
+			}
+		case *pgproto3.ErrorResponse:
+			err := pgconn.ErrorResponseToPgError(msg)
+			if err.Code == "42704" {
+				return pipeline.Event{}, fmt.Errorf("stream from slot %s: %w: %v", st.src.name, ErrSlotMissing, err)
+			}
+			return pipeline.Event{}, fmt.Errorf("stream from slot %s: %w", st.src.name, err)
+		case *pgproto3.CopyDone:
+			return pipeline.Event{}, fmt.Errorf("stream from slot %s: server ended the stream", st.src.name)
+		}
+	}
+}
+
+func (st *Stream) copyData(ctx context.Context, data []byte) (pipeline.Event, bool, error) {
+	if len(data) == 0 {
+		return pipeline.Event{}, false, nil
+	}
+	switch data[0] {
+	case pglogrepl.PrimaryKeepaliveMessageByteID:
+		ka, err := pglogrepl.ParsePrimaryKeepaliveMessage(data[1:])
+		if err != nil {
+			return pipeline.Event{}, false, fmt.Errorf("slot %s keepalive: %w", st.src.name, err)
+		}
+		// Answer with the durable position — never ka.ServerWALEnd.
+		if ka.ReplyRequested {
+			return pipeline.Event{}, false, st.sendStatus(ctx, false)
+		}
+	case pglogrepl.XLogDataByteID:
+		xld, err := pglogrepl.ParseXLogData(data[1:])
+		if err != nil {
+			return pipeline.Event{}, false, fmt.Errorf("slot %s XLogData: %w", st.src.name, err)
+		}
+		if len(xld.WALData) > 0 && xld.WALData[0] == byte(pglogrepl.MessageTypeTruncate) {
+			m := &pglogrepl.TruncateMessage{}
+			if err := m.Decode(xld.WALData[1:]); err != nil {
+				return pipeline.Event{}, false, fmt.Errorf("slot %s truncate at %s: %w", st.src.name, xld.WALStart, err)
+			}
+			evs, err := st.dec.decodeTruncate(m)
+			if err != nil || len(evs) == 0 {
+				return pipeline.Event{}, false, err
+			}
+			st.pending = append(st.pending, evs[1:]...)
+			return evs[0], true, nil
+		}
+		return st.dec.decode(ctx, xld.WALStart, xld.WALData)
+	}
+	return pipeline.Event{}, false, nil
+}
+
+// Close sends a last status update with the durable position and closes
+// the connections.
+func (st *Stream) Close(ctx context.Context) error {
+	err := st.sendStatus(ctx, false)
+	if cerr := st.conn.Close(ctx); err == nil {
+		err = cerr
+	}
+	st.catalog.Close(ctx)
+	return err
+}
+
+var _ pipeline.EventSource = (*Stream)(nil)
