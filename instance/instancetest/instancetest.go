@@ -37,6 +37,7 @@ func Run(t *testing.T, open Open) {
 		{"FailureIsNotNotAttached", testFailureNotNotAttached},
 		{"JournalAndFileDetails", testJournal},
 		{"ConcurrentAgents", testConcurrent},
+		{"Pipelines", testPipelines},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

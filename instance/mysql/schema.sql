@@ -97,3 +97,22 @@ CREATE TABLE IF NOT EXISTS {s}.`connectors` (
 	created_at DATETIME(6) NOT NULL,
 	updated_at DATETIME(6) NOT NULL,
 	next_fire DATETIME(6) NULL) ENGINE=InnoDB
+--;;
+-- Stored pipelines (issue 10): config, state, the agent holding each by a
+-- lease with an attempt number (the fencing token of its checkpoint), and
+-- the checkpoint: the position up to which every change is in durable
+-- objects. The source URL holds no password.
+CREATE TABLE IF NOT EXISTS {s}.`pipelines` (
+	name VARCHAR(190) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL PRIMARY KEY,
+	source TEXT NOT NULL,
+	config MEDIUMTEXT NOT NULL,
+	state VARCHAR(32) NOT NULL,
+	reason TEXT NULL,
+	agent_id VARCHAR(255) NULL,
+	lease_until DATETIME(6) NULL,
+	attempt BIGINT NOT NULL DEFAULT 0,
+	checkpoint LONGTEXT NULL,
+	checkpoint_lsn VARCHAR(64) NULL,
+	stats TEXT NULL,
+	created_at DATETIME(6) NOT NULL,
+	updated_at DATETIME(6) NOT NULL) ENGINE=InnoDB

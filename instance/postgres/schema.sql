@@ -117,3 +117,22 @@ CREATE TABLE IF NOT EXISTS {s}.connectors (
 	created_at timestamptz NOT NULL,
 	updated_at timestamptz NOT NULL,
 	next_fire timestamptz)
+--;;
+-- Stored pipelines (issue 10): config, state, the agent holding each by a
+-- lease with an attempt number (the fencing token of its checkpoint), and
+-- the checkpoint: the position up to which every change is in durable
+-- objects. The source URL holds no password.
+CREATE TABLE IF NOT EXISTS {s}.pipelines (
+	name text PRIMARY KEY,
+	source text NOT NULL,
+	config text NOT NULL,
+	state text NOT NULL,
+	reason text,
+	agent_id text,
+	lease_until timestamptz,
+	attempt bigint NOT NULL DEFAULT 0,
+	checkpoint text,
+	checkpoint_lsn text,
+	stats text,
+	created_at timestamptz NOT NULL,
+	updated_at timestamptz NOT NULL)

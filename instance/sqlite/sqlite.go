@@ -145,6 +145,21 @@ var dialect = sqlstore.Dialect{
 			created_at DATETIME NOT NULL,
 			updated_at DATETIME NOT NULL,
 			next_fire DATETIME)`,
+		// Stored pipelines (sqlstore.Pipeline).
+		`CREATE TABLE IF NOT EXISTS "s3bridge_pipelines" (
+			name TEXT PRIMARY KEY,
+			source TEXT NOT NULL,
+			config TEXT NOT NULL,
+			state TEXT NOT NULL,
+			reason TEXT,
+			agent_id TEXT,
+			lease_until DATETIME,
+			attempt INTEGER NOT NULL DEFAULT 0,
+			checkpoint TEXT,
+			checkpoint_lsn TEXT,
+			stats TEXT,
+			created_at DATETIME NOT NULL,
+			updated_at DATETIME NOT NULL)`,
 	},
 	Added: []sqlstore.Column{
 		{Table: "{tasks}", Name: "attempt", Type: "INTEGER NOT NULL DEFAULT 0"},
