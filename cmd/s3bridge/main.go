@@ -95,7 +95,7 @@ func commands() []command {
 			"s3bridge version", runVersion},
 		{"help", "[COMMAND]", "print the usage, or a command's help", []arg{{"COMMAND", "the command, such as log or \"policy simulate\""}},
 			"s3bridge help load", nil},
-	}, connectorCommands()...)
+	}, append(connectorCommands(), pipelineCommands()...)...)
 }
 
 // lookup finds the command args start with, a two-word one ("policy

@@ -1,0 +1,375 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/s3bridge/s3bridge/instance"
+	"github.com/s3bridge/s3bridge/instance/sqlstore"
+	"github.com/s3bridge/s3bridge/pipeline"
+	"github.com/s3bridge/s3bridge/pipeline/pgsource"
+)
+
+// pipelineCommands are the streaming pipelines' commands (issue 10).
+func pipelineCommands() []command {
+	name := []arg{{"NAME", "the pipeline"}}
+	return []command{
+		{"pipeline create", "--db URL --source URL (--tables S.T[,…] | --all-tables) --bucket B [--prefix P] [--format avro] [--codec C] [--snapshot MODE] [--flush-interval D] [--flush-rows N] [--max-file-size SIZE] [--replica-identity-full] [--json] NAME",
+			"store a pipeline from a PostgreSQL database to S3 after checking the source's prerequisites; agents serving --db run it",
+			[]arg{{"NAME", "the pipeline's name: a-z, 0-9 and _ (its replication slot and publication are s3bridge_NAME)"}},
+			"s3bridge pipeline create orders --db " + exampleDB + " --source postgres://repl@db/shop --tables public.orders --bucket cdc --prefix shop/", runPipelineCreate},
+		{"pipeline list", "--db URL [--json]", "list the stored pipelines: state, tables, checkpoint, agent", nil,
+			"s3bridge pipeline list --db " + exampleDB, runPipelineList},
+		{"pipeline show", "--db URL [--json] NAME", "show a pipeline: state and reason, tables, checkpoint, lag, retained WAL, last file",
+			name, "s3bridge pipeline show --db " + exampleDB + " orders", runPipelineShow},
+		{"pipeline pause", "--db URL [--json] NAME", "pause a pipeline: its agent stops at a durable point; the slot keeps the changes",
+			name, "s3bridge pipeline pause --db " + exampleDB + " orders", runPipelinePause},
+		{"pipeline resume", "--db URL [--json] NAME", "resume a paused or failed pipeline at its checkpoint",
+			name, "s3bridge pipeline resume --db " + exampleDB + " orders", runPipelineResume},
+		{"pipeline drop", "--db URL [--keep-slot] [--json] NAME", "delete a pipeline, its replication slot and its publication (its files stay)",
+			name, "s3bridge pipeline drop --db " + exampleDB + " orders", runPipelineDrop},
+	}
+}
+
+// storedPipelines is what the pipeline commands need of an instance
+// (sqlstore.Store has it).
+type storedPipelines interface {
+	CreatePipeline(ctx context.Context, p sqlstore.Pipeline) error
+	Pipeline(ctx context.Context, name string) (sqlstore.Pipeline, error)
+	Pipelines(ctx context.Context) ([]sqlstore.Pipeline, error)
+	PausePipeline(ctx context.Context, name, reason string) error
+	ResumePipeline(ctx context.Context, name string) error
+	DeletePipeline(ctx context.Context, name string) error
+}
+
+func withPipelines(ctx context.Context, c *common, fn func(ps storedPipelines) error) error {
+	return withInstance(ctx, c, func(in instance.Instance) error {
+		ps, ok := in.(storedPipelines)
+		if !ok {
+			return fmt.Errorf("instance %s can't store pipelines", in.Name())
+		}
+		return fn(ps)
+	})
+}
+
+func runPipelineCreate(ctx context.Context, e *env, args []string) error {
+	var (
+		c      common
+		source string
+		tables string
+		spec   pipeline.Spec
+		size   sizeFlag
+	)
+	fs := newFlags("pipeline create", e, &c, withJSON)
+	fs.StringVar(&source, "source", "", "the PostgreSQL database to capture, as a `URL` without password (postgres://user@host:5432/db)")
+	fs.StringVar(&tables, "tables", "", "the tables to capture, `S.T[,…]` (schema.table)")
+	fs.BoolVar(&spec.AllTables, "all-tables", false, "capture every table of the database, including tables created later")
+	fs.StringVar(&spec.Bucket, "bucket", "", "the `BUCKET` the files go to")
+	fs.StringVar(&spec.Prefix, "prefix", "", "the key `PREFIX` of every file (ends in /)")
+	fs.StringVar(&spec.Format, "format", "avro", "the files' `FORMAT`: avro")
+	fs.StringVar(&spec.Codec, "codec", "snappy", "the Avro `CODEC`: snappy, zstd, deflate or null")
+	fs.StringVar(&spec.Snapshot, "snapshot", "initial", "`MODE`: initial (copy the tables, then stream), never (stream only), initial_only (copy only)")
+	interval := fs.Duration("flush-interval", pipeline.DefaultFlushInterval, "close a change file after it has been open this `DURATION`")
+	fs.Int64Var(&spec.FlushRows, "flush-rows", pipeline.DefaultFlushRows, "close a change file at `N` rows")
+	fs.Var(&size, "max-file-size", "close a change file at this `SIZE` (default 128MiB)")
+	fs.BoolVar(&spec.ReplicaIdentityFull, "replica-identity-full", false, "set REPLICA IDENTITY FULL on captured tables that lack a full before image")
+	pos, err := fs.parse(args, 1, 1)
+	if err != nil {
+		return err
+	}
+	name := pos[0]
+	if err := pipeline.CheckName(name); err != nil {
+		return usageErrorf("pipeline create", "%v", err)
+	}
+	if err := pipeline.CheckSourceURL(source); err != nil {
+		return usageErrorf("pipeline create", "%v", err)
+	}
+	if tables != "" {
+		spec.Tables = strings.Split(tables, ",")
+	}
+	spec.FlushInterval, spec.MaxFileSize = pipeline.Duration(*interval), int64(size)
+	spec = spec.WithDefaults()
+	if err := spec.Validate(); err != nil {
+		return usageErrorf("pipeline create", "%v", err)
+	}
+	src, err := pgsource.New(source, name)
+	if err != nil {
+		return err
+	}
+	pub := pgsource.Publication{AllTables: spec.AllTables}
+	for _, t := range spec.Tables {
+		schema, table, _ := strings.Cut(t, ".")
+		pub.Tables = append(pub.Tables, pgsource.Table{Schema: schema, Name: table})
+	}
+	checkCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	problems, err := src.Check(checkCtx, pub)
+	if err != nil {
+		return fmt.Errorf("pipeline %s: check the source: %w", name, err)
+	}
+	if spec.ReplicaIdentityFull {
+		var fix []pgsource.Table
+		kept := problems[:0]
+		for _, p := range problems {
+			if p.Table != nil && strings.Contains(p.Fix, "REPLICA IDENTITY FULL") {
+				fix = append(fix, *p.Table)
+				continue
+			}
+			kept = append(kept, p)
+		}
+		if err := src.SetReplicaIdentityFull(checkCtx, fix); err != nil {
+			return err
+		}
+		problems = kept
+	}
+	blocking := 0
+	for _, p := range problems {
+		level := "warning"
+		if p.Blocking {
+			level, blocking = "error", blocking+1
+		}
+		fmt.Fprintf(e.stderr, "%s: %s\n  fix: %s\n", level, p.What, p.Fix)
+	}
+	if blocking > 0 {
+		return fmt.Errorf("pipeline %s: the source is not ready (%d problem(s) above); nothing was stored", name, blocking)
+	}
+	cfg, err := json.Marshal(spec)
+	if err != nil {
+		return err
+	}
+	return withPipelines(ctx, &c, func(ps storedPipelines) error {
+		if err := ps.CreatePipeline(ctx, sqlstore.Pipeline{Name: name, Source: source, Config: string(cfg)}); err != nil {
+			return err
+		}
+		return printPipeline(ctx, e, &c, ps, name, "created")
+	})
+}
+
+// pipelineView is a stored pipeline as the commands print it.
+type pipelineView struct {
+	Name          string         `json:"name"`
+	State         string         `json:"state"`
+	Reason        string         `json:"reason,omitempty"`
+	Source        string         `json:"source"`
+	Spec          pipeline.Spec  `json:"config"`
+	Agent         string         `json:"agent,omitempty"`
+	CheckpointLSN string         `json:"checkpoint_lsn,omitempty"`
+	Stats         map[string]any `json:"stats,omitempty"`
+	// RetainedWALBytes and LagBytes are the slot's, when show could read
+	// them.
+	RetainedWALBytes *int64    `json:"retained_wal_bytes,omitempty"`
+	LagBytes         *int64    `json:"lag_bytes,omitempty"`
+	CreatedAt        time.Time `json:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
+}
+
+func viewPipeline(p sqlstore.Pipeline) pipelineView {
+	v := pipelineView{Name: p.Name, State: p.State, Reason: p.Reason, Source: p.Source, Agent: p.Agent,
+		CheckpointLSN: p.CheckpointLSN, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+	json.Unmarshal([]byte(p.Config), &v.Spec)
+	if p.Stats != "" {
+		json.Unmarshal([]byte(p.Stats), &v.Stats)
+	}
+	return v
+}
+
+func (v pipelineView) tables() string {
+	if v.Spec.AllTables {
+		return "(all)"
+	}
+	return strings.Join(v.Spec.Tables, ",")
+}
+
+func (v pipelineView) write(w io.Writer) error {
+	fmt.Fprintf(w, "Name       : %s\nState      : %s\n", v.Name, v.State)
+	if v.Reason != "" {
+		fmt.Fprintf(w, "Reason     : %s\n", v.Reason)
+	}
+	fmt.Fprintf(w, "Source     : %s\nTables     : %s\nTarget     : s3://%s/%s (%s, %s)\n", v.Source, v.tables(), v.Spec.Bucket, v.Spec.Prefix, v.Spec.Format, v.Spec.Codec)
+	fmt.Fprintf(w, "Snapshot   : %s\nFlush      : every %s, %d rows or %d bytes\n", v.Spec.Snapshot, time.Duration(v.Spec.FlushInterval), v.Spec.FlushRows, v.Spec.MaxFileSize)
+	fmt.Fprintf(w, "Agent      : %s\nCheckpoint : %s\n", cmp.Or(v.Agent, "-"), cmp.Or(v.CheckpointLSN, "-"))
+	if v.RetainedWALBytes != nil {
+		fmt.Fprintf(w, "WAL        : %d bytes retained by the slot, %d bytes not yet confirmed\n", *v.RetainedWALBytes, *v.LagBytes)
+	}
+	for _, k := range []string{"rows_per_second", "lag_seconds", "last_file"} {
+		if val, ok := v.Stats[k]; ok {
+			fmt.Fprintf(w, "%-11s: %v\n", k, val)
+		}
+	}
+	return nil
+}
+
+func printPipeline(ctx context.Context, e *env, c *common, ps storedPipelines, name, what string) error {
+	p, err := ps.Pipeline(ctx, name)
+	if err != nil {
+		return err
+	}
+	v := viewPipeline(p)
+	if c.json {
+		return writeJSON(e.stdout, v)
+	}
+	if what != "" {
+		fmt.Fprintf(e.stdout, "pipeline %s %s\n", name, what)
+	}
+	return v.write(e.stdout)
+}
+
+func runPipelineList(ctx context.Context, e *env, args []string) error {
+	var c common
+	fs := newFlags("pipeline list", e, &c, withJSON)
+	if _, err := fs.parse(args, 0, 0); err != nil {
+		return err
+	}
+	return withPipelines(ctx, &c, func(ps storedPipelines) error {
+		list, err := ps.Pipelines(ctx)
+		if err != nil {
+			return err
+		}
+		views := []pipelineView{}
+		for _, p := range list {
+			views = append(views, viewPipeline(p))
+		}
+		if c.json {
+			return writeJSON(e.stdout, views)
+		}
+		w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "Name\tState\tTables\tTarget\tCheckpoint\tAgent")
+		for _, v := range views {
+			fmt.Fprintf(w, "%s\t%s\t%s\ts3://%s/%s\t%s\t%s\n", v.Name, v.State, v.tables(), v.Spec.Bucket, v.Spec.Prefix, cmp.Or(v.CheckpointLSN, "-"), cmp.Or(v.Agent, "-"))
+		}
+		return w.Flush()
+	})
+}
+
+func runPipelineShow(ctx context.Context, e *env, args []string) error {
+	var c common
+	fs := newFlags("pipeline show", e, &c, withJSON)
+	pos, err := fs.parse(args, 1, 1)
+	if err != nil {
+		return err
+	}
+	return withPipelines(ctx, &c, func(ps storedPipelines) error {
+		p, err := ps.Pipeline(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		v := viewPipeline(p)
+		// The slot's figures, when the source answers within a bound.
+		if src, err := pgsource.New(p.Source, p.Name); err == nil {
+			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			retained, behind, err := src.Retained(sctx)
+			cancel()
+			switch {
+			case err == nil:
+				v.RetainedWALBytes, v.LagBytes = &retained, &behind
+			case errors.Is(err, pgsource.ErrSlotMissing):
+			default:
+				fmt.Fprintf(e.stderr, "warning: the source's slot could not be read: %v\n", err)
+			}
+		}
+		if c.json {
+			return writeJSON(e.stdout, v)
+		}
+		return v.write(e.stdout)
+	})
+}
+
+func runPipelinePause(ctx context.Context, e *env, args []string) error {
+	var c common
+	fs := newFlags("pipeline pause", e, &c, withJSON)
+	pos, err := fs.parse(args, 1, 1)
+	if err != nil {
+		return err
+	}
+	return withPipelines(ctx, &c, func(ps storedPipelines) error {
+		if err := ps.PausePipeline(ctx, pos[0], "paused by pipeline pause"); err != nil {
+			return err
+		}
+		return printPipeline(ctx, e, &c, ps, pos[0], "paused")
+	})
+}
+
+func runPipelineResume(ctx context.Context, e *env, args []string) error {
+	var c common
+	fs := newFlags("pipeline resume", e, &c, withJSON)
+	pos, err := fs.parse(args, 1, 1)
+	if err != nil {
+		return err
+	}
+	return withPipelines(ctx, &c, func(ps storedPipelines) error {
+		if err := ps.ResumePipeline(ctx, pos[0]); err != nil {
+			return err
+		}
+		return printPipeline(ctx, e, &c, ps, pos[0], "resumed")
+	})
+}
+
+// dropWait bounds how long drop waits for the agent running a pipeline
+// to let it go.
+const dropWait = 30 * time.Second
+
+func runPipelineDrop(ctx context.Context, e *env, args []string) error {
+	var (
+		c    common
+		keep bool
+	)
+	fs := newFlags("pipeline drop", e, &c, withJSON)
+	fs.BoolVar(&keep, "keep-slot", false, "keep the replication slot and publication (the server keeps WAL for the slot until it is dropped)")
+	pos, err := fs.parse(args, 1, 1)
+	if err != nil {
+		return err
+	}
+	name := pos[0]
+	return withPipelines(ctx, &c, func(ps storedPipelines) error {
+		p, err := ps.Pipeline(ctx, name)
+		if err != nil {
+			return err
+		}
+		// The agent running it stops first, at a durable point.
+		if p.Agent != "" {
+			if err := ps.PausePipeline(ctx, name, "being dropped"); err != nil {
+				return err
+			}
+			deadline := time.Now().Add(dropWait)
+			for p.Agent != "" {
+				if time.Now().After(deadline) {
+					return fmt.Errorf("pipeline %s: agent %s did not let it go within %s; it stays paused: drop it again once the agent stopped", name, p.Agent, dropWait)
+				}
+				time.Sleep(200 * time.Millisecond)
+				if p, err = ps.Pipeline(ctx, name); err != nil {
+					return err
+				}
+			}
+		}
+		if !keep {
+			src, err := pgsource.New(p.Source, name)
+			if err != nil {
+				return err
+			}
+			dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			if err := src.Drop(dctx); err != nil {
+				return fmt.Errorf("pipeline %s: %w (the pipeline is kept; drop it again, or with --keep-slot)", name, err)
+			}
+		}
+		if err := ps.DeletePipeline(ctx, name); err != nil {
+			return err
+		}
+		if c.json {
+			return writeJSON(e.stdout, map[string]any{"name": name, "dropped": true, "slot_kept": keep})
+		}
+		fmt.Fprintf(e.stdout, "pipeline %s dropped", name)
+		if keep {
+			fmt.Fprintf(e.stdout, "; slot and publication s3bridge_%s kept (the server retains WAL for it until: SELECT pg_drop_replication_slot('s3bridge_%s'))", name, name)
+		}
+		fmt.Fprintln(e.stdout)
+		return nil
+	})
+}

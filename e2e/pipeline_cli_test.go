@@ -1,0 +1,48 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/s3bridge/s3bridge/internal/testenv"
+)
+
+// TestPipelineCLI (issue 10): create checks the source's prerequisites and
+// says how to fix each; a source URL with a password is refused; list,
+// show, pause, resume and drop work on the stored pipeline.
+func TestPipelineCLI(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	src := testenv.Postgres(t)
+	pg := openDB(t, "pgx", src)
+	if _, err := pg.Exec(`CREATE TABLE orders (id int PRIMARY KEY, v text); CREATE TABLE nopk (a int)`); err != nil {
+		t.Fatal(err)
+	}
+	inst := "sqlite://" + t.TempDir() + "/i.db"
+	w.mustCLI("attach", "--db", inst)
+	_, err := w.cli("pipeline", "create", "shop", "--db", inst, "--source", src, "--tables", "public.orders,public.nopk", "--bucket", w.bucket)
+	if err == nil || !strings.Contains(err.Error(), `table "public"."nopk" has no primary key`) || !strings.Contains(err.Error(), "REPLICA IDENTITY FULL") {
+		t.Fatalf("create over a table without a key: %v", err)
+	}
+	if out := w.mustCLI("pipeline", "list", "--db", inst, "--json"); strings.TrimSpace(out) != "[]" {
+		t.Errorf("a refused create stored something: %s", out)
+	}
+	withPassword := strings.Replace(src, "postgres@", "postgres:hunter2@", 1)
+	if _, err := w.cli("pipeline", "create", "shop", "--db", inst, "--source", withPassword, "--tables", "public.orders", "--bucket", w.bucket); err == nil ||
+		!strings.Contains(err.Error(), "holds a password") || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("a source with a password: %v", err)
+	}
+	contains(t, "create", w.mustCLI("pipeline", "create", "shop", "--db", inst, "--source", src, "--tables", "public.orders,public.nopk",
+		"--bucket", w.bucket, "--prefix", "shop/", "--replica-identity-full"), "pipeline shop created", "State      : CREATED")
+	if got := scalar[string](t, pg, `SELECT string_agg(relname || ':' || relreplident::text, ',' ORDER BY relname) FROM pg_class WHERE relname IN ('orders', 'nopk')`); got != "nopk:f,orders:f" {
+		t.Errorf("replica identities after --replica-identity-full: %s", got)
+	}
+	contains(t, "list", w.mustCLI("pipeline", "list", "--db", inst), "shop  CREATED  public.orders,public.nopk  s3://"+w.bucket+"/shop/")
+	contains(t, "show --json", w.mustCLI("pipeline", "show", "--db", inst, "--json", "shop"), `"state":"CREATED"`, `"codec":"snappy"`, `"flush_interval":"5s"`)
+	contains(t, "pause", w.mustCLI("pipeline", "pause", "--db", inst, "shop"), "State      : PAUSED")
+	contains(t, "resume", w.mustCLI("pipeline", "resume", "--db", inst, "shop"), "State      : CREATED")
+	contains(t, "drop", w.mustCLI("pipeline", "drop", "--db", inst, "shop"), "pipeline shop dropped")
+	if _, err := w.cli("pipeline", "show", "--db", inst, "shop"); err == nil {
+		t.Error("show after drop succeeded")
+	}
+}
