@@ -312,7 +312,7 @@ func columnIndex(cols []Column, name string) int {
 type stream struct {
 	rows     *rows
 	layout   columnMap
-	key      string // the object's, for add_filename
+	rc       rowContext // the object's key, for add_filename; the row's line
 	filtered []any
 	dialect  string
 	file     string
@@ -322,6 +322,8 @@ type stream struct {
 	off      int
 	err      error
 	rec      []format.Value
+	// required is the index of the time column, -1 for none.
+	required int
 }
 
 // textOptions describe what a stream yields.
@@ -329,15 +331,27 @@ func textOptions() format.Options { return format.Options{Format: "text", Charse
 
 // decoderFor returns the load.Decoder of a parser for a dialect: each file's
 // rows typed by the config's columns, filtered to l's, and re-encoded for
-// the bulk path.
-func decoderFor(p Parser, l columnMap, dialect string, skipBad bool, onBad func(file string, err error)) func(file string, r io.Reader) io.Reader {
+// the bulk path. l should be bound to the run (Config.filteredFor); one
+// that is not is bound here, once for all the files: digest keys resolved
+// in this process (${file:…} and literals), upload_time now.
+// timeColumn (out.time_column, "" for none) must be set in every row: a
+// row without it is a bad row.
+func decoderFor(p Parser, l columnMap, dialect, timeColumn string, skipBad bool, onBad func(file string, err error)) func(file string, r io.Reader) io.Reader {
+	required := -1
+	if timeColumn != "" {
+		required = l.find(timeColumn)
+	}
+	l, bindErr := l.bind(FilterRun{Start: time.Now()})
 	return func(file string, r io.Reader) io.Reader {
+		if bindErr != nil {
+			return errReader{bindErr}
+		}
 		rs, err := newRows(r, p)
 		if err != nil {
 			return errReader{err}
 		}
-		return &stream{rows: rs, layout: l, key: objectKey(file), filtered: make([]any, len(l)), dialect: dialect, file: file,
-			skipBad: skipBad, onBad: onBad, rec: make([]format.Value, len(l))}
+		return &stream{rows: rs, layout: l, rc: rowContext{key: objectKey(file)}, filtered: make([]any, len(l)), dialect: dialect, file: file,
+			skipBad: skipBad, onBad: onBad, rec: make([]format.Value, len(l)), required: required}
 	}
 }
 
@@ -363,7 +377,27 @@ func (s *stream) Read(p []byte) (int, error) {
 				s.err = err
 				break
 			}
-			s.layout.row(s.filtered, row, s.key)
+			s.rc.line = s.rows.rd.Line()
+			if err := s.layout.row(s.filtered, row, &s.rc); err != nil {
+				// A filter's bad record: skipped by the filter's own
+				// stop_on_invalid_record, reported as the parser's are.
+				var bad *badRecord
+				if errors.As(err, &bad) && bad.skip {
+					s.onBad(s.file, err)
+					continue
+				}
+				s.err = err
+				break
+			}
+			if s.required >= 0 && s.filtered[s.required] == nil {
+				err := s.rc.bad(s.skipBad, s.layout[s.required].Name, errors.New("the time column (out.time_column) is NULL; every row needs one"))
+				if s.skipBad {
+					s.onBad(s.file, err)
+					continue
+				}
+				s.err = err
+				break
+			}
 			for i, v := range s.filtered {
 				s.rec[i] = text(v, s.dialect)
 			}

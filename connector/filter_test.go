@@ -16,16 +16,21 @@ func TestFilters(t *testing.T) {
 		want, wantRow, wantErr string
 	}{
 		{"none", "", "id:long name:string n:long", "1 ann <nil>", ""},
-		{"add_filename", "- type: add_filename\n", "id:long name:string n:long filename:string", "1 ann <nil> k/a.csv", ""},
-		{"add_filename named", "- {type: add_filename, column_name: src}\n", "id:long name:string n:long src:string", "1 ann <nil> k/a.csv", ""},
+		{"add_filename", "- type: add_filename\n", "id:long name:string n:long filename:string", "1 ann <nil> a.csv", ""},
+		{"add_filename named", "- {type: add_filename, column_name: src}\n", "id:long name:string n:long src:string", "1 ann <nil> a.csv", ""},
+		{"add_filename full key", "- {type: add_filename, full_key: true}\n", "id:long name:string n:long filename:string", "1 ann <nil> k/a.csv", ""},
+		{"add_filename with columns", "- {type: add_filename, columns: [{name: id}]}\n", "", "", `unknown key "columns"`},
 		{"retain and reorder", "- type: column\n  columns: [{name: name}, {name: id}]\n", "name:string id:long", "ann 1", ""},
 		{"retain with default", "- type: column\n  columns: [{name: id}, {name: n, default: '7'}, {name: tag, type: string, default: x}]\n",
 			"id:long n:long tag:string", "1 7 x", ""},
 		{"drop", "- type: column\n  drop_columns: [{name: name}]\n", "id:long n:long", "1 <nil>", ""},
 		{"add", "- type: column\n  add_columns: [{name: at, type: timestamp, format: '%Y-%m-%d', default: '2024-01-02'}, {name: z, type: double}]\n",
 			"id:long name:string n:long at:timestamp z:double", "1 ann <nil> 2024-01-02 00:00:00 +0000 UTC <nil>", ""},
-		{"in order", "- type: add_filename\n- type: column\n  columns: [{name: filename}]\n", "filename:string", "k/a.csv", ""},
-		{"unknown type", "- type: digest\n", "", "", `type "digest"`},
+		{"in order", "- type: add_filename\n- type: column\n  columns: [{name: filename}]\n", "filename:string", "a.csv", ""},
+		{"unknown type", "- type: nope\n", "", "", `type "nope"`},
+		{"unknown key", "- type: column\n  bogus: 1\n", "", "", `filters[0]: unknown key "bogus"`},
+		{"another type's key", "- type: column\n  json_column_name: x\n", "", "", `unknown key "json_column_name"`},
+		{"another type's column key", "- type: column\n  columns: [{name: id, algorithm: sha256}]\n", "", "", `unknown key "algorithm"`},
 		{"missing column", "- type: column\n  columns: [{name: nope}]\n", "", "", `"nope" is not a column`},
 		{"both lists", "- type: column\n  columns: [{name: id}]\n  drop_columns: [{name: n}]\n", "", "", "give one of them"},
 		{"drop missing", "- type: column\n  drop_columns: [{name: nope}]\n", "", "", `"nope" is not a column`},
@@ -66,12 +71,14 @@ func TestFilters(t *testing.T) {
 			if g := strings.Join(got, " "); g != tt.want {
 				t.Errorf("columns %q, want %q", g, tt.want)
 			}
-			l, err := c.filtered()
+			l, err := c.filteredFor(FilterRun{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			out := make([]any, len(l))
-			l.row(out, []any{number("1"), "ann", nil}, "k/a.csv")
+			if err := l.row(out, []any{number("1"), "ann", nil}, &rowContext{key: "k/a.csv"}); err != nil {
+				t.Fatal(err)
+			}
 			var vals []string
 			for _, v := range out {
 				if tm, ok := v.(time.Time); ok {

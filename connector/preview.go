@@ -22,8 +22,16 @@ type Preview struct {
 
 // PreviewRows parses the first n rows (15 when n <= 0) of the config's
 // objects in key order, reading a bounded head of each. A row that does
-// not parse is an error naming the object, line and column.
+// not parse is an error naming the object, line and column. Digest keys
+// are resolved in this process's files only (literals and ${file:…}), and
+// upload_time is now: PreviewRowsFor takes the environment.
 func PreviewRows(ctx context.Context, store ObjectStore, c Config, n int) (Preview, error) {
+	return PreviewRowsFor(ctx, store, c, n, FilterRun{Start: time.Now()})
+}
+
+// PreviewRowsFor is PreviewRows with the filters' run: the Env that
+// resolves digest keys, and the start upload_time shows.
+func PreviewRowsFor(ctx context.Context, store ObjectStore, c Config, n int, run FilterRun) (Preview, error) {
 	if n <= 0 {
 		n = previewRows
 	}
@@ -31,13 +39,11 @@ func PreviewRows(ctx context.Context, store ObjectStore, c Config, n int) (Previ
 	if err := c.Validate(); err != nil {
 		return pv, err
 	}
-	l, err := c.filtered()
+	l, err := c.filteredFor(run)
 	if err != nil {
 		return pv, err
 	}
-	if pv.Columns, err = c.Columns(); err != nil {
-		return pv, err
-	}
+	pv.Columns = l.columns()
 	objs, err := c.candidates(ctx, store)
 	if err != nil {
 		return pv, err
@@ -57,6 +63,7 @@ func PreviewRows(ctx context.Context, store ObjectStore, c Config, n int) (Previ
 		if err != nil {
 			return pv, err
 		}
+		rc := rowContext{key: o.Key}
 		for len(pv.Rows) < n {
 			row, err := rs.next()
 			if errors.Is(err, io.EOF) {
@@ -70,7 +77,10 @@ func PreviewRows(ctx context.Context, store ObjectStore, c Config, n int) (Previ
 				return pv, fmt.Errorf("preview s3://%s/%s: %w", c.In.Bucket, o.Key, err)
 			}
 			out := make([]any, len(l))
-			l.row(out, row, o.Key)
+			rc.line = rs.rd.Line()
+			if err := l.row(out, row, &rc); err != nil {
+				return pv, fmt.Errorf("preview s3://%s/%s: %w", c.In.Bucket, o.Key, err)
+			}
 			pv.Rows = append(pv.Rows, out)
 		}
 	}

@@ -41,7 +41,7 @@ func (p Params) Validate() error {
 	}
 	for key, s := range p.Config.secrets() {
 		if key != "access_key_id" && s.Literal() {
-			return fmt.Errorf("connector: in.%s: %w in a task's parameters", key, ErrLiteralSecret)
+			return fmt.Errorf("connector: %s: %w in a task's parameters", secretName(key), ErrLiteralSecret)
 		}
 	}
 	return nil
@@ -191,7 +191,13 @@ func (r *Runner) load(ctx context.Context, sink bulk.Sink, store ObjectStore, di
 			rep.Logf(s3bridge.LevelWarn, "skipped a bad row of %s: %v", file, err)
 		}
 	}
-	l, err := cfg.filtered()
+	// add_time's upload_time is the run's start: one value for every
+	// row of every file and attempt of the run.
+	start := time.Now()
+	if t.StartedAt != nil {
+		start = *t.StartedAt
+	}
+	l, err := cfg.filteredFor(FilterRun{Env: r.Env, Start: start})
 	if err != nil {
 		return s3bridge.Result{}, err
 	}
@@ -214,7 +220,7 @@ func (r *Runner) load(ctx context.Context, sink bulk.Sink, store ObjectStore, di
 			Replace: cfg.mode() != ModeAppend, SkipBadRows: skip},
 		Files:  files,
 		Ledger: ledger,
-		Decode: decoderFor(parser, l, dialect, skip, onBad),
+		Decode: decoderFor(parser, l, dialect, cfg.Out.TimeColumn, skip, onBad),
 		Now:    r.Now,
 	}, rep)
 }

@@ -3,17 +3,20 @@ package connector
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
-// Secret is a credential in a config: a literal, or a reference resolved
-// where the run happens, ${env:NAME} or ${file:/absolute/path}. One-shot
-// commands (guess, preview, issue) take literals; a config stored in the
-// database takes references only (Config.RefuseLiterals). A literal given
-// to issue is never written to the task: the task holds ${held:KEY}
-// instead, which only the issuing process can resolve.
+// Secret is a credential in a config (the S3 keys, a digest's HMAC key):
+// a literal, or a reference resolved where the run happens, ${env:NAME} or
+// ${file:/absolute/path}. One-shot commands (guess, preview, issue) take
+// literals; a config stored in the database takes references only
+// (Config.RefuseLiterals). A literal given to issue is never written to
+// the task: the task holds ${held:KEY} instead, which only the issuing
+// process can resolve.
 type Secret string
 
 // Secret reference kinds.
@@ -116,32 +119,59 @@ func (s Secret) Resolve(e Env) (string, error) {
 			v = e.Getenv(heldVar(arg))
 		}
 		if v == "" {
-			return "", fmt.Errorf("in.%s was written in clear in the config given to connector issue, and only that command's "+
+			return "", fmt.Errorf("%s was written in clear in the config given to connector issue, and only that command's "+
 				"process holds it (secrets are never stored in the database): write it as ${env:NAME} or ${file:/path} "+
-				"for any other process, such as an agent, to run the import", arg)
+				"for any other process, such as an agent, to run the import", secretName(arg))
 		}
 		return v, nil
 	}
 	return "", fmt.Errorf("secret reference ${%s:…}: want ${env:NAME} or ${file:/path}", kind)
 }
 
-// secrets lists the config's secret fields by key.
+// secrets lists the config's secret fields by key: in:'s by their key,
+// the filters' by their path (filters[0].columns[1].key).
 func (c *Config) secrets() map[string]*Secret {
-	return map[string]*Secret{
+	m := map[string]*Secret{
 		"access_key_id":     &c.In.AccessKeyID,
 		"secret_access_key": &c.In.SecretAccessKey,
 		"session_token":     &c.In.SessionToken,
 	}
+	for i := range c.Filters {
+		for j := range c.Filters[i].Columns {
+			m[fmt.Sprintf("filters[%d].columns[%d].key", i, j)] = &c.Filters[i].Columns[j].Key
+		}
+	}
+	return m
+}
+
+// secretName is how a secret's key in Config.secrets is named to a user.
+func secretName(key string) string {
+	if strings.HasPrefix(key, "filters[") {
+		return key
+	}
+	return "in." + key
+}
+
+// withOwnSecrets returns c with its own copy of every slice that holds a
+// secret, so that changing the copy's secrets leaves c's alone.
+func (c Config) withOwnSecrets() Config {
+	c.Filters = slices.Clone(c.Filters)
+	for i := range c.Filters {
+		c.Filters[i].Columns = slices.Clone(c.Filters[i].Columns)
+	}
+	return c
 }
 
 // RefuseLiterals fails for a config holding a secret in clear: what a
 // stored connector must not hold. The access key ID is an identifier,
 // not a secret, and may be written as it is.
 func (c Config) RefuseLiterals() error {
-	for key, s := range c.secrets() {
-		if key != "access_key_id" && s.Literal() {
-			return fmt.Errorf("config: in.%s: %w; a stored connector takes secrets only as references resolved "+
-				"where it runs: %s: ${env:NAME} or %s: ${file:/path/to/file}", key, ErrLiteralSecret, key, key)
+	secrets := c.secrets()
+	for _, key := range slices.Sorted(maps.Keys(secrets)) {
+		if s := secrets[key]; key != "access_key_id" && s.Literal() {
+			leaf := key[strings.LastIndex(key, ".")+1:]
+			return fmt.Errorf("config: %s: %w; a stored connector takes secrets only as references resolved "+
+				"where it runs: %s: ${env:NAME} or %s: ${file:/path/to/file}", secretName(key), ErrLiteralSecret, leaf, leaf)
 		}
 	}
 	return nil
@@ -153,7 +183,7 @@ func (c Config) RefuseLiterals() error {
 // its task row.
 func (c Config) Held() (Config, map[string]string) {
 	held := map[string]string{}
-	out := c
+	out := c.withOwnSecrets()
 	for key, s := range out.secrets() {
 		if s.Literal() {
 			held[heldVar(key)] = string(*s)
@@ -165,7 +195,7 @@ func (c Config) Held() (Config, map[string]string) {
 
 // Masked returns the config with literal secrets masked, to print.
 func (c Config) Masked() Config {
-	out := c
+	out := c.withOwnSecrets()
 	for _, s := range out.secrets() {
 		*s = Secret(s.Masked())
 	}

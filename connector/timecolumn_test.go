@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/connector"
 )
 
@@ -58,5 +59,30 @@ func TestTimeColumn(t *testing.T) {
 				t.Error("a time column that is not a column was taken")
 			}
 		})
+	}
+}
+
+// TestRunTimeColumnNull: a row whose time column is NULL fails the run
+// naming object, line and column, and loads nothing; with
+// stop_on_invalid_record false it is skipped and logged.
+func TestRunTimeColumnNull(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, databases[0])
+	h.put("tn/a.csv", []byte("id,at\n1,2024-01-02 10:00:00\n2,\n3,2024-01-02 11:00:00\n"))
+	c := h.setup("tn/", "")
+	c.Out.TimeColumn = "at"
+	done := h.run("tn", "t", c)
+	if done.Lifecycle != s3bridge.Failed || !strings.Contains(done.TaskInfo, "tn/a.csv") || !strings.Contains(done.TaskInfo, "line 3") ||
+		!strings.Contains(done.TaskInfo, `"at"`) || !strings.Contains(done.TaskInfo, "time column") {
+		t.Fatalf("a NULL time column: %s %s", done.Lifecycle, done.TaskInfo)
+	}
+	if n := h.count(`SELECT count(*) FROM t`); n != 0 {
+		t.Fatalf("%d rows after the failed run", n)
+	}
+	skip := false
+	c.In.Parser.StopOnInvalidRecord = &skip
+	h.ok("tn", "t", c)
+	if got := joined(h.ids("t")); got != "1,3" {
+		t.Errorf("with stop_on_invalid_record false: ids %s, want 1,3", got)
 	}
 }

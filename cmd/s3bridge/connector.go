@@ -155,7 +155,7 @@ func runConnectorPreview(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	pv, err := connector.PreviewRows(ctx, store, c, rows)
+	pv, err := connector.PreviewRowsFor(ctx, store, c, rows, connector.FilterRun{Env: connectorEnv(e.getenv), Start: time.Now()})
 	if err != nil {
 		return err
 	}
