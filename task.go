@@ -192,6 +192,10 @@ var (
 	// operation (a server restart, a killed session, a network cut): the
 	// transaction is gone, and the operation may succeed on a new one.
 	ErrConnectionLost = errors.New("database connection lost")
+	// ErrCredentialsExpired means S3 refused temporary credentials that
+	// expired: a denial that new credentials (re-read from their source)
+	// may lift. Such an error also satisfies ErrAccessDenied.
+	ErrCredentialsExpired = errors.New("credentials expired")
 )
 
 // ErrNotAttached means the database has no s3bridge schema: run attach.

@@ -92,12 +92,19 @@ type Auth struct {
 	SecretAccessKey Secret `yaml:"secret_access_key,omitempty" json:"secret_access_key,omitempty"`
 	SessionToken    Secret `yaml:"session_token,omitempty" json:"session_token,omitempty"`
 	ProfileName     string `yaml:"profile_name,omitempty" json:"profile_name,omitempty"`
-	RoleARN         string `yaml:"role_arn,omitempty" json:"role_arn,omitempty"`
-	AccountID       string `yaml:"account_id,omitempty" json:"account_id,omitempty"`
-	RoleName        string `yaml:"role_name,omitempty" json:"role_name,omitempty"`
-	ARNPartition    string `yaml:"arn_partition,omitempty" json:"arn_partition,omitempty"`
-	ExternalID      string `yaml:"external_id,omitempty" json:"external_id,omitempty"`
-	SessionName     string `yaml:"session_name,omitempty" json:"session_name,omitempty"`
+	// ProfileFile is the shared credentials file profile_name is read
+	// from, on the host that runs the import (default: the SDK's).
+	ProfileFile  string `yaml:"profile_file,omitempty" json:"profile_file,omitempty"`
+	RoleARN      string `yaml:"role_arn,omitempty" json:"role_arn,omitempty"`
+	AccountID    string `yaml:"account_id,omitempty" json:"account_id,omitempty"`
+	RoleName     string `yaml:"role_name,omitempty" json:"role_name,omitempty"`
+	ARNPartition string `yaml:"arn_partition,omitempty" json:"arn_partition,omitempty"`
+	ExternalID   string `yaml:"external_id,omitempty" json:"external_id,omitempty"`
+	SessionName  string `yaml:"session_name,omitempty" json:"session_name,omitempty"`
+	// DurationInSeconds is how long assume_role's credentials last
+	// (900 to 43200, STS's bounds; default STS's hour). They are renewed
+	// before they expire, so it only bounds how long one lasts.
+	DurationInSeconds int `yaml:"duration_in_seconds,omitempty" json:"duration_in_seconds,omitempty"`
 }
 
 // Decoder is one entry of in.decoders. Compression is detected by magic
@@ -184,15 +191,13 @@ var columnTypes = []string{TypeBoolean, TypeLong, TypeDouble, TypeString, TypeTi
 var (
 	topKeys    = []string{"in", "out", "exec", "filters"}
 	inKeys     = []string{"type", "bucket", "path_prefix", "path", "path_match_pattern", "total_file_count_limit", "min_task_size", "incremental", "incremental_lookback", "on_changed", "skip_glacier_objects", "last_path", "last_modified_time", "use_modified_time", "endpoint", "region", "decoders", "parser", "maximum_retries", "initial_retry_interval_millis", "maximum_retry_interval_millis"}
-	authKeys   = []string{"auth_method", "access_key_id", "secret_access_key", "session_token", "profile_name", "role_arn", "account_id", "role_name", "arn_partition", "external_id", "session_name"}
+	authKeys   = []string{"auth_method", "access_key_id", "secret_access_key", "session_token", "profile_name", "profile_file", "role_arn", "account_id", "role_name", "arn_partition", "external_id", "session_name", "duration_in_seconds"}
 	parserKeys = []string{"type", "charset", "newline", "delimiter", "quote", "escape", "skip_header_lines", "null_string", "trim_if_not_quoted", "allow_extra_columns", "allow_optional_columns", "stop_on_invalid_record", "default_timezone", "columns"}
 	columnKeys = []string{"name", "type", "format", "timezone"}
 	outKeys    = []string{"mode", "type", "time_column"}
 	// Not supported yet: each is part of issue 9's remaining work.
 	unsupported = map[string]string{
 		"http_proxy":          "use HTTPS_PROXY in the environment",
-		"profile_file":        "use AWS_SHARED_CREDENTIALS_FILE in the environment",
-		"duration_in_seconds": "assume_role sessions last the SDK's default",
 		"comment_line_marker": "comment lines are not skipped yet",
 	}
 	// methodKeys are the keys each auth_method takes.
@@ -202,8 +207,8 @@ var (
 		"anonymous":   nil,
 		"env":         nil,
 		"default":     nil,
-		"profile":     {"profile_name"},
-		"assume_role": {"role_arn", "account_id", "role_name", "arn_partition", "external_id", "session_name"},
+		"profile":     {"profile_name", "profile_file"},
+		"assume_role": {"role_arn", "account_id", "role_name", "arn_partition", "external_id", "session_name", "duration_in_seconds"},
 	}
 )
 
@@ -462,6 +467,9 @@ func (a Auth) validate() error {
 	case "assume_role":
 		if a.RoleARN == "" && (a.AccountID == "" || a.RoleName == "") {
 			return errors.New("config: auth_method assume_role needs in.role_arn, or in.account_id and in.role_name")
+		}
+		if d := a.DurationInSeconds; d != 0 && (d < 900 || d > 43200) {
+			return fmt.Errorf("config: in.duration_in_seconds %d: STS takes 900 to 43200", d)
 		}
 	}
 	for _, s := range []Secret{a.AccessKeyID, a.SecretAccessKey, a.SessionToken} {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"time"
 
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/load"
@@ -28,6 +29,8 @@ type S3 struct {
 	RoleARN         string
 	ExternalID      string
 	RoleSessionName string
+	ProfileFile     string
+	RoleDuration    time.Duration
 }
 
 // Opener makes an S3 client for a resolved in: section.
@@ -70,11 +73,12 @@ func (c Config) S3(e Env) (S3, error) {
 	case "anonymous":
 		s.Auth = "anonymous"
 	case "profile":
-		s.Auth, s.Profile = "default", cmpOr(in.ProfileName, "default")
+		s.Auth, s.Profile, s.ProfileFile = "default", cmpOr(in.ProfileName, "default"), in.ProfileFile
 	case "default":
 		s.Auth = "default"
 	case "assume_role":
 		s.Auth, s.RoleARN, s.ExternalID, s.RoleSessionName = "assume_role", in.roleARN(), in.ExternalID, cmpOr(in.SessionName, "s3bridge")
+		s.RoleDuration = time.Duration(in.DurationInSeconds) * time.Second
 	}
 	return s, nil
 }

@@ -82,6 +82,9 @@ var sdkRetryable = retry.IsErrorRetryables(retry.DefaultRetryables)
 // refused access and everything else — a bad row first — are final.
 func Retryable(err error) bool {
 	switch {
+	case errors.Is(err, s3bridge.ErrCredentialsExpired):
+		// The next attempt resolves the credentials again.
+		return true
 	case err == nil,
 		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, s3bridge.ErrLeaseLost), errors.Is(err, s3bridge.ErrAccessDenied):

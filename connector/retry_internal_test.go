@@ -36,6 +36,8 @@ func TestRetryable(t *testing.T) {
 		{"bad row", errors.New(`load k line 3: column "id": "x" is not a long`), false},
 		{"NoSuchKey", &smithy.GenericAPIError{Code: "NoSuchKey"}, false},
 		{"access denied", fmt.Errorf("get k: %w", s3bridge.ErrAccessDenied), false},
+		{"expired credentials", fmt.Errorf("get k: %w", errors.Join(s3bridge.ErrAccessDenied, s3bridge.ErrCredentialsExpired)), true},
+		{"database session ended", fmt.Errorf("load: %w", s3bridge.ErrConnectionLost), true},
 		{"lease lost", fmt.Errorf("commit: %w", s3bridge.ErrLeaseLost), false},
 		{"cancelled", fmt.Errorf("get k: %w", context.Canceled), false},
 		{"nil", nil, false},

@@ -105,16 +105,18 @@ func (r *Runner) Run(ctx context.Context, in instance.Instance, t s3bridge.Task,
 	if !ok || !ok2 {
 		return none, fmt.Errorf("task %d: instance %s can't take imports (it has no bulk path or ledger)", t.ID, in.Name())
 	}
-	s3cfg, err := p.Config.S3(r.Env)
-	if err != nil {
-		return none, err
-	}
-	store, err := r.Open(ctx, s3cfg)
-	if err != nil {
-		return none, err
-	}
 	retries, backoff := p.Config.In.Retry.retries()
 	for n := 1; ; n++ {
+		// Each attempt resolves the credentials again: a retry after
+		// expired keys reads the rotated ${file:…} or ${env:…} ones.
+		s3cfg, err := p.Config.S3(r.Env)
+		if err != nil {
+			return none, err
+		}
+		store, err := r.Open(ctx, s3cfg)
+		if err != nil {
+			return none, err
+		}
 		res, err := r.attempt(ctx, sink, store, led, t, p, rep)
 		if err == nil || n > retries || !Retryable(err) || ctx.Err() != nil {
 			if err != nil && n > 1 {

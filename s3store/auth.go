@@ -54,6 +54,9 @@ func assumeRole(cfg Config, awsCfg aws.Config, endpoint string) aws.CredentialsP
 		if cfg.ExternalID != "" {
 			o.ExternalID = aws.String(cfg.ExternalID)
 		}
+		if cfg.RoleDuration > 0 {
+			o.Duration = cfg.RoleDuration
+		}
 	})
 	return aws.NewCredentialsCache(provider)
 }

@@ -113,7 +113,7 @@ func describe(op, target string, err error, pre precondition) *apiError {
 	case "SignatureDoesNotMatch":
 		return wrap("the secret access key is wrong for this access key ID"+at+" (check AWS_SECRET_ACCESS_KEY or the profile)", ErrAccessDenied)
 	case "ExpiredToken", "InvalidToken", "InvalidTokenId", "TokenRefreshRequired": // InvalidTokenId: MinIO's
-		return wrap("the session token has expired or is invalid"+at+" (get new credentials)", ErrAccessDenied)
+		return wrap("the session token has expired or is invalid"+at+" (get new credentials)", errors.Join(ErrAccessDenied, s3bridge.ErrCredentialsExpired))
 	}
 	switch status {
 	case http.StatusNotFound: // HEAD responses carry no error code

@@ -73,7 +73,7 @@ func TestErrorFirstSentence(t *testing.T) {
 		{"expired token", func(ctx context.Context) error {
 			_, _, err := newClient(t, fakeConfig(fake.URL)).List(ctx, "bkt", "expired", "")
 			return err
-		}, "the session token has expired or is invalid at " + fake.URL + " (get new credentials): ", ErrAccessDenied},
+		}, "the session token has expired or is invalid at " + fake.URL + " (get new credentials): ", s3bridge.ErrCredentialsExpired},
 		{"denied", func(ctx context.Context) error {
 			_, _, err := newClient(t, fakeConfig(fake.URL)).List(ctx, "bkt", "x", "")
 			return err

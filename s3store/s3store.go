@@ -75,11 +75,17 @@ type Config struct {
 	SessionToken    string `json:"-"`
 	// Profile selects a shared config profile (else AWS_PROFILE).
 	Profile string
+	// ProfileFile is the shared credentials file the profile is read from
+	// (else AWS_SHARED_CREDENTIALS_FILE, then ~/.aws/credentials).
+	ProfileFile string
 	// RoleARN, ExternalID and RoleSessionName configure assume_role. The base
 	// credentials are the static key when given, else the default chain.
 	RoleARN         string
 	ExternalID      string
 	RoleSessionName string
+	// RoleDuration is how long an assumed role's credentials last (zero:
+	// STS's default, an hour); they are renewed before they expire.
+	RoleDuration time.Duration
 	// STSEndpoint is the STS base URL for assume_role. Empty means
 	// AWS_ENDPOINT_URL_STS, else the S3 endpoint when it is not AWS's (MinIO
 	// serves STS at its root), else AWS STS.
@@ -283,6 +289,9 @@ func loadAWSConfig(ctx context.Context, cfg Config) (aws.Config, error) {
 	}
 	if cfg.Region != "" {
 		opts = append(opts, config.WithRegion(cfg.Region))
+	}
+	if cfg.ProfileFile != "" {
+		opts = append(opts, config.WithSharedCredentialsFiles([]string{cfg.ProfileFile}))
 	}
 	if cfg.Profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(cfg.Profile))

@@ -80,7 +80,8 @@ func openConnectorStore(getenv func(string) string) connector.Opener {
 		attempts, _ := strconv.Atoi(getenv("AWS_MAX_ATTEMPTS"))
 		return s3store.New(ctx, s3store.Config{Endpoint: s.Endpoint, Region: s.Region, Auth: s.Auth,
 			AccessKeyID: s.AccessKeyID, SecretAccessKey: s.SecretAccessKey, SessionToken: s.SessionToken,
-			Profile: s.Profile, RoleARN: s.RoleARN, ExternalID: s.ExternalID, RoleSessionName: s.RoleSessionName,
+			Profile: s.Profile, ProfileFile: s.ProfileFile, RoleARN: s.RoleARN, ExternalID: s.ExternalID, RoleSessionName: s.RoleSessionName,
+			RoleDuration:     s.RoleDuration,
 			RetryMaxAttempts: max(attempts, 0)}, nil)
 	}
 }
