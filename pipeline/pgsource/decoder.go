@@ -65,10 +65,12 @@ func (d *decoder) decode(ctx context.Context, walStart pglogrepl.LSN, data []byt
 		if d.tx == nil {
 			return pipeline.Event{}, false, fmt.Errorf("commit at %s outside a transaction", m.CommitLSN)
 		}
-		tx := d.tx
+		// A fresh value: the Begin event's Tx may be read by another
+		// goroutine meanwhile, so it is never written after it went out.
+		tx := *d.tx
 		d.tx = nil
 		tx.CommitLSN, tx.EndLSN = pipeline.LSN(m.CommitLSN), pipeline.LSN(m.TransactionEndLSN)
-		return pipeline.Event{Commit: tx}, true, nil
+		return pipeline.Event{Commit: &tx}, true, nil
 	case *pglogrepl.InsertMessage:
 		c, err := d.change(m.RelationID, pipeline.OpCreate, nil, 0, m.Tuple)
 		return pipeline.Event{Change: c}, err == nil, err

@@ -1,0 +1,377 @@
+// Package run runs a PostgreSQL pipeline: the initial snapshot, then the
+// stream of changes, turned into S3 objects by pipeline/writer, with the
+// flush → checkpoint → confirm cycle that makes its files exactly-once across
+// crashes.
+//
+// The order that makes it safe, every cycle: the writer's Flush closes every
+// open file and waits until S3 confirmed every file; then the checkpoint is
+// saved; only then is its LSN confirmed to the replication slot. A crash
+// anywhere leaves the saved checkpoint at or behind the durable files and
+// the slot at or behind the checkpoint, and a restart (Run again) deletes
+// what no checkpoint recorded (writer.Recover) and streams again from the
+// checkpoint.
+package run
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/s3bridge/s3bridge/pipeline"
+	"github.com/s3bridge/s3bridge/pipeline/avrofile"
+	"github.com/s3bridge/s3bridge/pipeline/pgsource"
+	"github.com/s3bridge/s3bridge/pipeline/writer"
+)
+
+// SnapshotMode says whether a new pipeline copies its tables first.
+type SnapshotMode string
+
+// The snapshot modes (--snapshot).
+const (
+	// SnapshotInitial copies every table under the slot's exported
+	// snapshot, then streams from its consistent point.
+	SnapshotInitial SnapshotMode = "initial"
+	// SnapshotNever streams from the slot's creation, with no copy.
+	SnapshotNever SnapshotMode = "never"
+	// SnapshotInitialOnly copies the tables, then drops the slot and
+	// publication: Run returns once the copy is durable.
+	SnapshotInitialOnly SnapshotMode = "initial_only"
+)
+
+// ErrPrefixInUse means the bucket prefix holds another pipeline's objects.
+var ErrPrefixInUse = errors.New("prefix holds another pipeline")
+
+// Config configures a Pipeline. Source, Store and Checkpointer are
+// required; zero numbers take the defaults of issue 10.
+type Config struct {
+	// Name is the pipeline's name: that of its slot and publication
+	// (s3bridge_<name>, see pgsource) and the one in _pipeline.json.
+	Name        string
+	Source      *pgsource.Source
+	Publication pgsource.Publication
+	Store       writer.Store
+	Bucket      string
+	Prefix      string
+	// Checkpointer stores the checkpoint (the instance's row).
+	Checkpointer writer.Checkpointer
+	Snapshot     SnapshotMode // default SnapshotInitial
+	Codec        avrofile.Codec
+	// FlushRows, MaxFileSize and FlushInterval cut files (writer.Options);
+	// FlushInterval is also how often the checkpoint moves on.
+	FlushRows     int64
+	MaxFileSize   int64
+	FlushInterval time.Duration
+	// StatusInterval is the stream's standby status interval
+	// (pgsource.StreamOptions).
+	StatusInterval time.Duration
+	// StopTimeout bounds the last flush of a clean stop; default 30s.
+	StopTimeout time.Duration
+	Log         *slog.Logger
+}
+
+// Validate reports the first thing wrong with c.
+func (c Config) Validate() error {
+	switch {
+	case c.Name == "":
+		return errors.New("pipeline: no name")
+	case c.Source == nil:
+		return errors.New("pipeline: no source")
+	case c.Store == nil || c.Bucket == "":
+		return errors.New("pipeline: no bucket")
+	case c.Checkpointer == nil:
+		return errors.New("pipeline: no checkpoint store")
+	}
+	switch c.Snapshot {
+	case "", SnapshotInitial, SnapshotNever, SnapshotInitialOnly:
+	default:
+		return fmt.Errorf("pipeline: snapshot mode %q (want initial, never or initial_only)", c.Snapshot)
+	}
+	return nil
+}
+
+// Pipeline is one pipeline's runner.
+type Pipeline struct {
+	cfg    Config
+	layout writer.Layout
+	log    *slog.Logger
+}
+
+// New checks cfg and returns its Pipeline.
+func New(cfg Config) (*Pipeline, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.Snapshot = cmp.Or(cfg.Snapshot, SnapshotInitial)
+	cfg.StopTimeout = cmp.Or(cfg.StopTimeout, 30*time.Second)
+	cfg.FlushInterval = cmp.Or(cfg.FlushInterval, 5*time.Second)
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("pipeline", cfg.Name)
+	return &Pipeline{cfg: cfg, log: log,
+		layout: writer.Layout{Prefix: cfg.Prefix, Database: cfg.Source.Database()}}, nil
+}
+
+func (p *Pipeline) writerOptions() writer.Options {
+	return writer.Options{Bucket: p.cfg.Bucket, Layout: p.layout, Pipeline: p.cfg.Name, Codec: p.cfg.Codec,
+		FlushRows: p.cfg.FlushRows, MaxFileSize: p.cfg.MaxFileSize, FlushInterval: p.cfg.FlushInterval, Log: p.log}
+}
+
+// Run runs the pipeline until ctx ends (then it stops cleanly: whole
+// transactions are flushed, checkpointed and confirmed, and it returns
+// nil) or its first error. A stop while the pipeline starts (its slot and
+// snapshot) returns ctx's error: the start begins again next time. A new pipeline (a checkpoint with LSN 0) starts
+// with its slot and snapshot; any other resumes at its checkpoint. Run may
+// be called again after an error, in this process or another.
+func (p *Pipeline) Run(ctx context.Context) error {
+	cp, err := p.cfg.Checkpointer.Load(ctx)
+	if err != nil {
+		return fmt.Errorf("pipeline %s: load checkpoint: %w", p.cfg.Name, err)
+	}
+	m, found, err := writer.ReadManifest(ctx, p.cfg.Store, p.cfg.Bucket, p.layout)
+	if err != nil {
+		return fmt.Errorf("pipeline %s: %w", p.cfg.Name, err)
+	}
+	if found && m.Pipeline != p.cfg.Name {
+		return fmt.Errorf("pipeline %s: s3://%s/%s: %w %q", p.cfg.Name, p.cfg.Bucket, p.layout.ManifestKey(), ErrPrefixInUse, m.Pipeline)
+	}
+	if cp.LSN == 0 {
+		if cp, err = p.start(ctx); err != nil {
+			return fmt.Errorf("pipeline %s: %w", p.cfg.Name, err)
+		}
+		if p.cfg.Snapshot == SnapshotInitialOnly {
+			return p.cfg.Source.Drop(ctx)
+		}
+	} else {
+		if p.cfg.Snapshot == SnapshotInitialOnly {
+			return nil
+		}
+		n, err := writer.Recover(ctx, p.cfg.Store, p.cfg.Bucket, p.layout, cp, p.log)
+		if err != nil {
+			return fmt.Errorf("pipeline %s: %w", p.cfg.Name, err)
+		}
+		p.log.Info("pipeline resumes", "checkpoint", cp.LSN, "deleted", n)
+	}
+	if err := p.stream(ctx, cp); err != nil {
+		return fmt.Errorf("pipeline %s: %w", p.cfg.Name, err)
+	}
+	return nil
+}
+
+// start begins the pipeline from nothing: whatever an earlier attempt that
+// never finished starting left (objects, slot) is removed, the slot is
+// created, the tables are copied, and the first checkpoint is saved.
+func (p *Pipeline) start(ctx context.Context) (writer.Checkpoint, error) {
+	if _, err := writer.Recover(ctx, p.cfg.Store, p.cfg.Bucket, p.layout, writer.Checkpoint{}, p.log); err != nil {
+		return writer.Checkpoint{}, err
+	}
+	src := p.cfg.Source
+	slot, err := src.Create(ctx, p.cfg.Publication)
+	if errors.Is(err, pgsource.ErrSlotExists) {
+		// No checkpoint was ever saved, so the slot's position was never
+		// confirmed: it is an earlier start's, and starting over loses
+		// nothing.
+		p.log.Info("pipeline start: dropping the slot an unfinished start left", "slot", src.SlotName())
+		if err := src.Drop(ctx); err != nil {
+			return writer.Checkpoint{}, err
+		}
+		slot, err = src.Create(ctx, p.cfg.Publication)
+	}
+	if err != nil {
+		return writer.Checkpoint{}, err
+	}
+	defer slot.Release(context.WithoutCancel(ctx))
+	w := writer.New(p.cfg.Store, p.writerOptions(), writer.Checkpoint{LSN: slot.ConsistentPoint})
+	if p.cfg.Snapshot != SnapshotNever {
+		if err := p.snapshot(ctx, slot, w); err != nil {
+			w.Abort()
+			return writer.Checkpoint{}, err
+		}
+	}
+	cp, err := w.Flush(ctx)
+	if err != nil {
+		w.Abort()
+		return writer.Checkpoint{}, err
+	}
+	if err := p.cfg.Checkpointer.Save(ctx, cp); err != nil {
+		return writer.Checkpoint{}, fmt.Errorf("save checkpoint: %w", err)
+	}
+	p.log.Info("pipeline started", "slot", slot.Name, "consistent_point", slot.ConsistentPoint, "tables", len(cp.Tables))
+	return cp, nil
+}
+
+// snapshot copies every table of the publication under the slot's
+// exported snapshot, one table after the other, each as a whole-table
+// SELECT streamed row by row into parts.
+func (p *Pipeline) snapshot(ctx context.Context, slot *pgsource.Slot, w *writer.Writer) error {
+	sn, err := p.cfg.Source.OpenSnapshot(ctx, slot)
+	if err != nil {
+		return err
+	}
+	defer sn.Close(context.WithoutCancel(ctx))
+	// The snapshot is imported: the slot's session may go.
+	if err := slot.Release(ctx); err != nil {
+		return fmt.Errorf("release snapshot of slot %s: %w", slot.Name, err)
+	}
+	tables, err := sn.Tables(ctx)
+	if err != nil {
+		return err
+	}
+	id := writer.SnapshotID(sn.LSN())
+	for _, t := range tables {
+		shape, err := sn.Schema(ctx, t)
+		if err != nil {
+			return err
+		}
+		ts, _ := pipeline.Evolve(nil, shape)
+		part, err := w.Snapshot(ctx, id, &ts)
+		if err != nil {
+			return err
+		}
+		n, err := sn.Read(ctx, &ts, func(c *pipeline.Change) error { return part.Append(ctx, c) })
+		if err == nil {
+			err = part.Close(ctx)
+		}
+		if err != nil {
+			part.Abort()
+			return err
+		}
+		p.log.Info("pipeline snapshot: table copied", "table", ts.QualifiedName(), "rows", n, "snapshot", id)
+	}
+	return nil
+}
+
+// item is what the reader goroutine hands the loop.
+type item struct {
+	ev  pipeline.Event
+	err error
+}
+
+// stream streams from cp until ctx ends or an error. A goroutine calls
+// the stream's Next without pause (it answers the server's keepalives)
+// and hands events over a buffered channel; the loop writes them and runs
+// the flush cycle. Only while a flush waits for S3 does Next pause, once
+// the buffer is full.
+func (p *Pipeline) stream(ctx context.Context, cp writer.Checkpoint) error {
+	st, err := p.cfg.Source.Stream(ctx, pgsource.StreamOptions{Start: cp.LSN, Known: cp.Schemas(),
+		StatusInterval: p.cfg.StatusInterval})
+	if err != nil {
+		return err
+	}
+	w := writer.New(p.cfg.Store, p.writerOptions(), cp)
+	events := make(chan item, 256)
+	rctx, rcancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			ev, err := st.Next(rctx)
+			// pgsource hands out one *Tx for a transaction's Begin and
+			// Commit and fills it in at the commit: the loop gets copies
+			// made here, in the goroutine that writes them.
+			if ev.Begin != nil {
+				b := *ev.Begin
+				ev.Begin = &b
+			}
+			if ev.Commit != nil {
+				c := *ev.Commit
+				ev.Commit = &c
+			}
+			select {
+			case events <- item{ev, err}:
+			case <-rctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
+	defer func() {
+		rcancel()
+		wg.Wait()
+		// Close sends the last confirmed position: after the reader
+		// stopped, as Next and Close are for one goroutine.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.StopTimeout)
+		defer cancel()
+		st.Close(cctx)
+	}()
+	err = p.loop(ctx, w, st, events)
+	if err != nil {
+		w.Abort()
+	}
+	return err
+}
+
+func (p *Pipeline) loop(ctx context.Context, w *writer.Writer, st *pgsource.Stream, events <-chan item) error {
+	timer := time.NewTimer(p.cfg.FlushInterval)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return p.stop(ctx, w, st)
+		case it := <-events:
+			if it.err != nil {
+				return it.err
+			}
+			if err := w.Apply(ctx, it.ev); err != nil {
+				return err
+			}
+			// A flush is due at a transaction's end (or a message between
+			// transactions) once the oldest open file is FlushInterval old.
+			between := it.ev.Commit != nil || (it.ev.Message != nil && !w.InTx())
+			if !between || time.Now().Before(w.Deadline()) || !w.Pending() {
+				continue
+			}
+		case <-timer.C:
+			if w.InTx() || !w.Pending() {
+				timer.Reset(p.cfg.FlushInterval)
+				continue
+			}
+		}
+		if err := p.commit(ctx, w, st); err != nil {
+			return err
+		}
+		timer.Reset(time.Until(w.Deadline()))
+	}
+}
+
+// commit is one cycle: files durable, then the checkpoint, then the
+// confirm — never in another order.
+func (p *Pipeline) commit(ctx context.Context, w *writer.Writer, st *pgsource.Stream) error {
+	cp, err := w.Flush(ctx)
+	if err != nil {
+		return err
+	}
+	if err := p.cfg.Checkpointer.Save(ctx, cp); err != nil {
+		return fmt.Errorf("save checkpoint at %s: %w", cp.LSN, err)
+	}
+	st.Confirm(cp.LSN)
+	p.log.Debug("pipeline checkpoint", "lsn", cp.LSN)
+	return nil
+}
+
+// stop flushes what is whole when ctx ended. Inside a transaction nothing
+// more can be checkpointed (a file holds part of it): the open files are
+// dropped, and a restart rewrites them from the last checkpoint.
+func (p *Pipeline) stop(ctx context.Context, w *writer.Writer, st *pgsource.Stream) error {
+	if w.InTx() {
+		w.Abort()
+		p.log.Info("pipeline stopped inside a transaction: it restarts from the last checkpoint", "lsn", st.Durable())
+		return nil
+	}
+	if !w.Pending() {
+		return nil
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.StopTimeout)
+	defer cancel()
+	if err := p.commit(sctx, w, st); err != nil {
+		return err
+	}
+	p.log.Info("pipeline stopped", "lsn", st.Durable())
+	return nil
+}

@@ -1,0 +1,116 @@
+package writer
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+
+	"github.com/s3bridge/s3bridge/pipeline"
+)
+
+// Checkpoint is what a pipeline has made durable. It is saved only after
+// every object it names (and every object holding a change before LSN) was
+// confirmed by S3, and only then is LSN confirmed to the source. It is
+// plain data, JSON-encodable, for the instance row that stores it.
+type Checkpoint struct {
+	// LSN is the position up to which every change of the captured tables
+	// is in durable, recorded objects: the EndLSN of the last transaction
+	// written (or a later position before which no change is pending).
+	// The stream resumes there. Zero means the pipeline never got past its
+	// start (slot creation and initial snapshot): it starts over.
+	LSN pipeline.LSN `json:"lsn"`
+	// Tables holds each table's marks, by "schema.table".
+	Tables map[string]TableMark `json:"tables,omitempty"`
+}
+
+// TableMark is one table's part of a Checkpoint.
+type TableMark struct {
+	// Schema is the table's latest schema version as of LSN (the shape of
+	// its last change before LSN, or of its snapshot). A restarted stream
+	// is told it so that versions go on counting.
+	Schema *pipeline.TableSchema `json:"schema,omitempty"`
+	// File is the key of the table's last durable change file, FileLSN the
+	// commit LSN of its first transaction; empty and zero when none.
+	File    string       `json:"file,omitempty"`
+	FileLSN pipeline.LSN `json:"file_lsn,omitempty"`
+	// Snapshot is the id of the table's completed snapshot and Parts its
+	// number of part files; empty and zero when the table has none.
+	Snapshot string `json:"snapshot,omitempty"`
+	Parts    int    `json:"parts,omitempty"`
+}
+
+// Clone returns a deep copy of cp that shares nothing mutable with it.
+func (cp Checkpoint) Clone() Checkpoint {
+	out := Checkpoint{LSN: cp.LSN}
+	if cp.Tables != nil {
+		out.Tables = make(map[string]TableMark, len(cp.Tables))
+		for k, m := range cp.Tables {
+			if m.Schema != nil {
+				// A schema is immutable once made, but a caller may not
+				// know: copy it through JSON, the checkpoint's wire form.
+				b, _ := json.Marshal(m.Schema)
+				var s pipeline.TableSchema
+				_ = json.Unmarshal(b, &s)
+				m.Schema = &s
+			}
+			out.Tables[k] = m
+		}
+	}
+	return out
+}
+
+// Schemas returns the tables' latest schema versions, for the source's
+// list of known versions.
+func (cp Checkpoint) Schemas() []pipeline.TableSchema {
+	var out []pipeline.TableSchema
+	for _, m := range cp.Tables {
+		if m.Schema != nil {
+			out = append(out, *m.Schema)
+		}
+	}
+	return out
+}
+
+// Checkpointer stores a pipeline's checkpoint.
+type Checkpointer interface {
+	// Load returns the last saved checkpoint; the zero Checkpoint when
+	// none was ever saved.
+	Load(ctx context.Context) (Checkpoint, error)
+	// Save replaces the checkpoint, atomically: after a crash Load returns
+	// either the old or the new one whole. When Save returns an error the
+	// caller can't tell which; it stops and a restart Loads.
+	Save(ctx context.Context, cp Checkpoint) error
+}
+
+// Memory is a Checkpointer in memory, for tests. It is safe for concurrent
+// use.
+type Memory struct {
+	mu    sync.Mutex
+	cp    Checkpoint
+	saves int
+}
+
+// Load returns a copy of the saved checkpoint.
+func (m *Memory) Load(context.Context) (Checkpoint, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.cp.Clone(), nil
+}
+
+// Save stores a copy of cp.
+func (m *Memory) Save(_ context.Context, cp Checkpoint) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.cp = cp.Clone()
+	m.saves++
+	return nil
+}
+
+// Saves returns how many times Save was called.
+func (m *Memory) Saves() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.saves
+}
+
+var _ Checkpointer = (*Memory)(nil)
