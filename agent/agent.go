@@ -56,6 +56,17 @@ type Config struct {
 	// how often they are looked at (default 1s); see Scheduler.
 	Now       func() time.Time
 	FireEvery time.Duration
+	// Services keep long-running work of each instance going beside its
+	// tasks (pipelines): Serve starts each one's Serve with the instance
+	// and waits for it to return after its context ends.
+	Services []Service
+}
+
+// Service is long-running work an agent keeps going for each instance
+// it serves. Serve runs until ctx is done and must stop within the
+// agent's grace, leaving its work where another agent can take it up.
+type Service interface {
+	Serve(ctx context.Context, in instance.Instance, agentID string)
 }
 
 // Agent serves instances.
@@ -131,6 +142,9 @@ func (a *Agent) Serve(ctx context.Context, in instance.Instance) error {
 	defer a.leave(ctx, in, log)
 	beat(ctx) // before "serving": a SQL call made after that line finds the agent
 	listener.Go(func() { a.schedule(ctx, in, log) })
+	for _, svc := range a.cfg.Services {
+		listener.Go(func() { svc.Serve(ctx, in, a.cfg.ID) })
+	}
 	log.Info("serving")
 	var retry backoff
 	for {

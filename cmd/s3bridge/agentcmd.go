@@ -8,6 +8,8 @@ import (
 
 	"github.com/s3bridge/s3bridge/agent"
 	"github.com/s3bridge/s3bridge/instance"
+	"github.com/s3bridge/s3bridge/pipeline/serve"
+	"github.com/s3bridge/s3bridge/pipeline/writer"
 )
 
 func runAgent(ctx context.Context, e *env, args []string) error {
@@ -43,7 +45,16 @@ func runAgent(ctx context.Context, e *env, args []string) error {
 		}
 	}()
 	st := newStores(e.getenv, log)
-	a := agent.New(agent.Config{Lease: lease, Grace: grace, Tick: tick, Log: log, Version: versionString()}, st.runners())
+	pipelines := &serve.Service{Lease: max(lease, 3*time.Second), Log: log,
+		Open: func(ctx context.Context, in instance.Instance) (writer.Store, error) {
+			set, err := in.Settings(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return st.client(ctx, set, "PIPELINE")
+		}}
+	a := agent.New(agent.Config{Lease: lease, Grace: grace, Tick: tick, Log: log, Version: versionString(),
+		Services: []agent.Service{pipelines}}, st.runners())
 	fmt.Fprintf(e.stderr, "agent %s (s3bridge %s) serving %d instance(s)\n", a.ID(), versionString(), len(ins))
 	return a.Run(ctx, ins...)
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/internal/testenv"
 	"github.com/s3bridge/s3bridge/pipeline"
-	"github.com/s3bridge/s3bridge/pipeline/internal/filecheck"
+	"github.com/s3bridge/s3bridge/internal/filecheck"
 	"github.com/s3bridge/s3bridge/s3store"
 )
 

@@ -39,7 +39,7 @@ type File struct {
 
 func script() string {
 	_, self, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(self), "..", "..", "avrofile", "testdata", "read_avro.py")
+	return filepath.Join(filepath.Dir(self), "..", "..", "pipeline", "avrofile", "testdata", "read_avro.py")
 }
 
 // manyScript runs read_avro.py on each file in one interpreter (its

@@ -1,0 +1,234 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/s3bridge/s3bridge/internal/filecheck"
+	"github.com/s3bridge/s3bridge/internal/testenv"
+	"github.com/s3bridge/s3bridge/s3store"
+)
+
+// TestPipelineAgentsKilled (issue 10): agents run a stored pipeline while
+// a load generator commits inserts, updates, deletes and a truncate; the
+// agent running it is killed with SIGKILL several times and another one
+// takes over. Afterwards the files, read by python3-avro and applied in
+// order to the snapshot, reproduce the source table row by row, and no
+// transaction is in two files. S3BRIDGE_SOAK=full kills it ten times.
+func TestPipelineAgentsKilled(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	src := testenv.Postgres(t)
+	pg := openDB(t, "pgx", src)
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := pg.Exec(q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(`CREATE TABLE orders (id int PRIMARY KEY, v text NOT NULL, n bigint)`)
+	exec(`INSERT INTO orders SELECT i, 'v' || i, i * 10 FROM generate_series(1, 1000) i`)
+	inst := "sqlite://" + t.TempDir() + "/i.db"
+	w.mustCLI("attach", "--db", inst)
+	w.mustCLI("pipeline", "create", "orders", "--db", inst, "--source", src, "--tables", "public.orders",
+		"--bucket", w.bucket, "--prefix", "cdc/", "--flush-interval", "500ms", "--codec", "zstd")
+	t.Cleanup(func() { w.cli("pipeline", "drop", "--db", inst, "orders") })
+	agentArgs := []string{"--db", inst, "--lease", "3s"}
+	agent := w.agent(agentArgs...)
+	waitFor(t, "the pipeline to stream", time.Minute, func() bool {
+		return strings.Contains(w.mustCLI("pipeline", "show", "--db", inst, "--json", "orders"), `"state":"STREAMING"`)
+	})
+
+	// The load: small transactions of inserts, updates and deletes, a
+	// big one, and a truncate followed by new rows.
+	ctx, stopLoad := context.WithCancel(t.Context())
+	var load sync.WaitGroup
+	var loadErr error
+	load.Go(func() {
+		next := 1001
+		r := rand.New(rand.NewPCG(1, 2))
+		for i := 0; ctx.Err() == nil; i++ {
+			tx, err := pg.BeginTx(ctx, nil)
+			if err != nil {
+				loadErr = err
+				return
+			}
+			stmts := []string{
+				fmt.Sprintf(`INSERT INTO orders SELECT i, 'n' || i, i FROM generate_series(%d, %d) i`, next, next+19),
+				fmt.Sprintf(`UPDATE orders SET v = v || '+', n = n + 1 WHERE id %% 97 = %d`, r.IntN(97)),
+				fmt.Sprintf(`DELETE FROM orders WHERE id IN (SELECT id FROM orders ORDER BY id LIMIT %d)`, 1+r.IntN(3)),
+			}
+			if i == 40 {
+				stmts = append(stmts, `INSERT INTO orders SELECT i, 'big', i FROM generate_series(1000000, 1009999) i`)
+			}
+			if i == 80 {
+				stmts = []string{`TRUNCATE orders`, fmt.Sprintf(`INSERT INTO orders VALUES (%d, 'after truncate', 0)`, next)}
+			}
+			next += 20
+			for _, s := range stmts {
+				if _, err = tx.ExecContext(ctx, s); err != nil {
+					break
+				}
+			}
+			if err == nil {
+				err = tx.Commit()
+			} else {
+				tx.Rollback()
+			}
+			if err != nil && ctx.Err() == nil {
+				loadErr = err
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+	kills := 3
+	if os.Getenv("S3BRIDGE_SOAK") == "full" {
+		kills = 10
+	}
+	type shown struct {
+		State string `json:"state"`
+		Agent string `json:"agent"`
+		LSN   string `json:"checkpoint_lsn"`
+	}
+	show := func() shown {
+		var v shown
+		json.Unmarshal([]byte(w.mustCLI("pipeline", "show", "--db", inst, "--json", "orders")), &v)
+		return v
+	}
+	for k := range kills {
+		// Kill the agent once it holds the pipeline and has moved its
+		// checkpoint on: a kill mid-stream, not of an idle agent.
+		before := show().LSN
+		waitFor(t, "the new agent to stream", time.Minute, func() bool {
+			v := show()
+			return v.Agent != "" && v.State == "STREAMING" && v.LSN != before
+		})
+		time.Sleep(time.Duration(200+rand.IntN(800)) * time.Millisecond)
+		if err := agent.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		agent.Wait()
+		t.Logf("kill %d at checkpoint %s", k+1, show().LSN)
+		agent = w.agent(agentArgs...)
+	}
+	time.Sleep(time.Second)
+	stopLoad()
+	load.Wait()
+	if loadErr != nil {
+		t.Fatalf("load generator: %v", loadErr)
+	}
+	var end string
+	if err := pg.QueryRow(`SELECT pg_current_wal_lsn()::text`).Scan(&end); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the checkpoint to pass the last change", 2*time.Minute, func() bool {
+		v := show()
+		if v.LSN == "" {
+			return false
+		}
+		var done bool
+		pg.QueryRow(`SELECT $1::pg_lsn >= $2::pg_lsn`, v.LSN, end).Scan(&done)
+		return done
+	})
+
+	store, err := s3store.New(t.Context(), s3store.Config{Endpoint: w.minio.Endpoint, Region: w.minio.Region,
+		AccessKeyID: w.minio.AccessKey, SecretAccessKey: w.minio.SecretKey}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := filecheck.ReadAll(t, store, w.bucket, "cdc/")
+	got, stats := replay(t, files)
+	want := map[string]string{}
+	rows, err := pg.Query(`SELECT id, v, n FROM orders`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id, n int64
+		var v string
+		rows.Scan(&id, &v, &n)
+		want[fmt.Sprint(id)] = fmt.Sprintf("%s|%d", v, n)
+	}
+	rows.Close()
+	t.Logf("%d files, %s; source has %d rows, the files give %d", len(files), stats, len(want), len(got))
+	if len(got) != len(want) {
+		t.Errorf("the files give %d rows, the source has %d", len(got), len(want))
+	}
+	bad := 0
+	for id, v := range want {
+		if got[id] != v && bad < 10 {
+			t.Errorf("row %s: files %q, source %q", id, got[id], v)
+			bad++
+		}
+	}
+}
+
+// replay applies the pipeline's files for public.orders to an empty
+// table: snapshot parts, then change files in key order (their first
+// commit LSN), each file's records in order. It fails when a transaction
+// (a commit LSN) shows up in two change files.
+func replay(t *testing.T, files []filecheck.File) (map[string]string, string) {
+	t.Helper()
+	table := map[string]string{}
+	var snaps, changes []filecheck.File
+	for _, f := range files {
+		switch {
+		case strings.Contains(f.Key, "/public/orders/snapshot/"):
+			snaps = append(snaps, f)
+		case strings.Contains(f.Key, "/public/orders/changes/"):
+			changes = append(changes, f)
+		}
+	}
+	sort.Slice(changes, func(i, j int) bool { return changes[i].Key < changes[j].Key })
+	row := func(m any) (string, string) {
+		r := m.(map[string]any)
+		return fmt.Sprint(r["id"]), fmt.Sprintf("%v|%v", r["v"], r["n"])
+	}
+	for _, f := range snaps {
+		for _, rec := range f.Records {
+			id, v := row(rec["after"])
+			table[id] = v
+		}
+	}
+	ops := map[string]int{}
+	seen := map[string]string{}
+	for _, f := range changes {
+		for _, rec := range f.Records {
+			op := fmt.Sprint(rec["op"])
+			ops[op]++
+			lsn := fmt.Sprint(rec["source"].(map[string]any)["lsn"])
+			if other, ok := seen[lsn]; ok && other != f.Key {
+				t.Errorf("the transaction committed at %s is in %s and in %s", lsn, other, f.Key)
+			}
+			seen[lsn] = f.Key
+			switch op {
+			case "c":
+				id, v := row(rec["after"])
+				table[id] = v
+			case "u":
+				if rec["before"] != nil {
+					id, _ := row(rec["before"])
+					delete(table, id)
+				}
+				id, v := row(rec["after"])
+				table[id] = v
+			case "d":
+				id, _ := row(rec["before"])
+				delete(table, id)
+			case "t":
+				clear(table)
+			}
+		}
+	}
+	return table, fmt.Sprintf("%d snapshot part(s), %d change file(s), ops %v", len(snaps), len(changes), ops)
+}
