@@ -3,6 +3,7 @@ package e2e
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/s3bridge/s3bridge/internal/testenv"
 )
@@ -44,5 +45,32 @@ func TestPipelineCLI(t *testing.T) {
 	contains(t, "drop", w.mustCLI("pipeline", "drop", "--db", inst, "shop"), "pipeline shop dropped")
 	if _, err := w.cli("pipeline", "show", "--db", inst, "shop"); err == nil {
 		t.Error("show after drop succeeded")
+	}
+}
+
+// TestPipelineStatusView (issue 10): s3bridge.pipeline_status shows each
+// pipeline with the figures of `pipeline show`, and the slot's WAL when
+// the source is the instance's own database.
+func TestPipelineStatusView(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	db := testenv.Postgres(t)
+	pg := openDB(t, "pgx", db)
+	if _, err := pg.Exec(`CREATE TABLE items (id int PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	w.mustCLI("attach", "--db", db)
+	w.mustCLI("pipeline", "create", "items", "--db", db, "--source", db, "--tables", "public.items", "--bucket", w.bucket, "--prefix", "it/")
+	t.Cleanup(func() { w.cli("pipeline", "drop", "--db", db, "items") })
+	got := strings.Join(column(t, pg, `SELECT name || ' ' || state || ' ' || tables || ' ' || target || ' ' || coalesce(checkpoint_lsn, '-') || ' ' || (retained_wal_bytes IS NULL)::text FROM s3bridge.pipeline_status`), ";")
+	if want := "items CREATED public.items s3://" + w.bucket + "/it/ - true"; got != want {
+		t.Errorf("pipeline_status before an agent: %q, want %q", got, want)
+	}
+	w.agent("--db", db)
+	waitFor(t, "the pipeline to stream", time.Minute, func() bool {
+		return scalar[string](t, pg, `SELECT state FROM s3bridge.pipeline_status WHERE name = 'items'`) == "STREAMING"
+	})
+	if n := scalar[int64](t, pg, `SELECT coalesce(retained_wal_bytes, -1) FROM s3bridge.pipeline_status WHERE name = 'items'`); n < 0 {
+		t.Errorf("retained_wal_bytes of a slot in this database: %d", n)
 	}
 }
