@@ -11,6 +11,7 @@ import (
 	"github.com/s3bridge/s3bridge/instance"
 	"github.com/s3bridge/s3bridge/instance/bulk"
 	"github.com/s3bridge/s3bridge/load"
+	"golang.org/x/sync/errgroup"
 )
 
 // Params is an IMPORT_FROM_S3 task's metadata: one run of a connector.
@@ -139,27 +140,41 @@ func (r *Runner) Run(ctx context.Context, in instance.Instance, t s3bridge.Task,
 func (r *Runner) attempt(ctx context.Context, sink bulk.Sink, store ObjectStore, led Ledger, t s3bridge.Task, p Params, rep s3bridge.Reporter) (s3bridge.Result, error) {
 	var none s3bridge.Result
 	cfg := p.Config
-	objs, err := cfg.candidates(ctx, store)
-	if err != nil {
+	// The listing and the ledger are read at once: on a large prefix
+	// both take a while. Reading the ledger first is as safe as after: a
+	// file another run commits meanwhile makes this run's ledger insert
+	// fail, never load it twice.
+	view := ledgerView{}
+	var objs []s3bridge.Object
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		var err error
+		objs, err = cfg.candidates(gctx, store)
+		return err
+	})
+	if cfg.In.incremental() {
+		g.Go(func() error {
+			var err error
+			if view.window, err = cfg.In.lookback(); err != nil {
+				return err
+			}
+			var entries []bulk.LedgerEntry
+			if entries, view.newest, err = led.Ledger(gctx, p.Name, view.window); err != nil {
+				return err
+			}
+			view.entries = make(map[string]bulk.LedgerEntry, len(entries))
+			for _, e := range entries {
+				view.entries[e.Key] = e
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
 		return none, err
 	}
 	objs, before, err := cfg.In.afterStart(objs)
 	if err != nil {
 		return none, err
-	}
-	view := ledgerView{}
-	if cfg.In.incremental() {
-		if view.window, err = cfg.In.lookback(); err != nil {
-			return none, err
-		}
-		var entries []bulk.LedgerEntry
-		if entries, view.newest, err = led.Ledger(ctx, p.Name, view.window); err != nil {
-			return none, err
-		}
-		view.entries = make(map[string]bulk.LedgerEntry, len(entries))
-		for _, e := range entries {
-			view.entries[e.Key] = e
-		}
 	}
 	c, err := choose(objs, view, cfg.In.incremental(), cfg.In.onChanged(), cfg.In.TotalFileCountLimit)
 	if err != nil {
