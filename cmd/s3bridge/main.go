@@ -74,6 +74,7 @@ func commands() []command {
 			[]arg{{"S3_URI", "the object, the key prefix (--prefix) or the manifest (--manifest)"}},
 			"s3bridge load --db " + exampleDB + " --table sales --header s3://mybucket/sales/2024.csv.gz", runLoad},
 		exportCommand(),
+		proxyCommand(),
 		{"sql", "--db URL STATEMENT", "run an Aurora S3 statement",
 			[]arg{{"STATEMENT", `"LOAD DATA FROM S3 …", "LOAD XML FROM S3 …" or "SELECT … INTO OUTFILE S3 …"`}},
 			`s3bridge sql --db ` + exampleDB + ` "LOAD DATA FROM S3 's3://mybucket/sales.csv' INTO TABLE sales FIELDS TERMINATED BY ',' IGNORE 1 LINES"`, runSQL},
