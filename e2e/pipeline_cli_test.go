@@ -21,7 +21,7 @@ func TestPipelineCLI(t *testing.T) {
 	}
 	inst := "sqlite://" + t.TempDir() + "/i.db"
 	w.mustCLI("attach", "--db", inst)
-	_, err := w.cli("pipeline", "create", "shop", "--db", inst, "--source", src, "--tables", "public.orders,public.nopk", "--bucket", w.bucket)
+	_, err := w.cli("pipeline", "create", "e2e_cli_shop", "--db", inst, "--source", src, "--tables", "public.orders,public.nopk", "--bucket", w.bucket)
 	if err == nil || !strings.Contains(err.Error(), `table "public"."nopk" has no primary key`) || !strings.Contains(err.Error(), "REPLICA IDENTITY FULL") {
 		t.Fatalf("create over a table without a key: %v", err)
 	}
@@ -29,21 +29,21 @@ func TestPipelineCLI(t *testing.T) {
 		t.Errorf("a refused create stored something: %s", out)
 	}
 	withPassword := strings.Replace(src, "postgres@", "postgres:hunter2@", 1)
-	if _, err := w.cli("pipeline", "create", "shop", "--db", inst, "--source", withPassword, "--tables", "public.orders", "--bucket", w.bucket); err == nil ||
+	if _, err := w.cli("pipeline", "create", "e2e_cli_shop", "--db", inst, "--source", withPassword, "--tables", "public.orders", "--bucket", w.bucket); err == nil ||
 		!strings.Contains(err.Error(), "holds a password") || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("a source with a password: %v", err)
 	}
-	contains(t, "create", w.mustCLI("pipeline", "create", "shop", "--db", inst, "--source", src, "--tables", "public.orders,public.nopk",
-		"--bucket", w.bucket, "--prefix", "shop/", "--replica-identity-full"), "pipeline shop created", "State      : CREATED")
+	contains(t, "create", w.mustCLI("pipeline", "create", "e2e_cli_shop", "--db", inst, "--source", src, "--tables", "public.orders,public.nopk",
+		"--bucket", w.bucket, "--prefix", "shop/", "--replica-identity-full"), "pipeline e2e_cli_shop created", "State      : CREATED")
 	if got := scalar[string](t, pg, `SELECT string_agg(relname || ':' || relreplident::text, ',' ORDER BY relname) FROM pg_class WHERE relname IN ('orders', 'nopk')`); got != "nopk:f,orders:f" {
 		t.Errorf("replica identities after --replica-identity-full: %s", got)
 	}
-	contains(t, "list", w.mustCLI("pipeline", "list", "--db", inst), "shop  CREATED  public.orders,public.nopk  s3://"+w.bucket+"/shop/")
-	contains(t, "show --json", w.mustCLI("pipeline", "show", "--db", inst, "--json", "shop"), `"state":"CREATED"`, `"codec":"snappy"`, `"flush_interval":"5s"`)
-	contains(t, "pause", w.mustCLI("pipeline", "pause", "--db", inst, "shop"), "State      : PAUSED")
-	contains(t, "resume", w.mustCLI("pipeline", "resume", "--db", inst, "shop"), "State      : CREATED")
-	contains(t, "drop", w.mustCLI("pipeline", "drop", "--db", inst, "shop"), "pipeline shop dropped")
-	if _, err := w.cli("pipeline", "show", "--db", inst, "shop"); err == nil {
+	contains(t, "list", w.mustCLI("pipeline", "list", "--db", inst), "e2e_cli_shop  CREATED  public.orders,public.nopk  s3://"+w.bucket+"/shop/")
+	contains(t, "show --json", w.mustCLI("pipeline", "show", "--db", inst, "--json", "e2e_cli_shop"), `"state":"CREATED"`, `"codec":"snappy"`, `"flush_interval":"5s"`)
+	contains(t, "pause", w.mustCLI("pipeline", "pause", "--db", inst, "e2e_cli_shop"), "State      : PAUSED")
+	contains(t, "resume", w.mustCLI("pipeline", "resume", "--db", inst, "e2e_cli_shop"), "State      : CREATED")
+	contains(t, "drop", w.mustCLI("pipeline", "drop", "--db", inst, "e2e_cli_shop"), "pipeline e2e_cli_shop dropped")
+	if _, err := w.cli("pipeline", "show", "--db", inst, "e2e_cli_shop"); err == nil {
 		t.Error("show after drop succeeded")
 	}
 }
@@ -60,17 +60,17 @@ func TestPipelineStatusView(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.mustCLI("attach", "--db", db)
-	w.mustCLI("pipeline", "create", "items", "--db", db, "--source", db, "--tables", "public.items", "--bucket", w.bucket, "--prefix", "it/")
-	t.Cleanup(func() { w.cli("pipeline", "drop", "--db", db, "items") })
+	w.mustCLI("pipeline", "create", "e2e_status_items", "--db", db, "--source", db, "--tables", "public.items", "--bucket", w.bucket, "--prefix", "it/")
+	t.Cleanup(func() { w.cli("pipeline", "drop", "--db", db, "e2e_status_items") })
 	got := strings.Join(column(t, pg, `SELECT name || ' ' || state || ' ' || tables || ' ' || target || ' ' || coalesce(checkpoint_lsn, '-') || ' ' || (retained_wal_bytes IS NULL)::text FROM s3bridge.pipeline_status`), ";")
-	if want := "items CREATED public.items s3://" + w.bucket + "/it/ - true"; got != want {
+	if want := "e2e_status_items CREATED public.items s3://" + w.bucket + "/it/ - true"; got != want {
 		t.Errorf("pipeline_status before an agent: %q, want %q", got, want)
 	}
 	w.agent("--db", db)
 	waitFor(t, "the pipeline to stream", time.Minute, func() bool {
-		return scalar[string](t, pg, `SELECT state FROM s3bridge.pipeline_status WHERE name = 'items'`) == "STREAMING"
+		return scalar[string](t, pg, `SELECT state FROM s3bridge.pipeline_status WHERE name = 'e2e_status_items'`) == "STREAMING"
 	})
-	if n := scalar[int64](t, pg, `SELECT coalesce(retained_wal_bytes, -1) FROM s3bridge.pipeline_status WHERE name = 'items'`); n < 0 {
+	if n := scalar[int64](t, pg, `SELECT coalesce(retained_wal_bytes, -1) FROM s3bridge.pipeline_status WHERE name = 'e2e_status_items'`); n < 0 {
 		t.Errorf("retained_wal_bytes of a slot in this database: %d", n)
 	}
 }

@@ -39,13 +39,13 @@ func TestPipelineAgentsKilled(t *testing.T) {
 	exec(`INSERT INTO orders SELECT i, 'v' || i, i * 10 FROM generate_series(1, 1000) i`)
 	inst := "sqlite://" + t.TempDir() + "/i.db"
 	w.mustCLI("attach", "--db", inst)
-	w.mustCLI("pipeline", "create", "orders", "--db", inst, "--source", src, "--tables", "public.orders",
+	w.mustCLI("pipeline", "create", "e2e_kill_orders", "--db", inst, "--source", src, "--tables", "public.orders",
 		"--bucket", w.bucket, "--prefix", "cdc/", "--flush-interval", "500ms", "--codec", "zstd")
-	t.Cleanup(func() { w.cli("pipeline", "drop", "--db", inst, "orders") })
+	t.Cleanup(func() { w.cli("pipeline", "drop", "--db", inst, "e2e_kill_orders") })
 	agentArgs := []string{"--db", inst, "--lease", "3s"}
 	agent := w.agent(agentArgs...)
 	waitFor(t, "the pipeline to stream", time.Minute, func() bool {
-		return strings.Contains(w.mustCLI("pipeline", "show", "--db", inst, "--json", "orders"), `"state":"STREAMING"`)
+		return strings.Contains(w.mustCLI("pipeline", "show", "--db", inst, "--json", "e2e_kill_orders"), `"state":"STREAMING"`)
 	})
 
 	// The load: small transactions of inserts, updates and deletes, a
@@ -102,7 +102,7 @@ func TestPipelineAgentsKilled(t *testing.T) {
 	}
 	show := func() shown {
 		var v shown
-		json.Unmarshal([]byte(w.mustCLI("pipeline", "show", "--db", inst, "--json", "orders")), &v)
+		json.Unmarshal([]byte(w.mustCLI("pipeline", "show", "--db", inst, "--json", "e2e_kill_orders")), &v)
 		return v
 	}
 	for k := range kills {

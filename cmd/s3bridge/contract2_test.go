@@ -83,6 +83,9 @@ func TestNotAttached(t *testing.T) {
 		"connector issue":  {"--table", "t", "load.yml"},
 		"connector create": {"--table", "t", "n", "@hourly", "load.yml"}, "connector list": nil, "connector show": {"n"},
 		"connector history": {"n"}, "connector update": {"n"}, "connector run": {"n"}, "connector delete": {"n"},
+		"pipeline create": {"--source", "postgres://u@127.0.0.1:1/db", "--tables", "public.t", "--bucket", "b", "p"},
+		"proxy":           {"--listen", "127.0.0.1:0", "--upstream", "mysql://127.0.0.1:3306"},
+		"pipeline list":   nil, "pipeline show": {"p"}, "pipeline pause": {"p"}, "pipeline resume": {"p"}, "pipeline drop": {"p"},
 	}
 	w := &cliWorld{t: t, vars: map[string]string{}}
 	for _, c := range commands() {

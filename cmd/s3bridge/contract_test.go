@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -168,6 +169,13 @@ func TestJSONEveryCommand(t *testing.T) {
 		{"connector run", []string{"s1"}, task("SUCCESS"), false},
 		{"connector history", []string{"s1"}, list("job_id", "status", "records", "files", "table", "scheduled", "started", "duration_seconds"), false},
 		{"connector delete", []string{"s1"}, object("deleted"), false},
+		{"pipeline create", []string{"--source", "{pgsource}", "--tables", "public.orders", "--bucket", b, "--prefix", "cdc/", "contract_p1"},
+			object("name", "state", "source", "config", "created_at"), false},
+		{"pipeline list", nil, list("name", "state", "source", "config"), false},
+		{"pipeline show", []string{"contract_p1"}, object("name", "state", "config"), false},
+		{"pipeline pause", []string{"contract_p1"}, object("name", "state"), false},
+		{"pipeline resume", []string{"contract_p1"}, object("name", "state"), false},
+		{"pipeline drop", []string{"contract_p1"}, object("name", "dropped", "slot_kept"), false},
 		{"version", nil, object("version", "go"), false},
 		{"detach", nil, object("instance", "detached"), false},
 	}
@@ -184,6 +192,8 @@ func TestJSONEveryCommand(t *testing.T) {
 				a = fmt.Sprint(last + 1) // list-files ran the task after the last one printed
 			case "{connector}":
 				a = connectorConfig(t, w)
+			case "{pgsource}":
+				a = pipelineSource(t)
 			}
 			args = append(args, a)
 		}
@@ -247,4 +257,20 @@ func connectorConfig(t *testing.T, w *cliWorld) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// pipelineSource is a PostgreSQL database with a table a pipeline can
+// capture.
+func pipelineSource(t *testing.T) string {
+	t.Helper()
+	url := testenv.Postgres(t)
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(t.Context(), `CREATE TABLE orders (id int PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	return url
 }

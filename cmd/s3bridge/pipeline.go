@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/instance"
 	"github.com/s3bridge/s3bridge/instance/sqlstore"
 	"github.com/s3bridge/s3bridge/pipeline"
@@ -99,6 +100,30 @@ func runPipelineCreate(ctx context.Context, e *env, args []string) error {
 	if err := spec.Validate(); err != nil {
 		return usageErrorf("pipeline create", "%v", err)
 	}
+	// The instance first: a database s3bridge is not attached to is
+	// said so before the source is looked at.
+	return withPipelines(ctx, &c, func(ps storedPipelines) error {
+		if _, err := ps.Pipeline(ctx, name); err == nil {
+			return fmt.Errorf("pipeline %s: %w", name, s3bridge.ErrExists)
+		}
+		if err := checkSource(ctx, e, name, source, &spec); err != nil {
+			return err
+		}
+		cfg, err := json.Marshal(spec)
+		if err != nil {
+			return err
+		}
+		if err := ps.CreatePipeline(ctx, sqlstore.Pipeline{Name: name, Source: source, Config: string(cfg)}); err != nil {
+			return err
+		}
+		return printPipeline(ctx, e, &c, ps, name, "created")
+	})
+}
+
+// checkSource checks the source's prerequisites, prints each problem with
+// its fix, sets REPLICA IDENTITY FULL where asked, and fails when one
+// blocks the pipeline.
+func checkSource(ctx context.Context, e *env, name, source string, spec *pipeline.Spec) error {
 	src, err := pgsource.New(source, name)
 	if err != nil {
 		return err
@@ -140,16 +165,7 @@ func runPipelineCreate(ctx context.Context, e *env, args []string) error {
 	if blocking > 0 {
 		return fmt.Errorf("pipeline %s: the source is not ready (%d problem(s) above); nothing was stored", name, blocking)
 	}
-	cfg, err := json.Marshal(spec)
-	if err != nil {
-		return err
-	}
-	return withPipelines(ctx, &c, func(ps storedPipelines) error {
-		if err := ps.CreatePipeline(ctx, sqlstore.Pipeline{Name: name, Source: source, Config: string(cfg)}); err != nil {
-			return err
-		}
-		return printPipeline(ctx, e, &c, ps, name, "created")
-	})
+	return nil
 }
 
 // pipelineView is a stored pipeline as the commands print it.

@@ -52,7 +52,7 @@ func (s *Source) Check(ctx context.Context, pub Publication) ([]Problem, error) 
 		current_setting('max_wal_senders')::int - (SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE backend_type = 'walsender'),
 		r.rolsuper, r.rolreplication, current_user,
 		pg_catalog.has_database_privilege(current_database(), 'CREATE'),
-		EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1)
+		(SELECT database FROM pg_catalog.pg_replication_slots WHERE slot_name = $1)
 		FROM pg_catalog.pg_roles r WHERE r.rolname = current_user`, s.name)
 	if err != nil {
 		return nil, err
@@ -61,7 +61,14 @@ func (s *Source) Check(ctx context.Context, pub Publication) ([]Problem, error) 
 	walLevel, user := string(row[0]), string(row[5])
 	freeSlots, _ := strconv.Atoi(string(row[1]))
 	freeSenders, _ := strconv.Atoi(string(row[2]))
-	super, repl, canCreate, slotExists := string(row[3]) == "t", string(row[4]) == "t", string(row[6]) == "t", string(row[7]) == "t"
+	super, repl, canCreate, slotExists := string(row[3]) == "t", string(row[4]) == "t", string(row[6]) == "t", row[7] != nil
+	if slotDB := string(row[7]); slotExists && slotDB != s.cfg.Database {
+		// Slot names are the server's: another database's pipeline of
+		// the same name has it.
+		problems = append(problems, Problem{Blocking: true,
+			What: fmt.Sprintf("replication slot %s exists already, for database %s: slot names are the server's, so a pipeline of that name captures another database", s.name, slotDB),
+			Fix:  fmt.Sprintf("pick another pipeline name, or, if nothing uses it any more: SELECT pg_drop_replication_slot('%s');", s.name)})
+	}
 	if walLevel != "logical" {
 		problems = append(problems, Problem{Blocking: true,
 			What: fmt.Sprintf("wal_level is %s; logical replication needs logical", walLevel),

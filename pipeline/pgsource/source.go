@@ -260,11 +260,20 @@ func (s *Source) Drop(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if err := s.waitInactive(ctx, conn); err != nil && !errors.Is(err, ErrSlotMissing) {
-		return fmt.Errorf("drop replication slot %s: %w", s.name, err)
+	// Slot names are the server's, not the database's: a slot of that
+	// name for another database is another pipeline's, and left alone.
+	res := conn.ExecParams(ctx, `SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1 AND database = current_database()`,
+		[][]byte{[]byte(s.name)}, nil, nil, nil).Read()
+	if res.Err != nil {
+		return fmt.Errorf("drop replication slot %s: %w", s.name, res.Err)
 	}
-	res := conn.ExecParams(ctx, `SELECT pg_catalog.pg_drop_replication_slot(slot_name)
-		FROM pg_catalog.pg_replication_slots WHERE slot_name = $1`, [][]byte{[]byte(s.name)}, nil, nil, nil).Read()
+	if len(res.Rows) > 0 {
+		if err := s.waitInactive(ctx, conn); err != nil && !errors.Is(err, ErrSlotMissing) {
+			return fmt.Errorf("drop replication slot %s: %w", s.name, err)
+		}
+	}
+	res = conn.ExecParams(ctx, `SELECT pg_catalog.pg_drop_replication_slot(slot_name)
+		FROM pg_catalog.pg_replication_slots WHERE slot_name = $1 AND database = current_database()`, [][]byte{[]byte(s.name)}, nil, nil, nil).Read()
 	if res.Err != nil {
 		return fmt.Errorf("drop replication slot %s: %w", s.name, res.Err)
 	}
