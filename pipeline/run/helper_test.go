@@ -16,9 +16,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/s3bridge/s3bridge"
+	"github.com/s3bridge/s3bridge/internal/filecheck"
 	"github.com/s3bridge/s3bridge/internal/testenv"
 	"github.com/s3bridge/s3bridge/pipeline"
-	"github.com/s3bridge/s3bridge/internal/filecheck"
 	"github.com/s3bridge/s3bridge/pipeline/pgsource"
 	"github.com/s3bridge/s3bridge/pipeline/writer"
 	"github.com/s3bridge/s3bridge/s3store"
@@ -27,6 +27,7 @@ import (
 // env is one test's private database, bucket and pipeline.
 type env struct {
 	t      *testing.T
+	url    string // the source database
 	db     *pgx.Conn
 	src    *pgsource.Source
 	store  *s3store.Client
@@ -60,7 +61,7 @@ func newEnv(t *testing.T, ddl ...string) *env {
 		}
 		db.Close(ctx)
 	})
-	e := &env{t: t, db: db, src: src, store: store, bucket: bucket, ckpt: &writer.Memory{}}
+	e := &env{t: t, url: url, db: db, src: src, store: store, bucket: bucket, ckpt: &writer.Memory{}}
 	for _, s := range ddl {
 		e.exec(s)
 	}

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/s3bridge/s3bridge/pipeline"
@@ -70,7 +71,14 @@ type Config struct {
 	StatusInterval time.Duration
 	// StopTimeout bounds the last flush of a clean stop; default 30s.
 	StopTimeout time.Duration
-	Log         *slog.Logger
+	// Heartbeat, when set, writes a heartbeat into the source's WAL each
+	// time the stream has gone HeartbeatInterval without an event, so the
+	// slot moves on while the captured tables are idle and others are
+	// busy (see Heartbeater). Nil: no heartbeats.
+	Heartbeat Heartbeater
+	// HeartbeatInterval is that idle time; default 10s, negative: never.
+	HeartbeatInterval time.Duration
+	Log               *slog.Logger
 }
 
 // Validate reports the first thing wrong with c.
@@ -108,6 +116,7 @@ func New(cfg Config) (*Pipeline, error) {
 	cfg.Snapshot = cmp.Or(cfg.Snapshot, SnapshotInitial)
 	cfg.StopTimeout = cmp.Or(cfg.StopTimeout, 30*time.Second)
 	cfg.FlushInterval = cmp.Or(cfg.FlushInterval, 5*time.Second)
+	cfg.HeartbeatInterval = cmp.Or(cfg.HeartbeatInterval, 10*time.Second)
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -256,7 +265,7 @@ type item struct {
 // the stream's Next without pause (it answers the server's keepalives)
 // and hands events over a buffered channel; the loop writes them and runs
 // the flush cycle. Only while a flush waits for S3 does Next pause, once
-// the buffer is full.
+// the buffer is full. Another goroutine writes the heartbeats.
 func (p *Pipeline) stream(ctx context.Context, cp writer.Checkpoint) error {
 	st, err := p.cfg.Source.Stream(ctx, pgsource.StreamOptions{Start: cp.LSN, Known: cp.Schemas(),
 		StatusInterval: p.cfg.StatusInterval})
@@ -267,9 +276,15 @@ func (p *Pipeline) stream(ctx context.Context, cp writer.Checkpoint) error {
 	events := make(chan item, 256)
 	rctx, rcancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
+	var last atomic.Int64 // when the last event arrived, for heartbeats
+	last.Store(time.Now().UnixNano())
+	if p.cfg.Heartbeat != nil && p.cfg.HeartbeatInterval > 0 {
+		wg.Go(func() { p.heartbeats(rctx, &last) })
+	}
 	wg.Go(func() {
 		for {
 			ev, err := st.Next(rctx)
+			last.Store(time.Now().UnixNano())
 			// pgsource hands out one *Tx for a transaction's Begin and
 			// Commit and fills it in at the commit: the loop gets copies
 			// made here, in the goroutine that writes them.

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/s3bridge/s3bridge/pipeline"
 	"github.com/s3bridge/s3bridge/internal/filecheck"
+	"github.com/s3bridge/s3bridge/pipeline"
 	"github.com/s3bridge/s3bridge/pipeline/writer"
 )
 

@@ -214,6 +214,8 @@ func (s *Service) runOnce(ctx context.Context, st Store, in instance.Instance, p
 		Name: p.Name, Source: src, Publication: pub, Store: store, Bucket: spec.Bucket, Prefix: spec.Prefix,
 		Checkpointer: &checkpointer{st: st, h: h}, Snapshot: run.SnapshotMode(spec.Snapshot), Codec: codec,
 		FlushRows: spec.FlushRows, MaxFileSize: spec.MaxFileSize, FlushInterval: time.Duration(spec.FlushInterval), Log: log,
+		// An idle capture on a busy database still moves its slot on.
+		Heartbeat: run.PostgresHeartbeat{URL: p.Source, Name: p.Name},
 	})
 	if err != nil {
 		return err
