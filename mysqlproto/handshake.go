@@ -15,6 +15,9 @@ type Handshake struct {
 	Charset       byte
 	Status        uint16
 	AuthPlugin    string
+	// AuthData is the scramble (20 bytes from MariaDB and MySQL) the
+	// client's auth plugin answers; a copy, valid after p changes.
+	AuthData []byte
 
 	lowAt, highAt, extAt int // offsets of the capability fields; extAt is -1 when absent
 }
@@ -44,6 +47,7 @@ func ParseHandshake(p []byte) (*Handshake, error) {
 		return nil, fmt.Errorf("handshake: %w", errShort)
 	}
 	h.ConnectionID = binary.LittleEndian.Uint32(p[i:])
+	h.AuthData = append([]byte(nil), p[i+4:i+12]...)
 	i += 4 + 8 + 1 // connection id, auth data part 1, filler
 	h.lowAt = i
 	h.Capabilities = uint64(binary.LittleEndian.Uint16(p[i:]))
@@ -63,7 +67,15 @@ func ParseHandshake(p []byte) (*Handshake, error) {
 	}
 	i += 4
 	if h.Capabilities&ClientSecureConnection != 0 {
-		i += max(13, authLen-8)
+		n := max(13, authLen-8)
+		if i+n <= len(p) {
+			part2 := p[i : i+n]
+			if part2[n-1] == 0 {
+				part2 = part2[:n-1] // the part ends with a NUL
+			}
+			h.AuthData = append(h.AuthData, part2...)
+		}
+		i += n
 	}
 	if h.Capabilities&ClientPluginAuth != 0 && i <= len(p) {
 		name := p[i:]

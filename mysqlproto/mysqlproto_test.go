@@ -177,6 +177,10 @@ func FuzzParsers(f *testing.F) {
 		ParseErr(p)
 		ParseColumn(p)
 		TextRow(nil, p, 3)
+		ParseAuthSwitch(p)
+		ChangeUserPlugin(p, ClientSecureConnection|ClientPluginAuth)
+		ChangeUserPlugin(p, 0)
+		ParsePublicKey(p)
 		if h, err := ParseHandshake(p); err == nil {
 			h.ClearCapabilities(p, ClientSSL)
 		}

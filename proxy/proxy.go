@@ -1,7 +1,8 @@
 // Package proxy is s3bridge proxy: a MySQL-protocol proxy that applications
 // connect to instead of their MariaDB or MySQL server. It relays every
 // packet byte for byte, authentication included (the server's users and
-// auth plugins apply; the proxy never sees a password), except Aurora's S3
+// auth plugins apply; the proxy sees no password, but when it must stand
+// in for TLS in caching_sha2_password: see auth.go), except Aurora's S3
 // statements sent as COM_QUERY: LOAD DATA FROM S3, LOAD XML FROM S3 and
 // SELECT … INTO OUTFILE S3. Those it runs itself on the client's own
 // upstream session, so the client's transaction, privileges and warnings
@@ -29,11 +30,18 @@ type Config struct {
 	// Upstream is the server's host:port.
 	Upstream string
 	// UpstreamTLS, when set, makes the proxy speak TLS to the server (the
-	// upstream URL asked for it). Not implemented yet: Validate refuses it.
+	// upstream URL asked for it): after the client's handshake response it
+	// sends the server an SSL request, runs the TLS handshake, and relays
+	// the response and the authentication over TLS. Its ServerName
+	// defaults to Upstream's host; a server that doesn't offer TLS is
+	// refused unless UpstreamTLSOptional.
 	UpstreamTLS *tls.Config
+	// UpstreamTLSOptional reaches a server that doesn't offer TLS in plain
+	// text (tls=preferred) instead of refusing the client.
+	UpstreamTLSOptional bool
 	// TLS, when set, is offered to clients (CLIENT_SSL), which may then
-	// speak TLS to the proxy; the proxy still reaches the server in plain
-	// text. Without it CLIENT_SSL is removed from the server's greeting.
+	// speak TLS to the proxy, whatever the proxy speaks to the server.
+	// Without it CLIENT_SSL is removed from the server's greeting.
 	TLS *tls.Config
 	// DialTimeout bounds the connection to the server (default 10s).
 	DialTimeout time.Duration
@@ -69,8 +77,11 @@ func (c *Config) Validate() error {
 	if c.Upstream == "" {
 		return fmt.Errorf("proxy: no upstream server")
 	}
-	if c.UpstreamTLS != nil {
-		return fmt.Errorf("proxy: TLS to the upstream server is not supported yet")
+	if _, _, err := net.SplitHostPort(c.Upstream); err != nil {
+		return fmt.Errorf("proxy: upstream %q: %w", c.Upstream, err)
+	}
+	if c.UpstreamTLSOptional && c.UpstreamTLS == nil {
+		return fmt.Errorf("proxy: UpstreamTLSOptional without UpstreamTLS")
 	}
 	if c.Bridge.Load.Store == nil || c.Bridge.Export.Store == nil {
 		return fmt.Errorf("proxy: no object store is configured")
@@ -80,8 +91,9 @@ func (c *Config) Validate() error {
 
 // Server accepts clients and proxies each to its own upstream session.
 type Server struct {
-	cfg Config
-	log *slog.Logger
+	cfg  Config
+	log  *slog.Logger
+	keys *rsaKey // for caching_sha2_password between a plain client and a TLS server
 }
 
 // New returns a proxy with cfg, which must validate.
@@ -96,7 +108,11 @@ func New(cfg Config) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, log: log}, nil
+	if c := cfg.UpstreamTLS; c != nil && c.ServerName == "" && !c.InsecureSkipVerify {
+		cfg.UpstreamTLS = c.Clone()
+		cfg.UpstreamTLS.ServerName, _, _ = net.SplitHostPort(cfg.Upstream)
+	}
+	return &Server{cfg: cfg, log: log, keys: &rsaKey{}}, nil
 }
 
 // Serve accepts clients on l until ctx ends, then closes l and every
@@ -165,7 +181,8 @@ func (s *Server) handle(ctx context.Context, client net.Conn) {
 	stop := context.AfterFunc(ctx, func() { client.Close(); up.Close() })
 	defer stop()
 	ss := newSession(client, up, &s.cfg.Bridge, log)
-	ss.tls = s.cfg.TLS
+	ss.tls, ss.upTLS, ss.upOptional, ss.keys = s.cfg.TLS, s.cfg.UpstreamTLS, s.cfg.UpstreamTLSOptional, s.keys
+	ss.upstream, ss.dialTimeout = s.cfg.Upstream, s.cfg.DialTimeout
 	if err := ss.run(ctx); err != nil && ctx.Err() == nil {
 		log.Debug("connection ended", "err", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"time"
 
 	"github.com/s3bridge/s3bridge/mysqlproto"
 	"github.com/s3bridge/s3bridge/statement"
@@ -31,16 +32,26 @@ var errQuit = errors.New("client quit")
 
 // session is one client and its upstream connection.
 type session struct {
-	client, up net.Conn
-	cr, ur     *mysqlproto.Reader
-	cw, uw     *mysqlproto.Writer
-	bridge     *Bridge
-	log        *slog.Logger
-	tls        *tls.Config
+	client, up  net.Conn
+	cr, ur      *mysqlproto.Reader
+	cw, uw      *mysqlproto.Writer
+	bridge      *Bridge
+	log         *slog.Logger
+	tls         *tls.Config   // offered to the client, if set
+	upTLS       *tls.Config   // spoken to the server, if set
+	upOptional  bool          // a server without TLS is reached in plain text
+	upstream    string        // the server's host:port, for messages
+	dialTimeout time.Duration // bounds the TLS handshake with the server too
+	keys        *rsaKey
 
 	caps        uint64 // in force: the client's, as the server offered them
 	clientLocal bool   // the client itself asked for CLIENT_LOCAL_FILES
 	user        string
+	// What the authentication relay must know to stand between a client
+	// and a server of which only one speaks TLS (see fullAuth).
+	clientSecure, upSecure bool
+	plugin                 string // the auth plugin in use
+	scramble               []byte // its scramble
 }
 
 func newSession(client, up net.Conn, b *Bridge, log *slog.Logger) *session {
@@ -50,7 +61,7 @@ func newSession(client, up net.Conn, b *Bridge, log *slog.Logger) *session {
 }
 
 func (s *session) run(ctx context.Context) error {
-	ok, err := s.handshake()
+	ok, err := s.handshake(ctx)
 	if err != nil || !ok {
 		return err
 	}
@@ -65,8 +76,11 @@ func (s *session) run(ctx context.Context) error {
 }
 
 // handshake relays the greeting, the client's response and the
-// authentication exchange, and reports whether the client got in.
-func (s *session) handshake() (bool, error) {
+// authentication exchange, and reports whether the client got in. The
+// client's side and the server's side each speak TLS or not on their own:
+// the client's SSL request is answered by the proxy (with Config.TLS), and
+// the proxy sends the server an SSL request of its own (with UpstreamTLS).
+func (s *session) handshake(ctx context.Context) (bool, error) {
 	seq, p, err := s.ur.Frame()
 	if err != nil {
 		refuse(s.client, fmt.Sprintf("s3bridge proxy: no greeting from the server: %v", err))
@@ -80,6 +94,13 @@ func (s *session) handshake() (bool, error) {
 	if err != nil {
 		refuse(s.client, "s3bridge proxy: "+err.Error())
 		return false, err
+	}
+	s.plugin, s.scramble = h.AuthPlugin, h.AuthData
+	s.upSecure = s.upTLS != nil && h.Capabilities&mysqlproto.ClientSSL != 0
+	if s.upTLS != nil && !s.upSecure && !s.upOptional {
+		msg := fmt.Sprintf("s3bridge proxy: the server %s does not offer TLS, which the upstream URL asks for (tls=preferred accepts a plain connection)", s.upstream)
+		refuse(s.client, msg)
+		return false, errors.New(msg)
 	}
 	if s.tls != nil {
 		h.SetCapabilities(p, h.Capabilities&^stripped|mysqlproto.ClientSSL)
@@ -97,7 +118,6 @@ func (s *session) handshake() (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	shift := byte(0)
 	if r.SSLRequest {
 		if s.tls == nil {
 			return false, s.errPacket(seq+1, 1105, "08004", "s3bridge proxy: TLS is not offered; connect without it")
@@ -105,23 +125,37 @@ func (s *session) handshake() (bool, error) {
 		if seq, p, r, err = s.startTLS(); err != nil {
 			return false, err
 		}
-		// The server saw no SSL request: every packet of the exchange is
-		// one sequence id earlier on its side.
-		shift, seq = 1, seq-1
+		s.clientSecure = true
 	}
 	s.caps = r.Capabilities & (h.Capabilities | mysqlproto.ClientMySQL) &^ mysqlproto.ClientSSL
 	s.clientLocal = s.caps&mysqlproto.ClientLocalFiles != 0
 	s.user = r.User
+	if r.AuthPlugin != "" {
+		s.plugin = r.AuthPlugin
+	}
 	// The proxy's own LOAD DATA LOCAL INFILE needs the capability on the
 	// session; a client that didn't ask for it still gets its own LOCAL
 	// INFILE refused (see queryResponse).
-	if err := mysqlproto.SetCapabilities(p, s.caps|mysqlproto.ClientLocalFiles); err != nil {
+	upCaps := s.caps | mysqlproto.ClientLocalFiles
+	upSeq := byte(1) // the server's count: its greeting was 0
+	if s.upSecure {
+		upCaps |= mysqlproto.ClientSSL
+		if err := s.startUpstreamTLS(ctx, upSeq, upCaps, r); err != nil {
+			s.log.Warn("TLS with the server failed", "upstream", s.upstream, "err", err)
+			s.errPacket(seq+1, 2026, "HY000", fmt.Sprintf("s3bridge proxy: TLS with the server %s: %v", s.upstream, err))
+			return false, err
+		}
+		upSeq++
+	}
+	if err := mysqlproto.SetCapabilities(p, upCaps); err != nil {
 		return false, err
 	}
-	if err := s.relayFrame(s.uw, seq, p); err != nil {
+	if err := s.relayFrame(s.uw, upSeq, p); err != nil {
 		return false, err
 	}
-	return s.auth(shift)
+	// The client counts its SSL request, if any, and the server the
+	// proxy's: the exchange goes on with that difference.
+	return s.auth(seq - upSeq)
 }
 
 // startTLS runs the TLS handshake with the client after its SSL request
@@ -143,6 +177,27 @@ func (s *session) startTLS() (byte, []byte, *mysqlproto.Response, error) {
 	return seq, p, r, err
 }
 
+// startUpstreamTLS sends the server an SSL request with sequence id seq
+// and the capabilities, max packet size and charset of the response r
+// that will follow, and runs the TLS handshake.
+func (s *session) startUpstreamTLS(ctx context.Context, seq byte, caps uint64, r *mysqlproto.Response) error {
+	req := mysqlproto.AppendSSLRequest(nil, caps, r.MaxPacket, r.Charset)
+	if err := s.relayFrame(s.uw, seq, req); err != nil {
+		return fmt.Errorf("send the SSL request: %w", err)
+	}
+	// Nothing follows the greeting before TLS: the reader's buffer is
+	// empty, but reading through it costs nothing and stays correct.
+	tc := tls.Client(bufferedConn{Conn: s.up, r: s.ur.Raw()}, s.upTLS)
+	ctx, cancel := context.WithTimeout(ctx, s.dialTimeout)
+	defer cancel()
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return err
+	}
+	s.up = tc
+	s.ur, s.uw = mysqlproto.NewReader(tc, bufSize), mysqlproto.NewWriter(tc, bufSize)
+	return nil
+}
+
 // bufferedConn is a connection whose first bytes were read into r.
 type bufferedConn struct {
 	net.Conn
@@ -150,43 +205,6 @@ type bufferedConn struct {
 }
 
 func (c bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
-
-// auth relays an authentication exchange (after the handshake response or
-// COM_CHANGE_USER) until the server's OK or ERR. Every other server packet
-// (an auth switch, a plugin's data, a prompt) awaits the client's answer,
-// but caching_sha2_password's "fast auth succeeded" (0x01 0x03), after
-// which the server's OK follows. shift is how many sequence ids the
-// client is ahead of the server (1 after a TLS request the server never
-// saw).
-func (s *session) auth(shift byte) (bool, error) {
-	for {
-		seq, p, err := s.fromServer()
-		if err != nil {
-			return false, err
-		}
-		if err := s.cw.Frame(seq+shift, p); err != nil {
-			return false, err
-		}
-		switch {
-		case mysqlproto.IsOK(p):
-			return true, s.cw.Flush()
-		case mysqlproto.IsErr(p):
-			return false, s.cw.Flush()
-		case len(p) == 2 && p[0] == 0x01 && p[1] == 0x03:
-			continue
-		}
-		if err := s.cw.Flush(); err != nil {
-			return false, err
-		}
-		seq, p, err = s.cr.Frame()
-		if err != nil {
-			return false, err
-		}
-		if err := s.relayFrame(s.uw, seq-shift, p); err != nil {
-			return false, err
-		}
-	}
-}
 
 // fromServer reads a frame from the server, first sending the client
 // what is buffered for it when the read may block.
@@ -277,6 +295,9 @@ func (s *session) command(ctx context.Context) error {
 		_, _, err := s.rows() // column definitions up to an EOF, or an ERR
 		return err
 	case mysqlproto.ComChangeUser:
+		if plugin := mysqlproto.ChangeUserPlugin(p, s.caps); plugin != "" {
+			s.plugin = plugin
+		}
 		_, err := s.auth(0)
 		return err
 	case mysqlproto.ComBinlogDump, mysqlproto.ComBinlogDumpGTID:

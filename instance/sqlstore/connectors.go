@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -163,32 +162,12 @@ func (s *Store) DeleteConnector(ctx context.Context, name string) error {
 
 // Connector returns one stored connector, or ErrNotFound.
 func (s *Store) Connector(ctx context.Context, name string) (Connector, error) {
-	c, err := scanConnector(s.db.QueryRowContext(ctx, s.q(`SELECT `+connectorColumns+` FROM `+s.connectors()+` WHERE name = ?`), name))
-	if errors.Is(err, sql.ErrNoRows) {
-		return c, fmt.Errorf("connector %s: %w", name, s3bridge.ErrNotFound)
-	}
-	if err != nil {
-		return c, fmt.Errorf("read connector %s on %s: %w", name, s.name, err)
-	}
-	return c, nil
+	return named(ctx, s, "connector", s.connectors(), connectorColumns, name, scanConnector)
 }
 
 // Connectors returns every stored connector by name.
 func (s *Store) Connectors(ctx context.Context) ([]Connector, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+connectorColumns+` FROM `+s.connectors()+` ORDER BY name`))
-	if err != nil {
-		return nil, fmt.Errorf("list connectors on %s: %w", s.name, err)
-	}
-	defer rows.Close()
-	var out []Connector
-	for rows.Next() {
-		c, err := scanConnector(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list connectors on %s: %w", s.name, err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return allNamed(ctx, s, "connector", s.connectors(), connectorColumns, scanConnector)
 }
 
 // ConnectorRuns returns the connector's runs, newest first, at most limit

@@ -101,32 +101,12 @@ func (s *Store) CreatePipeline(ctx context.Context, p Pipeline) error {
 
 // Pipeline returns one stored pipeline, or ErrNotFound.
 func (s *Store) Pipeline(ctx context.Context, name string) (Pipeline, error) {
-	p, err := scanPipeline(s.db.QueryRowContext(ctx, s.q(`SELECT `+pipelineColumns+` FROM `+s.pipelines()+` WHERE name = ?`), name))
-	if errors.Is(err, sql.ErrNoRows) {
-		return p, fmt.Errorf("pipeline %s: %w", name, s3bridge.ErrNotFound)
-	}
-	if err != nil {
-		return p, fmt.Errorf("read pipeline %s on %s: %w", name, s.name, err)
-	}
-	return p, nil
+	return named(ctx, s, "pipeline", s.pipelines(), pipelineColumns, name, scanPipeline)
 }
 
 // Pipelines returns every stored pipeline by name.
 func (s *Store) Pipelines(ctx context.Context) ([]Pipeline, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+pipelineColumns+` FROM `+s.pipelines()+` ORDER BY name`))
-	if err != nil {
-		return nil, fmt.Errorf("list pipelines on %s: %w", s.name, err)
-	}
-	defer rows.Close()
-	var out []Pipeline
-	for rows.Next() {
-		p, err := scanPipeline(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list pipelines on %s: %w", s.name, err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return allNamed(ctx, s, "pipeline", s.pipelines(), pipelineColumns, scanPipeline)
 }
 
 // UpdatePipelineConfig replaces a pipeline's config (add-table, a

@@ -9,11 +9,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"os/user"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -132,68 +128,7 @@ func (r *Replica) CatchUp(t testing.TB) {
 // skips them, the test looks only at what it created afterwards.
 func startMariaDB(t testing.TB, ctx context.Context) (string, error) {
 	t.Helper()
-	daemon, err := lookPath("mariadbd", "/usr/sbin/mariadbd")
-	if err != nil {
-		return "", err
-	}
-	install, err := lookPath("mariadb-install-db", "/usr/bin/mariadb-install-db")
-	if err != nil {
-		return "", err
-	}
-	me, err := user.Current()
-	if err != nil {
-		return "", err
-	}
-	dir := t.TempDir()
-	data := filepath.Join(dir, "data")
-	out, err := exec.CommandContext(ctx, install, "--no-defaults", "--datadir="+data, "--auth-root-authentication-method=normal",
-		"--skip-test-db", "--user="+me.Username).CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("mariadb-install-db: %w: %s", err, out)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(daemon, "--no-defaults", "--user="+me.Username, "--datadir="+data, "--port="+strconv.Itoa(port),
-		"--bind-address=127.0.0.1", "--socket="+filepath.Join(dir, "mysqld.sock"), "--pid-file="+filepath.Join(dir, "mysqld.pid"),
-		"--log-error="+filepath.Join(dir, "error.log"), "--server-id=2", "--innodb-buffer-pool-size=32M",
-		"--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci", "--slave-skip-errors=all")
-	if err := cmd.Start(); err != nil {
-		return "", fmt.Errorf("start mariadbd: %w", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	})
-	host := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	db, err := sql.Open("mysql", "root@tcp("+host+")/")
-	if err != nil {
-		return "", err
-	}
-	defer db.Close()
-	for {
-		select {
-		case err := <-exited:
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			return "", fmt.Errorf("mariadbd exited: %v: %s", err, log)
-		case <-ctx.Done():
-			return "", fmt.Errorf("mariadbd on %s did not answer: %w", host, ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
-		if db.PingContext(ctx) == nil {
-			return host, nil
-		}
-	}
+	return startPrivateMariaDB(t, ctx, "--server-id=2", "--slave-skip-errors=all")
 }
 
 func mariaAdmin(admin string) (*sql.DB, error) {
