@@ -188,3 +188,16 @@ func gz(b []byte) []byte {
 }
 
 func joined(s []string) string { return strings.Join(s, ",") }
+
+// runner is a Runner called directly rather than through the agent, its
+// S3 client making at most sdkAttempts attempts per request (0: the
+// default), with the harness's held secrets.
+func (h *harness) runner(sdkAttempts int) *connector.Runner {
+	return &connector.Runner{
+		Open: func(ctx context.Context, s connector.S3) (connector.ObjectStore, error) {
+			return s3store.New(ctx, s3store.Config{Endpoint: s.Endpoint, Region: s.Region, Auth: s.Auth,
+				AccessKeyID: s.AccessKeyID, SecretAccessKey: s.SecretAccessKey, RetryMaxAttempts: sdkAttempts}, nil)
+		},
+		Env: connector.Env{Getenv: func(k string) string { return h.held[k] }},
+	}
+}

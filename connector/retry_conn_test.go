@@ -1,7 +1,6 @@
 package connector_test
 
 import (
-	"context"
 	"strconv"
 	"testing"
 	"time"
@@ -9,7 +8,6 @@ import (
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/connector"
 	"github.com/s3bridge/s3bridge/internal/faultproxy"
-	"github.com/s3bridge/s3bridge/s3store"
 )
 
 // killLoad ends the sessions that may be loading rows, as a server
@@ -42,13 +40,7 @@ func TestRunRetriedLostConnection(t *testing.T) {
 			for k, v := range held {
 				h.held[k] = v
 			}
-			r := &connector.Runner{
-				Open: func(ctx context.Context, s connector.S3) (connector.ObjectStore, error) {
-					return s3store.New(ctx, s3store.Config{Endpoint: s.Endpoint, Region: s.Region, Auth: s.Auth,
-						AccessKeyID: s.AccessKeyID, SecretAccessKey: s.SecretAccessKey}, nil)
-				},
-				Env: connector.Env{Getenv: func(k string) string { return h.held[k] }},
-			}
+			r := h.runner(0)
 			task, err := connector.Task(connector.Params{Name: "lc", Config: stored, Table: "t"})
 			must(t, err)
 			id, err := h.in.Enqueue(t.Context(), task)

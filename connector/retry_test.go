@@ -1,7 +1,6 @@
 package connector_test
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -11,7 +10,6 @@ import (
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/connector"
 	"github.com/s3bridge/s3bridge/internal/faultproxy"
-	"github.com/s3bridge/s3bridge/s3store"
 )
 
 // logged is a Reporter that keeps the task log's lines.
@@ -57,13 +55,7 @@ func TestRunRetried(t *testing.T) {
 	}
 	// The SDK gives up at once (one attempt per request): the retries
 	// under test are the run's.
-	r := &connector.Runner{
-		Open: func(ctx context.Context, s connector.S3) (connector.ObjectStore, error) {
-			return s3store.New(ctx, s3store.Config{Endpoint: s.Endpoint, Region: s.Region, Auth: s.Auth,
-				AccessKeyID: s.AccessKeyID, SecretAccessKey: s.SecretAccessKey, RetryMaxAttempts: 1}, nil)
-		},
-		Env: connector.Env{Getenv: func(k string) string { return h.held[k] }},
-	}
+	r := h.runner(1)
 	run := func(name string, cfg connector.Config, rep s3bridge.Reporter) (s3bridge.Result, error) {
 		t.Helper()
 		task, err := connector.Task(connector.Params{Name: name, Config: cfg, Table: "t"})
