@@ -1,0 +1,85 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/s3bridge/s3bridge"
+	"github.com/s3bridge/s3bridge/instance/sqlite"
+	"github.com/s3bridge/s3bridge/instance/sqlstore"
+	"github.com/s3bridge/s3bridge/pipeline"
+	"github.com/s3bridge/s3bridge/pipeline/pgsource"
+	"github.com/s3bridge/s3bridge/pipeline/run"
+	"github.com/s3bridge/s3bridge/pipeline/writer"
+)
+
+// TestPermanent: the errors that stop a pipeline in ERROR are those no
+// new run gets past; the rest are run again.
+func TestPermanent(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{fmt.Errorf("stream: %w", pgsource.ErrSlotMissing), true},
+		{fmt.Errorf("stream: %w", &pgsource.BehindSlotError{Slot: "s3bridge_x", Start: 1, Confirmed: 2}), true},
+		{fmt.Errorf("start: %w", run.ErrPrefixInUse), true},
+		{fmt.Errorf("upload: %w", errors.New("503 SlowDown")), false},
+		{fmt.Errorf("receive: %w", context.DeadlineExceeded), false},
+	} {
+		if got := permanent(tc.err); got != tc.want {
+			t.Errorf("permanent(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
+
+// TestCheckpointer: a held pipeline's checkpoint goes to its instance row
+// and comes back whole; once another agent holds it, the first one's
+// checkpoint is refused (ErrLeaseLost) and the stored one is unchanged.
+func TestCheckpointer(t *testing.T) {
+	ctx := t.Context()
+	in, err := sqlite.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "i.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	if err := in.Attach(ctx, s3bridge.Settings{}); err != nil {
+		t.Fatal(err)
+	}
+	var st Store = in
+	if err := in.CreatePipeline(ctx, sqlstore.Pipeline{Name: "p", Source: "postgres://u@h/db", Config: "{}"}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := st.ClaimPipeline(ctx, "a", 100*time.Millisecond)
+	if err != nil || p == nil {
+		t.Fatalf("claim: %v, %v", p, err)
+	}
+	a := &checkpointer{st: st, h: sqlstore.PipelineHold{Name: "p", Agent: "a", Attempt: p.Attempt}}
+	if cp, err := a.Load(ctx); err != nil || cp.LSN != 0 {
+		t.Fatalf("first load: %+v, %v; want the zero checkpoint", cp, err)
+	}
+	want := writer.Checkpoint{LSN: pipeline.LSN(0x16B374D848), Tables: map[string]writer.TableMark{"public.t": {File: "cdc/db/public/t/changes/00000016B374D848.avro", FileLSN: 0x16B374D848, Parts: 2}}}
+	if err := a.Save(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := a.Load(ctx)
+	if err != nil || got.LSN != want.LSN || got.Tables["public.t"].File != want.Tables["public.t"].File {
+		t.Fatalf("load after save: %+v, %v", got, err)
+	}
+	if row, _ := st.Pipeline(ctx, "p"); row.CheckpointLSN != "16/B374D848" || row.State != sqlstore.PipelineStreaming {
+		t.Errorf("row after save: lsn %q, state %s", row.CheckpointLSN, row.State)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if b, err := st.ClaimPipeline(ctx, "b", time.Minute); err != nil || b == nil {
+		t.Fatalf("claim after the lease ran out: %v, %v", b, err)
+	}
+	if err := a.Save(ctx, writer.Checkpoint{LSN: want.LSN + 100}); !errors.Is(err, s3bridge.ErrLeaseLost) {
+		t.Errorf("a superseded agent's save: %v, want ErrLeaseLost", err)
+	}
+	if got, _ := a.Load(ctx); got.LSN != want.LSN {
+		t.Errorf("checkpoint after a refused save: %v, want %v", got.LSN, want.LSN)
+	}
+}
