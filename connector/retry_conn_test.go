@@ -1,33 +1,91 @@
 package connector_test
 
 import (
-	"strconv"
+	"io"
+	"net"
+	"net/url"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/connector"
+	"github.com/s3bridge/s3bridge/instance"
+	"github.com/s3bridge/s3bridge/instance/mysql"
 	"github.com/s3bridge/s3bridge/internal/faultproxy"
+	"github.com/s3bridge/s3bridge/internal/testenv"
 )
 
-// killLoad ends the sessions that may be loading rows, as a server
-// restart or a network cut would. PostgreSQL: the test database's
-// sessions in a transaction. MariaDB: the test user's other sessions (it
-// sees only its own, without PROCESS); the instance's idle pooled ones
-// are replaced by database/sql, the load's is not.
-var killLoad = map[string]string{
-	"postgres": `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-		WHERE datname = current_database() AND pid <> pg_backend_pid() AND (state = 'idle in transaction' OR query ILIKE 'COPY%')`,
-	"mariadb": `SELECT id FROM information_schema.processlist WHERE id <> CONNECTION_ID() AND command <> 'Daemon'`,
+// cutter forwards TCP connections to a database server and cuts them all
+// on demand, as a network cut would: only this test's sessions, never
+// another test's on the same server.
+type cutter struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	conns  []net.Conn
 }
+
+func startCutter(t *testing.T, target string) *cutter {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	c := &cutter{ln: ln, target: target}
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			c.mu.Lock()
+			c.conns = append(c.conns, in, up)
+			c.mu.Unlock()
+			go func() { io.Copy(up, in); up.Close() }()
+			go func() { io.Copy(in, up); in.Close() }()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); c.cut() })
+	return c
+}
+
+// cut closes every forwarded connection and says how many pairs it cut.
+func (c *cutter) cut() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, conn := range c.conns {
+		conn.Close()
+	}
+	n := len(c.conns) / 2
+	c.conns = nil
+	return n
+}
+
+// terminateLoad ends the PostgreSQL sessions of the test's own database
+// that are in a transaction: the load's.
+const terminateLoad = `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+	WHERE datname = current_database() AND pid <> pg_backend_pid() AND (state = 'idle in transaction' OR query ILIKE 'COPY%')`
 
 // TestRunRetriedLostConnection: the database session of a run's load is
 // killed in the middle of the load; the attempt fails, the run is
 // retried whole, and every row and ledger row is there once.
 func TestRunRetriedLostConnection(t *testing.T) {
-	for _, d := range databases[1:] {
+	var cut *cutter
+	through := database{"mariadb", func(t *testing.T) instance.Instance {
+		u, err := url.Parse(testenv.MariaDB(t))
+		must(t, err)
+		cut = startCutter(t, u.Host)
+		u.Host = cut.ln.Addr().String()
+		in, err := mysql.Open(t.Context(), u.String())
+		must(t, err)
+		return in
+	}}
+	for _, d := range []database{databases[1], through} {
 		t.Run(d.name, func(t *testing.T) {
-			t.Parallel()
 			h := newHarness(t, d)
 			h.put("lc/a.csv", []byte("id,v\n1,x\n2,y\n"))
 			h.put("lc/b.csv", []byte("id,v\n3,z\n"))
@@ -62,24 +120,9 @@ func TestRunRetriedLostConnection(t *testing.T) {
 			// Kill the loading session once it shows, while b.csv waits.
 			kill := func() int {
 				if d.name == "postgres" {
-					return h.count(killLoad[d.name])
+					return h.count(terminateLoad)
 				}
-				var ids []int64
-				rows, err := h.db.QueryContext(t.Context(), killLoad[d.name])
-				must(t, err)
-				for rows.Next() {
-					var id int64
-					must(t, rows.Scan(&id))
-					ids = append(ids, id)
-				}
-				rows.Close()
-				n := 0
-				for _, id := range ids {
-					if _, err := h.db.ExecContext(t.Context(), "KILL CONNECTION "+strconv.FormatInt(id, 10)); err == nil {
-						n++
-					}
-				}
-				return n
+				return cut.cut()
 			}
 			for deadline := time.Now().Add(20 * time.Second); fault.Hits() == 0 && time.Now().Before(deadline); {
 				time.Sleep(10 * time.Millisecond)

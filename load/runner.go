@@ -100,17 +100,42 @@ func (l *loader) run(ctx context.Context, sink bulk.Sink, claim s3bridge.Claim, 
 		return none, err
 	}
 	var rows int64
-	for _, f := range files {
-		n, opened, err := l.loadFile(ctx, tx, f)
+	var next <-chan opened
+	if len(files) > 0 {
+		next = l.prefetch(ctx, files[0])
+	}
+	// drop closes a prefetched object nobody will read.
+	drop := func(ch <-chan opened) {
+		if ch != nil {
+			if o := <-ch; o.body != nil {
+				o.body.Close()
+			}
+		}
+	}
+	for i, f := range files {
+		cur := next
+		next = nil
+		// Small objects' GETs overlap the load of the one before: with
+		// many small files the request latency, not the bytes, is what
+		// a run waits for. A large file is not prefetched past: S3 may
+		// drop a response nobody reads for long.
+		if i+1 < len(files) && f.Size <= prefetchBelow {
+			next = l.prefetch(ctx, files[i+1])
+		}
+		n, opened, err := l.loadFile(ctx, tx, f, cur)
 		if err == nil {
 			err = tx.Record(ctx, bulk.History{TaskID: taskID, LoadPrefix: l.p.URI, FileName: f.URI, ETag: f.ETag, Bytes: f.Size, Rows: n, At: l.now().UTC(),
 				Ledger: l.ledgerEntry(taskID, f, opened)})
 		}
 		if err != nil {
+			drop(next)
 			if rerr := tx.Rollback(context.WithoutCancel(ctx)); rerr != nil {
 				l.rep.Logf(s3bridge.LevelError, "rollback: %v", rerr)
 			}
 			return none, fmt.Errorf("%w (nothing was loaded: the load is one transaction)", err)
+		}
+		if next == nil && i+1 < len(files) {
+			next = l.prefetch(ctx, files[i+1])
 		}
 		rows += n
 		l.rep.Logf(s3bridge.LevelInfo, "loaded %d rows from %s (%d bytes)", n, f.URI, f.Size)
@@ -144,11 +169,38 @@ func (l *loader) ledgerEntry(taskID int64, f file, opened s3bridge.Object) *bulk
 	return e
 }
 
+// prefetchBelow is the size under which a file's load overlaps the GET of
+// the next one.
+const prefetchBelow = 8 << 20
+
+// opened is an object's GET, done ahead.
+type opened struct {
+	body io.ReadCloser
+	obj  s3bridge.Object
+	err  error
+}
+
+// prefetch starts the GET of f in the background.
+func (l *loader) prefetch(ctx context.Context, f file) <-chan opened {
+	ch := make(chan opened, 1)
+	go func() {
+		body, obj, err := l.store.Open(ctx, f.at.Bucket, f.at.Key)
+		ch <- opened{body, obj, err}
+	}()
+	return ch
+}
+
 // loadFile streams one object through decompression (and, for a
 // connector, its decoder) into the sink, and returns what Open said of the
-// object.
-func (l *loader) loadFile(ctx context.Context, tx bulk.Tx, f file) (int64, s3bridge.Object, error) {
-	body, obj, err := l.store.Open(ctx, f.at.Bucket, f.at.Key)
+// object. pre is the object's GET when it was started ahead (prefetch).
+func (l *loader) loadFile(ctx context.Context, tx bulk.Tx, f file, pre <-chan opened) (int64, s3bridge.Object, error) {
+	var o opened
+	if pre != nil {
+		o = <-pre
+	} else {
+		o.body, o.obj, o.err = l.store.Open(ctx, f.at.Bucket, f.at.Key)
+	}
+	body, obj, err := o.body, o.obj, o.err
 	if err != nil {
 		return 0, obj, fmt.Errorf("load %s: %w", f.URI, s3bridge.ByServer("s3:GetObject", f.at, err))
 	}
