@@ -26,16 +26,13 @@ func (quiet) SaveFileDetails(context.Context, []s3bridge.FileDetail) error { ret
 // successor.
 func TestIssueFenced(t *testing.T) {
 	for _, d := range databases {
-		t.Run(d.name, func(t *testing.T) {
+		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, d)
 			h.put("k/a.csv", []byte("id,v\n1,x\n"))
 			h.put("k/b.csv", []byte("id,v\n2,y\n"))
 			c := h.setup("k/", "")
-			stored, held := c.Held()
-			for k, v := range held {
-				h.held[k] = v
-			}
+			stored := h.hold(c)
 			task, err := connector.Task(connector.Params{Name: "k", Config: stored, Table: "t"})
 			must(t, err)
 			ctx := t.Context()
@@ -103,17 +100,14 @@ func (r racing) DialectName() string { return r.Instance.(connector.Ledger).Dial
 // again, for new keys and for a changed one being reloaded.
 func TestIssueConcurrentRuns(t *testing.T) {
 	for _, d := range databases {
-		t.Run(d.name, func(t *testing.T) {
+		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, d)
 			h.put("r/a.csv", []byte("id,v\n1,x\n"))
 			c := h.setup("r/", "")
 			race := func() {
 				t.Helper()
-				stored, held := c.Held()
-				for k, v := range held {
-					h.held[k] = v
-				}
+				stored := h.hold(c)
 				task, err := connector.Task(connector.Params{Name: "r", Config: stored, Table: "t"})
 				must(t, err)
 				id, err := h.in.Enqueue(t.Context(), task)

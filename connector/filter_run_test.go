@@ -88,7 +88,7 @@ func (h *harness) logOf(task s3bridge.Task) string {
 // dropped, one added with its default; preview shows the same columns.
 func TestRunFiltered(t *testing.T) {
 	for _, d := range databases {
-		t.Run(d.name, func(t *testing.T) {
+		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, d)
 			h.put("f/a.csv", []byte("id,name,secret\n1,ann,s1\n2,bob,s2\n"))
@@ -141,7 +141,7 @@ func (h *harness) expandConfig(prefix string, stop *bool) connector.Config {
 // skipped and reported in the task's log, the others loaded.
 func TestRunExpandJSON(t *testing.T) {
 	for _, d := range databases {
-		t.Run(d.name, func(t *testing.T) {
+		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, d)
 			h.put("e/a.jsonl", []byte(`{"id":1,"payload":{"user":{"uid":10,"profile":{"name":"ann"},"tags":["x","y"],"seen":"2024-01-02 03:04:05"}}}`+"\n"+
@@ -180,7 +180,7 @@ func TestRunDigest(t *testing.T) {
 	keyFile := filepath.Join(t.TempDir(), "pii.key")
 	must(t, os.WriteFile(keyFile, []byte("k3y\n"), 0o600))
 	for _, d := range databases {
-		t.Run(d.name, func(t *testing.T) {
+		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, d)
 			h.put("p/a.csv", []byte("id,email,phone\n1,ann@example.com,555\n2,,556\n"))
@@ -242,7 +242,7 @@ func TestPreviewDigestEnvKey(t *testing.T) {
 // of a run, within the run; from_column converts another column.
 func TestRunAddTime(t *testing.T) {
 	for _, d := range databases {
-		t.Run(d.name, func(t *testing.T) {
+		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, d)
 			h.put("t/a.csv", []byte("id,time,created\n1,x,1451606400\n2,y,1451606401\n"))

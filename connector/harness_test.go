@@ -6,7 +6,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,9 +14,7 @@ import (
 	"github.com/s3bridge/s3bridge/agent"
 	"github.com/s3bridge/s3bridge/connector"
 	"github.com/s3bridge/s3bridge/instance"
-	"github.com/s3bridge/s3bridge/instance/mysql"
-	"github.com/s3bridge/s3bridge/instance/postgres"
-	"github.com/s3bridge/s3bridge/instance/sqlite"
+	"github.com/s3bridge/s3bridge/internal/faultproxy"
 	"github.com/s3bridge/s3bridge/internal/tasktest"
 	"github.com/s3bridge/s3bridge/internal/testenv"
 	"github.com/s3bridge/s3bridge/s3store"
@@ -30,29 +27,10 @@ func must(t testing.TB, err error) {
 	}
 }
 
-// database is one kind of instance under test.
-type database struct {
-	name string
-	open func(t *testing.T) instance.Instance
-}
+// database is one kind of instance under test; databases are the three.
+type database = tasktest.Database
 
-var databases = []database{
-	{"sqlite", func(t *testing.T) instance.Instance {
-		in, err := sqlite.Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "t.db"))
-		must(t, err)
-		return in
-	}},
-	{"postgres", func(t *testing.T) instance.Instance {
-		in, err := postgres.Open(t.Context(), testenv.Postgres(t))
-		must(t, err)
-		return in
-	}},
-	{"mariadb", func(t *testing.T) instance.Instance {
-		in, err := mysql.Open(t.Context(), testenv.MariaDB(t))
-		must(t, err)
-		return in
-	}},
-}
+var databases = tasktest.Databases()
 
 // harness is a bucket, its S3 client, and (for runs) an attached
 // instance with an agent that runs IMPORT_FROM_S3 tasks.
@@ -82,7 +60,7 @@ func newBucket(t *testing.T) *harness {
 func newHarness(t *testing.T, d database) *harness {
 	t.Helper()
 	h := newBucket(t)
-	h.in = d.open(t)
+	h.in = d.Open(t)
 	t.Cleanup(func() { h.in.Close() })
 	must(t, h.in.Attach(t.Context(), s3bridge.Settings{Area: t.TempDir()}))
 	h.db = h.in.(interface{ DB() *sql.DB }).DB()
@@ -132,13 +110,44 @@ func (h *harness) seed(prefix, extra string) connector.Config {
 // does: literal secrets held in the process, the task run to its end.
 func (h *harness) run(name, table string, c connector.Config) s3bridge.Task {
 	h.t.Helper()
+	task, err := connector.Task(connector.Params{Name: name, Config: h.hold(c), Table: table})
+	must(h.t, err)
+	return tasktest.Run(h.t, h.in, h.agent, task)
+}
+
+// hold keeps c's literal secrets in the harness, as connector issue keeps
+// them in its process, and returns c with references in their place.
+func (h *harness) hold(c connector.Config) connector.Config {
 	stored, held := c.Held()
 	for k, v := range held {
 		h.held[k] = v
 	}
-	task, err := connector.Task(connector.Params{Name: name, Config: stored, Table: table})
+	return stored
+}
+
+// retrying is the guessed config of prefix reaching S3 through a fault
+// proxy, with three quick retries of a run, its secrets held.
+func (h *harness) retrying(prefix string) (connector.Config, *faultproxy.Proxy) {
+	h.t.Helper()
+	c := h.setup(prefix, "")
+	proxy := faultproxy.Start(h.t, h.m.Endpoint)
+	c.In.Endpoint = proxy.URL
+	three := 3
+	c.In.Retry = connector.Retry{MaximumRetries: &three, InitialRetryIntervalMillis: 10, MaximumRetryIntervalMillis: 40}
+	return h.hold(c), proxy
+}
+
+// claimed queues a run of connector name into table t and claims it, for
+// a test that calls the Runner itself.
+func (h *harness) claimed(name string, c connector.Config) s3bridge.Task {
+	h.t.Helper()
+	task, err := connector.Task(connector.Params{Name: name, Config: c, Table: "t"})
 	must(h.t, err)
-	return tasktest.Run(h.t, h.in, h.agent, task)
+	id, err := h.in.Enqueue(h.t.Context(), task)
+	must(h.t, err)
+	claimed, err := h.in.ClaimTask(h.t.Context(), id, "retry-test", time.Minute)
+	must(h.t, err)
+	return *claimed
 }
 
 func (h *harness) ok(name, table string, c connector.Config) s3bridge.Task {

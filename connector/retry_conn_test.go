@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/s3bridge/s3bridge"
-	"github.com/s3bridge/s3bridge/connector"
 	"github.com/s3bridge/s3bridge/instance"
 	"github.com/s3bridge/s3bridge/instance/mysql"
 	"github.com/s3bridge/s3bridge/internal/faultproxy"
@@ -75,7 +74,7 @@ const terminateLoad = `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_acti
 // retried whole, and every row and ledger row is there once.
 func TestRunRetriedLostConnection(t *testing.T) {
 	var cut *cutter
-	through := database{"mariadb", func(t *testing.T) instance.Instance {
+	through := database{Name: "mariadb", Open: func(t *testing.T) instance.Instance {
 		u, err := url.Parse(testenv.MariaDB(t))
 		must(t, err)
 		cut = startCutter(t, u.Host)
@@ -85,26 +84,13 @@ func TestRunRetriedLostConnection(t *testing.T) {
 		return in
 	}}
 	for _, d := range []database{databases[1], through} {
-		t.Run(d.name, func(t *testing.T) {
+		t.Run(d.Name, func(t *testing.T) {
 			h := newHarness(t, d)
 			h.put("lc/a.csv", []byte("id,v\n1,x\n2,y\n"))
 			h.put("lc/b.csv", []byte("id,v\n3,z\n"))
-			c := h.setup("lc/", "")
-			proxy := faultproxy.Start(t, h.m.Endpoint)
-			c.In.Endpoint = proxy.URL
-			three := 3
-			c.In.Retry = connector.Retry{MaximumRetries: &three, InitialRetryIntervalMillis: 10, MaximumRetryIntervalMillis: 40}
-			stored, held := c.Held()
-			for k, v := range held {
-				h.held[k] = v
-			}
+			stored, proxy := h.retrying("lc/")
 			r := h.runner(0)
-			task, err := connector.Task(connector.Params{Name: "lc", Config: stored, Table: "t"})
-			must(t, err)
-			id, err := h.in.Enqueue(t.Context(), task)
-			must(t, err)
-			claimed, err := h.in.ClaimTask(t.Context(), id, "retry-test", time.Minute)
-			must(t, err)
+			claimed := h.claimed("lc", stored)
 			// b.csv's GET waits while a.csv's rows are in the open load.
 			fault := proxy.Add(faultproxy.Rule{Op: faultproxy.GetObject, Key: "lc/b.csv", Times: 1, Action: faultproxy.Delay(2 * time.Second)})
 			type outcome struct {
@@ -114,12 +100,12 @@ func TestRunRetriedLostConnection(t *testing.T) {
 			done := make(chan outcome, 1)
 			rep := &logged{}
 			go func() {
-				res, err := r.Run(t.Context(), h.in, *claimed, s3bridge.Settings{}, rep)
+				res, err := r.Run(t.Context(), h.in, claimed, s3bridge.Settings{}, rep)
 				done <- outcome{res, err}
 			}()
 			// Kill the loading session once it shows, while b.csv waits.
 			kill := func() int {
-				if d.name == "postgres" {
+				if d.Name == "postgres" {
 					return h.count(terminateLoad)
 				}
 				return cut.cut()

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/connector"
@@ -44,27 +43,13 @@ func TestRunRetried(t *testing.T) {
 	h := newHarness(t, databases[1])
 	h.put("r/a.csv", []byte("id,v\n1,x\n2,y\n"))
 	h.put("r/b.csv", []byte("id,v\n3,z\n"))
-	c := h.setup("r/", "")
-	proxy := faultproxy.Start(t, h.m.Endpoint)
-	c.In.Endpoint = proxy.URL
-	three := 3
-	c.In.Retry = connector.Retry{MaximumRetries: &three, InitialRetryIntervalMillis: 10, MaximumRetryIntervalMillis: 40}
-	stored, held := c.Held()
-	for k, v := range held {
-		h.held[k] = v
-	}
+	stored, proxy := h.retrying("r/")
 	// The SDK gives up at once (one attempt per request): the retries
 	// under test are the run's.
 	r := h.runner(1)
 	run := func(name string, cfg connector.Config, rep s3bridge.Reporter) (s3bridge.Result, error) {
 		t.Helper()
-		task, err := connector.Task(connector.Params{Name: name, Config: cfg, Table: "t"})
-		must(t, err)
-		id, err := h.in.Enqueue(t.Context(), task)
-		must(t, err)
-		claimed, err := h.in.ClaimTask(t.Context(), id, "retry-test", time.Minute)
-		must(t, err)
-		return r.Run(t.Context(), h.in, *claimed, s3bridge.Settings{}, rep)
+		return r.Run(t.Context(), h.in, h.claimed(name, cfg), s3bridge.Settings{}, rep)
 	}
 
 	// The second file's GetObject fails twice: attempts 1 and 2 fail

@@ -31,7 +31,7 @@ func (h *harness) ledger(name string) int {
 
 func TestIssue(t *testing.T) {
 	for _, d := range databases {
-		t.Run(d.name, func(t *testing.T) {
+		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, d)
 			row := func(id int, ok bool, day string) string {
@@ -105,7 +105,7 @@ func (h *harness) withIn(c connector.Config, key, value string) connector.Config
 // each once, over several runs.
 func TestIssueLimit(t *testing.T) {
 	for _, d := range databases {
-		t.Run(d.name, func(t *testing.T) {
+		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, d)
 			for i := 1; i <= 5; i++ {
@@ -131,7 +131,7 @@ func TestIssueLimit(t *testing.T) {
 // leaves neither rows nor ledger rows; the next run loads every file once.
 func TestIssueFailureLoadsNothing(t *testing.T) {
 	for _, d := range databases {
-		t.Run(d.name, func(t *testing.T) {
+		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, d)
 			h.put("f/a.csv", []byte("id,v\n1,x\n2,y\n"))
@@ -161,7 +161,7 @@ func TestIssueFailureLoadsNothing(t *testing.T) {
 // table alone when nothing is new.
 func TestIssueModes(t *testing.T) {
 	for _, d := range databases {
-		t.Run(d.name, func(t *testing.T) {
+		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, d)
 			h.put("m/a.csv", []byte("id,v\n1,x\n"))

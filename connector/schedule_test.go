@@ -78,7 +78,7 @@ type stores interface {
 // previous run waits, fires missed while no agent ran (one late run).
 func TestStoredConnector(t *testing.T) {
 	for _, d := range databases {
-		t.Run(d.name, func(t *testing.T) {
+		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, d)
 			ctx := t.Context()
@@ -216,7 +216,7 @@ func runQueued(t *testing.T, h *harness, id int64) s3bridge.Task {
 // a few seconds: each fire is queued once, whoever takes it.
 func TestScheduleTwoAgents(t *testing.T) {
 	for _, d := range databases {
-		t.Run(d.name, func(t *testing.T) {
+		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, d)
 			s := h.in.(stores)

@@ -18,15 +18,12 @@ import (
 // procedure returning one row.
 func TestConnectorRunSQL(t *testing.T) {
 	for _, d := range databases[1:] {
-		t.Run(d.name, func(t *testing.T) {
+		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, d)
 			h.put("ev/a.csv", []byte("id,name\n1,ann\n2,bob\n"))
 			c := h.setup("ev/", "")
-			stored, held := c.Held()
-			for k, v := range held {
-				h.held[k] = v
-			}
+			stored := h.hold(c)
 			st, err := connector.Stored(sqlstore.Connector{Name: "events", Table: "t"}, stored, time.Now())
 			must(t, err)
 			must(t, h.in.(interface {
@@ -36,7 +33,7 @@ func TestConnectorRunSQL(t *testing.T) {
 			call := func(name string) (int64, error) {
 				var id int64
 				var err error
-				if d.name == "postgres" {
+				if d.Name == "postgres" {
 					err = h.db.QueryRowContext(t.Context(), fmt.Sprintf(`SELECT %q.connector_run($1)`, schema), name).Scan(&id)
 				} else {
 					err = h.db.QueryRowContext(t.Context(), "CALL `"+schema+"`.connector_run(?)", name).Scan(&id)
@@ -68,7 +65,7 @@ func TestConnectorRunSQL(t *testing.T) {
 			}
 			q := fmt.Sprintf(`SELECT "JobID", "Status", "Records", "Files", "Table", "Scheduled" IS NULL, "Started" IS NOT NULL, "Duration" >= 0
 				FROM %q.connector_history WHERE "Connector" = 'events'`, schema)
-			if d.name != "postgres" {
+			if d.Name != "postgres" {
 				q = strings.ReplaceAll(q, `"`, "`")
 			}
 			var (
@@ -83,7 +80,7 @@ func TestConnectorRunSQL(t *testing.T) {
 			if _, err := call("nope"); err == nil || !strings.Contains(err.Error(), "connector nope does not exist") {
 				t.Errorf("connector_run of an unknown name: %v", err)
 			}
-			if d.name == "postgres" {
+			if d.Name == "postgres" {
 				var fn, view bool
 				must(t, h.db.QueryRowContext(t.Context(), fmt.Sprintf(`SELECT has_function_privilege('s3bridge_load', '%[1]s.connector_run(text)', 'EXECUTE'),
 					has_table_privilege('s3bridge_load', '%[1]s.connector_history', 'SELECT')`, schema)).Scan(&fn, &view))

@@ -30,7 +30,7 @@ func TestTimeColumn(t *testing.T) {
 		}
 	}
 	for _, d := range databases {
-		t.Run(d.name, func(t *testing.T) {
+		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, d)
 			dialect := h.in.(connector.Ledger).DialectName()

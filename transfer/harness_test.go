@@ -12,9 +12,6 @@ import (
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/agent"
 	"github.com/s3bridge/s3bridge/instance"
-	"github.com/s3bridge/s3bridge/instance/mysql"
-	"github.com/s3bridge/s3bridge/instance/postgres"
-	"github.com/s3bridge/s3bridge/instance/sqlite"
 	"github.com/s3bridge/s3bridge/internal/tasktest"
 	"github.com/s3bridge/s3bridge/internal/testenv"
 	"github.com/s3bridge/s3bridge/policy"
@@ -24,26 +21,7 @@ import (
 
 // databases opens a fresh instance of each kind; every transfer test runs
 // on all three.
-var databases = []struct {
-	name string
-	open func(t *testing.T) instance.Instance
-}{
-	{"sqlite", func(t *testing.T) instance.Instance {
-		in, err := sqlite.Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "t.db"))
-		must(t, err)
-		return in
-	}},
-	{"postgres", func(t *testing.T) instance.Instance {
-		in, err := postgres.Open(t.Context(), testenv.Postgres(t))
-		must(t, err)
-		return in
-	}},
-	{"mariadb", func(t *testing.T) instance.Instance {
-		in, err := mysql.Open(t.Context(), testenv.MariaDB(t))
-		must(t, err)
-		return in
-	}},
-}
+var databases = tasktest.Databases()
 
 func must(t testing.TB, err error) {
 	t.Helper()

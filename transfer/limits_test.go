@@ -21,7 +21,7 @@ import (
 // the cap with the loads' error naming the object, and leaves no file, not
 // even a partial one; an object within the cap still downloads.
 func TestGunzipCap(t *testing.T) {
-	h := newHarness(t, databases[0].open)
+	h := newHarness(t, databases[0].Open)
 	var bomb bytes.Buffer
 	zw, err := gzip.NewWriterLevel(&bomb, gzip.BestCompression)
 	must(t, err)
@@ -61,7 +61,7 @@ func TestGunzipCap(t *testing.T) {
 func TestFilePermissions(t *testing.T) {
 	old := syscall.Umask(0o022) // process-wide: this test must not run in parallel
 	t.Cleanup(func() { syscall.Umask(old) })
-	h := newHarness(t, databases[0].open)
+	h := newHarness(t, databases[0].Open)
 	h.put("p/a.csv", "x\n")
 	newDir := filepath.Join(t.TempDir(), "made", "here")
 	h.set.Directories["NEW"] = newDir

@@ -14,9 +14,9 @@ import (
 // each name, subdirectories are never uploaded.
 func TestOracleUpload(t *testing.T) {
 	for _, db := range databases {
-		t.Run(db.name, func(t *testing.T) {
+		t.Run(db.Name, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, db.open)
+			h := newHarness(t, db.Open)
 			for _, f := range []string{"db1.dmp", "db2.dmp", "other.log", "sub/db3.dmp"} {
 				writeFile(t, filepath.Join(h.pump, f), "content of "+f)
 			}
@@ -61,9 +61,9 @@ func TestOracleUpload(t *testing.T) {
 // reference's folder_1/folder_2/folder_3 example, verbatim.
 func TestOracleDownload(t *testing.T) {
 	for _, db := range databases {
-		t.Run(db.name, func(t *testing.T) {
+		t.Run(db.Name, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, db.open)
+			h := newHarness(t, db.Open)
 			for _, k := range []string{"top.txt", "folder_1/a.txt", "folder_1/folder_2x.txt", "folder_1/folder_2/b.txt", "folder_1/folder_2/folder_3/c.txt"} {
 				h.put(k, "object "+k)
 			}

@@ -25,7 +25,7 @@ func TestPublicBucketRefused(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, databases[0].open)
+			h := newHarness(t, databases[0].Open)
 			doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":["` + tc.action +
 				`"],"Resource":["arn:aws:s3:::` + h.bucket + tc.resource + `"]}]}`
 			_, err := h.minio.Admin(t).PutBucketPolicy(t.Context(), &s3.PutBucketPolicyInput{Bucket: aws.String(h.bucket), Policy: aws.String(doc)})
@@ -46,9 +46,9 @@ func TestPublicBucketRefused(t *testing.T) {
 // and a denial names the action, the resource and the deciding statement.
 func TestPolicyFence(t *testing.T) {
 	for _, db := range databases {
-		t.Run(db.name, func(t *testing.T) {
+		t.Run(db.Name, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, db.open)
+			h := newHarness(t, db.Open)
 			writeFile(t, filepath.Join(h.pump, "db1.dmp"), "one")
 			writeFile(t, filepath.Join(h.pump, "secret.dmp"), "two")
 			writeFile(t, filepath.Join(h.area, "a.csv"), "x\n")

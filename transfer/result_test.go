@@ -12,9 +12,9 @@ import (
 // stored in the task's columns, read back from the database.
 func TestResultColumns(t *testing.T) {
 	for _, db := range databases {
-		t.Run(db.name, func(t *testing.T) {
+		t.Run(db.Name, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, db.open)
+			h := newHarness(t, db.Open)
 			writeFile(t, filepath.Join(h.pump, "a.dmp"), "12345")
 			writeFile(t, filepath.Join(h.pump, "b.dmp"), "1234567")
 			writeFile(t, filepath.Join(h.area, "one.csv"), "x,y\n")

@@ -13,9 +13,9 @@ import (
 // gather/list and delete with their flags and limits.
 func TestSQLServerFiles(t *testing.T) {
 	for _, db := range databases {
-		t.Run(db.name, func(t *testing.T) {
+		t.Run(db.Name, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, db.open)
+			h := newHarness(t, db.Open)
 			arn := func(key string) string { return "arn:aws:s3:::" + h.bucket + "/" + key }
 			h.put("in/bulk_data.csv", "a,b\n1,2\n")
 
@@ -98,9 +98,9 @@ func TestSQLServerFiles(t *testing.T) {
 // its directory, and a symlink planted in the area.
 func TestPathsStayInside(t *testing.T) {
 	for _, db := range databases {
-		t.Run(db.name, func(t *testing.T) {
+		t.Run(db.Name, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, db.open)
+			h := newHarness(t, db.Open)
 			arn := "arn:aws:s3:::" + h.bucket + "/in/x.csv"
 			h.put("in/x.csv", "1\n")
 			outside := t.TempDir()
@@ -141,9 +141,9 @@ func TestPathsStayInside(t *testing.T) {
 // TestAreaLimits checks the file-count limit and the upload size limit.
 func TestAreaLimits(t *testing.T) {
 	for _, db := range databases {
-		t.Run(db.name, func(t *testing.T) {
+		t.Run(db.Name, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, db.open)
+			h := newHarness(t, db.Open)
 			h.set.MaxFiles, h.set.MaxUploadBytes = 2, 10
 			h.attach()
 			h.put("f.csv", "12345678901234567890")

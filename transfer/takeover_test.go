@@ -59,7 +59,7 @@ func (h *harness) uploads(key string) int {
 }
 
 func TestTakeoverUploadFile(t *testing.T) {
-	h := newHarness(t, databases[0].open)
+	h := newHarness(t, databases[0].Open)
 	writeFile(t, filepath.Join(h.area, "a.txt"), "the file's new content")
 	uri := "s3://" + h.bucket + "/up/a.txt"
 	task := transfer.UploadFileTask("a.txt", uri, false)
@@ -114,7 +114,7 @@ func TestTakeoverUploadFile(t *testing.T) {
 }
 
 func TestTakeoverAbortsUploads(t *testing.T) {
-	h := newHarness(t, databases[0].open)
+	h := newHarness(t, databases[0].Open)
 	writeFile(t, filepath.Join(h.area, "b.txt"), "bbb")
 	for _, key := range []string{"up/b.txt", "up/b.txt.bak"} {
 		st, err := h.store.Stage(t.Context(), h.bucket, key, strings.NewReader("staged by a dead agent"), s3bridge.PutOptions{})
@@ -135,7 +135,7 @@ func TestTakeoverAbortsUploads(t *testing.T) {
 }
 
 func TestTakeoverDownloadFile(t *testing.T) {
-	h := newHarness(t, databases[0].open)
+	h := newHarness(t, databases[0].Open)
 	h.put("down/d.bin", "the object")
 	task := transfer.DownloadFileTask("s3://"+h.bucket+"/down/d.bin", "d.bin", false)
 	path := filepath.Join(h.area, "d.bin")
