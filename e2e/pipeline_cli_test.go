@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -72,5 +73,38 @@ func TestPipelineStatusView(t *testing.T) {
 	})
 	if n := scalar[int64](t, pg, `SELECT coalesce(retained_wal_bytes, -1) FROM s3bridge.pipeline_status WHERE name = 'e2e_status_items'`); n < 0 {
 		t.Errorf("retained_wal_bytes of a slot in this database: %d", n)
+	}
+}
+
+// TestPipelineDropAfterAgentDied (issue 10): drop of a pipeline whose
+// agent was killed waits for its lease to run out, not forever, then
+// removes the slot and the publication.
+func TestPipelineDropAfterAgentDied(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	src := testenv.Postgres(t)
+	pg := openDB(t, "pgx", src)
+	if _, err := pg.Exec(`CREATE TABLE items (id int PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	inst := "sqlite://" + t.TempDir() + "/i.db"
+	w.mustCLI("attach", "--db", inst)
+	w.mustCLI("pipeline", "create", "e2e_drop_items", "--db", inst, "--source", src, "--tables", "public.items", "--bucket", w.bucket)
+	agent := w.agent("--db", inst, "--lease", "3s")
+	waitFor(t, "the pipeline to stream", time.Minute, func() bool {
+		return strings.Contains(w.mustCLI("pipeline", "show", "--db", inst, "--json", "e2e_drop_items"), `"state":"STREAMING"`)
+	})
+	agent.Process.Signal(syscall.SIGKILL)
+	agent.Wait()
+	start := time.Now()
+	contains(t, "drop", w.mustCLI("pipeline", "drop", "--db", inst, "e2e_drop_items"), "pipeline e2e_drop_items dropped")
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("drop after the agent died took %s", took)
+	}
+	if n := scalar[int](t, pg, `SELECT count(*) FROM pg_replication_slots WHERE slot_name = 's3bridge_e2e_drop_items'`); n != 0 {
+		t.Errorf("%d slots left after drop", n)
+	}
+	if n := scalar[int](t, pg, `SELECT count(*) FROM pg_publication WHERE pubname = 's3bridge_e2e_drop_items'`); n != 0 {
+		t.Errorf("%d publications left after drop", n)
 	}
 }

@@ -328,7 +328,7 @@ func runPipelineResume(ctx context.Context, e *env, args []string) error {
 }
 
 // dropWait bounds how long drop waits for the agent running a pipeline
-// to let it go.
+// to let it go, or for the lease of one that died to run out.
 const dropWait = 30 * time.Second
 
 func runPipelineDrop(ctx context.Context, e *env, args []string) error {
@@ -354,7 +354,8 @@ func runPipelineDrop(ctx context.Context, e *env, args []string) error {
 				return err
 			}
 			deadline := time.Now().Add(dropWait)
-			for p.Agent != "" {
+			// A hold whose lease ran out is nobody's: its agent died.
+			for p.Agent != "" && (p.LeaseUntil == nil || time.Now().Before(*p.LeaseUntil)) {
 				if time.Now().After(deadline) {
 					return fmt.Errorf("pipeline %s: agent %s did not let it go within %s; it stays paused: drop it again once the agent stopped", name, p.Agent, dropWait)
 				}
