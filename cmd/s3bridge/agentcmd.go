@@ -51,7 +51,15 @@ func runAgent(ctx context.Context, e *env, args []string) error {
 			if err != nil {
 				return nil, err
 			}
-			return st.client(ctx, set, "PIPELINE")
+			store, err := st.client(ctx, set, "PIPELINE")
+			if err != nil {
+				return nil, err
+			}
+			g, err := guard(set, in.Name())
+			if err != nil {
+				return nil, err
+			}
+			return serve.Guarded(store, g), nil
 		}}
 	a := agent.New(agent.Config{Lease: lease, Grace: grace, Tick: tick, Log: log, Version: versionString(),
 		Services: []agent.Service{pipelines}}, st.runners())

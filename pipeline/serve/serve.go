@@ -225,10 +225,11 @@ func (s *Service) runOnce(ctx context.Context, st Store, in instance.Instance, p
 
 // permanent reports errors no new run gets past without a person: the
 // slot gone or behind the checkpoint (changes would be lost), the prefix
-// another pipeline's, a config that can't work.
+// another pipeline's, S3 or the instance's policy refusing the writes.
 func permanent(err error) bool {
 	var behind *pgsource.BehindSlotError
-	return errors.Is(err, pgsource.ErrSlotMissing) || errors.As(err, &behind) || errors.Is(err, run.ErrPrefixInUse)
+	return errors.Is(err, pgsource.ErrSlotMissing) || errors.As(err, &behind) || errors.Is(err, run.ErrPrefixInUse) ||
+		errors.Is(err, s3bridge.ErrAccessDenied)
 }
 
 // checkpointer stores a held pipeline's checkpoint in its instance row,

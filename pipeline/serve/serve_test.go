@@ -5,16 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/instance/sqlite"
 	"github.com/s3bridge/s3bridge/instance/sqlstore"
+	"github.com/s3bridge/s3bridge/internal/testenv"
 	"github.com/s3bridge/s3bridge/pipeline"
 	"github.com/s3bridge/s3bridge/pipeline/pgsource"
 	"github.com/s3bridge/s3bridge/pipeline/run"
 	"github.com/s3bridge/s3bridge/pipeline/writer"
+	"github.com/s3bridge/s3bridge/s3store"
 )
 
 // TestPermanent: the errors that stop a pipeline in ERROR are those no
@@ -81,5 +84,49 @@ func TestCheckpointer(t *testing.T) {
 	}
 	if got, _ := a.Load(ctx); got.LSN != want.LSN {
 		t.Errorf("checkpoint after a refused save: %v, want %v", got.LSN, want.LSN)
+	}
+}
+
+// only allows requests to one bucket, as an instance policy would.
+type only string
+
+func (o only) Allow(action, resource string, _ map[string][]string) error {
+	if !strings.HasPrefix(resource, "arn:aws:s3:::"+string(o)) {
+		return fmt.Errorf("%s on %s: %w", action, resource, s3bridge.ErrAccessDenied)
+	}
+	return nil
+}
+
+// TestGuarded: a pipeline's store asks the instance's policy before each
+// request; a refused write reaches no object, and stops the pipeline.
+func TestGuarded(t *testing.T) {
+	m := testenv.S3(t)
+	allowed, other := m.Bucket(t), m.Bucket(t)
+	store, err := s3store.New(t.Context(), s3store.Config{Endpoint: m.Endpoint, Region: m.Region, AccessKeyID: m.AccessKey, SecretAccessKey: m.SecretKey}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := Guarded(store, only(allowed))
+	if _, err := g.Upload(t.Context(), allowed, "p/a.avro", strings.NewReader("x"), s3bridge.PutOptions{}); err != nil {
+		t.Fatalf("upload to the allowed bucket: %v", err)
+	}
+	_, err = g.Upload(t.Context(), other, "p/a.avro", strings.NewReader("x"), s3bridge.PutOptions{})
+	if !errors.Is(err, s3bridge.ErrAccessDenied) || !permanent(err) {
+		t.Errorf("upload to another bucket: %v, want access denied, which stops the pipeline", err)
+	}
+	if objs, _, err := store.List(t.Context(), other, "", ""); err != nil || len(objs) != 0 {
+		t.Errorf("objects in the refused bucket: %v, %v", objs, err)
+	}
+	for name, call := range map[string]func() error{
+		"list":   func() error { _, _, err := g.List(t.Context(), other, "p/", ""); return err },
+		"delete": func() error { return g.Delete(t.Context(), other, "p/a.avro") },
+		"open":   func() error { _, _, err := g.Open(t.Context(), other, "p/a.avro"); return err },
+	} {
+		if err := call(); !errors.Is(err, s3bridge.ErrAccessDenied) {
+			t.Errorf("%s in another bucket: %v, want access denied", name, err)
+		}
+	}
+	if Guarded(store, nil) != writer.Store(store) {
+		t.Error("without a policy the store is not the S3 client itself")
 	}
 }
