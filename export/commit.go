@@ -143,7 +143,7 @@ func (j *job) resume(ctx context.Context, rec *commitRecord, claimed time.Time) 
 		}
 	}
 	j.rep.Progress(rec.Bytes, rec.Bytes)
-	j.rep.Logf(s3bridge.LevelInfo, "%s", rec.Info)
+	// The outcome line is the agent's to write, once, as for any task.
 	return s3bridge.Result{Info: rec.Info, Rows: rec.Rows, Files: rec.Files, Bytes: rec.Bytes}, nil
 }
 
