@@ -38,6 +38,16 @@ func (a *Agent) Execute(ctx context.Context, in instance.Instance, task *s3bridg
 	cause := context.Cause(runCtx)
 	var lc s3bridge.Lifecycle
 	switch {
+	case err != nil && a.completedByWork(bg, in, task, &res):
+		// The work's transaction completed the task under this claim (a
+		// load's commit) and only the client missed the commit's answer
+		// (a cancel or a connection lost at that moment): the task is
+		// done, with the outcome the work stored.
+		lc = s3bridge.Success
+		rep.Logf(s3bridge.LevelInfo, "%s", res.Info)
+		rep.flush()
+		log.Info("task finished", "lifecycle", lc)
+		return lc
 	case errors.Is(err, s3bridge.ErrLeaseLost) || (lost && err != nil):
 		// The work itself may find out first: a load's commit checks the
 		// claim in its own transaction and rolls back. A lost lease with
@@ -81,6 +91,24 @@ func (a *Agent) Execute(ctx context.Context, in instance.Instance, task *s3bridg
 	}
 	log.Info("task finished", "lifecycle", lc)
 	return lc
+}
+
+// completedByWork reports whether the task is SUCCESS under this very
+// claim, which only the work's own transaction does before Finish (a load's
+// commit). When res is not nil it gets the stored outcome.
+func (a *Agent) completedByWork(bg context.Context, in instance.Instance, task *s3bridge.Task, res *s3bridge.Result) bool {
+	var t s3bridge.Task
+	err := a.bounded(bg, func(ctx context.Context) (err error) {
+		t, err = in.Task(ctx, task.ID)
+		return err
+	})
+	if err != nil || t.Lifecycle != s3bridge.Success || t.Agent != a.cfg.ID || t.Attempt != task.Attempt {
+		return false
+	}
+	if res != nil {
+		res.Info, res.ErrorCode = t.TaskInfo, ""
+	}
+	return true
 }
 
 // leaseLost records in the task's log that this attempt gave the task up.
@@ -140,6 +168,10 @@ func (a *Agent) heartbeat(ctx, bg context.Context, in instance.Instance, task *s
 			rep.flush()
 		}
 		switch {
+		case errors.Is(err, s3bridge.ErrLeaseLost) && a.completedByWork(bg, in, task, nil):
+			// The work completed the task in its own transaction (a
+			// load's commit): nothing to stop, and no lease to keep.
+			return false
 		case errors.Is(err, s3bridge.ErrLeaseLost):
 			cancel(s3bridge.ErrLeaseLost)
 			return true

@@ -21,9 +21,11 @@ var bodyOps = []fp.Op{fp.UploadPart, fp.PutObject, fp.GetObject}
 var cleanupOps = []fp.Op{fp.AbortMultipartUpload, fp.DeleteObject, fp.DeleteObjects}
 
 // TestCancelUnderLatency cancels each path while a transfer request is in
-// flight behind 2 s of latency: the transfers stop within a second of the
-// cancel, the task ends CANCELLED once its cleanup requests (at 2 s each)
-// are done, and nothing is lost or left.
+// flight behind 3 s of latency: the transfers stop within 1.5 s of the
+// cancel (a tick is 50 ms; the rest is the room a loaded 2-core machine
+// running the whole suite under -race needs, and a request not stopped
+// would end 2.5 s after the cancel or later), the task ends CANCELLED once
+// its cleanup requests (at 3 s each) are done, and nothing is lost or left.
 func TestCancelUnderLatency(t *testing.T) {
 	var ps []path
 	for _, p := range paths {
@@ -37,7 +39,8 @@ func TestCancelUnderLatency(t *testing.T) {
 }
 
 func runCancel(t *testing.T, p path) {
-	const latency = 2 * time.Second
+	const latency = 3 * time.Second
+	const bound = 1500 * time.Millisecond
 	e := newEnv(t, p.versioned)
 	j := p.setup(e)
 	e.proxy.Add(fp.Rule{Action: fp.Delay(latency)})
@@ -55,7 +58,7 @@ func runCancel(t *testing.T, p path) {
 	inFlight := func() bool {
 		for _, r := range e.proxy.Requests() {
 			data := strings.HasPrefix(r.Key, p.prefix)
-			if (r.Op == fp.UploadPart || r.Op == fp.GetObject) && data && r.End.IsZero() && time.Since(r.Start) < latency/2 {
+			if (r.Op == fp.UploadPart || r.Op == fp.GetObject) && data && r.End.IsZero() && time.Since(r.Start) < latency-bound-time.Second {
 				return true
 			}
 		}
@@ -106,7 +109,7 @@ func runCancel(t *testing.T, p path) {
 		switch {
 		case r.Start.Before(cancelAt) && slices.Contains(bodyOps, r.Op):
 			stopped = max(stopped, r.End.Sub(cancelAt))
-		case r.Start.Before(cancelAt) && r.End.Sub(cancelAt) > time.Second:
+		case r.Start.Before(cancelAt) && r.End.Sub(cancelAt) > bound:
 			cleanup++ // a create let finish, so its upload can be aborted
 		case r.Start.Before(cancelAt):
 			stopped = max(stopped, r.End.Sub(cancelAt))
@@ -119,11 +122,11 @@ func runCancel(t *testing.T, p path) {
 	if lc != s3bridge.Cancelled {
 		t.Errorf("got %s, want CANCELLED", lc)
 	}
-	if stopped > time.Second {
-		t.Errorf("transfers went on %v after the cancel, want at most 1s", stopped)
+	if stopped > bound {
+		t.Errorf("transfers went on %v after the cancel, want at most %v", stopped, bound)
 	}
-	if limit := time.Second + time.Duration(cleanup)*latency; took > limit {
-		t.Errorf("ended %v after the cancel, want at most %v (1s and %d cleanup requests at %v)", took, limit, cleanup, latency)
+	if limit := bound + time.Duration(cleanup)*latency; took > limit {
+		t.Errorf("ended %v after the cancel, want at most %v (%v and %d cleanup requests at %v)", took, limit, bound, cleanup, latency)
 	}
 	out := j.check(lc == s3bridge.Success) // a cancel that came too late is judged as a success
 	if out.lost > 0 {
