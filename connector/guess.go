@@ -79,7 +79,7 @@ func Guess(ctx context.Context, store ObjectStore, c Config) (Config, error) {
 	if err := c.ValidateSeed(); err != nil {
 		return c, err
 	}
-	objs, err := c.candidates(ctx, store)
+	objs, err := c.candidates(ctx, store, nil)
 	if err != nil {
 		return c, err
 	}

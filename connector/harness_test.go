@@ -42,6 +42,8 @@ type harness struct {
 	in     instance.Instance
 	db     *sql.DB
 	agent  *agent.Agent
+	// importer is the agent's IMPORT_FROM_S3 runner.
+	importer *connector.Runner
 	// held are the literal secrets of the configs, as connector issue
 	// holds them in its process.
 	held map[string]string
@@ -75,6 +77,7 @@ func newHarness(t *testing.T, d database) *harness {
 		},
 		Env: connector.Env{Getenv: func(k string) string { return h.held[k] }},
 	}
+	h.importer = r
 	h.agent = agent.New(agent.Config{Tick: 50 * time.Millisecond}, map[s3bridge.TaskType]agent.Runner{s3bridge.TaskImportFromS3: r})
 	return h
 }

@@ -86,9 +86,15 @@ func (c Config) S3(e Env) (S3, error) {
 // candidates lists the objects the config selects, in key order: the
 // object at path, or those under path_prefix whose key matches
 // path_match_pattern; zero-byte objects are skipped, as Embulk does.
-func (c Config) candidates(ctx context.Context, store ObjectStore) ([]s3bridge.Object, error) {
+func (c Config) candidates(ctx context.Context, store ObjectStore, g s3bridge.Guard) ([]s3bridge.Object, error) {
 	in := c.In
+	if g == nil {
+		g = s3bridge.AllowAll{}
+	}
 	if in.Path != "" {
+		if err := g.Allow("s3:GetObject", s3bridge.Location{Bucket: in.Bucket, Key: in.Path}.ARN(), nil); err != nil {
+			return nil, err
+		}
 		o, err := store.Stat(ctx, in.Bucket, in.Path)
 		if err != nil {
 			return nil, fmt.Errorf("stat s3://%s/%s: %w", in.Bucket, in.Path, err)
@@ -105,6 +111,9 @@ func (c Config) candidates(ctx context.Context, store ObjectStore) ([]s3bridge.O
 	prefix := ""
 	if in.PathPrefix != nil {
 		prefix = *in.PathPrefix
+	}
+	if err := g.Allow("s3:ListBucket", s3bridge.Location{Bucket: in.Bucket}.ARN(), map[string][]string{"s3:prefix": {prefix}}); err != nil {
+		return nil, err
 	}
 	objs, _, err := store.List(ctx, in.Bucket, prefix, "")
 	if err != nil {

@@ -44,7 +44,7 @@ func PreviewRowsFor(ctx context.Context, store ObjectStore, c Config, n int, run
 		return pv, err
 	}
 	pv.Columns = l.columns()
-	objs, err := c.candidates(ctx, store)
+	objs, err := c.candidates(ctx, store, nil)
 	if err != nil {
 		return pv, err
 	}

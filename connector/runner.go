@@ -81,13 +81,36 @@ type Runner struct {
 	// LateAfter is how far behind its time a scheduled run is recorded
 	// late (default DefaultLateAfter).
 	LateAfter time.Duration
+	// Guard returns the instance's own S3 policy, which a run asks before
+	// it lists and before any byte of an object is read, as loads do; nil
+	// (or a nil Guard) means S3's own policies alone decide.
+	Guard func(set s3bridge.Settings, instance string) (s3bridge.Guard, error)
+}
+
+// guard returns the instance's policy for a run reaching S3 at endpoint
+// (the config's own, which decides aws:SecureTransport).
+func (r *Runner) guard(set s3bridge.Settings, instance, endpoint string) (s3bridge.Guard, error) {
+	if r.Guard == nil {
+		return s3bridge.AllowAll{}, nil
+	}
+	if endpoint != "" {
+		set.Endpoint = endpoint
+	}
+	g, err := r.Guard(set, instance)
+	if err != nil {
+		return nil, fmt.Errorf("instance policy: %w", err)
+	}
+	if g == nil {
+		return s3bridge.AllowAll{}, nil
+	}
+	return g, nil
 }
 
 // Run runs one import through the load capability's bulk path, in
 // attempts: a run that failed on a Retryable error is run again whole
 // after a backoff (the config's in.maximum_retries and intervals), each
 // failed attempt logged in the task log.
-func (r *Runner) Run(ctx context.Context, in instance.Instance, t s3bridge.Task, _ s3bridge.Settings, rep s3bridge.Reporter) (s3bridge.Result, error) {
+func (r *Runner) Run(ctx context.Context, in instance.Instance, t s3bridge.Task, set s3bridge.Settings, rep s3bridge.Reporter) (s3bridge.Result, error) {
 	var none s3bridge.Result
 	var p Params
 	if err := t.Params(&p); err != nil {
@@ -114,11 +137,15 @@ func (r *Runner) Run(ctx context.Context, in instance.Instance, t s3bridge.Task,
 		if err != nil {
 			return none, err
 		}
+		g, err := r.guard(set, in.Name(), s3cfg.Endpoint)
+		if err != nil {
+			return none, err
+		}
 		store, err := r.Open(ctx, s3cfg)
 		if err != nil {
 			return none, err
 		}
-		res, err := r.attempt(ctx, sink, store, led, t, p, rep)
+		res, err := r.attempt(ctx, sink, store, g, led, t, p, rep)
 		if err == nil || n > retries || !Retryable(err) || ctx.Err() != nil {
 			if err != nil && n > 1 {
 				return res, fmt.Errorf("connector %s: attempt %d of %d: %w", p.Name, n, retries+1, err)
@@ -137,7 +164,7 @@ func (r *Runner) Run(ctx context.Context, in instance.Instance, t s3bridge.Task,
 // attempt is one try of a run: it lists the objects, leaves out those
 // the ledger says were loaded, and loads the rest in one transaction with
 // their ledger rows, so a failed attempt leaves nothing to undo.
-func (r *Runner) attempt(ctx context.Context, sink bulk.Sink, store ObjectStore, led Ledger, t s3bridge.Task, p Params, rep s3bridge.Reporter) (s3bridge.Result, error) {
+func (r *Runner) attempt(ctx context.Context, sink bulk.Sink, store ObjectStore, guard s3bridge.Guard, led Ledger, t s3bridge.Task, p Params, rep s3bridge.Reporter) (s3bridge.Result, error) {
 	var none s3bridge.Result
 	cfg := p.Config
 	// The listing and the ledger are read at once: on a large prefix
@@ -149,7 +176,7 @@ func (r *Runner) attempt(ctx context.Context, sink bulk.Sink, store ObjectStore,
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		var err error
-		objs, err = cfg.candidates(gctx, store)
+		objs, err = cfg.candidates(gctx, store, guard)
 		return err
 	})
 	if cfg.In.incremental() {
@@ -183,6 +210,13 @@ func (r *Runner) attempt(ctx context.Context, sink bulk.Sink, store ObjectStore,
 	var frozen []string
 	if c.load, frozen, err = cfg.In.readable(c.load); err != nil {
 		return none, err
+	}
+	// Every object of the run is allowed before any is read: a denial
+	// loads nothing.
+	for _, o := range c.load {
+		if err := guard.Allow("s3:GetObject", s3bridge.Location{Bucket: cfg.In.Bucket, Key: o.Key}.ARN(), nil); err != nil {
+			return none, fmt.Errorf("connector %s: %w", p.Name, err)
+		}
 	}
 	for _, key := range frozen {
 		rep.Logf(s3bridge.LevelWarn, "connector %s: skipped s3://%s/%s: it is archived (skip_glacier_objects); it is not in the ledger, so a later run loads it once it is back in a readable storage class",

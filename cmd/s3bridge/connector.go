@@ -89,7 +89,7 @@ func openConnectorStore(getenv func(string) string) connector.Opener {
 // connectorRunner runs IMPORT_FROM_S3 tasks with this process's
 // environment for secret references.
 func connectorRunner(getenv func(string) string) *connector.Runner {
-	return &connector.Runner{Open: openConnectorStore(getenv), Env: connectorEnv(getenv)}
+	return &connector.Runner{Open: openConnectorStore(getenv), Env: connectorEnv(getenv), Guard: guard}
 }
 
 func connectorStore(ctx context.Context, e *env, c connector.Config) (connector.ObjectStore, error) {
