@@ -193,6 +193,9 @@ func (a *Agent) presence(in instance.Instance, log *slog.Logger) func(context.Co
 			if ctx.Err() == nil {
 				log.Warn("record presence", "err", err)
 			}
+			// Again in a second, not at every turn of the loop: a copy of
+			// the attached server refuses it for as long as it is one.
+			last = time.Now().Add(time.Second - s3bridge.AgentBeatSeconds*time.Second)
 			return
 		}
 		last = time.Now()

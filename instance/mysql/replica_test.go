@@ -33,6 +33,14 @@ func TestCopyNotServed(t *testing.T) {
 	if err := in.Beat(ctx, s3bridge.AgentInfo{ID: "a", Host: "h", Version: "v", StartedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
+	due := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
+	if err := in.CreateConnector(ctx, sqlstore.Connector{Name: "c1", Cron: "@every 1s", Table: "t", Config: "in: {}",
+		Metadata: "{}", NextFire: &due}); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.CreatePipeline(ctx, sqlstore.Pipeline{Name: "p1", Source: "postgres://u@h/db", Config: `{"tables":["public.t"]}`}); err != nil {
+		t.Fatal(err)
+	}
 	s := "`" + in.Schema() + "`"
 	var self string
 	if err := in.DB().QueryRowContext(ctx, "SELECT @@server_id").Scan(&self); err != nil {
@@ -48,6 +56,25 @@ func TestCopyNotServed(t *testing.T) {
 	task, err := in.Claim(ctx, "a", time.Minute)
 	if !errors.Is(err, sqlstore.ErrOtherServer) || !strings.Contains(err.Error(), want) || task != nil {
 		t.Errorf("claim on a copy: %v, %v; want %q, ErrOtherServer", task, err, want)
+	}
+	// Nor does a copy fire a schedule, take a pipeline or record an
+	// agent: each would write rows that are the attached server's.
+	if _, ok, err := in.FireConnector(ctx, sqlstore.Fire{Name: "c1", Due: due, Next: due.Add(time.Second),
+		Task: s3bridge.Task{Type: s3bridge.TaskImportFromS3}}); !errors.Is(err, sqlstore.ErrOtherServer) || ok {
+		t.Errorf("fire a schedule on a copy: %v, %v; want ErrOtherServer", ok, err)
+	}
+	if c, err := in.Connector(ctx, "c1"); err != nil || c.NextFire == nil || !c.NextFire.Equal(due) {
+		t.Errorf("connector on a copy after a fire: %+v, %v; want next_fire %s unchanged", c.NextFire, err, due)
+	}
+	if p, err := in.ClaimPipeline(ctx, "a", time.Minute); !errors.Is(err, sqlstore.ErrOtherServer) || p != nil {
+		t.Errorf("claim a pipeline on a copy: %v, %v; want ErrOtherServer", p, err)
+	}
+	if err := in.Beat(ctx, s3bridge.AgentInfo{ID: "b", Host: "h", Version: "v", StartedAt: time.Now()}); !errors.Is(err, sqlstore.ErrOtherServer) {
+		t.Errorf("record an agent on a copy: %v; want ErrOtherServer", err)
+	}
+	var tasks int
+	if err := in.DB().QueryRowContext(ctx, "SELECT count(*) FROM "+s+".tasks").Scan(&tasks); err != nil || tasks != 1 {
+		t.Errorf("tasks on the copy: %d, %v; want only the one enqueued", tasks, err)
 	}
 	_, err = in.DB().ExecContext(ctx, "CALL "+s+".load_data_from_s3('LOAD DATA FROM S3 ''s3://b/x'' INTO TABLE t')")
 	if state, msg := sqlState(t, err); state != "HY000" || !strings.Contains(msg, want+": s3bridge serves only the server it was attached to") {

@@ -226,6 +226,12 @@ func (s *Store) EnqueueConnector(ctx context.Context, name string, t s3bridge.Ta
 // or CANCELLED with SkippedInfo while a run of the connector is still
 // queued or going. ok is false when the fire was not this caller's.
 func (s *Store) FireConnector(ctx context.Context, f Fire) (fired Fired, ok bool, err error) {
+	// A copy of the attached server fires nothing: its schedules fire
+	// on the server they were made on (and a write here would stop a
+	// replica's replication).
+	if err := s.checkServer(ctx); err != nil {
+		return fired, false, fmt.Errorf("fire connector %s on %s: %w", f.Name, s.name, err)
+	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q(`UPDATE `+s.connectors()+` SET next_fire = ? WHERE name = ? AND next_fire = ?`),
 			f.Next.UTC().Truncate(time.Second), f.Name, f.Due.UTC())

@@ -150,6 +150,11 @@ func (s *Store) one(ctx context.Context, what, query string, args ...any) error 
 // nor failed and that no agent holds (or whose holder's lease expired),
 // for lease; nil when there is none.
 func (s *Store) ClaimPipeline(ctx context.Context, agent string, lease time.Duration) (*Pipeline, error) {
+	// A copy of the attached server runs no pipeline: its pipelines run
+	// on that server.
+	if err := s.checkServer(ctx); err != nil {
+		return nil, fmt.Errorf("claim a pipeline on %s: %w", s.name, err)
+	}
 	var claimed *Pipeline
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()

@@ -12,6 +12,10 @@ import (
 // Beat implements instance.Presence: one row per agent, its last_seen
 // moved forward.
 func (s *Store) Beat(ctx context.Context, a s3bridge.AgentInfo) error {
+	// A copy of the attached server records no agent: no agent serves it.
+	if err := s.checkServer(ctx); err != nil {
+		return fmt.Errorf("record agent %s on %s: %w", a.ID, s.name, err)
+	}
 	now := s.now()
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q(`UPDATE {agents} SET last_seen = ?, stopped_at = NULL, host = ?, version = ? WHERE agent_id = ?`),
