@@ -1,6 +1,7 @@
 package chaos_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -21,11 +22,9 @@ var bodyOps = []fp.Op{fp.UploadPart, fp.PutObject, fp.GetObject}
 var cleanupOps = []fp.Op{fp.AbortMultipartUpload, fp.DeleteObject, fp.DeleteObjects}
 
 // TestCancelUnderLatency cancels each path while a transfer request is in
-// flight behind 3 s of latency: the transfers stop within 1.5 s of the
-// cancel (a tick is 50 ms; the rest is the room a loaded 2-core machine
-// running the whole suite under -race needs, and a request not stopped
-// would end 2.5 s after the cancel or later), the task ends CANCELLED once
-// its cleanup requests (at 3 s each) are done, and nothing is lost or left.
+// flight behind 2 s of latency: the transfers stop within a second of the
+// cancel, the task ends CANCELLED once its cleanup requests (at 2 s each)
+// are done, and nothing is lost or left.
 func TestCancelUnderLatency(t *testing.T) {
 	var ps []path
 	for _, p := range paths {
@@ -33,14 +32,15 @@ func TestCancelUnderLatency(t *testing.T) {
 			ps = append(ps, p)
 		}
 	}
-	concurrently(t, len(ps), func(i int) (string, func(t *testing.T)) {
-		return ps[i].name, func(t *testing.T) { runCancel(t, ps[i]) }
-	})
+	// One path at a time: what is measured is how soon a cancel stops
+	// one task's transfers, not how four tasks share two cores.
+	for _, p := range ps {
+		t.Run(p.name, func(t *testing.T) { runCancel(t, p) })
+	}
 }
 
 func runCancel(t *testing.T, p path) {
-	const latency = 3 * time.Second
-	const bound = 1500 * time.Millisecond
+	const latency = 2 * time.Second
 	e := newEnv(t, p.versioned)
 	j := p.setup(e)
 	e.proxy.Add(fp.Rule{Action: fp.Delay(latency)})
@@ -58,7 +58,7 @@ func runCancel(t *testing.T, p path) {
 	inFlight := func() bool {
 		for _, r := range e.proxy.Requests() {
 			data := strings.HasPrefix(r.Key, p.prefix)
-			if (r.Op == fp.UploadPart || r.Op == fp.GetObject) && data && r.End.IsZero() && time.Since(r.Start) < latency-bound-time.Second {
+			if (r.Op == fp.UploadPart || r.Op == fp.GetObject) && data && r.End.IsZero() && time.Since(r.Start) < latency/2 {
 				return true
 			}
 		}
@@ -109,7 +109,7 @@ func runCancel(t *testing.T, p path) {
 		switch {
 		case r.Start.Before(cancelAt) && slices.Contains(bodyOps, r.Op):
 			stopped = max(stopped, r.End.Sub(cancelAt))
-		case r.Start.Before(cancelAt) && r.End.Sub(cancelAt) > bound:
+		case r.Start.Before(cancelAt) && r.End.Sub(cancelAt) > time.Second:
 			cleanup++ // a create let finish, so its upload can be aborted
 		case r.Start.Before(cancelAt):
 			stopped = max(stopped, r.End.Sub(cancelAt))
@@ -122,11 +122,11 @@ func runCancel(t *testing.T, p path) {
 	if lc != s3bridge.Cancelled {
 		t.Errorf("got %s, want CANCELLED", lc)
 	}
-	if stopped > bound {
-		t.Errorf("transfers went on %v after the cancel, want at most %v", stopped, bound)
+	if stopped > time.Second {
+		t.Errorf("transfers went on %v after the cancel, want at most 1s; the requests, from the cancel:\n%s", stopped, timeline(e.proxy.Requests(), cancelAt))
 	}
-	if limit := bound + time.Duration(cleanup)*latency; took > limit {
-		t.Errorf("ended %v after the cancel, want at most %v (%v and %d cleanup requests at %v)", took, limit, bound, cleanup, latency)
+	if limit := time.Second + time.Duration(cleanup)*latency; took > limit {
+		t.Errorf("ended %v after the cancel, want at most %v (1s and %d cleanup requests at %v)", took, limit, cleanup, latency)
 	}
 	out := j.check(lc == s3bridge.Success) // a cancel that came too late is judged as a success
 	if out.lost > 0 {
@@ -140,4 +140,18 @@ func runCancel(t *testing.T, p path) {
 	record(kindCancel, p.name, lc, false, out.lost, len(out.leftovers))
 	note("- cancel under 2 s latency, %s: transfers stopped %v after the cancel; %s after %v (%d cleanup requests, 2 s each)",
 		p.name, stopped.Round(time.Millisecond), lc, took.Round(time.Millisecond), cleanup)
+}
+
+// timeline lists requests with their start and end from t0, for a failure
+// to show which request went on.
+func timeline(rs []fp.Request, t0 time.Time) string {
+	var b strings.Builder
+	for _, r := range rs {
+		end := "open"
+		if !r.End.IsZero() {
+			end = r.End.Sub(t0).Round(time.Millisecond).String()
+		}
+		fmt.Fprintf(&b, "  %-24s %-40s start %8v end %8v %s\n", r.Op, r.Key, r.Start.Sub(t0).Round(time.Millisecond), end, r.Fault)
+	}
+	return b.String()
 }

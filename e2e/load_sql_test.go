@@ -64,6 +64,28 @@ func TestPostgresTableImport(t *testing.T) {
 			t.Errorf("options %q accepted", bad)
 		}
 	}
+	// A literal the old check ended early (E'\' ') smuggled a WHERE that
+	// ran the caller's own function with the owner's rights.
+	conn, err := db.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, q := range []string{`CREATE TEMP TABLE ran (who text)`,
+		`CREATE FUNCTION pg_temp.f() RETURNS bool LANGUAGE sql AS $$ INSERT INTO ran VALUES (current_user) RETURNING true $$`} {
+		if _, err := conn.ExecContext(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	smuggled := "(format csv, header true, null E'\\' ') WHERE pg_temp.f() -- '\n"
+	if _, err := conn.ExecContext(t.Context(), `select s3bridge.table_import_from_s3('t', '', $1, $2, 'in/a.csv')`, smuggled, w.bucket); err == nil ||
+		!strings.Contains(err.Error(), "WHERE is not an allowed COPY option") {
+		t.Errorf("options %q: %v, want refused", smuggled, err)
+	}
+	var ran int
+	if err := conn.QueryRowContext(t.Context(), `select count(*) from ran`).Scan(&ran); err != nil || ran != 0 {
+		t.Errorf("the smuggled WHERE ran %d times (%v)", ran, err)
+	}
 	if _, err := db.ExecContext(t.Context(), `select s3bridge.table_import_from_s3('t', '', '(format csv)', $1, 'in/missing.csv')`, w.bucket); err == nil {
 		t.Error("import of a missing object succeeded")
 	}

@@ -166,6 +166,16 @@ func checkImportErr(t *testing.T, db *sql.DB, err error, state string, want ...s
 	if strings.Contains(pe.Message, "child process exited") || strings.Contains(pe.Message, "S3BRIDGE_SETTINGS") {
 		t.Errorf("message %q is COPY's, not the reason", pe.Message)
 	}
+	// Nothing the caller sees holds the command line the server ran: the
+	// instance's settings and the credentials file's path.
+	for what, text := range map[string]string{"detail": pe.Detail, "hint": pe.Hint, "context": pe.Where, "message": pe.Message} {
+		if strings.Contains(text, "S3BRIDGE_SETTINGS='") || strings.Contains(text, "AWS_SHARED_CREDENTIALS_FILE") || strings.Contains(text, "FROM PROGRAM") {
+			t.Errorf("the error's %s shows the command line: %q", what, text)
+		}
+	}
+	if state == "22P02" && !strings.Contains(pe.Detail, "COPY animals, line 3") {
+		t.Errorf("detail %q does not name the line of the bad value", pe.Detail)
+	}
 	if state != "22P02" && !strings.Contains(pe.Detail, "database host") {
 		t.Errorf("detail %q does not say where it was read", pe.Detail)
 	}

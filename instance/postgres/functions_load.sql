@@ -2,9 +2,9 @@
 -- transaction (a ROLLBACK undoes it) as COPY … FROM PROGRAM, the program
 -- being the s3bridge binary on this host streaming the object to stdout.
 -- The command line is built from single-quoted arguments, so the shell
--- interpolates nothing; the caller's COPY options are checked against an
--- allow-list (no WHERE, no second statement) because the COPY runs with the
--- owner's rights.
+-- interpolates nothing; the caller's COPY options are read and written
+-- again from an allow-list (no WHERE, no second statement, every literal
+-- re-quoted) because the COPY runs with the owner's rights.
 DO $$ BEGIN CREATE TYPE {s}._s3_uri_1 AS (bucket text, file_path text, region text);
 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$
 --;;
@@ -20,35 +20,99 @@ $$
 --;;
 CREATE OR REPLACE FUNCTION {s}._copy_options(options text) RETURNS text
 LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+-- The options are never passed on as the caller wrote them: they are read
+-- token by token and written again (words from an allow-list, punctuation,
+-- and every literal decoded here and quoted again by quote_literal), so no
+-- disagreement between this reading and PostgreSQL's lexer (E'' strings,
+-- backslashes, standard_conforming_strings) can turn a literal's text into
+-- SQL run with the owner's rights. Escape strings are decoded for the
+-- escapes COPY options use (\t \n \r \b \f \\ \'); others are refused.
 DECLARE
-	rest text := regexp_replace(coalesce(options, ''), $r$[Ee]?'([^']|'')*'$r$, ' ', 'g');
-	word text;
+	rest text := coalesce(options, '');
+	out text := '';
+	tok text;
+	val text;
+	i int;
+	c text;
 BEGIN
-	IF rest !~ '^[A-Za-z0-9_,()\s]*$' THEN
-		RAISE EXCEPTION 'options %: only COPY options are allowed (no ;, comments or operators)', quote_literal(options)
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	FOR word IN SELECT m[1] FROM regexp_matches(rest, '([A-Za-z_][A-Za-z0-9_]*)', 'g') AS m LOOP
-		IF lower(word) NOT IN ('format', 'csv', 'text', 'binary', 'delimiter', 'null', 'header', 'quote', 'escape',
-				'encoding', 'freeze', 'true', 'false', 'on', 'off', 'with', 'as', 'match', 'e') THEN
-			RAISE EXCEPTION 'options %: % is not an allowed COPY option', quote_literal(options), word
-				USING ERRCODE = 'invalid_parameter_value';
+	LOOP
+		rest := ltrim(rest, E' \t\r\n');
+		EXIT WHEN rest = '';
+		tok := (regexp_match(rest, $r$^([Ee]'(?:[^'\\]|''|\\.)*'|'(?:[^']|'')*'|[A-Za-z_][A-Za-z0-9_]*|[0-9]+|[(),])$r$))[1];
+		IF tok IS NULL THEN
+			RAISE EXCEPTION 'options %: only COPY options are allowed (no ;, comments or operators); % is not one',
+				quote_literal(options), quote_literal(left(rest, 20)) USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		rest := substr(rest, length(tok) + 1);
+		IF tok ~ $r$^[Ee]'$r$ THEN
+			val := '';
+			i := 3;
+			WHILE i < length(tok) LOOP
+				c := substr(tok, i, 1);
+				IF c = $r$\$r$ THEN
+					i := i + 1;
+					c := substr(tok, i, 1);
+					IF c NOT IN ('t', 'n', 'r', 'b', 'f', $r$\$r$, $r$'$r$) THEN
+						RAISE EXCEPTION 'options %: the escape \% is not supported in an option''s value (use \t \n \r \b \f \\ or \'')',
+							quote_literal(options), c USING ERRCODE = 'invalid_parameter_value';
+					END IF;
+					val := val || CASE c WHEN 't' THEN chr(9) WHEN 'n' THEN chr(10) WHEN 'r' THEN chr(13) WHEN 'b' THEN chr(8)
+						WHEN 'f' THEN chr(12) ELSE c END;
+				ELSIF c = $r$'$r$ THEN
+					i := i + 1; -- '' is one quote
+					val := val || c;
+				ELSE
+					val := val || c;
+				END IF;
+				i := i + 1;
+			END LOOP;
+			out := out || ' ' || quote_literal(val);
+		ELSIF left(tok, 1) = $r$'$r$ THEN
+			out := out || ' ' || quote_literal(replace(substr(tok, 2, length(tok) - 2), $r$''$r$, $r$'$r$));
+		ELSIF tok ~ '^[A-Za-z_]' THEN
+			IF lower(tok) NOT IN ('format', 'csv', 'text', 'binary', 'delimiter', 'null', 'header', 'quote', 'escape',
+					'encoding', 'freeze', 'true', 'false', 'on', 'off', 'with', 'as', 'match') THEN
+				RAISE EXCEPTION 'options %: % is not an allowed COPY option', quote_literal(options), tok
+					USING ERRCODE = 'invalid_parameter_value';
+			END IF;
+			out := out || ' ' || lower(tok);
+		ELSE
+			out := out || ' ' || tok;
 		END IF;
 	END LOOP;
-	RETURN coalesce(options, '');
+	RETURN out;
 END $$
+--;;
+-- _scrubbed is an error text with the program's command line in it (COPY
+-- names the program it ran) made fit for the caller: the command holds the
+-- instance's settings and the credentials file's path, which are not the
+-- caller's to see.
+CREATE OR REPLACE FUNCTION {s}._scrubbed(msg text, cmd text) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT replace(replace(msg, cmd, 's3bridge s3-cat'), 'S3BRIDGE_SETTINGS=', 'S3BRIDGE_SETTINGS=…')
+$$
 --;;
 -- s3-cat prints one JSON line ({"size": N} or {"error", "detail", "sqlstate"})
 -- for the probe and the recorded-error calls; these COPY options read such a
 -- line as one field (JSON escapes every control character).
+-- Its errors never show the command line (the instance's settings, the
+-- credentials file's path): see _scrubbed.
 CREATE OR REPLACE FUNCTION {s}._s3cat_line(cmd text) RETURNS jsonb
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $$
 DECLARE
 	line jsonb;
+	st text;
+	msg text;
+	det text;
 BEGIN
 	CREATE TEMP TABLE IF NOT EXISTS _s3bridge_out (line text);
 	DELETE FROM _s3bridge_out;
-	EXECUTE format('COPY _s3bridge_out FROM PROGRAM %L WITH (FORMAT csv, DELIMITER E''\x1f'', QUOTE E''\x1e'', ENCODING ''UTF8'')', cmd);
+	BEGIN
+		EXECUTE format('COPY _s3bridge_out FROM PROGRAM %L WITH (FORMAT csv, DELIMITER E''\x1f'', QUOTE E''\x1e'', ENCODING ''UTF8'')', cmd);
+	EXCEPTION WHEN OTHERS THEN
+		GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
+		RAISE EXCEPTION USING ERRCODE = st, MESSAGE = {s}._scrubbed(msg, cmd), DETAIL = coalesce({s}._scrubbed(det, cmd), '');
+	END;
 	SELECT o.line::jsonb INTO line FROM _s3bridge_out o;
 	RETURN line;
 END $$
@@ -113,6 +177,11 @@ DECLARE
 	size bigint;
 	probe jsonb;
 	det text;
+	st text;
+	msg text;
+	hint text;
+	ctx text;
+	prog text;
 	started timestamptz := clock_timestamp();
 BEGIN
 	IF NOT has_table_privilege(session_user, rel, 'INSERT') THEN
@@ -159,8 +228,19 @@ BEGIN
 			cmd || ' --error-file ' || {s}._sh(token) || ' ' || {s}._sh(uri), {s}._copy_options(options));
 		GET DIAGNOSTICS n = ROW_COUNT;
 	EXCEPTION WHEN OTHERS THEN
+		GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL,
+			hint = PG_EXCEPTION_HINT, ctx = PG_EXCEPTION_CONTEXT;
 		PERFORM {s}._raise_s3cat({s}._s3cat_line({s}._sh(set_->>'binary') || ' s3-cat --error-of ' || {s}._sh(token)));
-		RAISE;
+		-- COPY's own error (bad input), raised again without its context,
+		-- which quotes the COPY statement and so the command line; the
+		-- line and column it names ("COPY t, line 3, column id: …") are
+		-- kept in the detail.
+		prog := cmd || ' --error-file ' || {s}._sh(token) || ' ' || {s}._sh(uri);
+		det := concat_ws(E'\n', nullif({s}._scrubbed(det, prog), ''), substring(ctx from '^(COPY [^\n]*)'));
+		IF coalesce(hint, '') = '' THEN
+			RAISE EXCEPTION USING ERRCODE = st, MESSAGE = {s}._scrubbed(msg, prog), DETAIL = det;
+		END IF;
+		RAISE EXCEPTION USING ERRCODE = st, MESSAGE = {s}._scrubbed(msg, prog), DETAIL = det, HINT = {s}._scrubbed(hint, prog);
 	END;
 	INSERT INTO {s}.tasks (task_type, database_name, lifecycle, percent_complete, task_info, created_at, last_updated,
 		started_at, finished_at, s3_object_arn, task_metadata, agent_id, rows_processed, files_processed, bytes_processed)
