@@ -227,14 +227,14 @@ func (j *job) preflight(ctx context.Context) error {
 		}
 	}
 	if pc, ok := j.store.(interface {
-		Public(ctx context.Context, bucket string) (bool, error)
+		PublicReason(ctx context.Context, bucket string) (string, error)
 	}); ok && !j.set.AllowPublicBuckets {
-		public, err := pc.Public(ctx, b)
+		why, err := pc.PublicReason(ctx, b)
 		if err != nil {
 			return err
 		}
-		if public {
-			return fmt.Errorf("bucket %s is open to the public: s3bridge refuses to export there, as RDS refuses file transfers: %w", b, s3bridge.ErrAccessDenied)
+		if why != "" {
+			return fmt.Errorf("bucket %s is open to the public: %s; s3bridge refuses to export there, as RDS refuses file transfers: %w", b, why, s3bridge.ErrAccessDenied)
 		}
 	}
 	objs, _, err := j.store.List(ctx, b, j.ps.names.listPrefix(), "")

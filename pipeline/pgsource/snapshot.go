@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/s3bridge/s3bridge/pipeline"
+	"github.com/s3bridge/s3bridge/statement"
 )
 
 // Snapshot is a read-only transaction on a Slot's exported snapshot: the
@@ -39,7 +40,7 @@ func (s *Source) OpenSnapshot(ctx context.Context, slot *Slot) (*Snapshot, error
 	if err != nil {
 		return nil, fmt.Errorf("open snapshot connection to database %s: %w", s.cfg.Database, err)
 	}
-	sql := "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT " + quoteLiteral(slot.SnapshotName)
+	sql := "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT " + statement.QuoteLiteralPG(slot.SnapshotName)
 	if _, err := conn.Exec(ctx, sql).ReadAll(); err != nil {
 		conn.Close(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("import snapshot %s of slot %s: %w", slot.SnapshotName, slot.Name, err)
@@ -49,7 +50,6 @@ func (s *Source) OpenSnapshot(ctx context.Context, slot *Slot) (*Snapshot, error
 	return sn, nil
 }
 
-func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // LSN returns the snapshot's consistent point: where streaming goes on.
 func (sn *Snapshot) LSN() pipeline.LSN { return sn.lsn }
