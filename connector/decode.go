@@ -105,11 +105,15 @@ func (n number) MarshalJSON() ([]byte, error) { return []byte(n), nil }
 type converter struct {
 	cols  []Column
 	times []*timeParser
-	trim  bool
+	// isoUTC marks the timestamp columns whose format is
+	// %Y-%m-%d %H:%M:%S in UTC: their text is checked and passed on.
+	isoUTC  []bool
+	trim    bool
+	scratch []byte
 }
 
 func newConverter(p Parser) (*converter, error) {
-	c := &converter{cols: p.Columns, times: make([]*timeParser, len(p.Columns)), trim: p.TrimIfNotQuoted}
+	c := &converter{cols: p.Columns, times: make([]*timeParser, len(p.Columns)), isoUTC: make([]bool, len(p.Columns)), trim: p.TrimIfNotQuoted}
 	for i, col := range p.Columns {
 		if col.Type != TypeTimestamp {
 			continue
@@ -119,8 +123,86 @@ func newConverter(p Parser) (*converter, error) {
 			return nil, fmt.Errorf("column %s: %w", col.Name, err)
 		}
 		c.times[i] = tp
+		c.isoUTC[i] = tp.loc == time.UTC && len(tp.layouts) == 1 && tp.layouts[0] == time.DateTime
 	}
 	return c, nil
+}
+
+// direct writes column i's field as text() writes value()'s result, for
+// the dialect, without typing it into an any first: a run with no filter
+// converts every value this way, which is most of its CPU. Errors are
+// value()'s. TestDirectIsTyped holds the two to the same bytes.
+func (c *converter) direct(i int, v format.Value, dialect string) (format.Value, error) {
+	if v.Null {
+		return format.Value{Null: true}, nil
+	}
+	col := c.cols[i]
+	s := v.S
+	if col.Type != TypeString || c.trim {
+		s = strings.TrimSpace(s)
+	}
+	if s == "" && col.Type != TypeString {
+		return format.Value{Null: true}, nil
+	}
+	switch col.Type {
+	case TypeString:
+		return format.Value{S: s}, nil
+	case TypeLong:
+		n := strings.TrimPrefix(s, "+")
+		if _, err := strconv.ParseInt(n, 10, 64); err != nil {
+			return format.Value{}, fmt.Errorf("%q is not a long", s)
+		}
+		return format.Value{S: n}, nil
+	case TypeDouble:
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return format.Value{}, fmt.Errorf("%q is not a double", s)
+		}
+		c.scratch = strconv.AppendFloat(c.scratch[:0], f, 'g', -1, 64)
+		if string(c.scratch) == s {
+			return format.Value{S: s}, nil
+		}
+		return format.Value{S: string(c.scratch)}, nil
+	case TypeTimestamp:
+		if c.isoUTC[i] && isoDateTime(s) {
+			switch dialect {
+			case dialectMySQL:
+				return format.Value{S: s}, nil
+			case dialectPostgres:
+				return format.Value{S: s + "Z"}, nil
+			}
+			return format.Value{S: s[:10] + "T" + s[11:] + "Z"}, nil
+		}
+	}
+	typed, err := c.value(i, v)
+	if err != nil {
+		return format.Value{}, err
+	}
+	return text(typed, dialect), nil
+}
+
+// isoDateTime reports whether s is a valid time.DateTime (2006-01-02
+// 15:04:05) as time.Parse reads it: two-digit fields in range, a day its
+// month has.
+func isoDateTime(s string) bool {
+	if len(s) != len(time.DateTime) || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' || s[16] != ':' {
+		return false
+	}
+	num := func(at, n int) int {
+		v := 0
+		for _, c := range []byte(s[at : at+n]) {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	y, mo, d, h, mi, se := num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2), num(17, 2)
+	if y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59 {
+		return false
+	}
+	return d <= time.Date(y, time.Month(mo)+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
 
 // value types column i's field: nil, bool, number, time.Time,
@@ -233,11 +315,7 @@ func newRows(r io.Reader, p Parser) (*rows, error) {
 // next returns the next typed row, or io.EOF. A *format.Error that is not
 // Fatal leaves the reader at the next row.
 func (r *rows) next() ([]any, error) {
-	rec, err := r.rd.Next()
-	if err != nil {
-		return nil, err
-	}
-	fields, err := r.align(rec)
+	fields, err := r.fields()
 	if err != nil {
 		return nil, err
 	}
@@ -249,6 +327,30 @@ func (r *rows) next() ([]any, error) {
 		r.out[i] = typed
 	}
 	return r.out, nil
+}
+
+// fields returns the next record's fields in column order, untyped.
+func (r *rows) fields() ([]format.Value, error) {
+	rec, err := r.rd.Next()
+	if err != nil {
+		return nil, err
+	}
+	return r.align(rec)
+}
+
+// nextText returns the next row as text for the dialect (converter.direct),
+// into out, or io.EOF; errors as next's.
+func (r *rows) nextText(out []format.Value, dialect string) error {
+	fields, err := r.fields()
+	if err != nil {
+		return err
+	}
+	for i, v := range fields {
+		if out[i], err = r.conv.direct(i, v, dialect); err != nil {
+			return &format.Error{Line: r.rd.Line(), Field: r.p.Columns[i].Name, Err: err}
+		}
+	}
+	return nil
 }
 
 // align puts a record's fields in column order: by position for csv and
@@ -324,6 +426,23 @@ type stream struct {
 	rec      []format.Value
 	// required is the index of the time column, -1 for none.
 	required int
+	// direct: the table's columns are the parser's, in order, with
+	// nothing computed: rows go from text to text (rows.nextText).
+	direct bool
+}
+
+// plain reports whether l is the parser's columns as they are: no filter
+// computes, renames, drops, adds or defaults a column.
+func (l columnMap) plain(p Parser) bool {
+	if len(l) != len(p.Columns) || (len(l) > 0 && l[0].plan != nil) {
+		return false
+	}
+	for i, s := range l {
+		if s.in != i || s.file || s.def != nil || s.Type != p.Columns[i].Type {
+			return false
+		}
+	}
+	return true
 }
 
 // textOptions describe what a stream yields.
@@ -351,7 +470,7 @@ func decoderFor(p Parser, l columnMap, dialect, timeColumn string, skipBad bool,
 			return errReader{err}
 		}
 		return &stream{rows: rs, layout: l, rc: rowContext{key: objectKey(file)}, filtered: make([]any, len(l)), dialect: dialect, file: file,
-			skipBad: skipBad, onBad: onBad, rec: make([]format.Value, len(l)), required: required}
+			skipBad: skipBad, onBad: onBad, rec: make([]format.Value, len(l)), required: required, direct: l.plain(p)}
 	}
 }
 
@@ -367,6 +486,12 @@ func (s *stream) Read(p []byte) (int, error) {
 		s.buf, s.off = s.buf[:0], 0
 		// Fill about 64 KiB at a time: fewer, larger reads for the driver.
 		for len(s.buf) < 64<<10 {
+			if s.direct {
+				if !s.nextDirect() {
+					break
+				}
+				continue
+			}
 			row, err := s.rows.next()
 			if err != nil {
 				var fe *format.Error
@@ -407,4 +532,33 @@ func (s *stream) Read(p []byte) (int, error) {
 	n := copy(p, s.buf[s.off:])
 	s.off += n
 	return n, nil
+}
+
+// nextDirect appends the next row to buf by the direct path, skipping bad
+// rows as Read does; false when the stream ended or failed (s.err).
+func (s *stream) nextDirect() bool {
+	for {
+		err := s.rows.nextText(s.rec, s.dialect)
+		if err != nil {
+			var fe *format.Error
+			if s.skipBad && errors.As(err, &fe) && !fe.Fatal {
+				s.onBad(s.file, err)
+				continue
+			}
+			s.err = err
+			return false
+		}
+		s.rc.line = s.rows.rd.Line()
+		if s.required >= 0 && s.rec[s.required].Null {
+			err := s.rc.bad(s.skipBad, s.layout[s.required].Name, errors.New("the time column (out.time_column) is NULL; every row needs one"))
+			if s.skipBad {
+				s.onBad(s.file, err)
+				continue
+			}
+			s.err = err
+			return false
+		}
+		s.buf = format.TextRow(s.buf, s.rec)
+		return true
+	}
 }
