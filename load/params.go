@@ -83,6 +83,15 @@ func (p Params) Validate() error {
 	if p.URI == "" {
 		return fmt.Errorf("load: an S3 URI is required")
 	}
+	// The runner parses the URI again; a malformed one is refused here so
+	// that it never becomes a task.
+	loc, err := s3bridge.ParseURI(p.URI)
+	if err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	if loc.Key == "" && p.Source != SourcePrefix {
+		return fmt.Errorf("load %s %s: names no object (a key is needed after the bucket; --prefix loads a whole bucket)", p.Source, p.URI)
+	}
 	switch strings.ToLower(p.Options.Format) {
 	case "text", "csv", "tsv", "jsonl", "ndjson", "json", "xml":
 	default:
@@ -94,4 +103,108 @@ func (p Params) Validate() error {
 		return fmt.Errorf("load: duplicates %q: want REPLACE or IGNORE", p.Duplicates)
 	}
 	return nil
+}
+
+// options is format.Options as a task's metadata stores it: snake_case
+// keys, as the rest of the metadata has, and only the options given.
+// Metadata written before it had format.Options' Go field names; Params'
+// UnmarshalJSON still reads those (legacyOptions).
+type options struct {
+	Format                   string `json:"format"`
+	FieldsTerminatedBy       string `json:"fields_terminated_by,omitempty"`
+	FieldsEnclosedBy         string `json:"fields_enclosed_by,omitempty"`
+	FieldsOptionallyEnclosed bool   `json:"fields_optionally_enclosed,omitempty"`
+	FieldsEscapedBy          string `json:"fields_escaped_by,omitempty"`
+	NoEscape                 bool   `json:"no_escape,omitempty"`
+	LinesStartingBy          string `json:"lines_starting_by,omitempty"`
+	LinesTerminatedBy        string `json:"lines_terminated_by,omitempty"`
+	IgnoreLines              int    `json:"ignore_lines,omitempty"`
+	Header                   bool   `json:"header,omitempty"`
+	NullString               string `json:"null_string,omitempty"`
+	NullEmpty                bool   `json:"null_empty,omitempty"`
+	LazyQuotes               bool   `json:"lazy_quotes,omitempty"`
+	RowsIdentifiedBy         string `json:"rows_identified_by,omitempty"`
+	Charset                  string `json:"charset,omitempty"`
+	MaxRecordBytes           int    `json:"max_record_bytes,omitempty"`
+}
+
+func optionsOf(o format.Options) options {
+	return options{Format: o.Format, FieldsTerminatedBy: o.FieldsTerminatedBy, FieldsEnclosedBy: o.FieldsEnclosedBy,
+		FieldsOptionallyEnclosed: o.FieldsOptionallyEnclosed, FieldsEscapedBy: o.FieldsEscapedBy, NoEscape: o.NoEscape,
+		LinesStartingBy: o.LinesStartingBy, LinesTerminatedBy: o.LinesTerminatedBy, IgnoreLines: o.IgnoreLines,
+		Header: o.Header, NullString: o.NullString, NullEmpty: o.NullEmpty, LazyQuotes: o.LazyQuotes,
+		RowsIdentifiedBy: o.RowsIdentifiedBy, Charset: o.Charset, MaxRecordBytes: o.MaxRecordBytes}
+}
+
+func (o options) format() format.Options {
+	return format.Options{Format: o.Format, FieldsTerminatedBy: o.FieldsTerminatedBy, FieldsEnclosedBy: o.FieldsEnclosedBy,
+		FieldsOptionallyEnclosed: o.FieldsOptionallyEnclosed, FieldsEscapedBy: o.FieldsEscapedBy, NoEscape: o.NoEscape,
+		LinesStartingBy: o.LinesStartingBy, LinesTerminatedBy: o.LinesTerminatedBy, IgnoreLines: o.IgnoreLines,
+		Header: o.Header, NullString: o.NullString, NullEmpty: o.NullEmpty, LazyQuotes: o.LazyQuotes,
+		RowsIdentifiedBy: o.RowsIdentifiedBy, Charset: o.Charset, MaxRecordBytes: o.MaxRecordBytes}
+}
+
+// paramsFields is Params without its JSON methods.
+type paramsFields Params
+
+// paramsJSON is Params as metadata: its Options, at the shallower depth,
+// hide paramsFields' in encoding/json.
+type paramsJSON struct {
+	paramsFields
+	Options json.RawMessage `json:"options,omitempty"`
+}
+
+// MarshalJSON writes the options with snake_case keys (options).
+func (p Params) MarshalJSON() ([]byte, error) {
+	o, err := json.Marshal(optionsOf(p.Options))
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(paramsJSON{paramsFields: paramsFields(p), Options: o})
+}
+
+// UnmarshalJSON reads the metadata of a load, including that of a task
+// queued by a version that wrote the options under format.Options' Go
+// field names (legacyOptions).
+func (p *Params) UnmarshalJSON(data []byte) error {
+	var w paramsJSON
+	if err := json.Unmarshal(data, &w); err != nil {
+		return err
+	}
+	*p = Params(w.paramsFields)
+	if len(w.Options) == 0 || string(w.Options) == "null" {
+		p.Options = format.Options{}
+		return nil
+	}
+	legacy, err := legacyOptions(w.Options)
+	if err != nil {
+		return fmt.Errorf("load options: %w", err)
+	}
+	if legacy {
+		// Untagged, format.Options takes its Go field names.
+		p.Options = format.Options{}
+		return json.Unmarshal(w.Options, &p.Options)
+	}
+	var o options
+	if err := json.Unmarshal(w.Options, &o); err != nil {
+		return fmt.Errorf("load options: %w", err)
+	}
+	p.Options = o.format()
+	return nil
+}
+
+// legacyOptions reports whether the options object has a key in Go's
+// CamelCase (FieldsTerminatedBy), as metadata had before options: the old
+// encoding wrote every field, single-word ones (Format, Header) too.
+func legacyOptions(raw json.RawMessage) (bool, error) {
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &keys); err != nil {
+		return false, err
+	}
+	for k := range keys {
+		if strings.ToLower(k) != k {
+			return true, nil
+		}
+	}
+	return false, nil
 }

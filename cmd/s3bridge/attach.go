@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/instance"
@@ -39,6 +40,7 @@ type attachFlags struct {
 	createArea         bool
 	compatReplace      bool
 	limits             kindLimits
+	pickup             pickupFlag
 	given              map[string]bool
 }
 
@@ -76,6 +78,25 @@ func (a *attachFlags) register(fs *flagSet) {
 	fs.StringVar(&set.FileGroup, "file-group", "", "group (name or ID) given to the files and directories s3bridge creates in the area and directories, such as the database server's; the agent must belong to it (see --file-mode)")
 	fs.StringVar(&set.Compat, "compat", "", "PostgreSQL: aws_s3 installs RDS's aws_s3 and aws_commons schemas beside s3bridge's (none removes them)")
 	fs.BoolVar(&a.compatReplace, "compat-replace", false, "with --compat aws_s3: drop an existing aws_s3 or aws_commons schema or extension s3bridge didn't install (CASCADE) instead of refusing")
+	a.pickup = pickupFlag(s3bridge.DefaultPickupTimeoutSeconds * time.Second)
+	fs.Var(&a.pickup, "pickup-timeout", "how long a synchronous SQL call (query_export_to_s3, load_data_from_s3, select_into_outfile_s3) waits for an agent to start its task before it cancels the task and fails, "+
+		"a `DURATION` of whole seconds from 1s to 24h, such as 30s or 2m; a session may set its own (docs/agent.md)")
+}
+
+// pickupFlag is --pickup-timeout: a Go duration of whole seconds, from 1s
+// to a day (the settings hold seconds); anything else is refused rather
+// than rounded.
+type pickupFlag time.Duration
+
+func (p *pickupFlag) String() string { return time.Duration(*p).String() }
+
+func (p *pickupFlag) Set(v string) error {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Second || d > 24*time.Hour || d%time.Second != 0 {
+		return fmt.Errorf("want a whole number of seconds from 1s to 24h, such as 30s, 90s or 2m")
+	}
+	*p = pickupFlag(d)
+	return nil
 }
 
 func runAttach(ctx context.Context, e *env, args []string) error {
@@ -172,6 +193,7 @@ func (a *attachFlags) settings() (s3bridge.Settings, error) {
 	var err error
 	set.Limits = a.limits.given(a.given)
 	set.MaxUploadBytes = int64(a.maxUpload)
+	set.PickupTimeoutSeconds = int(time.Duration(a.pickup) / time.Second)
 	if err := a.checkStore(); err != nil {
 		return set, err
 	}
@@ -181,13 +203,13 @@ func (a *attachFlags) settings() (s3bridge.Settings, error) {
 	if set.FileMode != "" {
 		mode, err := transfer.ParseFileMode(set.FileMode)
 		if err != nil {
-			return set, fmt.Errorf("--file-mode: %w", err)
+			return set, usageErrorf("attach", "--file-mode: %w", err)
 		}
 		set.FileMode = fmt.Sprintf("%04o", uint32(mode))
 	}
 	if set.FileGroup != "" {
 		if _, err := transfer.LookupGroup(set.FileGroup); err != nil {
-			return set, fmt.Errorf("--file-group: %w", err)
+			return set, usageErrorf("attach", "--file-group: %w", err)
 		}
 	}
 	if set.Binary == "" {
@@ -216,7 +238,7 @@ func (a *attachFlags) settings() (s3bridge.Settings, error) {
 	}
 	if a.bucket != "" {
 		if _, err := policy.ParseFeature(a.feature); err != nil {
-			return set, fmt.Errorf("--feature: %w", err)
+			return set, usageErrorf("attach", "--feature: %w", err)
 		}
 		set.Grants = []s3bridge.Grant{{Feature: strings.ToUpper(a.feature), Bucket: a.bucket, Prefixes: a.prefixes, KMS: a.kms}}
 	}
@@ -244,16 +266,16 @@ func (a *attachFlags) checkStore() error {
 	if ep := a.set.Endpoint; ep != "" {
 		u, err := url.Parse(ep)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("--endpoint %q: want an http(s) URL such as https://s3.eu-west-3.amazonaws.com or http://127.0.0.1:9000", ep)
+			return usageErrorf("attach", "--endpoint %q: want an http(s) URL such as https://s3.eu-west-3.amazonaws.com or http://127.0.0.1:9000", ep)
 		}
 	}
 	if r := a.set.Region; r != "" && !regionRE.MatchString(r) {
-		return fmt.Errorf("--region %q: want a region name such as eu-west-3 (letters, digits and dashes)", r)
+		return usageErrorf("attach", "--region %q: want a region name such as eu-west-3 (letters, digits and dashes)", r)
 	}
 	switch a.set.Auth {
 	case "", s3store.AuthDefault, s3store.AuthBasic, s3store.AuthSession, s3store.AuthAnonymous, s3store.AuthAssumeRole:
 	default:
-		return fmt.Errorf("--auth %q: want default, basic, session, anonymous or assume_role", a.set.Auth)
+		return usageErrorf("attach", "--auth %q: want default, basic, session, anonymous or assume_role", a.set.Auth)
 	}
 	return nil
 }
@@ -274,13 +296,13 @@ func (a *attachFlags) area(set s3bridge.Settings) (string, error) {
 	fi, err := os.Stat(abs)
 	switch {
 	case err == nil && !fi.IsDir():
-		return "", fmt.Errorf("--area %s: not a directory", abs)
+		return "", usageErrorf("attach", "--area %s: not a directory", abs)
 	case err == nil:
 		return abs, nil
 	case !errors.Is(err, fs.ErrNotExist):
 		return "", fmt.Errorf("--area: %w", err)
 	case !a.createArea:
-		return "", fmt.Errorf("--area %s: no such directory (create it, or pass --create-area; the area is on the database host, where the agent runs)", abs)
+		return "", usageErrorf("attach", "--area %s: no such directory (create it, or pass --create-area; the area is on the database host, where the agent runs)", abs)
 	}
 	perm, err := transfer.PermOf(set)
 	if err != nil {
@@ -316,11 +338,11 @@ func readPolicy(file string) ([]byte, error) {
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return nil, fmt.Errorf("--policy: %w", err)
+		return nil, usageErrorf("attach", "--policy: %w", err)
 	}
 	_, perms, err := policy.ParsePermissions(file, data)
 	if err != nil {
-		return nil, fmt.Errorf("--policy: %w", err)
+		return nil, usageErrorf("attach", "--policy: %w", err)
 	}
 	return perms, nil
 }
@@ -409,6 +431,7 @@ func merge(old, set s3bridge.Settings, given map[string]bool) s3bridge.Settings 
 	pick("file-mode", func() { out.FileMode = set.FileMode })
 	pick("file-group", func() { out.FileGroup = set.FileGroup })
 	pick("compat", func() { out.Compat = set.Compat })
+	pick("pickup-timeout", func() { out.PickupTimeoutSeconds = set.PickupTimeoutSeconds })
 	if out.Binary == "" {
 		out.Binary = set.Binary
 	}
@@ -490,7 +513,7 @@ func (a *attachFlags) compat() (string, error) {
 	case s3bridge.CompatAWSS3:
 		return c, nil
 	default:
-		return "", fmt.Errorf("--compat %q: want aws_s3 (RDS PostgreSQL's aws_s3 and aws_commons schemas) or none", a.set.Compat)
+		return "", usageErrorf("attach", "--compat %q: want aws_s3 (RDS PostgreSQL's aws_s3 and aws_commons schemas) or none", a.set.Compat)
 	}
 }
 

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -9,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/s3bridge/s3bridge"
-	"github.com/s3bridge/s3bridge/instance/sqlite"
 )
 
 // TestExitStatus (issue 19 item 2): 0 success, 1 failure, 2 usage; policy
@@ -64,21 +66,38 @@ func TestExitStatus(t *testing.T) {
 }
 
 // TestNotAttached (issue 19 item 6): every command given a database
-// s3bridge is not attached to says so, in the same words, and none creates
-// a SQLite file that isn't there.
+// s3bridge is not attached to says so, in the same words; none creates a
+// SQLite file that isn't there, and none changes one that is: an
+// application's rollback-journal database keeps its bytes and its journal
+// mode (not WAL), and an empty file stays empty.
 func TestNotAttached(t *testing.T) {
 	dir := t.TempDir()
-	empty := filepath.Join(dir, "empty.db")
-	in, err := sqlite.Open(t.Context(), "sqlite://"+empty) // a SQLite file without s3bridge
+	app := filepath.Join(dir, "app.db")
+	appDB, err := sql.Open("sqlite", "file:"+app) // an application's database: read-write, no WAL
 	if err != nil {
 		t.Fatal(err)
 	}
-	in.Close()
+	for _, q := range []string{"CREATE TABLE orders (id INTEGER PRIMARY KEY, item TEXT)", "INSERT INTO orders VALUES (1, 'pear')"} {
+		if _, err := appDB.ExecContext(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := appDB.Close(); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty.db")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]byte{app: mustRead(t, app), empty: nil}
+	if h := want[app]; len(h) < 20 || h[18] != 1 || h[19] != 1 {
+		t.Fatalf("%s is not a rollback-journal database to begin with", app)
+	}
 	args := map[string][]string{
-		"detach": nil, "agent": nil, "upload": {"--bucket", "b"}, "download": {"--bucket", "b"},
-		"upload-file": {"a.csv", "s3://b/a.csv"}, "download-file": {"s3://b/a.csv"}, "list-files": nil,
-		"list-file-details": {"1"}, "delete-file": {"a.csv"}, "load": {"--table", "t", "s3://b/a.csv"},
-		"export": {"--query", "SELECT 1", "s3://bkt/x"}, "sql": {"LOAD DATA FROM S3 's3://b/a.csv' INTO TABLE t"},
+		"detach": nil, "agent": nil, "upload": {"--bucket", "bkt"}, "download": {"--bucket", "bkt"},
+		"upload-file": {"a.csv", "s3://bkt/a.csv"}, "download-file": {"s3://bkt/a.csv"}, "list-files": nil,
+		"list-file-details": {"1"}, "delete-file": {"a.csv"}, "load": {"--table", "t", "s3://bkt/a.csv"},
+		"export": {"--query", "SELECT 1", "s3://bkt/x"}, "sql": {"LOAD DATA FROM S3 's3://bkt/a.csv' INTO TABLE t"},
 		"policy": nil, "check": nil, "status": nil, "log": {"1"}, "cancel": {"1"},
 		"connector issue":  {"--table", "t", "load.yml"},
 		"connector create": {"--table", "t", "n", "@hourly", "load.yml"}, "connector list": nil, "connector show": {"n"},
@@ -97,7 +116,7 @@ func TestNotAttached(t *testing.T) {
 			t.Errorf("%s takes --db but is not in this test", c.name)
 			continue
 		}
-		for _, file := range []string{empty, filepath.Join(dir, c.name+".db")} {
+		for _, file := range []string{app, empty, filepath.Join(dir, c.name+".db")} {
 			_, _, err := w.run(append([]string{c.name, "--db", "sqlite://" + file}, a...)...)
 			if !errors.Is(err, s3bridge.ErrNotAttached) || !strings.Contains(errorText(err), "s3bridge is not attached to this database (run: s3bridge attach --db …)") {
 				t.Errorf("%s on %s: %v, want the not-attached message", c.name, filepath.Base(file), errorText(err))
@@ -106,7 +125,40 @@ func TestNotAttached(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, c.name+".db")); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s created the SQLite file it was given (%v)", c.name, err)
 		}
+		for file, body := range want {
+			if got := mustRead(t, file); !bytes.Equal(got, body) {
+				t.Fatalf("%s changed %s: %d bytes (%s), was %d (%s)", c.name, filepath.Base(file), len(got), journal(got), len(body), journal(body))
+			}
+			for _, side := range []string{"-wal", "-shm", "-journal"} {
+				if _, err := os.Stat(file + side); !errors.Is(err, os.ErrNotExist) {
+					t.Fatalf("%s left %s%s (%v)", c.name, filepath.Base(file), side, err)
+				}
+			}
+		}
 	}
+}
+
+// journal is the journal mode a SQLite file's header says: bytes 18 and
+// 19 are 1 for a rollback journal, 2 for WAL.
+func journal(header []byte) string {
+	switch {
+	case len(header) < 20:
+		return "no header"
+	case header[18] == 2:
+		return "WAL"
+	case header[18] == 1:
+		return "rollback journal"
+	}
+	return fmt.Sprintf("version byte %d", header[18])
+}
+
+func mustRead(t *testing.T, file string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // TestAttachValidates (issue 19 items 3 and 7): attach refuses what can't
@@ -140,6 +192,9 @@ func TestAttachValidates(t *testing.T) {
 		if err == nil || !strings.Contains(errorText(err), tt.want) {
 			t.Errorf("attach %v: %v, want %q", tt.args, errorText(err), tt.want)
 		}
+		if got := exitCode(err); got != exitUsage {
+			t.Errorf("attach %v: exit %d, want %d (a bad flag value)", tt.args, got, exitUsage)
+		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "app.db")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("a refused attach created the database file (%v)", err)
@@ -164,8 +219,8 @@ func TestAttachValidates(t *testing.T) {
 	}
 }
 
-// TestExportValidatesFirst (issue 19 item 3): a bad export fails before a
-// task exists, as a bad load does.
+// TestExportValidatesFirst (issue 19 item 3): a bad export or load fails
+// before a task exists, as a command line that can't run: exit 2.
 func TestExportValidatesFirst(t *testing.T) {
 	dir := t.TempDir()
 	db := "sqlite://" + filepath.Join(dir, "app.db")
@@ -181,15 +236,27 @@ func TestExportValidatesFirst(t *testing.T) {
 		{[]string{"--format", "parquet", "--header"}, "header"},
 		{[]string{"--max-file-size", "10XB"}, `invalid value "10XB" for flag -max-file-size`},
 		{[]string{"--max-file-size", "1.5.2GB"}, `invalid value "1.5.2GB" for flag -max-file-size`},
+		{[]string{"--query", "DELETE FROM t"}, "query"},
 	} {
 		_, _, err := w.run(append([]string{"export", "--db", db, "--query", "SELECT 1"}, append(tt.args, "s3://bkt/x")...)...)
 		if err == nil || !strings.Contains(errorText(err), tt.want) {
 			t.Errorf("export %v: %v, want %q", tt.args, errorText(err), tt.want)
 		}
+		if got := exitCode(err); got != exitUsage {
+			t.Errorf("export %v: exit %d, want %d", tt.args, got, exitUsage)
+		}
 	}
-	_, _, err := w.run("load", "--db", db, "--table", "t", "--format", "yaml", "s3://bkt/x")
-	if err == nil || !strings.Contains(errorText(err), `"yaml"`) {
-		t.Errorf("load --format yaml: %v", err)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--format", "yaml"}, `"yaml"`},
+		{[]string{"--prefix", "--manifest"}, "--prefix and --manifest exclude each other"},
+	} {
+		_, _, err := w.run(append([]string{"load", "--db", db, "--table", "t"}, append(tt.args, "s3://bkt/x")...)...)
+		if err == nil || !strings.Contains(errorText(err), tt.want) || exitCode(err) != exitUsage {
+			t.Errorf("load %v: %v (exit %d), want %q and exit %d", tt.args, errorText(err), exitCode(err), tt.want, exitUsage)
+		}
 	}
 	if out := w.must("status", "--db", db, "--json"); strings.TrimSpace(out) != "[]" {
 		t.Errorf("refused exports left tasks: %s", out)

@@ -51,13 +51,14 @@ func runExport(ctx context.Context, e *env, args []string) error {
 		return usageErrorf("export", "--query is required")
 	}
 	// Refuse anything but a SELECT, a bad format or destination here,
-	// before a task exists; the runner checks again, and the database
-	// runs the query read-only anyway.
+	// before a task exists, as a command line that can't run (exit 2);
+	// the runner checks again, and the database runs the query read-only
+	// anyway.
 	if p.Query, err = export.CheckQuery(p.Query); err != nil {
-		return err
+		return usageErrorf("export", "%w", err)
 	}
 	if err := p.Validate(); err != nil {
-		return err
+		return usageErrorf("export", "%w", err)
 	}
 	return withInstance(ctx, &c, func(in instance.Instance) error {
 		return submit(ctx, e, &c, in, export.Task(p))
@@ -70,10 +71,10 @@ func runExport(ctx context.Context, e *env, args []string) error {
 func runExportStatement(ctx context.Context, e *env, c *common, in instance.Instance, st *statement.Export) error {
 	p, err := export.FromStatement(st)
 	if err != nil {
-		return err
+		return usageErrorf("sql", "%w", err)
 	}
 	if err := p.Validate(); err != nil {
-		return err
+		return usageErrorf("sql", "%w", err)
 	}
 	return submit(ctx, e, c, in, export.Task(p))
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/dustin/go-humanize"
@@ -68,6 +69,7 @@ func (c *common) logger(w io.Writer) *slog.Logger {
 // flag.ErrHelp, which main turns into exit status 0.
 func (fs *flagSet) parse(args []string, minArgs, maxArgs int) ([]string, error) {
 	err := fs.Parse(reorder(fs.FlagSet, args))
+	fs.e.json = wantsJSON(fs.FlagSet, args, err == nil)
 	if errors.Is(err, flag.ErrHelp) {
 		printHelp(fs.e.stdout, fs.name, fs.FlagSet)
 		return nil, err
@@ -88,6 +90,31 @@ func (fs *flagSet) parse(args []string, minArgs, maxArgs int) ([]string, error) 
 		return nil, usageErrorf(fs.name, "unexpected argument %q", pos[maxArgs])
 	}
 	return pos, nil
+}
+
+// wantsJSON reports whether the command line asks for --json, so that a
+// failure is a JSON document too (runCommand). A parse that stopped at a
+// bad flag may not have reached --json: the arguments are read instead.
+func wantsJSON(fs *flag.FlagSet, args []string, parsed bool) bool {
+	f := fs.Lookup("json")
+	switch {
+	case f == nil:
+		return false
+	case parsed:
+		return f.Value.String() == "true"
+	}
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		name, v, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || name != "json" {
+			continue
+		}
+		b, err := strconv.ParseBool(v)
+		return !hasValue || (err == nil && b)
+	}
+	return false
 }
 
 // reorder moves the flags in args before the positional arguments, which

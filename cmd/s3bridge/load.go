@@ -41,7 +41,7 @@ func runLoad(ctx context.Context, e *env, args []string) error {
 	p.Source, p.URI, p.Options.Header = load.SourceFile, pos[0], header
 	switch {
 	case prefix && manifest:
-		return fmt.Errorf("load: --prefix and --manifest exclude each other")
+		return usageErrorf("load", "--prefix and --manifest exclude each other")
 	case prefix:
 		p.Source = load.SourcePrefix
 	case manifest:
@@ -55,9 +55,11 @@ func runLoad(ctx context.Context, e *env, args []string) error {
 			p.Columns = append(p.Columns, col)
 		}
 	}
+	// A bad format, URI or option is refused before a task exists, as a
+	// command line that can't run (exit 2).
 	t, err := load.Task(p)
 	if err != nil {
-		return err
+		return usageErrorf("load", "%w", err)
 	}
 	return withInstance(ctx, &c, func(in instance.Instance) error { return submit(ctx, e, &c, in, t) })
 }
@@ -73,18 +75,18 @@ func runSQL(ctx context.Context, e *env, args []string) error {
 	}
 	st, err := statement.Parse(pos[0])
 	if err != nil {
-		return err
+		return usageErrorf("sql", "%w", err)
 	}
 	return withInstance(ctx, &c, func(in instance.Instance) error {
 		switch st := st.(type) {
 		case *statement.Load:
 			p, err := load.FromStatement(st, pos[0], isMariaDB(in))
 			if err != nil {
-				return err
+				return usageErrorf("sql", "%w", err)
 			}
 			t, err := load.Task(p)
 			if err != nil {
-				return err
+				return usageErrorf("sql", "%w", err)
 			}
 			return submit(ctx, e, &c, in, t)
 		case *statement.Export:

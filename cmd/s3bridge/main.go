@@ -14,6 +14,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/s3bridge/s3bridge"
 )
 
 // command is one verb: its usage line (flags and positional arguments
@@ -34,6 +36,10 @@ type arg struct{ name, help string }
 type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// json is set by the flag parser when the command line asks for
+	// --json: runCommand then prints an error document for a command that
+	// fails before printing its own.
+	json bool
 }
 
 const exampleDB = "sqlite:///var/lib/app/app.db"
@@ -148,7 +154,56 @@ func run(ctx context.Context, e *env, args []string) error {
 	if !ok || c.run == nil {
 		return &usageError{cmd: "", err: fmt.Errorf("unknown command %q", args[0])}
 	}
-	return c.run(ctx, e, rest)
+	return runCommand(ctx, e, c, rest)
+}
+
+// runCommand runs c. With --json stdout holds one document also when the
+// command fails: one that fails before it has its own (a task that doesn't
+// exist, a database s3bridge is not attached to, a bad flag value) prints
+// an errorDocument instead; the exit status is the error's, as without
+// --json.
+func runCommand(ctx context.Context, e *env, c command, args []string) error {
+	out := &watchedWriter{w: e.stdout}
+	ce := &env{stdout: out, stderr: e.stderr, getenv: e.getenv}
+	err := c.run(ctx, ce, args)
+	if !ce.json || out.wrote || errorText(err) == "" {
+		return err
+	}
+	if werr := writeJSON(e.stdout, newErrorDocument(err)); werr != nil {
+		return errors.Join(err, fmt.Errorf("write the error document: %w", werr))
+	}
+	return err
+}
+
+// errorDocument is --json's document of a command that failed before it
+// printed one: the error, without the usage line main adds on stderr, and
+// its class as a task's error_code has it (s3bridge.ErrorCode).
+type errorDocument struct {
+	Error     string `json:"error"`
+	ErrorCode string `json:"error_code"`
+}
+
+func newErrorDocument(err error) errorDocument {
+	msg := err.Error()
+	var u *usageError
+	if errors.As(err, &u) {
+		msg = u.err.Error()
+		if u.cmd != "" {
+			msg = u.cmd + ": " + msg
+		}
+	}
+	return errorDocument{Error: msg, ErrorCode: s3bridge.ErrorCode(err)}
+}
+
+// watchedWriter is stdout, remembering whether anything was written to it.
+type watchedWriter struct {
+	w     io.Writer
+	wrote bool
+}
+
+func (w *watchedWriter) Write(p []byte) (int, error) {
+	w.wrote = w.wrote || len(p) > 0
+	return w.w.Write(p)
 }
 
 // Exit statuses, as docs/cli.md (Scripting) documents them.

@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,14 +54,16 @@ func openInstance(ctx context.Context, raw string) (instance.Instance, error) {
 
 // openAttached opens an instance s3bridge is attached to: every command but
 // attach. It creates nothing, not even a SQLite file, and says
-// errNotAttached for a database without s3bridge's tables.
+// errNotAttached for a database without s3bridge's tables. A SQLite file is
+// asked read-only first: opening it as an instance switches it to WAL,
+// which only attach may do to an application's database.
 func openAttached(ctx context.Context, raw string) (instance.Instance, error) {
 	if strings.HasPrefix(raw, "sqlite:") {
-		p, err := sqlite.Path(raw)
+		ok, err := sqlite.Attached(ctx, raw)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+		if !ok {
 			return nil, errNotAttached{}
 		}
 	}

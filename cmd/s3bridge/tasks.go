@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/s3bridge/s3bridge"
@@ -140,6 +141,9 @@ func runUploadDir(ctx context.Context, e *env, args []string) error {
 	if _, err := fs.parse(args, 0, 0); err != nil {
 		return err
 	}
+	if err := checkBucket("upload", p.Bucket); err != nil {
+		return err
+	}
 	return withInstance(ctx, &c, func(in instance.Instance) error {
 		return submit(ctx, e, &c, in, transfer.UploadDirectoryTask(p))
 	})
@@ -156,6 +160,9 @@ func runDownloadDir(ctx context.Context, e *env, args []string) error {
 	fs.BoolVar(&gz, "gunzip", false, "p_decompression_format GZIP: decompress gzip objects")
 	fs.BoolVar(&zero, "error-on-zero", false, "p_error_on_zero_downloads TRUE: fail when nothing matches")
 	if _, err := fs.parse(args, 0, 0); err != nil {
+		return err
+	}
+	if err := checkBucket("download", p.Bucket); err != nil {
 		return err
 	}
 	if gz {
@@ -178,6 +185,9 @@ func runUploadFile(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkObjectURI("upload-file", pos[1]); err != nil {
+		return err
+	}
 	return withInstance(ctx, &c, func(in instance.Instance) error {
 		return submit(ctx, e, &c, in, transfer.UploadFileTask(pos[0], pos[1], overwrite))
 	})
@@ -190,6 +200,9 @@ func runDownloadFile(ctx context.Context, e *env, args []string) error {
 	fs.BoolVar(&overwrite, "overwrite", false, "overwrite_file: replace an existing file")
 	pos, err := fs.parse(args, 1, 2)
 	if err != nil {
+		return err
+	}
+	if err := checkObjectURI("download-file", pos[0]); err != nil {
 		return err
 	}
 	path := ""
@@ -232,6 +245,33 @@ func runDeleteFile(ctx context.Context, e *env, args []string) error {
 	return withInstance(ctx, &c, func(in instance.Instance) error {
 		return submit(ctx, e, &c, in, transfer.DeleteTask(pos[0], force))
 	})
+}
+
+// checkBucket refuses a missing or malformed --bucket before a task
+// exists, as a command line that can't run (exit 2).
+func checkBucket(cmd, bucket string) error {
+	if bucket == "" {
+		return usageErrorf(cmd, "--bucket is required")
+	}
+	if err := s3bridge.ValidateBucket(bucket); err != nil {
+		return usageErrorf(cmd, "--bucket: %w", err)
+	}
+	return nil
+}
+
+// checkObjectURI refuses, before a task exists, an S3 URI or ARN that
+// can't name one object, by the rules the transfer runner applies: a
+// malformed one is a command line that can't run (exit 2), not a task
+// that fails.
+func checkObjectURI(cmd, uri string) error {
+	loc, err := s3bridge.ParseURI(uri)
+	if err != nil {
+		return usageErrorf(cmd, "%w", err)
+	}
+	if loc.Key == "" || strings.HasSuffix(loc.Key, "/") {
+		return usageErrorf(cmd, "%s names no object (a key is needed after the bucket)", uri)
+	}
+	return nil
 }
 
 func taskID(s string) (int64, error) {
