@@ -58,33 +58,56 @@ CREATE FUNCTION {s}.`_mine`(p_owner VARCHAR(128))
 RETURNS BOOLEAN READS SQL DATA SQL SECURITY DEFINER
 RETURN COALESCE(p_owner = SUBSTRING_INDEX(USER(), '@', 1), FALSE)
 --;;
--- _assert_caller checks that p_caller (CURRENT_USER() of an INVOKER
--- procedure) is the session's account and p_role (its CURRENT_ROLE()) a
--- role that account holds: a caller can't name another account or role
--- for the agent to act as. USER(), the session's login, can't be chosen.
+-- Who asks for a load or an export. The agent runs them with the
+-- privileges of the caller's account (and role), so the caller's identity
+-- must be the one the server itself picked for the session, never a value
+-- the caller passes: a user logged in as u@127.0.0.1 could otherwise name
+-- u@% (whose host pattern matches its own) and write what only u@% may.
+-- A DEFINER routine can't read the caller's account (CURRENT_USER() there
+-- is the definer's; USER() is the login name and client host, not the
+-- account), and an INVOKER routine's arguments are the caller's to choose.
+-- So the INVOKER entry point (load_data_from_s3, select_into_outfile_s3)
+-- inserts its statement here and the server fills in the rest: the roles
+-- may insert the statement column only, and the identity columns take
+-- their defaults, evaluated in the caller's security context. Granted
+-- nothing else on the table, a caller can neither write another identity
+-- nor read or change a request. _take_request, which the enqueue routines
+-- call as definer, hands a request over to the session that made it, once.
+-- (A DEFINER routine or view that calls the entry point makes its
+-- definer the caller, as SQL rights do; only an account with SET USER can
+-- define one for another account.)
+CREATE TABLE IF NOT EXISTS {s}.`requests` (
+	request_id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	statement LONGTEXT NULL,
+	caller VARCHAR(400) NOT NULL DEFAULT (CURRENT_USER()),
+	caller_role VARCHAR(200) NULL DEFAULT (CURRENT_ROLE()),
+	caller_session BIGINT NOT NULL DEFAULT (CONNECTION_ID()),
+	created_at DATETIME(6) NOT NULL DEFAULT (UTC_TIMESTAMP(6))) ENGINE=InnoDB
+--;;
+-- Releases before requests took the caller as an argument and checked it
+-- against the session's host; that check is gone with the argument.
 DROP FUNCTION IF EXISTS {s}.`_assert_caller`
 --;;
-CREATE FUNCTION {s}.`_assert_caller`(p_caller VARCHAR(400), p_role VARCHAR(200), p_routine VARCHAR(64))
-RETURNS BOOLEAN READS SQL DATA SQL SECURITY DEFINER
+-- _take_request returns and removes request p_request, refusing one this
+-- session did not make (CONNECTION_ID() is the session's in a DEFINER
+-- routine too). The values are read into variables, so that a
+-- statement-format binary log holds them as values. Requests older than a
+-- day were left by calls killed between their two statements: dropped.
+DROP PROCEDURE IF EXISTS {s}.`_take_request`
+--;;
+CREATE PROCEDURE {s}.`_take_request`(IN p_request BIGINT, IN p_routine VARCHAR(64),
+	OUT p_statement LONGTEXT, OUT p_caller VARCHAR(400), OUT p_role VARCHAR(200))
+MODIFIES SQL DATA SQL SECURITY DEFINER
 BEGIN
-	DECLARE v_login, v_user, v_host, c_user, c_host VARCHAR(400);
+	DECLARE v_found BIGINT;
 	DECLARE v_msg VARCHAR(255);
-	SET v_login = USER();
-	SET v_host = SUBSTRING_INDEX(v_login, '@', -1);
-	SET v_user = LEFT(v_login, CHAR_LENGTH(v_login) - CHAR_LENGTH(v_host) - 1);
-	SET c_host = SUBSTRING_INDEX(p_caller, '@', -1);
-	SET c_user = LEFT(p_caller, CHAR_LENGTH(p_caller) - CHAR_LENGTH(c_host) - 1);
-	-- COALESCE: a NULL anywhere must refuse, not slip through the IF.
-	IF NOT (COALESCE(c_user = v_user, FALSE) AND COALESCE(v_host LIKE c_host OR LOCATE('/', c_host) > 0, FALSE)) THEN
-		SET v_msg = CONCAT(p_routine, ': the caller is not the session''s account');
+	SELECT request_id, statement, caller, caller_role INTO v_found, p_statement, p_caller, p_role
+	FROM {s}.`requests` WHERE request_id = p_request AND caller_session = CONNECTION_ID() FOR UPDATE;
+	IF v_found IS NULL THEN
+		SET v_msg = CONCAT(p_routine, ': request ', COALESCE(p_request, 'NULL'), ' is not one this session made');
 		SIGNAL SQLSTATE '42000' SET MESSAGE_TEXT = v_msg;
 	END IF;
-	IF COALESCE(p_role, '') <> '' AND NOT EXISTS (SELECT 1 FROM mysql.roles_mapping
-			WHERE User = c_user AND Host = c_host AND Role = p_role) THEN
-		SET v_msg = CONCAT(p_routine, ': the caller does not hold role ', p_role);
-		SIGNAL SQLSTATE '42000' SET MESSAGE_TEXT = v_msg;
-	END IF;
-	RETURN TRUE;
+	DELETE FROM {s}.`requests` WHERE request_id = v_found OR created_at < UTC_TIMESTAMP(6) - INTERVAL 1 DAY;
 END
 --;;
 -- _task_state: {"lifecycle": …, "info": …, "rows": …, "files": …,
@@ -339,3 +362,6 @@ GRANT EXECUTE ON PROCEDURE {s}.`cancel_task` TO s3bridge_transfer, s3bridge_load
 GRANT EXECUTE ON PROCEDURE {s}.`task_status` TO s3bridge_transfer, s3bridge_load, s3bridge_export
 --;;
 GRANT EXECUTE ON PROCEDURE {s}.`read_task_log` TO s3bridge_transfer, s3bridge_load, s3bridge_export
+--;;
+-- The statement column alone (see requests).
+GRANT INSERT (statement) ON {s}.`requests` TO s3bridge_load, s3bridge_export

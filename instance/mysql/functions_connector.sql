@@ -40,9 +40,12 @@ BEGIN
 	SELECT v_id AS task_id;
 END
 --;;
--- connector_history: every connector's runs, as `s3bridge connector
--- history` shows them. Duration is in seconds, NULL until the run ends;
--- Scheduled is NULL for a run started by hand.
+-- connector_history: the connectors' runs the caller queued, as `s3bridge
+-- connector history` shows them. Like task_status, it shows a login user
+-- only its own (_mine): the s3bridge schema is server-wide, and a run's
+-- task names the table it loads. Scheduled runs belong to the agent's
+-- account; the CLI shows every run. Duration is in seconds, NULL until the
+-- run ends; Scheduled is NULL for a run started by hand.
 DROP VIEW IF EXISTS {s}.`connector_history`
 --;;
 CREATE SQL SECURITY DEFINER VIEW {s}.`connector_history` AS
@@ -52,7 +55,7 @@ SELECT connector AS `Connector`, task_id AS `JobID`, lifecycle AS `Status`,
 		JSON_VALUE(task_metadata, '$.table')) AS `Table`,
 	scheduled_at AS `Scheduled`, started_at AS `Started`,
 	TIMESTAMPDIFF(MICROSECOND, started_at, finished_at) / 1000000 AS `Duration`
-FROM {s}.`tasks` WHERE connector IS NOT NULL
+FROM {s}.`tasks` WHERE connector IS NOT NULL AND {s}.`_mine`(owner)
 --;;
 GRANT EXECUTE ON PROCEDURE {s}.`connector_run` TO s3bridge_load
 --;;

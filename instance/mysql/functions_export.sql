@@ -17,26 +17,30 @@ CREATE TABLE IF NOT EXISTS {s}.`export_waits` (
 --;;
 DROP PROCEDURE IF EXISTS {s}.`_export_enqueue`
 --;;
--- The caller is passed in by the procedure (CURRENT_USER() there is the
--- invoker's account) and checked by _assert_caller. The task records the
+-- _export_enqueue queues the export of request p_request, which must be
+-- this session's, as its caller: the server recorded who that is when
+-- select_into_outfile_s3 inserted the request (see requests in
+-- functions.sql); nothing here takes a caller. The task records the
 -- caller's session (CONNECTION_ID()): the agent cancels it when that
 -- session ends.
-CREATE PROCEDURE {s}.`_export_enqueue`(IN p_statement LONGTEXT, IN p_caller VARCHAR(400), IN p_role VARCHAR(200), OUT p_task_id BIGINT)
+CREATE PROCEDURE {s}.`_export_enqueue`(IN p_request BIGINT, OUT p_task_id BIGINT)
 MODIFIES SQL DATA SQL SECURITY DEFINER
 BEGIN
-	DECLARE v_ok BOOLEAN;
-	-- SET, not DO: DO turns the function's SIGNAL into a warning.
-	SET v_ok = {s}.`_assert_caller`(p_caller, p_role, 'select_into_outfile_s3');
+	DECLARE v_statement LONGTEXT;
+	DECLARE v_caller VARCHAR(400);
+	DECLARE v_role VARCHAR(200);
+	CALL {s}.`_take_request`(p_request, 'select_into_outfile_s3', v_statement, v_caller, v_role);
 	DELETE FROM {s}.`export_waits` WHERE seen_at < UTC_TIMESTAMP(6) - INTERVAL 1 DAY;
-	CALL {s}.`_enqueue`('EXPORT_TO_S3', NULL, NULL, 0, JSON_OBJECT('statement', p_statement, 'caller', p_caller,
-		'caller_role', COALESCE(p_role, ''), 'naming', 'aurora', 'waiting', TRUE), CAST(CONNECTION_ID() AS CHAR), p_task_id);
+	CALL {s}.`_enqueue`('EXPORT_TO_S3', NULL, NULL, 0, JSON_OBJECT('statement', v_statement, 'caller', v_caller,
+		'caller_role', COALESCE(v_role, ''), 'naming', 'aurora', 'waiting', TRUE), CAST(CONNECTION_ID() AS CHAR), p_task_id);
 	INSERT INTO {s}.`export_waits` (task_id, seen_at) VALUES (p_task_id, UTC_TIMESTAMP(6));
 END
 --;;
 DROP PROCEDURE IF EXISTS {s}.`select_into_outfile_s3`
 --;;
--- SQL SECURITY INVOKER so that CURRENT_USER() and CURRENT_ROLE() are the
--- caller's. The result is one row: rows_uploaded, files_uploaded,
+-- SQL SECURITY INVOKER so that the request it inserts records the
+-- caller's CURRENT_USER() and CURRENT_ROLE() (see requests in
+-- functions.sql). The result is one row: rows_uploaded, files_uploaded,
 -- bytes_uploaded, the task's columns. A failed export is raised with
 -- SQLSTATE 42000 when its error code says access was denied (the caller
 -- lacked a privilege, or a policy refused), 70100 when it was cancelled,
@@ -59,7 +63,9 @@ BEGIN
 	IF v_msg IS NOT NULL THEN
 		SIGNAL SQLSTATE 'HY000' SET MESSAGE_TEXT = v_msg;
 	END IF;
-	CALL {s}.`_export_enqueue`(p_statement, CURRENT_USER(), CURRENT_ROLE(), v_id);
+	-- The server fills in who is asking (requests' defaults).
+	INSERT INTO {s}.`requests` (statement) VALUES (p_statement);
+	CALL {s}.`_export_enqueue`(LAST_INSERT_ID(), v_id);
 	-- With autocommit off the task is still uncommitted; nothing else is in
 	-- this transaction.
 	COMMIT;
@@ -84,7 +90,8 @@ END
 --;;
 -- MariaDB grants nothing on routines to PUBLIC (10.11 has no PUBLIC to
 -- revoke from), so granting the role is all there is to do. The procedure
--- runs as its invoker, who needs the helpers too.
+-- runs as its invoker, who needs the helpers too: _export_enqueue takes
+-- no caller, so granting it lets nobody name one.
 GRANT EXECUTE ON PROCEDURE {s}.`select_into_outfile_s3` TO s3bridge_export
 --;;
 GRANT EXECUTE ON PROCEDURE {s}.`_export_enqueue` TO s3bridge_export

@@ -5,24 +5,28 @@
 -- and gives up (cancelling the task) when none starts it within the
 -- pickup timeout.
 --
--- SQL SECURITY INVOKER so that CURRENT_USER() and CURRENT_ROLE() are the
--- caller's: _load_enqueue checks them against the session and records
--- them, and the agent loads through a view defined for that account, so
--- the load can write only what the caller could write with INSERT itself
--- (and DELETE, for REPLACE), and its SET expressions may only compute from
--- the row.
+-- SQL SECURITY INVOKER so that the request it inserts records the
+-- caller's CURRENT_USER() and CURRENT_ROLE() (see requests in
+-- functions.sql), and the agent loads through a view defined for that
+-- account, so the load can write only what the caller could write with
+-- INSERT itself (and DELETE, for REPLACE), and its SET expressions may
+-- only compute from the row.
 DROP PROCEDURE IF EXISTS {s}.`_load_enqueue`
 --;;
--- The task records the caller's session (CONNECTION_ID(), which a DEFINER
--- routine can't change): the agent cancels it when that session ends.
-CREATE PROCEDURE {s}.`_load_enqueue`(IN p_statement LONGTEXT, IN p_caller VARCHAR(400), IN p_role VARCHAR(200), OUT p_task_id BIGINT)
+-- _load_enqueue queues the load of request p_request, which must be this
+-- session's, as the caller the server recorded in it. It takes no caller,
+-- so granting it to the role gives nobody a way to name one. The task
+-- records the caller's session (CONNECTION_ID(), which a DEFINER routine
+-- can't change): the agent cancels it when that session ends.
+CREATE PROCEDURE {s}.`_load_enqueue`(IN p_request BIGINT, OUT p_task_id BIGINT)
 MODIFIES SQL DATA SQL SECURITY DEFINER
 BEGIN
-	DECLARE v_ok BOOLEAN;
-	-- SET, not DO: DO turns the function's SIGNAL into a warning.
-	SET v_ok = {s}.`_assert_caller`(p_caller, p_role, 'load_data_from_s3');
-	CALL {s}.`_enqueue`('LOAD_FROM_S3', NULL, NULL, 0, JSON_OBJECT('statement', p_statement, 'caller', p_caller,
-		'caller_role', COALESCE(p_role, '')), CAST(CONNECTION_ID() AS CHAR), p_task_id);
+	DECLARE v_statement LONGTEXT;
+	DECLARE v_caller VARCHAR(400);
+	DECLARE v_role VARCHAR(200);
+	CALL {s}.`_take_request`(p_request, 'load_data_from_s3', v_statement, v_caller, v_role);
+	CALL {s}.`_enqueue`('LOAD_FROM_S3', NULL, NULL, 0, JSON_OBJECT('statement', v_statement, 'caller', v_caller,
+		'caller_role', COALESCE(v_role, '')), CAST(CONNECTION_ID() AS CHAR), p_task_id);
 END
 --;;
 DROP PROCEDURE IF EXISTS {s}.`load_data_from_s3`
@@ -43,7 +47,9 @@ BEGIN
 	IF v_msg IS NOT NULL THEN
 		SIGNAL SQLSTATE 'HY000' SET MESSAGE_TEXT = v_msg;
 	END IF;
-	CALL {s}.`_load_enqueue`(p_statement, CURRENT_USER(), CURRENT_ROLE(), v_id);
+	-- The server fills in who is asking (requests' defaults).
+	INSERT INTO {s}.`requests` (statement) VALUES (p_statement);
+	CALL {s}.`_load_enqueue`(LAST_INSERT_ID(), v_id);
 	-- With autocommit off the task is still uncommitted; nothing else is in
 	-- this transaction.
 	COMMIT;

@@ -194,8 +194,12 @@ func (l *loadTx) asCaller(ctx context.Context) error {
 }
 
 // probe asks for the privileges the load needs through the view without
-// changing a row: an INSERT of nothing and, for a replace, a DELETE of
-// nothing, each in a transaction of its own (autocommit).
+// changing a row: an INSERT of nothing and, when the load deletes rows (a
+// replace, or REPLACE of duplicate keys, which MariaDB checks as DELETE), a
+// DELETE of nothing, each in a transaction of its own (autocommit).
+// Asking first makes a missing privilege an access denial naming the
+// caller rather than whatever the load statement would fail with (1356
+// through a view, SQLSTATE HY000).
 func (l *loadTx) probe(ctx context.Context) error {
 	cols := make([]string, len(l.cols))
 	for i, c := range l.cols {
@@ -206,12 +210,22 @@ func (l *loadTx) probe(ctx context.Context) error {
 	if _, err := l.conn.ExecContext(ctx, "INSERT INTO "+l.target()+" ("+list+") SELECT "+nulls+" FROM DUAL WHERE 1 = 0"); err != nil {
 		return fmt.Errorf("load into %s: %w", l.t.Table, callerErr(err, l.t.Caller))
 	}
-	if l.t.Replace {
+	if l.t.Replace || l.replacesDuplicates() {
 		if _, err := l.conn.ExecContext(ctx, "DELETE FROM "+l.target()+" WHERE 1 = 0"); err != nil {
 			return fmt.Errorf("replace rows of %s: %w", l.t.Table, callerErr(err, l.t.Caller))
 		}
 	}
 	return nil
+}
+
+// replacesDuplicates says whether the load replaces rows with duplicate
+// keys: its statement's REPLACE, or the duplicates option's.
+func (l *loadTx) replacesDuplicates() bool {
+	if l.t.Statement != "" {
+		st, err := statement.ParseLoad(l.t.Statement)
+		return err == nil && st.OnDuplicate == statement.OnDuplicateReplace
+	}
+	return strings.EqualFold(l.t.Duplicates, string(statement.OnDuplicateReplace))
 }
 
 func (l *loadTx) dropView(ctx context.Context) {
@@ -222,7 +236,9 @@ func (l *loadTx) dropView(ctx context.Context) {
 }
 
 // callerErr makes MariaDB's permission errors satisfy
-// s3bridge.ErrAccessDenied and say whose privileges were missing.
+// s3bridge.ErrAccessDenied and say whose privileges were missing: a table
+// (1142) or column (1143) denied, a view whose definer lacks rights (1356),
+// a routine denied (1370).
 func callerErr(err error, caller string) error {
 	var me *mysql.MySQLError
 	if errors.As(err, &me) {
