@@ -37,3 +37,26 @@ func TestCheckRunsTheDatabaseHostPath(t *testing.T) {
 		t.Errorf("check did not report the database host's failure:\n%s", out)
 	}
 }
+
+// TestCheckBucketProbesAnUngrantedBucketOnTheDatabaseHost: check --bucket B
+// asks the database host about B even when no grant names B, since the
+// user asked about exactly that bucket. It used to skip the host, print
+// "every probed permission is in place" and exit 0 with a wrong secret on
+// the server's side.
+func TestCheckBucketProbesAnUngrantedBucketOnTheDatabaseHost(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	url := testenv.Postgres(t)
+	bad := filepath.Join(filepath.Dir(credentialsFile(t, w)), "bad-credentials")
+	writeFile(t, bad, "[default]\naws_access_key_id = "+w.minio.AccessKey+"\naws_secret_access_key = wrong-secret\n")
+	os.Chmod(bad, 0o644)
+	w.mustCLI("attach", "--db", url, "--endpoint", w.minio.Endpoint, "--binary", binary, "--credentials-file", bad, "--no-check")
+	out, err := w.cli("check", "--db", url, "--bucket", w.bucket)
+	if err == nil {
+		t.Fatalf("check --bucket of an ungranted bucket with a wrong secret on the database host passed:\n%s", out)
+	}
+	contains(t, "check --bucket of an ungranted bucket", out, "table_import_from_s3 from the database host, bucket "+w.bucket+":")
+	if strings.Contains(out, "reachable") || strings.Contains(out, "every probed permission is in place") {
+		t.Errorf("check did not report the database host's failure:\n%s", out)
+	}
+}

@@ -2,8 +2,11 @@ package e2e
 
 import (
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -31,6 +34,15 @@ func TestErrorTexts(t *testing.T) {
 	pg := testenv.Postgres(t)
 	maria := mariaDBWithPassword(t, "right-pass-Xy81")
 	ep := w.minio.Endpoint
+	// An instance metadata service with no role, answering 404 as some
+	// hosts' do: the SDK's default chain ends there, and its logger used to
+	// print "WARN falling back to IMDSv1" ahead of our error.
+	imds := httptest.NewServer(http.NotFoundHandler())
+	defer imds.Close()
+	noCreds := []string{"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=", "AWS_PROFILE=", "AWS_DEFAULT_PROFILE=",
+		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "no-credentials"), "AWS_CONFIG_FILE=" + filepath.Join(dir, "no-config"),
+		"AWS_WEB_IDENTITY_TOKEN_FILE=", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=", "AWS_CONTAINER_CREDENTIALS_FULL_URI=",
+		"AWS_EC2_METADATA_DISABLED=", "AWS_EC2_METADATA_SERVICE_ENDPOINT=" + imds.URL, "AWS_MAX_ATTEMPTS=1"}
 	tests := []struct {
 		name string
 		env  []string
@@ -49,6 +61,8 @@ func TestErrorTexts(t *testing.T) {
 			"ERROR: s3:PutObject on arn:aws:s3:::" + w.bucket + "/a.csv: denied by the S3 server: the session token has expired or is invalid at " + ep + " (get new credentials): "},
 		{"endpoint down", []string{"AWS_ENDPOINT_URL=http://127.0.0.1:1", "AWS_MAX_ATTEMPTS=1"}, []string{"upload-file", "--db", lite, "--overwrite", "a.csv", "s3://" + w.bucket + "/a.csv"},
 			"ERROR: cannot reach the S3 endpoint http://127.0.0.1:1 (connection refused: is the server running, and is the port right?): "},
+		{"no credentials", noCreds, []string{"download-file", "--db", lite, "--overwrite", "s3://" + w.bucket + "/a.csv"},
+			"ERROR: no S3 credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "},
 		{"DB down", nil, []string{"status", "--db", "postgres://postgres@127.0.0.1:1/postgres"},
 			"s3bridge: cannot reach the database at 127.0.0.1:1 (connection refused: is the server running, and is the port right?): "},
 		{"DB auth", nil, []string{"status", "--db", strings.Replace(maria, "right-pass-Xy81", "wrong-pass", 1)},
@@ -61,12 +75,16 @@ func TestErrorTexts(t *testing.T) {
 			"ERROR: load s3://" + w.bucket + "/wide.csv: line 1: 4 fields, but 2 columns (id, name) are loaded"},
 	}
 	good := w.env
+	sdkLog := regexp.MustCompile(`(?m)^SDK \d{4}/`) // the SDK's own logger's lines
 	for _, tt := range tests {
 		w.env = append(append([]string(nil), good...), tt.env...)
 		_, err := w.cli(tt.args...)
 		var exit *exec.ExitError
 		if !errors.As(err, &exit) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v\nwant %q", tt.name, err, tt.want)
+		}
+		if err != nil && sdkLog.MatchString(err.Error()) {
+			t.Errorf("%s: the AWS SDK logged on stderr:\n%v", tt.name, err)
 		}
 	}
 	w.env = good

@@ -411,7 +411,9 @@ func TestReadmeOpensWithTheTwoCommands(t *testing.T) {
 }
 
 // TestDocsLinks checks that every relative link of README.md and
-// docs/*.md names a file that exists.
+// docs/*.md names a file that exists inside the repository: a user reading
+// a clone has nothing else, so a link that works on this machine because
+// ../shared/DESIGN.md happens to exist here is still broken.
 func TestDocsLinks(t *testing.T) {
 	link := regexp.MustCompile(`\]\(([^)\s]+)\)`)
 	for _, page := range docPages(t) {
@@ -422,16 +424,66 @@ func TestDocsLinks(t *testing.T) {
 		sc := bufio.NewScanner(f)
 		for n := 1; sc.Scan(); n++ {
 			for _, m := range link.FindAllStringSubmatch(sc.Text(), -1) {
-				target, _, _ := strings.Cut(m[1], "#")
-				if target == "" || strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
-					continue
-				}
-				if _, err := os.Stat(filepath.Join(filepath.Dir(page), target)); err != nil {
-					t.Errorf("%s:%d: link %s: %v", strings.TrimPrefix(page, "../"), n, m[1], err)
+				if err := checkDocLink("..", strings.TrimPrefix(page, "../"), m[1]); err != nil {
+					t.Errorf("%s:%d: %v", strings.TrimPrefix(page, "../"), n, err)
 				}
 			}
 		}
 		f.Close()
+	}
+}
+
+// checkDocLink checks one link of page (a path relative to the repository
+// root, root): nil for a web or mail link, or a relative path to a file
+// that exists without leaving the repository.
+func checkDocLink(root, page, link string) error {
+	target, _, _ := strings.Cut(link, "#")
+	if target == "" || strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+		return nil
+	}
+	if strings.HasPrefix(target, "/") || filepath.IsAbs(target) {
+		return fmt.Errorf("link %s: an absolute path, which a reader's clone doesn't have; link relative to the page", link)
+	}
+	rel := filepath.Clean(filepath.Join(filepath.Dir(page), filepath.FromSlash(target)))
+	if rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return fmt.Errorf("link %s: leads out of the repository (to %s)", link, filepath.ToSlash(rel))
+	}
+	if _, err := os.Stat(filepath.Join(root, rel)); err != nil {
+		return fmt.Errorf("link %s: %w", link, err)
+	}
+	return nil
+}
+
+// TestDocsLinkTargets pins which links checkDocLink refuses.
+func TestDocsLinkTargets(t *testing.T) {
+	tests := []struct {
+		page, link string
+		want       string // in the error; "" for no error
+	}{
+		{"README.md", "docs/load.md", ""},
+		{"README.md", "docs/load.md#options", ""},
+		{"docs/load.md", "../README.md", ""},
+		{"docs/load.md", "export.md", ""},
+		{"docs/load.md", "#options", ""},
+		{"README.md", "https://example.com/x.md", ""},
+		{"README.md", "mailto:someone@example.com", ""},
+		{"README.md", "../shared/DESIGN.md", "leads out of the repository"},
+		{"docs/load.md", "../../shared/DESIGN.md", "leads out of the repository"},
+		{"docs/load.md", "../docs/../../main/README.md", "leads out of the repository"},
+		{"README.md", "..", "leads out of the repository"},
+		{"README.md", "/etc/hostname", "an absolute path"},
+		{"docs/load.md", "/README.md", "an absolute path"},
+		{"README.md", "docs/no-such-page.md", "no such file"},
+	}
+	for _, tt := range tests {
+		err := checkDocLink("..", tt.page, tt.link)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if (tt.want == "") != (err == nil) || !strings.Contains(got, tt.want) {
+			t.Errorf("checkDocLink(%s, %s) = %q, want %q", tt.page, tt.link, got, tt.want)
+		}
 	}
 }
 

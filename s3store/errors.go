@@ -1,6 +1,7 @@
 package s3store
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -11,7 +12,9 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
 	"github.com/aws/smithy-go"
 
 	"github.com/s3bridge/s3bridge"
@@ -26,7 +29,63 @@ var (
 	// ErrChanged means the object changed while it was being read: a resumed
 	// or parallel ranged GET no longer matched the ETag of the first one.
 	ErrChanged = errors.New("object changed while reading")
+	// ErrNoCredentials means the SDK's default chain found no credentials
+	// at all: none in the environment or the shared files, and no role
+	// from the instance metadata service.
+	ErrNoCredentials = errors.New("no S3 credentials found")
 )
+
+// noCredentials is the sentence for ErrNoCredentials: what to do about it.
+const noCredentials = "no S3 credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, " +
+	"or a profile with AWS_PROFILE or AWS_SHARED_CREDENTIALS_FILE, or attach --auth anonymous for a public bucket)"
+
+// credentialsError is the default chain's failure when it fell through to
+// the instance metadata service: outside EC2 that means nothing was found,
+// and the SDK's own words ("no EC2 IMDS role found") send users after an
+// EC2 role they never meant to use. It reads with the sentence first, for
+// callers that print it without describe (Client.Credentials).
+type credentialsError struct{ err error }
+
+func (e *credentialsError) Error() string { return noCredentials + ": " + e.err.Error() }
+
+func (e *credentialsError) Unwrap() []error { return []error{ErrNoCredentials, e.err} }
+
+// lastResort marks the failures of a provider that is the default chain's
+// last resort, the instance metadata service, as credentialsErrors; other
+// providers (keys, profiles, SSO, roles) are returned as they are, their
+// failures being about credentials that were found.
+func lastResort(p aws.CredentialsProvider) aws.CredentialsProvider {
+	if p == nil || !aws.IsCredentialsProvider(p, (*ec2rolecreds.Provider)(nil)) {
+		return p
+	}
+	return imdsOnly{p}
+}
+
+// imdsOnly is lastResort's provider.
+type imdsOnly struct{ p aws.CredentialsProvider }
+
+func (o imdsOnly) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	c, err := o.p.Retrieve(ctx)
+	if err != nil && ctx.Err() == nil {
+		err = &credentialsError{err: err}
+	}
+	return c, err
+}
+
+// IsCredentialsProvider answers for the wrapped provider, as the SDK's
+// CredentialsCache does, so the SDK's own type checks see through it.
+func (o imdsOnly) IsCredentialsProvider(target aws.CredentialsProvider) bool {
+	return aws.IsCredentialsProvider(o.p, target)
+}
+
+// ProviderSources passes on the wrapped provider's sources (the SDK's user
+// agent reports them).
+func (o imdsOnly) ProviderSources() []aws.CredentialSource {
+	if s, ok := o.p.(aws.CredentialProviderSource); ok {
+		return s.ProviderSources()
+	}
+	return nil
+}
 
 // apiError says first, in words, what went wrong and where ("bucket b does
 // not exist at http://127.0.0.1:9000"), then what was being done and the
@@ -37,9 +96,14 @@ type apiError struct {
 	doing    string // "s3: OP TARGET"
 	sentinel error
 	err      error
+	// detail, when set, is printed instead of err: the part of err that
+	// says more than the sentence, without the SDK's layers around it.
+	detail string
 }
 
-func (e *apiError) Error() string { return e.msg + ": " + e.doing + ": " + e.err.Error() }
+func (e *apiError) Error() string {
+	return e.msg + ": " + e.doing + ": " + cmp.Or(e.detail, e.err.Error())
+}
 
 func (e *apiError) Unwrap() []error {
 	if e.sentinel == nil {
@@ -86,6 +150,12 @@ func interpret(err error, pre precondition) error {
 // describe maps an SDK error of the operation op on target to a sentence
 // and a sentinel; nil when it has no words for it.
 func describe(op, target string, err error, pre precondition) *apiError {
+	var credErr *credentialsError
+	if errors.As(err, &credErr) {
+		// No request was sent: the SDK's "operation error S3: HeadBucket,
+		// get identity: get credentials:" adds nothing to the sentence.
+		return &apiError{msg: noCredentials, sentinel: ErrNoCredentials, err: err, detail: credErr.err.Error()}
+	}
 	code, status := "", 0
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {

@@ -3,7 +3,8 @@
 // auth methods, bucket regions, listing, streaming and parallel downloads,
 // multipart uploads, and the s3:// and ARN URIs users type. SDK errors stop
 // here: callers branch on s3bridge.ErrNotFound, s3bridge.ErrExists,
-// ErrAccessDenied and ErrChanged, and can still errors.As the SDK error.
+// ErrAccessDenied, ErrChanged and ErrNoCredentials, and can still errors.As
+// the SDK error.
 package s3store
 
 import (
@@ -25,6 +26,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/logging"
 )
 
 // Defaults for Config fields left zero.
@@ -279,6 +281,10 @@ func loadAWSConfig(ctx context.Context, cfg Config) (aws.Config, error) {
 		// send and check checksums only where S3 requires them.
 		config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
 		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
+		// The SDK's logger writes to stderr ("WARN falling back to IMDSv1")
+		// ahead of our own error, which already says what went wrong; the
+		// client's log is ours (the slog.Logger New takes).
+		config.WithLogger(logging.Nop{}),
 	}
 	if cfg.HTTPClient == nil {
 		// A BuildableClient, so the SDK can still add AWS_CA_BUNDLE to it;
@@ -300,6 +306,7 @@ func loadAWSConfig(ctx context.Context, cfg Config) (aws.Config, error) {
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("s3: load AWS configuration: %w", err)
 	}
+	awsCfg.Credentials = lastResort(awsCfg.Credentials)
 	if cfg.HTTPClient != nil {
 		awsCfg.HTTPClient = cfg.HTTPClient
 	}

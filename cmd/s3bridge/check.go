@@ -55,16 +55,17 @@ type hostCheck struct {
 	Outcome string `json:"outcome"`
 }
 
-// probeDatabaseHost asks the PostgreSQL server to run its s3bridge binary
-// the way table_import_from_s3 does, for an object that doesn't exist in
-// each bucket the instance loads from: "not found" means the binary, the
-// endpoint, the credentials and the policy all work from there, which the
-// agent's own probes can't tell (another user, another environment).
-func (r *checkReport) probeDatabaseHost(ctx context.Context, in instance.Instance, set s3bridge.Settings, only string) {
-	pg, ok := in.(*postgres.Instance)
-	if !ok {
-		return
-	}
+// hostTarget is one bucket, and the prefix to probe under, that check asks
+// the database host to read.
+type hostTarget struct{ bucket, prefix string }
+
+// hostTargets is what probeDatabaseHost probes: each bucket granted to LOAD,
+// or with only, that bucket, granted or not. A bucket named by --bucket is
+// probed even without a grant, since the user asked about exactly that
+// bucket and table_import_from_s3 may still be pointed at it; skipping it
+// reported "every probed permission is in place" without asking the host.
+func hostTargets(set s3bridge.Settings, only string) []hostTarget {
+	var out []hostTarget
 	seen := map[string]bool{}
 	for _, g := range set.Grants {
 		b := g.Bucket
@@ -72,10 +73,31 @@ func (r *checkReport) probeDatabaseHost(ctx context.Context, in instance.Instanc
 			continue
 		}
 		seen[b] = true
-		key := "s3bridge-check-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		t := hostTarget{bucket: b}
 		if len(g.Prefixes) > 0 {
-			key = g.Prefixes[0] + key
+			t.prefix = g.Prefixes[0]
 		}
+		out = append(out, t)
+	}
+	if only != "" && !seen[only] {
+		out = append(out, hostTarget{bucket: only})
+	}
+	return out
+}
+
+// probeDatabaseHost asks the PostgreSQL server to run its s3bridge binary
+// the way table_import_from_s3 does, for an object that doesn't exist in
+// each bucket of hostTargets: "not found" means the binary, the endpoint,
+// the credentials and the policy all work from there, which the agent's
+// own probes can't tell (another user, another environment).
+func (r *checkReport) probeDatabaseHost(ctx context.Context, in instance.Instance, set s3bridge.Settings, only string) {
+	pg, ok := in.(*postgres.Instance)
+	if !ok {
+		return
+	}
+	for _, t := range hostTargets(set, only) {
+		b := t.bucket
+		key := t.prefix + "s3bridge-check-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 		h := hostCheck{Bucket: b}
 		var line []byte
 		err := pg.DB().QueryRowContext(ctx, "SELECT "+pgx.Identifier{pg.Schema()}.Sanitize()+"._import_probe($1, $2)::text", b, key).Scan(&line)
