@@ -260,9 +260,11 @@ func TestMariaDBSelectIntoOutfileS3(t *testing.T) {
 	if _, state := mariaErr(err); state != "HY000" || !strings.Contains(err.Error(), "stopped after") {
 		t.Errorf("a failing query: got %v, want the export's error", err)
 	}
-	_, err = mariaAs(t, h, reader).ExecContext(ctx, "CALL "+schema+"._export_enqueue('SELECT 1 INTO OUTFILE S3 ''s3://b-x1/x''', 'root@%', NULL, @s3b_id)")
-	if _, state := mariaErr(err); state != "42000" {
-		t.Errorf("claiming another account: got %v, want SQLSTATE 42000", err)
+	// The caller is the server's record of the session's account: a
+	// request another session made (or none) can't be enqueued.
+	_, err = mariaAs(t, h, reader).ExecContext(ctx, "CALL "+schema+"._export_enqueue(987654321, @s3b_id)")
+	if _, state := mariaErr(err); state != "42000" || !strings.Contains(err.Error(), "is not one this session made") {
+		t.Errorf("enqueueing a request this session did not make: got %v, want SQLSTATE 42000", err)
 	}
 	conn, err := mariaAs(t, h, reader).Conn(ctx)
 	must(t, err)
