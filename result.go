@@ -31,15 +31,17 @@ type Result struct {
 // (five characters, digits and upper-case letters), the same each SQL
 // function then re-raises.
 const (
-	CodeAccessDenied     = "access_denied"     // ErrAccessDenied
-	CodeNotFound         = "not_found"         // ErrNotFound
-	CodeExists           = "exists"            // ErrExists
-	CodeLimit            = "limit_exceeded"    // ErrLimit
-	CodeOutsideDirectory = "outside_directory" // ErrOutsideDirectory
-	CodeLeaseLost        = "lease_lost"        // ErrLeaseLost
-	CodeNotAttached      = "not_attached"      // ErrNotAttached
-	CodeCancelled        = "cancelled"         // a cancel asked for, or context.Canceled
-	CodeError            = "error"             // anything else
+	CodeAccessDenied       = "access_denied"       // ErrAccessDenied
+	CodeCredentialsExpired = "credentials_expired" // ErrCredentialsExpired (a denial new credentials may lift)
+	CodeNotFound           = "not_found"           // ErrNotFound
+	CodeExists             = "exists"              // ErrExists
+	CodeLimit              = "limit_exceeded"      // ErrLimit
+	CodeOutsideDirectory   = "outside_directory"   // ErrOutsideDirectory
+	CodeLeaseLost          = "lease_lost"          // ErrLeaseLost
+	CodeNotAttached        = "not_attached"        // ErrNotAttached
+	CodeConnectionLost     = "connection_lost"     // ErrConnectionLost
+	CodeCancelled          = "cancelled"           // a cancel asked for, or context.Canceled
+	CodeError              = "error"               // anything else
 )
 
 // sqlStater is an error that carries its SQLSTATE, as PostgreSQL's errors
@@ -48,9 +50,13 @@ type sqlStater interface{ SQLState() string }
 
 // ErrorCode is the error code of err, from its structure (errors.Is and
 // errors.As), never its text: the class of the first sentinel it wraps,
-// else the SQLSTATE of a database error in its chain, else CodeError. It
-// is empty for a nil error. MariaDB's permission errors are mapped by
-// number to ErrAccessDenied where the driver meets them (instance/mysql).
+// in the order below, else the SQLSTATE of a database error in its chain,
+// else CodeError. It is empty for a nil error. Expired credentials come
+// before access denied, which they also satisfy, so that a failure new
+// credentials may mend reads as such; a cancel comes before a lost
+// connection, since cancelling a load may end its session. MariaDB's
+// permission errors are mapped by number to ErrAccessDenied where the
+// driver meets them (instance/mysql).
 func ErrorCode(err error) string {
 	if err == nil {
 		return ""
@@ -59,6 +65,7 @@ func ErrorCode(err error) string {
 		sentinel error
 		code     string
 	}{
+		{ErrCredentialsExpired, CodeCredentialsExpired},
 		{ErrAccessDenied, CodeAccessDenied},
 		{ErrLeaseLost, CodeLeaseLost},
 		{ErrNotFound, CodeNotFound},
@@ -67,6 +74,7 @@ func ErrorCode(err error) string {
 		{ErrOutsideDirectory, CodeOutsideDirectory},
 		{ErrNotAttached, CodeNotAttached},
 		{context.Canceled, CodeCancelled},
+		{ErrConnectionLost, CodeConnectionLost},
 	} {
 		if errors.Is(err, c.sentinel) {
 			return c.code

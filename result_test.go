@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -36,6 +38,10 @@ func TestErrorCode(t *testing.T) {
 		{"lease lost", wrap(s3bridge.ErrLeaseLost), s3bridge.CodeLeaseLost},
 		{"not attached", s3bridge.ErrNotAttached, s3bridge.CodeNotAttached},
 		{"cancelled", wrap(context.Canceled), s3bridge.CodeCancelled},
+		{"expired credentials", wrap(fmt.Errorf("s3: get object s3://b/k: %w", errors.Join(s3bridge.ErrAccessDenied, s3bridge.ErrCredentialsExpired))), s3bridge.CodeCredentialsExpired},
+		{"connection lost", wrap(fmt.Errorf("copy: %w", s3bridge.ErrConnectionLost)), s3bridge.CodeConnectionLost},
+		{"connection lost, with its SQLSTATE", wrap(errors.Join(s3bridge.ErrConnectionLost, &pgconn.PgError{Code: "57P01", Message: "terminating connection due to administrator command"})), s3bridge.CodeConnectionLost},
+		{"cancel that ended the session", wrap(errors.Join(context.Canceled, s3bridge.ErrConnectionLost)), s3bridge.CodeCancelled},
 		{"PostgreSQL's own error", wrap(&pgconn.PgError{Code: "22012", Message: "division by zero"}), "22012"},
 		{"PostgreSQL's denial, unmarked", wrap(pgDenied), "42501"},
 		{"a SQLSTATE of another driver", wrap(stated{"23505"}), "23505"},
@@ -56,12 +62,27 @@ func TestErrorCode(t *testing.T) {
 // TestErrorCodesAreNotSQLStates: a class never reads as a SQLSTATE, which
 // the SQL functions tell apart by case (digits and upper-case letters).
 func TestErrorCodesAreNotSQLStates(t *testing.T) {
-	for _, c := range []string{s3bridge.CodeAccessDenied, s3bridge.CodeNotFound, s3bridge.CodeExists, s3bridge.CodeLimit,
-		s3bridge.CodeOutsideDirectory, s3bridge.CodeLeaseLost, s3bridge.CodeNotAttached, s3bridge.CodeCancelled, s3bridge.CodeError} {
+	for _, c := range []string{s3bridge.CodeAccessDenied, s3bridge.CodeCredentialsExpired, s3bridge.CodeNotFound, s3bridge.CodeExists, s3bridge.CodeLimit,
+		s3bridge.CodeOutsideDirectory, s3bridge.CodeLeaseLost, s3bridge.CodeNotAttached, s3bridge.CodeConnectionLost, s3bridge.CodeCancelled, s3bridge.CodeError} {
 		for _, r := range c {
 			if r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
 				t.Errorf("class %q has %q: it could be taken for a SQLSTATE", c, r)
 			}
+		}
+	}
+}
+
+// TestErrorCodesDocumented: docs/cli.md, which scripts branch by, names
+// every error code a task can store.
+func TestErrorCodesDocumented(t *testing.T) {
+	doc, err := os.ReadFile("docs/cli.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{s3bridge.CodeAccessDenied, s3bridge.CodeCredentialsExpired, s3bridge.CodeNotFound, s3bridge.CodeExists, s3bridge.CodeLimit,
+		s3bridge.CodeOutsideDirectory, s3bridge.CodeLeaseLost, s3bridge.CodeNotAttached, s3bridge.CodeConnectionLost, s3bridge.CodeCancelled, s3bridge.CodeError} {
+		if !strings.Contains(string(doc), "`"+c+"`") {
+			t.Errorf("docs/cli.md does not list the error code `%s`", c)
 		}
 	}
 }

@@ -196,6 +196,12 @@ var (
 	// expired: a denial that new credentials (re-read from their source)
 	// may lift. Such an error also satisfies ErrAccessDenied.
 	ErrCredentialsExpired = errors.New("credentials expired")
+	// ErrTransient means the object store failed in a way that passes of
+	// itself (an S3 5xx or SlowDown, a timeout, a connection reset or
+	// refused): the same request may succeed when made again. The object
+	// store marks such errors where its SDK meets them, so callers that
+	// retry whole runs branch on this, never on the SDK's types.
+	ErrTransient = errors.New("transient failure")
 )
 
 // ErrNotAttached means the database has no s3bridge schema: run attach.

@@ -9,9 +9,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-
 	"github.com/s3bridge/s3bridge"
 )
 
@@ -69,17 +66,14 @@ func (r Retry) validate() error {
 	return nil
 }
 
-// sdkRetryable is the AWS SDK's own judgement of an error: S3 5xx,
-// throttling (SlowDown), timeouts, connection resets and refusals.
-var sdkRetryable = retry.IsErrorRetryables(retry.DefaultRetryables)
-
 // Retryable reports whether a run that failed with err may succeed when
-// run again: what the AWS SDK retries (its errors keep their types
-// through the SDK's MaxAttemptsError and our wrapping), a database
-// connection that broke (s3bridge.ErrConnectionLost, which the instance
-// packages make of their drivers' errors, or driver.ErrBadConn), and an
-// object body cut short. Cancellation, a lost lease,
-// refused access and everything else — a bad row first — are final.
+// run again: what the object store marks s3bridge.ErrTransient (what the
+// AWS SDK retries: S3 5xx, SlowDown, timeouts, connection resets, judged
+// in s3store so that connector links no SDK), a database connection that
+// broke (s3bridge.ErrConnectionLost, which the instance packages make of
+// their drivers' errors, or driver.ErrBadConn), an object body cut short,
+// and expired S3 credentials. Cancellation, a lost lease, refused access
+// and everything else — a bad row first — are final.
 func Retryable(err error) bool {
 	switch {
 	case errors.Is(err, s3bridge.ErrCredentialsExpired):
@@ -89,10 +83,9 @@ func Retryable(err error) bool {
 		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, s3bridge.ErrLeaseLost), errors.Is(err, s3bridge.ErrAccessDenied):
 		return false
-	case errors.Is(err, s3bridge.ErrConnectionLost), errors.Is(err, driver.ErrBadConn), errors.Is(err, io.ErrUnexpectedEOF):
-		return true
 	}
-	return sdkRetryable.IsErrorRetryable(err) == aws.TrueTernary
+	return errors.Is(err, s3bridge.ErrTransient) || errors.Is(err, s3bridge.ErrConnectionLost) ||
+		errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // wait sleeps d or until ctx ends.

@@ -6,35 +6,30 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/s3bridge/s3bridge"
 )
 
+// TestRetryable: the object store's transient failures (what the SDK
+// retries, marked s3bridge.ErrTransient by s3store: TestMarkTransient and
+// TestTransientFromServer there) and a broken database session are
+// retried; the rest is final.
 func TestRetryable(t *testing.T) {
-	slowDown := &smithy.GenericAPIError{Code: "SlowDown", Message: "Please reduce your request rate."}
+	transient := func(err error) error { return errors.Join(s3bridge.ErrTransient, err) }
 	tests := []struct {
 		name string
 		err  error
 		want bool
 	}{
-		{"SlowDown", fmt.Errorf("get k: %w", slowDown), true},
-		{"after the SDK's attempts", fmt.Errorf("get k: %w", &retry.MaxAttemptsError{Attempt: 8, Err: slowDown}), true},
-		{"500 InternalError", &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: &http.Response{StatusCode: 500}},
-			Err: &smithy.GenericAPIError{Code: "InternalError"}}, true},
-		{"connection reset", fmt.Errorf("read k: %w", &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}), true},
+		{"SlowDown", fmt.Errorf("load s3://b/k: %w", transient(errors.New("s3: get object s3://b/k: api error SlowDown"))), true},
+		{"connection reset", fmt.Errorf("load s3://b/k: %w", transient(errors.New("s3: read s3://b/k: connection reset by peer"))), true},
+		{"transient but cancelled", fmt.Errorf("load s3://b/k: %w", transient(context.Canceled)), false},
 		{"lost database connection", fmt.Errorf("commit: %w", driver.ErrBadConn), true},
 		{"body cut short", fmt.Errorf("read k: %w", io.ErrUnexpectedEOF), true},
 		{"bad row", errors.New(`load k line 3: column "id": "x" is not a long`), false},
-		{"NoSuchKey", &smithy.GenericAPIError{Code: "NoSuchKey"}, false},
+		{"missing object", fmt.Errorf("load s3://b/k: %w", s3bridge.ErrNotFound), false},
 		{"access denied", fmt.Errorf("get k: %w", s3bridge.ErrAccessDenied), false},
 		{"expired credentials", fmt.Errorf("get k: %w", errors.Join(s3bridge.ErrAccessDenied, s3bridge.ErrCredentialsExpired)), true},
 		{"database session ended", fmt.Errorf("load: %w", s3bridge.ErrConnectionLost), true},

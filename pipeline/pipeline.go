@@ -5,7 +5,7 @@
 //
 // The package is source-neutral: PostgreSQL (pipeline/pgsource) and MariaDB
 // (pipeline/binlog) both produce these values, and the file writers
-// (pipeline/avrofile, …) consume them. It imports no driver.
+// (format/avro, …) consume them. It imports no driver.
 //
 // # Values
 //

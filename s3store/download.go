@@ -128,7 +128,7 @@ func (c *Client) downloadRange(ctx context.Context, bucket string, obj s3bridge.
 			resumes = 0
 		}
 		if resumes >= maxResumes {
-			return fmt.Errorf("s3: download %s at byte %d: gave up after %d reconnects: %w", target, off, resumes, err)
+			return markTransient(fmt.Errorf("s3: download %s at byte %d: gave up after %d reconnects: %w", target, off, resumes, err))
 		}
 		resumes++
 		lastOff = off

@@ -123,7 +123,8 @@ const (
 
 // wrapErr wraps err with S3's error mapped to our sentinels and said in
 // words first, then "s3: OP TARGET: " and the SDK's error. Context errors,
-// and errors it has no words for, read "s3: OP TARGET: ERR".
+// and errors it has no words for, read "s3: OP TARGET: ERR". What the SDK
+// would retry is also s3bridge.ErrTransient (markTransient).
 func wrapErr(op, target string, err error, pre precondition) error {
 	doing := fmt.Sprintf("s3: %s %s", op, target)
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -131,10 +132,10 @@ func wrapErr(op, target string, err error, pre precondition) error {
 	}
 	w := describe(op, target, err, pre)
 	if w == nil {
-		return fmt.Errorf("%s: %w", doing, err)
+		return markTransient(fmt.Errorf("%s: %w", doing, err))
 	}
 	w.doing = doing
-	return w
+	return markTransient(w)
 }
 
 // interpret maps an SDK error to our sentinels, for callers that only

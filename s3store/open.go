@@ -94,7 +94,7 @@ func (r *resumeReader) resume(cause error) error {
 		r.resumes = 0
 	}
 	if r.resumes >= maxResumes {
-		return fmt.Errorf("s3: read %s at byte %d: gave up after %d reconnects: %w", target, r.off, r.resumes, cause)
+		return markTransient(fmt.Errorf("s3: read %s at byte %d: gave up after %d reconnects: %w", target, r.off, r.resumes, cause))
 	}
 	r.resumes++
 	r.lastOff = r.off

@@ -78,7 +78,7 @@ BEGIN
 		SIGNAL SQLSTATE 'HY000' SET MESSAGE_TEXT = v_msg;
 	ELSEIF v_state = 'CANCELLED' THEN
 		SIGNAL SQLSTATE '70100' SET MESSAGE_TEXT = v_msg;
-	ELSEIF v_state <> 'SUCCESS' AND v_code = 'access_denied' THEN
+	ELSEIF v_state <> 'SUCCESS' AND v_code IN ('access_denied', 'credentials_expired') THEN
 		SIGNAL SQLSTATE '42000' SET MESSAGE_TEXT = v_msg;
 	ELSEIF v_state <> 'SUCCESS' THEN
 		SIGNAL SQLSTATE 'HY000' SET MESSAGE_TEXT = v_msg;

@@ -60,7 +60,7 @@ BEGIN
 	IF v_state <> 'SUCCESS' THEN
 		SET v_msg = LEFT(CONCAT('load task ', v_id, ' ', v_state, ': ', COALESCE(v_info, '')), 512);
 		-- The error code, not the message, says access was denied.
-		IF v_code = 'access_denied' THEN
+		IF v_code IN ('access_denied', 'credentials_expired') THEN
 			SIGNAL SQLSTATE '42000' SET MESSAGE_TEXT = v_msg;
 		END IF;
 		SIGNAL SQLSTATE 'HY000' SET MESSAGE_TEXT = v_msg;

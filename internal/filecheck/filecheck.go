@@ -1,6 +1,6 @@
 // Package filecheck reads a pipeline's objects back for tests, with an
 // independent Avro reader: Debian's python3-avro, through
-// pipeline/avrofile/testdata/read_avro.py.
+// format/avro/testdata/read_avro.py.
 package filecheck
 
 import (
@@ -39,7 +39,7 @@ type File struct {
 
 func script() string {
 	_, self, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(self), "..", "..", "pipeline", "avrofile", "testdata", "read_avro.py")
+	return filepath.Join(filepath.Dir(self), "..", "..", "format", "avro", "testdata", "read_avro.py")
 }
 
 // manyScript runs read_avro.py on each file in one interpreter (its

@@ -8,8 +8,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/s3bridge/s3bridge/format/avro"
 	"github.com/s3bridge/s3bridge/internal/testenv"
-	"github.com/s3bridge/s3bridge/pipeline/avrofile"
 )
 
 // TestPostgresToAvroReadByPython carries a row of every type from a real
@@ -30,7 +30,7 @@ func TestPostgresToAvroReadByPython(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := avrofile.NewWriter(f, tx.Changes[0].Schema, avrofile.Options{Codec: avrofile.ZStd})
+	w, err := avro.NewWriter(f, tx.Changes[0].Schema, avro.Options{Codec: avro.ZStd})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestPostgresToAvroReadByPython(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	out, err := exec.Command(python, "../avrofile/testdata/read_avro.py", path).Output()
+	out, err := exec.Command(python, "../../format/avro/testdata/read_avro.py", path).Output()
 	if err != nil {
 		t.Fatalf("python3-avro: %v", err)
 	}

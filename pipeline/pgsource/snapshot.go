@@ -50,7 +50,6 @@ func (s *Source) OpenSnapshot(ctx context.Context, slot *Slot) (*Snapshot, error
 	return sn, nil
 }
 
-
 // LSN returns the snapshot's consistent point: where streaming goes on.
 func (sn *Snapshot) LSN() pipeline.LSN { return sn.lsn }
 

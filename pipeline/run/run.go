@@ -22,8 +22,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/s3bridge/s3bridge/format/avro"
 	"github.com/s3bridge/s3bridge/pipeline"
-	"github.com/s3bridge/s3bridge/pipeline/avrofile"
 	"github.com/s3bridge/s3bridge/pipeline/pgsource"
 	"github.com/s3bridge/s3bridge/pipeline/writer"
 )
@@ -60,7 +60,7 @@ type Config struct {
 	// Checkpointer stores the checkpoint (the instance's row).
 	Checkpointer writer.Checkpointer
 	Snapshot     SnapshotMode // default SnapshotInitial
-	Codec        avrofile.Codec
+	Codec        avro.Codec
 	// FlushRows, MaxFileSize and FlushInterval cut files (writer.Options);
 	// FlushInterval is also how often the checkpoint moves on.
 	FlushRows     int64

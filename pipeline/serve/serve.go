@@ -17,10 +17,10 @@ import (
 	"time"
 
 	"github.com/s3bridge/s3bridge"
+	"github.com/s3bridge/s3bridge/format/avro"
 	"github.com/s3bridge/s3bridge/instance"
 	"github.com/s3bridge/s3bridge/instance/sqlstore"
 	"github.com/s3bridge/s3bridge/pipeline"
-	"github.com/s3bridge/s3bridge/pipeline/avrofile"
 	"github.com/s3bridge/s3bridge/pipeline/pgsource"
 	"github.com/s3bridge/s3bridge/pipeline/run"
 	"github.com/s3bridge/s3bridge/pipeline/writer"
@@ -168,7 +168,7 @@ func (s *Service) runUntilStopped(ctx context.Context, st Store, in instance.Ins
 	if err := spec.Validate(); err != nil {
 		return err
 	}
-	codec, err := avrofile.ParseCodec(spec.Codec)
+	codec, err := avro.ParseCodec(spec.Codec)
 	if err != nil {
 		return err
 	}
@@ -196,7 +196,7 @@ func (s *Service) runUntilStopped(ctx context.Context, st Store, in instance.Ins
 }
 
 func (s *Service) runOnce(ctx context.Context, st Store, in instance.Instance, p sqlstore.Pipeline, h sqlstore.PipelineHold,
-	spec pipeline.Spec, codec avrofile.Codec, log *slog.Logger) error {
+	spec pipeline.Spec, codec avro.Codec, log *slog.Logger) error {
 	src, err := pgsource.New(p.Source, p.Name)
 	if err != nil {
 		return err

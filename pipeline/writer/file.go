@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/s3bridge/s3bridge"
+	"github.com/s3bridge/s3bridge/format/avro"
 	"github.com/s3bridge/s3bridge/pipeline"
-	"github.com/s3bridge/s3bridge/pipeline/avrofile"
 )
 
 // Store is the object store a Writer writes to; *s3store.Client satisfies it.
@@ -33,7 +33,7 @@ type file struct {
 	schema *pipeline.TableSchema
 	first  pipeline.LSN // commit LSN of the first transaction (changes), 0 for parts
 	opened time.Time
-	aw     *avrofile.Writer
+	aw     *avro.Writer
 	pw     *io.PipeWriter
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the upload returned
@@ -45,7 +45,7 @@ type file struct {
 // upload runs in its own goroutine, with a context that outlives ctx's
 // cancellation (a clean stop still completes the files it closes) and
 // ends with abort.
-func openFile(ctx context.Context, store Store, bucket, key string, ts *pipeline.TableSchema, opts avrofile.Options, now time.Time) (*file, error) {
+func openFile(ctx context.Context, store Store, bucket, key string, ts *pipeline.TableSchema, opts avro.Options, now time.Time) (*file, error) {
 	uctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	pr, pw := io.Pipe()
 	f := &file{key: key, schema: ts, opened: now, pw: pw, cancel: cancel, done: make(chan struct{})}
@@ -58,7 +58,7 @@ func openFile(ctx context.Context, store Store, bucket, key string, ts *pipeline
 		// Unblock a writer still writing into a failed upload.
 		pr.CloseWithError(cmpErr(err, io.ErrClosedPipe))
 	}()
-	aw, err := avrofile.NewWriter(pw, ts, opts)
+	aw, err := avro.NewWriter(pw, ts, opts)
 	if err != nil {
 		f.abort()
 		return nil, err

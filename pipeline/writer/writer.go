@@ -40,8 +40,8 @@ import (
 	"time"
 
 	"github.com/s3bridge/s3bridge"
+	"github.com/s3bridge/s3bridge/format/avro"
 	"github.com/s3bridge/s3bridge/pipeline"
-	"github.com/s3bridge/s3bridge/pipeline/avrofile"
 )
 
 // Options configure a Writer.
@@ -50,8 +50,8 @@ type Options struct {
 	Layout Layout
 	// Pipeline is the pipeline's name, written into _pipeline.json.
 	Pipeline string
-	Codec    avrofile.Codec
-	// BlockSize is the Avro block size (avrofile.Options.BlockSize).
+	Codec    avro.Codec
+	// BlockSize is the Avro block size (avro.Options.BlockSize).
 	BlockSize int
 	// FlushRows closes a file that holds at least this many changes at the
 	// end of a transaction; default 100,000.
@@ -348,8 +348,8 @@ func (t *table) closeFile() error {
 	return f.close()
 }
 
-func (w *Writer) avroOptions() avrofile.Options {
-	return avrofile.Options{Codec: w.opts.Codec, BlockSize: w.opts.BlockSize}
+func (w *Writer) avroOptions() avro.Options {
+	return avro.Options{Codec: w.opts.Codec, BlockSize: w.opts.BlockSize}
 }
 
 // writeSchema uploads the .avsc of ts's version the first time a file of
@@ -358,7 +358,7 @@ func (w *Writer) writeSchema(ctx context.Context, t *table, ts *pipeline.TableSc
 	if ts.Version <= t.avsc {
 		return nil
 	}
-	js, err := avrofile.SchemaJSON(ts)
+	js, err := avro.SchemaJSON(ts)
 	if err != nil {
 		return err
 	}

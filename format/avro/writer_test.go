@@ -1,4 +1,4 @@
-package avrofile
+package avro
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hamba/avro/v2"
+	hamba "github.com/hamba/avro/v2"
 	"github.com/hamba/avro/v2/ocf"
 
 	"github.com/s3bridge/s3bridge/pipeline"
@@ -69,7 +69,7 @@ func TestHambaReadsInfinity(t *testing.T) {
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
 		}
-		dec, err := ocf.NewDecoder(&buf, ocf.WithDecoderSchemaCache(&avro.SchemaCache{}))
+		dec, err := ocf.NewDecoder(&buf, ocf.WithDecoderSchemaCache(&hamba.SchemaCache{}))
 		if err != nil {
 			t.Fatal(err)
 		}

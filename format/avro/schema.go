@@ -1,4 +1,4 @@
-package avrofile
+package avro
 
 import (
 	"bytes"
@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/hamba/avro/v2"
+	hamba "github.com/hamba/avro/v2"
 
 	"github.com/s3bridge/s3bridge/pipeline"
 )
@@ -190,14 +190,14 @@ func SchemaJSON(ts *pipeline.TableSchema) ([]byte, error) {
 }
 
 // Schema returns the parsed Avro schema of SchemaJSON.
-func Schema(ts *pipeline.TableSchema) (avro.Schema, []byte, error) {
+func Schema(ts *pipeline.TableSchema) (hamba.Schema, []byte, error) {
 	js, err := SchemaJSON(ts)
 	if err != nil {
 		return nil, nil, err
 	}
 	// A private cache: named types of two versions of one table share names,
 	// and the default global cache would keep the first one it saw.
-	s, err := avro.ParseBytesWithCache(js, "", &avro.SchemaCache{})
+	s, err := hamba.ParseBytesWithCache(js, "", &hamba.SchemaCache{})
 	if err != nil {
 		return nil, nil, fmt.Errorf("parse avro schema of %s: %w", ts.QualifiedName(), err)
 	}

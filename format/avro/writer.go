@@ -1,4 +1,4 @@
-// Package avrofile writes a pipeline's changes as Avro Object Container
+// Package avro writes a pipeline's changes as Avro Object Container
 // Files: one file holds the changes of one table in one schema version, with
 // the schema (SchemaJSON) embedded. Files are streamed: the writer holds one
 // block of records at a time, never the file.
@@ -25,7 +25,7 @@
 //
 // ±infinity dates and timestamps are written as the largest/smallest value
 // (pipeline.TimeInfinity / TimeNegInfinity).
-package avrofile
+package avro
 
 import (
 	"cmp"
@@ -34,7 +34,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hamba/avro/v2"
+	hamba "github.com/hamba/avro/v2"
 	"github.com/hamba/avro/v2/ocf"
 
 	"github.com/s3bridge/s3bridge/pipeline"
@@ -122,9 +122,9 @@ func NewWriter(w io.Writer, ts *pipeline.TableSchema, opts Options) (*Writer, er
 		// Blocks are cut by size only, so memory is bounded whatever the rows.
 		ocf.WithBlockLength(0),
 		ocf.WithBlockSize(cmp.Or(opts.BlockSize, 1<<20)),
-		ocf.WithEncoderSchemaCache(&avro.SchemaCache{}),
+		ocf.WithEncoderSchemaCache(&hamba.SchemaCache{}),
 		// Embed exactly the text of the .avsc, properties included.
-		ocf.WithSchemaMarshaler(func(avro.Schema) ([]byte, error) { return js, nil }),
+		ocf.WithSchemaMarshaler(func(hamba.Schema) ([]byte, error) { return js, nil }),
 	}
 	if opts.Sync != ([16]byte{}) {
 		encOpts = append(encOpts, ocf.WithSyncBlock(opts.Sync))

@@ -1,4 +1,4 @@
-package avrofile
+package avro
 
 import (
 	"bufio"
