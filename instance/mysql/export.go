@@ -177,7 +177,7 @@ func queryErr(err error) error {
 			return bulk.Denied(fmt.Errorf("query: %w", err))
 		}
 	}
-	return fmt.Errorf("query: %w", err)
+	return fmt.Errorf("query: %w", withState(err))
 }
 
 type myRows struct {

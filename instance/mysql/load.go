@@ -48,9 +48,9 @@ func (in *Instance) Begin(ctx context.Context, t bulk.Target) (bulk.Tx, error) {
 	// A session that ends under the load reads as s3bridge.ErrConnectionLost.
 	tx, err := in.begin(ctx, t)
 	if err != nil {
-		return nil, bulk.MarkLost(err, connLost)
+		return nil, bulk.MarkLost(withState(err), connLost)
 	}
-	return bulk.LostConnection(tx, connLost), nil
+	return bulk.LostConnection(stateTx{tx}, connLost), nil
 }
 
 func (in *Instance) begin(ctx context.Context, t bulk.Target) (bulk.Tx, error) {
