@@ -12,7 +12,8 @@ type Kind string
 // Task kinds.
 const (
 	KindTransfer Kind = "transfer" // files between S3 and the database host
-	KindLoad     Kind = "load"     // LOAD_FROM_S3, IMPORT_FROM_S3
+	KindLoad     Kind = "load"     // LOAD_FROM_S3
+	KindImport   Kind = "import"   // IMPORT_FROM_S3: connector runs
 	KindExport   Kind = "export"   // EXPORT_TO_S3
 )
 
@@ -32,10 +33,11 @@ type kindSpec struct {
 func kindTable() []kindSpec {
 	return []kindSpec{
 		{KindTransfer, []TaskType{TaskUpload, TaskDownload, TaskListFiles, TaskDeleteFiles}, true},
-		// A connector run is a load plus its ledger, on the same bulk
-		// path: it shares the load limit, which is what spares the
-		// database from too many bulk writers at once.
-		{KindLoad, []TaskType{TaskLoadFromS3, TaskImportFromS3}, true},
+		{KindLoad, []TaskType{TaskLoadFromS3}, true},
+		// Connector runs have a limit of their own: a schedule's runs
+		// must neither wait behind a user's loads nor keep them waiting
+		// (attach --max-running-import 1 keeps them one at a time).
+		{KindImport, []TaskType{TaskImportFromS3}, true},
 		{KindExport, []TaskType{TaskExportToS3}, true},
 	}
 }

@@ -15,6 +15,7 @@ func TestTaskTypeKind(t *testing.T) {
 		{TaskListFiles, KindTransfer},
 		{TaskDeleteFiles, KindTransfer},
 		{TaskLoadFromS3, KindLoad},
+		{TaskImportFromS3, KindImport},
 		{TaskExportToS3, KindExport},
 		{"SOMETHING_NEWER", KindTransfer},
 	}
