@@ -85,18 +85,20 @@ type Settings struct {
 	// never the keys themselves).
 	Binary          string `json:"binary,omitempty"`
 	CredentialsFile string `json:"credentials_file,omitempty"`
+	// PickupTimeoutSeconds bounds how long a synchronous SQL call
+	// (query_export_to_s3, select_into_outfile_s3, load_data_from_s3)
+	// waits for an agent to start its task; the task is then cancelled,
+	// never left to run later. 0 means the default; a session may set its
+	// own (PostgreSQL s3bridge.pickup_timeout, MariaDB
+	// @s3bridge_pickup_timeout).
+	PickupTimeoutSeconds int `json:"pickup_timeout_seconds,omitempty"`
 	// FileMode is the octal mode ("0640") s3bridge gives the files it
 	// creates in the file area and directory objects; directories get it
 	// plus x wherever r is set (0750). Empty lets the agent's umask decide.
 	// FileGroup is the group (name or ID) to give them, so a database
 	// server in that group can read what the agent downloads.
-	// PickupTimeoutSeconds bounds how long a synchronous SQL call
-	// (query_export_to_s3, select_into_outfile_s3, load_data_from_s3)
-	// waits for an agent to start its task; the task is then cancelled,
-	// never left to run later.
-	PickupTimeoutSeconds int    `json:"pickup_timeout_seconds,omitempty"`
-	FileMode             string `json:"file_mode,omitempty"`
-	FileGroup            string `json:"file_group,omitempty"`
+	FileMode  string `json:"file_mode,omitempty"`
+	FileGroup string `json:"file_group,omitempty"`
 	// Compat names a vendor's SQL interface installed beside s3bridge's:
 	// CompatAWSS3 gives PostgreSQL RDS's aws_s3 and aws_commons schemas.
 	// Empty installs none (and removes one installed before).
@@ -171,6 +173,9 @@ func (s Settings) Validate() error {
 	}
 	if s.MaxUploadBytes < 1 {
 		return fmt.Errorf("max upload size %d: must be positive", s.MaxUploadBytes)
+	}
+	if s.PickupTimeoutSeconds < 0 {
+		return fmt.Errorf("pickup timeout %d s: must be positive", s.PickupTimeoutSeconds)
 	}
 	if s.Area != "" && !filepath.IsAbs(s.Area) {
 		return fmt.Errorf("file area %q: must be an absolute path", s.Area)

@@ -301,7 +301,7 @@ func mariaKilled(t *testing.T, h *harness, schema string, conn *sql.Conn) {
 		tasks, err := h.in.Tasks(ctx)
 		must(t, err)
 		last := tasks[len(tasks)-1]
-		return last.Lifecycle == s3bridge.Failed && strings.Contains(last.TaskInfo, "SQL call waiting for this export ended")
+		return last.Lifecycle == s3bridge.Cancelled && strings.Contains(last.TaskInfo, "has ended")
 	})
 	if keys := h.keys("proc/killed"); len(keys) > 0 {
 		t.Errorf("the stopped export left %v", keys)

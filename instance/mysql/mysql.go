@@ -171,20 +171,24 @@ func stripComments(stmt string) string {
 // Schema is the name of the s3bridge database.
 func (in *Instance) Schema() string { return in.schema }
 
-// sessionAlive looks for a connection id in the process list. An agent
-// without the PROCESS privilege sees only its own account's connections,
-// so it can't tell that another account's session has gone: it counts the
-// session as alive rather than cancel a task whose caller is still there
-// (docs/agent.md asks for PROCESS).
+// sessionAlive reports whether a synchronous caller still waits: its
+// connection is in the process list and running a statement. A caller
+// waits inside its CALL, so a connection that is idle (Command Sleep) has
+// left it: KILL QUERY and max_statement_time end the CALL but keep the
+// connection. An agent without the PROCESS privilege sees only its own
+// account's connections, so it can't tell that another account's session
+// has gone: it counts a session it can't see as alive rather than cancel a
+// task whose caller is still there (docs/agent.md asks for PROCESS).
 func sessionAlive(ctx context.Context, db *sql.DB, session string) (bool, error) {
-	var found, process int
+	var found, running, process int
 	err := db.QueryRowContext(ctx, `SELECT
 		(SELECT count(*) FROM information_schema.processlist WHERE id = ?),
+		(SELECT count(*) FROM information_schema.processlist WHERE id = ? AND command NOT IN ('Sleep', 'Killed')),
 		(SELECT count(*) FROM information_schema.user_privileges WHERE privilege_type = 'PROCESS'
 			AND grantee = CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), ''''))`,
-		session).Scan(&found, &process)
+		session, session).Scan(&found, &running, &process)
 	if err != nil {
 		return false, err
 	}
-	return found > 0 || process == 0, nil
+	return running > 0 || (found == 0 && process == 0), nil
 }

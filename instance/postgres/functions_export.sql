@@ -81,46 +81,98 @@ END $$
 --;;
 -- Runs on the dblink connection: the task's state, its result's figures
 -- and error code, and a heartbeat at most once a second. (Dropped first:
--- releases before the result columns returned fewer columns.)
+-- releases before returned fewer columns.) abandoned is set when this
+-- poll has just cancelled the task because the agent running it died (its
+-- lease ran out) and no live agent serves the instance to take it over:
+-- the call would wait forever otherwise. It is _agent_missing's message,
+-- which the caller raises. The cancel is guarded on the lease being still
+-- expired, so an agent that took the task over meanwhile keeps it.
 DROP FUNCTION IF EXISTS {s}._export_poll(bigint)
 --;;
 CREATE FUNCTION {s}._export_poll(p_task_id bigint, OUT lifecycle text, OUT task_info text,
-	OUT rows_processed bigint, OUT files_processed bigint, OUT bytes_processed bigint, OUT error_code text)
+	OUT rows_processed bigint, OUT files_processed bigint, OUT bytes_processed bigint, OUT error_code text,
+	OUT abandoned text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_lease timestamptz;
 BEGIN
 	UPDATE {s}.export_waits w SET seen_at = clock_timestamp()
 	WHERE w.task_id = p_task_id AND w.seen_at < clock_timestamp() - interval '1 second';
-	SELECT t.lifecycle, t.task_info, t.rows_processed, t.files_processed, t.bytes_processed, t.error_code
-	INTO lifecycle, task_info, rows_processed, files_processed, bytes_processed, error_code
+	SELECT t.lifecycle, t.task_info, t.rows_processed, t.files_processed, t.bytes_processed, t.error_code, t.lease_until
+	INTO lifecycle, task_info, rows_processed, files_processed, bytes_processed, error_code, v_lease
 	FROM {s}.tasks t WHERE t.task_id = p_task_id;
+	IF lifecycle IN ('IN_PROGRESS', 'CANCEL_REQUESTED') AND v_lease < clock_timestamp() THEN
+		abandoned := {s}._agent_missing();
+		IF abandoned IS NOT NULL THEN
+			UPDATE {s}.tasks t SET lifecycle = 'CANCELLED', error_code = 'cancelled',
+				task_info = 'cancelled: the agent running it stopped, and ' || abandoned,
+				finished_at = clock_timestamp(), last_updated = clock_timestamp(), lease_until = NULL
+			WHERE t.task_id = p_task_id AND t.lifecycle IN ('IN_PROGRESS', 'CANCEL_REQUESTED') AND t.lease_until < clock_timestamp()
+			RETURNING t.lifecycle, t.task_info, t.error_code INTO lifecycle, task_info, error_code;
+			IF NOT FOUND THEN
+				abandoned := NULL; -- taken over meanwhile: the next poll sees it
+			END IF;
+		END IF;
+	END IF;
 	IF lifecycle IN ('SUCCESS', 'ERROR', 'CANCELLED') THEN
 		DELETE FROM {s}.export_waits w WHERE w.task_id = p_task_id;
 	END IF;
 END $$
 --;;
--- _agent_check fails at once, naming the fix, when no running agent has
--- recorded itself recently (agents beat every 2 s; 10 s without a beat is
--- gone; a stopped agent is gone at once and says when it stopped).
-CREATE OR REPLACE FUNCTION {s}._agent_check(p_call text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+-- _agent_missing is NULL when a running agent has recorded itself
+-- recently (agents beat every 2 s; 10 s without a beat is gone; a stopped
+-- agent is gone at once), else the error that says so, naming the fix and
+-- when an agent was last seen. _agent_check raises it.
+CREATE OR REPLACE FUNCTION {s}._agent_missing() RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	v_alive timestamptz := (SELECT max(last_seen) FROM {s}.agents WHERE stopped_at IS NULL);
 	v_last timestamptz := (SELECT max(last_seen) FROM {s}.agents);
 BEGIN
 	IF v_alive IS NULL OR v_alive < clock_timestamp() - interval '10 seconds' THEN
-		RAISE EXCEPTION 'no s3bridge agent is serving this instance (last seen %); start one with: s3bridge agent --db postgres://…/%',
-			coalesce(to_char(v_last AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'), 'never'), current_database()
+		RETURN format('no s3bridge agent is serving this instance (last seen %s); start one with: s3bridge agent --db postgres://…/%s',
+			coalesce(to_char(v_last AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'), 'never'), current_database());
+	END IF;
+	RETURN NULL;
+END $$
+--;;
+CREATE OR REPLACE FUNCTION {s}._agent_check(p_call text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_missing text := {s}._agent_missing();
+BEGIN
+	IF v_missing IS NOT NULL THEN
+		RAISE EXCEPTION '%', v_missing
 			USING ERRCODE = 'object_not_in_prerequisite_state', HINT = p_call || ' waits for an agent to run its task';
 	END IF;
 END $$
 --;;
--- _pickup_timeout is the instance's bound on the wait for an agent to
--- start a task (settings pickup_timeout_seconds, default 30).
+-- _pickup_timeout is the bound on the wait for an agent to start a task:
+-- the session's s3bridge.pickup_timeout when set (SET s3bridge.pickup_timeout
+-- = '5s'; an interval, a bare number being seconds), else the instance's
+-- (settings pickup_timeout_seconds, default 30 s). A value that is not a
+-- positive interval is refused rather than taken for the default.
 CREATE OR REPLACE FUNCTION {s}._pickup_timeout() RETURNS interval
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-	SELECT make_interval(secs => coalesce(nullif((value::jsonb->>'pickup_timeout_seconds'), '')::int, 30))
-	FROM {s}.settings WHERE name = 'settings'
-$$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_set text := nullif(trim(current_setting('s3bridge.pickup_timeout', true)), '');
+	v_pickup interval;
+BEGIN
+	IF v_set IS NULL THEN
+		RETURN make_interval(secs => coalesce((SELECT nullif(value::jsonb->>'pickup_timeout_seconds', '')::int
+			FROM {s}.settings WHERE name = 'settings'), 30));
+	END IF;
+	BEGIN
+		v_pickup := v_set::interval;
+	EXCEPTION WHEN data_exception THEN
+		v_pickup := NULL;
+	END;
+	IF v_pickup IS NULL OR v_pickup <= interval '0' THEN
+		RAISE EXCEPTION 's3bridge.pickup_timeout %: want a positive interval such as ''5s'' or ''2 min''', quote_literal(v_set)
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	RETURN v_pickup;
+END $$
 --;;
 -- Runs on the dblink connection: cancels a task no agent has started and
 -- returns 1, or 0 when an agent took it meanwhile.
@@ -132,9 +184,35 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 	SELECT count(*) FROM c
 $$
 --;;
+-- A client process that dies while its query_export_to_s3 waits leaves a
+-- closed socket that nothing reads: the backend would poll on, active, and
+-- the agent would find the caller's session alive and run the export to
+-- its end. client_connection_check_interval (PostgreSQL 14 and later, on
+-- Linux) has the server look at the socket every second while a query
+-- runs, and end the backend whose client is gone. It takes effect only
+-- from the start of a statement, never when set inside the call, so it is
+-- the database's default for its new sessions; a setting the database
+-- already has (an administrator's) is kept. Where it can't be set, attach
+-- still succeeds and says so.
+DO $$
+DECLARE
+	v_set boolean := EXISTS (SELECT 1 FROM pg_catalog.pg_db_role_setting s, pg_catalog.unnest(s.setconfig) c
+		WHERE s.setrole = 0 AND s.setdatabase = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
+		AND c LIKE 'client\_connection\_check\_interval=%');
+BEGIN
+	IF NOT v_set THEN
+		EXECUTE pg_catalog.format('ALTER DATABASE %I SET client_connection_check_interval = %L', pg_catalog.current_database(), '1s');
+	END IF;
+EXCEPTION WHEN undefined_object OR invalid_parameter_value OR insufficient_privilege THEN
+	RAISE WARNING 's3bridge: client_connection_check_interval not set for this database (%): a query_export_to_s3 whose client process dies runs its export to the end (ALTER DATABASE … SET client_connection_check_interval = ''1s'' on PostgreSQL 14 and later)', SQLERRM;
+END $$
+--;;
 -- Enqueues an export for p_caller and waits for it. Anyone allowed to call
 -- it may name only a role their session user belongs to: one they could
--- SET ROLE to anyway. A cancel or statement_timeout cancels the task.
+-- SET ROLE to anyway. A cancel or statement_timeout cancels the task; a
+-- client that goes away ends the backend (client_connection_check_interval,
+-- set for the database below), and the agent, finding the caller's session
+-- gone, cancels the task.
 CREATE OR REPLACE FUNCTION {s}._export_run(p_caller text, p_meta jsonb, p_arn text,
 	OUT rows_uploaded bigint, OUT files_uploaded bigint, OUT bytes_uploaded bigint)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -154,6 +232,7 @@ DECLARE
 		FROM pg_stat_activity WHERE pid = pg_backend_pid());
 	v_started timestamptz := clock_timestamp();
 	v_pickup interval := {s}._pickup_timeout();
+	v_abandoned text;
 BEGIN
 	PERFORM {s}._agent_check('query_export_to_s3');
 	IF v_dl IS NULL THEN
@@ -176,9 +255,16 @@ BEGIN
 		LOOP
 			PERFORM pg_sleep(0.02);
 			EXECUTE format('SELECT * FROM %I.dblink($1, $2) AS t(lifecycle text, task_info text, '
-					|| 'rows_processed bigint, files_processed bigint, bytes_processed bigint, error_code text)', v_dl)
-				INTO v_state, v_info, v_rows, v_files, v_bytes, v_code
+					|| 'rows_processed bigint, files_processed bigint, bytes_processed bigint, error_code text, abandoned text)', v_dl)
+				INTO v_state, v_info, v_rows, v_files, v_bytes, v_code, v_abandoned
 				USING v_conn, format('SELECT * FROM %s._export_poll(%s)', v_s, v_id);
+			-- Its agent died and none is left to take it over: the poll
+			-- cancelled it. The handler below disconnects.
+			IF v_abandoned IS NOT NULL THEN
+				RAISE EXCEPTION '%', v_abandoned USING ERRCODE = 'object_not_in_prerequisite_state',
+					DETAIL = format('export task %s is cancelled: the agent running it stopped, and no agent is left to take it over', v_id),
+					HINT = 'query_export_to_s3 waits for an agent to run its task';
+			END IF;
 			EXIT WHEN v_state IN ('SUCCESS', 'ERROR', 'CANCELLED');
 			-- Not picked up in time: cancel it (only if still CREATED: an
 			-- agent may take it this instant) and say so.
@@ -217,7 +303,7 @@ BEGIN
 		-- (upper case, where s3bridge's classes are lower case) is raised
 		-- again; anything else is external_routine_exception.
 		v_code := CASE
-			WHEN v_code = 'access_denied' THEN '42501'
+			WHEN v_code IN ('access_denied', 'credentials_expired') THEN '42501'
 			WHEN length(v_code) = 5 AND v_code = upper(v_code) THEN v_code
 			ELSE '38000' END;
 		RAISE EXCEPTION 'export task %: %', v_id, v_info USING ERRCODE = v_code;
@@ -259,7 +345,7 @@ $$
 --;;
 REVOKE EXECUTE ON FUNCTION {s}.create_s3_uri(text, text, text), {s}._dblink_schema(), {s}._loopback(),
 	{s}._conninfo_quote(text), {s}._export_enqueue(jsonb, text, text), {s}._export_poll(bigint),
-	{s}._agent_check(text), {s}._pickup_timeout(), {s}._cancel_unstarted(bigint, text),
+	{s}._agent_missing(), {s}._agent_check(text), {s}._pickup_timeout(), {s}._cancel_unstarted(bigint, text),
 	{s}._export_run(text, jsonb, text), {s}.query_export_to_s3(text, text, text, text, text),
 	{s}.query_export_to_s3(text, {s}._s3_uri_1, text)
 	FROM PUBLIC
