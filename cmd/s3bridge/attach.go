@@ -49,7 +49,7 @@ func (a *attachFlags) register(fs *flagSet) {
 	fs.StringVar(&set.Area, "area", "", "file area on the database host (RDS SQL Server's D:\\S3\\); it must exist, or pass --create-area")
 	fs.BoolVar(&a.createArea, "create-area", false, "create the --area directory (with --file-mode and --file-group) when it doesn't exist")
 	fs.Var(&a.dirs, "dir", "directory object NAME=PATH (repeatable); DATA_PUMP_DIR defaults to the area")
-	fs.IntVar(&set.MaxRunning, "max-running", s3bridge.DefaultMaxRunning, "tasks of each kind (transfer, load, export) in progress at once")
+	fs.IntVar(&set.MaxRunning, "max-running", s3bridge.DefaultMaxRunning, "tasks of each kind (transfer, load, import, export) in progress at once")
 	a.limits = kindLimitFlags(fs.FlagSet)
 	fs.IntVar(&set.MaxFiles, "max-files", s3bridge.DefaultMaxFiles, "files allowed in the file area")
 	fs.StringVar(&a.allowExt, "allow-ext", strings.Join(s3bridge.DefaultAllowedExtensions, ","), "extensions that may be downloaded into the area, comma-separated, or *")
