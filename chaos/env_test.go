@@ -7,9 +7,12 @@ import (
 	"encoding/hex"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,7 +45,18 @@ type env struct {
 	store  *s3store.Client
 }
 
-func newEnv(t *testing.T, versioned bool) *env {
+func newEnv(t *testing.T, versioned bool) *env { return newEnvWith(t, versioned, nil) }
+
+// newEnvLogged is newEnv with the product's S3 client logging its own
+// requests (clientLog).
+func newEnvLogged(t *testing.T, versioned bool) (*env, *clientLog) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 16
+	cl := &clientLog{next: tr}
+	return newEnvWith(t, versioned, &http.Client{Transport: cl}), cl
+}
+
+func newEnvWith(t *testing.T, versioned bool, hc *http.Client) *env {
 	t.Helper()
 	m := testenv.S3(t)
 	e := &env{t: t, m: m, admin: m.Admin(t), bucket: m.Bucket(t)}
@@ -56,7 +70,7 @@ func newEnv(t *testing.T, versioned bool) *env {
 	e.proxy = faultproxy.Start(t, m.Endpoint)
 	store, err := s3store.New(t.Context(), s3store.Config{
 		Endpoint: e.proxy.URL, Region: m.Region, AccessKeyID: m.AccessKey, SecretAccessKey: m.SecretKey,
-		PartSize: partSize, Concurrency: 4, RetryMaxAttempts: maxAttempts,
+		PartSize: partSize, Concurrency: 4, RetryMaxAttempts: maxAttempts, HTTPClient: hc,
 	}, nil)
 	must(t, err)
 	e.store = store
@@ -193,4 +207,65 @@ func tempFiles(dir string) []string {
 		return nil
 	})
 	return left
+}
+
+// clientLog is an HTTP transport that records each S3 request as the
+// product's client saw it: when it began, and when it was over for the
+// client (the round trip failed, or the response's body was read to its
+// end or closed). A request the client abandons ends here at once; the
+// proxy sees it end only once it has read what the socket still held.
+type clientLog struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	reqs []faultproxy.Request
+}
+
+func (c *clientLog) RoundTrip(r *http.Request) (*http.Response, error) {
+	op, bucket, key := faultproxy.Classify(r)
+	c.mu.Lock()
+	i := len(c.reqs)
+	c.reqs = append(c.reqs, faultproxy.Request{Op: op, Bucket: bucket, Key: key, Start: time.Now()})
+	c.mu.Unlock()
+	resp, err := c.next.RoundTrip(r)
+	if err != nil || resp.Body == nil {
+		c.end(i)
+		return resp, err
+	}
+	resp.Body = &endBody{ReadCloser: resp.Body, done: func() { c.end(i) }}
+	return resp, nil
+}
+
+func (c *clientLog) end(i int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.reqs[i].End.IsZero() {
+		c.reqs[i].End = time.Now()
+	}
+}
+
+// Requests returns a copy of the log.
+func (c *clientLog) Requests() []faultproxy.Request {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.reqs)
+}
+
+// endBody calls done once its reader ends or is closed.
+type endBody struct {
+	io.ReadCloser
+	once sync.Once
+	done func()
+}
+
+func (b *endBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil {
+		b.once.Do(b.done)
+	}
+	return n, err
+}
+
+func (b *endBody) Close() error {
+	b.once.Do(b.done)
+	return b.ReadCloser.Close()
 }
