@@ -30,8 +30,8 @@
 //	KindJSON         string, the JSON text as the source gave it
 //	KindEnum         string, the label
 //	KindText         string, the source's text form of any other type
-//	KindArray        []any of the element kind's values (nil elements are NULL),
-//	                 multi-dimensional arrays flattened in row-major order
+//	KindArray        []any of the element kind's values (nil elements are NULL); a
+//	                 multi-dimensional array is a KindArray of KindArray, []any of []any
 //
 // Dates and timestamps at ±infinity are TimeInfinity and TimeNegInfinity.
 package pipeline

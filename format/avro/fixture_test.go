@@ -37,6 +37,8 @@ func allTypes() *pipeline.TableSchema {
 		{Name: "tags", Type: pipeline.Type{Kind: pipeline.KindArray, Name: "_text", Elem: &pipeline.Type{Kind: pipeline.KindString, Name: "text"}}, Nullable: true},
 		c("Größe %", pipeline.KindString, "varchar"),
 		c("1st", pipeline.KindString, "bpchar"),
+		{Name: "grid", Type: pipeline.Type{Kind: pipeline.KindArray, Name: "_int4", Elem: &pipeline.Type{Kind: pipeline.KindArray, Name: "_int4",
+			Elem: &pipeline.Type{Kind: pipeline.KindInt32, Name: "int4"}}}, Nullable: true},
 	}}
 	return ts
 }
@@ -74,6 +76,7 @@ func allTypesChanges(ts *pipeline.TableSchema) []pipeline.Change {
 		time.Date(2024, 2, 29, 12, 14, 15, 654321000, time.UTC),
 		"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", `{"a": [1, 2, {"b": null}], "ü": "x"}`, "happy", "192.168.0.1/32",
 		[]any{int32(1), int32(-2), int32(3)}, []any{"x", "ÿ"}, "größe", "first",
+		[]any{[]any{int32(1), int32(2)}, []any{int32(3), nil}},
 	}
 	negative := pipeline.Row{
 		int64(-9223372036854775808), int32(0), int32(-1), rat("-12.34"), rat("-1"),
@@ -83,7 +86,7 @@ func allTypesChanges(ts *pipeline.TableSchema) []pipeline.Change {
 		time.Date(1900, 1, 1, 0, 0, 0, 1000, time.UTC),
 		time.Date(1969, 7, 20, 20, 17, 40, 999999000, time.UTC),
 		"00000000-0000-0000-0000-000000000000", `[]`, "sad", "",
-		[]any{}, []any{nil, "b", nil}, "", "",
+		[]any{}, []any{nil, "b", nil}, "", "", []any{},
 	}
 	updated := append(pipeline.Row(nil), typical...)
 	updated[3] = rat("-0.01")
@@ -113,15 +116,15 @@ const typicalJSON = `{"id": 1, "small": -32768, "i": 2147483647, "price": "12345
  "ts": 1709212455123456, "tstz": "2024-02-29T12:14:15.654321+00:00",
  "u": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "j": "{\"a\": [1, 2, {\"b\": null}], \"ü\": \"x\"}",
  "mood": "happy", "addr": "192.168.0.1/32", "ints": [1, -2, 3], "tags": ["x", "ÿ"],
- "Gr____e__": "größe", "_1st": "first"}`
+ "Gr____e__": "größe", "_1st": "first", "grid": [[1, 2], [3, null]]}`
 
 const nullRowJSON = `{"id": 2, "small": null, "i": null, "price": null, "big": null, "num": null, "f4": null,
  "f8": null, "ok": null, "s": null, "raw": null, "day": null, "tod": null, "ts": null, "tstz": null,
- "u": null, "j": null, "mood": null, "addr": null, "ints": null, "tags": null, "Gr____e__": null, "_1st": null}`
+ "u": null, "j": null, "mood": null, "addr": null, "ints": null, "tags": null, "Gr____e__": null, "_1st": null, "grid": null}`
 
 const keyRowJSON = `{"id": 1, "small": null, "i": null, "price": null, "big": null, "num": null, "f4": null,
  "f8": null, "ok": null, "s": null, "raw": null, "day": null, "tod": null, "ts": null, "tstz": null,
- "u": null, "j": null, "mood": null, "addr": null, "ints": null, "tags": null, "Gr____e__": null, "_1st": null}`
+ "u": null, "j": null, "mood": null, "addr": null, "ints": null, "tags": null, "Gr____e__": null, "_1st": null, "grid": null}`
 
 const wantJSON = `[
 {"op": "r", "before": null, "after": ` + typicalJSON + `,
@@ -131,7 +134,7 @@ const wantJSON = `[
  "big": "-1", "num": "NaN", "f4": "-Infinity", "f8": "NaN", "ok": false, "s": "", "raw": "hex:",
  "day": "1969-12-31", "tod": "00:00:00", "ts": -2208988799999999, "tstz": "1969-07-20T20:17:40.999999+00:00",
  "u": "00000000-0000-0000-0000-000000000000", "j": "[]", "mood": "sad", "addr": "", "ints": [],
- "tags": [null, "b", null], "Gr____e__": "", "_1st": ""},
+ "tags": [null, "b", null], "Gr____e__": "", "_1st": "", "grid": []},
  "source": {"lsn": 97500059904, "tx_id": 777, "commit_ts": "2026-11-29T10:00:00.123456+00:00", "database": "shop", "schema": "public", "table": "all types", "snapshot": false},
  "ts_ms": "2026-11-29T10:00:01.500000+00:00", "unchanged_toast_columns": []},
 {"op": "c", "before": null, "after": ` + nullRowJSON + `,
@@ -144,7 +147,7 @@ const wantJSON = `[
  "ts": 1709212455123456, "tstz": "2024-02-29T12:14:15.654321+00:00",
  "u": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "j": "{\"a\": [1, 2, {\"b\": null}], \"ü\": \"x\"}",
  "mood": "happy", "addr": "192.168.0.1/32", "ints": [1, -2, 3], "tags": ["x", "ÿ"],
- "Gr____e__": "größe", "_1st": "first"},
+ "Gr____e__": "größe", "_1st": "first", "grid": [[1, 2], [3, null]]},
  "source": {"lsn": 97500060160, "tx_id": 777, "commit_ts": "2026-11-29T10:00:00.123456+00:00", "database": "shop", "schema": "public", "table": "all types", "snapshot": false},
  "ts_ms": "2026-11-29T10:00:01.500000+00:00", "unchanged_toast_columns": ["s"]},
 {"op": "d", "before": ` + keyRowJSON + `, "after": null,

@@ -112,14 +112,16 @@ func avroType(t pipeline.Type) (any, error) {
 	case pipeline.KindNumeric, pipeline.KindString, pipeline.KindJSON, pipeline.KindEnum, pipeline.KindText:
 		return "string", nil
 	case pipeline.KindArray:
-		if t.Elem == nil || t.Elem.Kind == pipeline.KindArray {
-			return nil, fmt.Errorf("array type %s: element must be a non-array type", t.Name)
+		if t.Elem == nil {
+			return nil, fmt.Errorf("array type %s: no element type", t.Name)
 		}
 		items, err := avroType(*t.Elem)
 		if err != nil {
 			return nil, err
 		}
-		// Array elements can be NULL at the source.
+		// Array elements can be NULL at the source. A multi-dimensional
+		// array is an array of arrays, whose items are nullable at every
+		// level as a Parquet export's nested LIST elements are.
 		return obj{{"type", "array"}, {"items", []any{"null", items}}}, nil
 	}
 	return nil, fmt.Errorf("unknown kind %v", t.Kind)

@@ -216,7 +216,7 @@ func TestSchemaRejectsBadTypes(t *testing.T) {
 		{Kind: pipeline.KindDecimal, Precision: 0, Scale: 0},
 		{Kind: pipeline.KindDecimal, Precision: 5, Scale: -1},
 		{Kind: pipeline.KindArray},
-		{Kind: pipeline.KindArray, Elem: &pipeline.Type{Kind: pipeline.KindArray, Elem: &pipeline.Type{}}},
+		{Kind: pipeline.KindArray, Elem: &pipeline.Type{Kind: pipeline.KindArray}},
 	} {
 		ts := &pipeline.TableSchema{Columns: []pipeline.Column{{Name: "c", Type: typ}}}
 		if _, err := SchemaJSON(ts); err == nil {

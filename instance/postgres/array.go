@@ -1,9 +1,9 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"maps"
 
@@ -11,16 +11,20 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/s3bridge/s3bridge/instance/postgres/coltype"
 	"github.com/s3bridge/s3bridge/tuple"
 )
 
 // arrayType is what an export needs to know of an array column: its
-// element type, its number of dimensions and the element type's delimiter
-// in the text form (a comma for all but box).
+// element type (a domain's base type), its number of dimensions and the
+// element type's delimiter in the text form (a comma for all but box).
 type arrayType struct {
 	oid, elem uint32
-	depth     int
-	delim     byte
+	// typmod is an element domain's modifier for its base type (a
+	// domain over numeric(10,2)), nil when the element isn't a domain.
+	typmod *int32
+	depth  int
+	delim  byte
 }
 
 // binaryElems are the element types whose binary form pgDecoder reads:
@@ -35,8 +39,10 @@ var binaryElems = map[uint32]bool{
 // type doesn't say how many dimensions its values have, so a column read
 // from a table takes the dimensions it was declared with (int[][] is 2,
 // as pg_attribute.attndims has it) and any other one (an expression, a
-// view's column) is 1. The catalog is asked only when a column's type may
-// be an array: one pgx doesn't know (enums, user types) or an array type.
+// view's column) is 1. Elements of a domain type are typed as its base
+// type, as PostgreSQL describes a domain column and as pipelines type
+// them. The catalog is asked only when a column's type may be an array:
+// one pgx doesn't know (enums, user types) or an array type.
 func arrayTypes(ctx context.Context, conn *pgx.Conn, fields []pgconn.FieldDescription) (map[int]arrayType, error) {
 	var typs, rels []uint32
 	var atts []int16
@@ -54,11 +60,16 @@ func arrayTypes(ctx context.Context, conn *pgx.Conn, fields []pgconn.FieldDescri
 		return nil, nil
 	}
 	// Names qualified: the caller's search_path applies.
-	rows, err := conn.Query(ctx, `SELECT f.i, t.typelem, e.typdelim::pg_catalog.text, coalesce(a.attndims, 0)::pg_catalog.int4
+	rows, err := conn.Query(ctx, `SELECT f.i, b.oid, b.typmod, e.typdelim::pg_catalog.text, coalesce(a.attndims, 0)::pg_catalog.int4
 		FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.oid[]), pg_catalog.unnest($2::pg_catalog.oid[]),
 			pg_catalog.unnest($3::pg_catalog.int2[])) WITH ORDINALITY AS f(typ, rel, att, i)
 		JOIN pg_catalog.pg_type t ON t.oid = f.typ AND t.typcategory = 'A' AND t.typelem <> 0 AND t.typlen = -1
 		JOIN pg_catalog.pg_type e ON e.oid = t.typelem
+		CROSS JOIN LATERAL (WITH RECURSIVE d(oid, typmod, n) AS (
+				SELECT e.oid, -1, 0
+				UNION ALL SELECT bt.typbasetype, bt.typtypmod, d.n + 1
+				FROM d JOIN pg_catalog.pg_type bt ON bt.oid = d.oid AND bt.typtype = 'd' WHERE d.n < 8)
+			SELECT d.oid, CASE WHEN d.n > 0 THEN d.typmod END AS typmod FROM d ORDER BY d.n DESC LIMIT 1) AS b
 		LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = f.rel AND a.attnum = f.att AND f.att > 0`, typs, rels, atts)
 	if err != nil {
 		return nil, fmt.Errorf("look up the result's array types: %w", err)
@@ -67,15 +78,18 @@ func arrayTypes(ctx context.Context, conn *pgx.Conn, fields []pgconn.FieldDescri
 	var i int
 	var a arrayType
 	var delim string
-	_, err = pgx.ForEachRow(rows, []any{&i, &a.elem, &delim, &a.depth}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&i, &a.elem, &a.typmod, &delim, &a.depth}, func() error {
 		if i--; i < 0 || i >= len(fields) { // ORDINALITY counts from 1
 			return fmt.Errorf("column %d of %d", i+1, len(fields))
 		}
-		a.oid, a.depth, a.delim = fields[i].DataTypeOID, max(a.depth, 1), ','
+		a.oid, a.delim = fields[i].DataTypeOID, ','
+		// The dimensions an export writes are coltype's decision.
+		a.depth = coltype.Of(coltype.Source{OID: a.elem, Array: true, Dims: a.depth}).Dims
 		if len(delim) == 1 {
 			a.delim = delim[0]
 		}
 		arrays[i] = a
+		a.typmod = nil // a fresh one for the next row
 		return nil
 	})
 	if err != nil {
@@ -104,15 +118,19 @@ func resultFormats(arrays map[int]arrayType) pgx.QueryResultFormatsByOID {
 // a column of the element type would be (the array's type modifier is
 // theirs: numeric(10,2)[]), nested depth times.
 func (a arrayType) column(f pgconn.FieldDescription) tuple.Column {
-	elem := pgColumn(pgconn.FieldDescription{DataTypeOID: a.elem, TypeModifier: f.TypeModifier})
-	return tuple.ListOf(f.Name, elem, a.depth)
+	typmod := f.TypeModifier
+	if a.typmod != nil {
+		typmod = *a.typmod
+	}
+	return columnOf(f.Name, coltype.Of(coltype.Source{OID: a.elem, Typmod: typmod, Array: true, Dims: a.depth}))
 }
 
 // decoder reads an array field's values as lists, from the binary form
 // the field was asked in when its elements have one pgDecoder reads, else
 // from the text form.
 func (a arrayType) decoder(f pgconn.FieldDescription) func([]byte) (tuple.Value, error) {
-	d := &arrayDecoder{depth: a.depth, delim: a.delim, levels: make([][]tuple.Value, a.depth)}
+	d := &arrayDecoder{depth: a.depth, levels: make([][]tuple.Value, a.depth),
+		parser: coltype.ArrayParser{Depth: a.depth, Delim: a.delim}}
 	if f.Format == pgx.BinaryFormatCode {
 		d.elem = pgDecoder(pgconn.FieldDescription{DataTypeOID: a.elem, Format: pgx.BinaryFormatCode})
 		return d.binary
@@ -124,11 +142,10 @@ func (a arrayType) decoder(f pgconn.FieldDescription) func([]byte) (tuple.Value,
 // are reused from row to row, as tuple.Rows allows: levels[0] holds the
 // elements, levels[k] the lists k levels up.
 type arrayDecoder struct {
-	depth   int
-	delim   byte
-	elem    func([]byte) (tuple.Value, error)
-	levels  [][]tuple.Value
-	unquote []byte // the text form's quoted elements, unescaped
+	depth  int
+	elem   func([]byte) (tuple.Value, error)
+	levels [][]tuple.Value
+	parser coltype.ArrayParser // the text form's
 }
 
 // errDims is a value with other dimensions than its column's: PostgreSQL
@@ -197,120 +214,12 @@ func (d *arrayDecoder) binary(b []byte) (tuple.Value, error) {
 	return tuple.ListValue(elems), nil
 }
 
-// text parses array_out's form: {a,"b c",NULL}, {{1,2},{3,4}} for two
-// dimensions, after [lo:hi]= when a lower bound isn't 1. Elements are
-// double-quoted, with backslash escapes, when they hold anything of the
-// syntax;
-// an unquoted NULL is NULL. Elements stay in their text form.
+// text parses array_out's form; elements stay in their text form.
 func (d *arrayDecoder) text(b []byte) (tuple.Value, error) {
-	if len(b) > 0 && b[0] == '[' {
-		if i := bytes.IndexByte(b, '='); i >= 0 {
-			b = b[i+1:]
-		}
+	v, err := d.parser.Parse(b)
+	var de *coltype.DimsError
+	if errors.As(err, &de) {
+		return tuple.Value{}, fmt.Errorf("array %.40q: %w", b, d.errDims(de.Got))
 	}
-	d.unquote = d.unquote[:0]
-	for k := range d.levels {
-		d.levels[k] = d.levels[k][:0]
-	}
-	p := arrayParser{d: d, s: b}
-	v, err := p.list(0)
-	if err == nil && p.i != len(p.s) {
-		err = fmt.Errorf("text after the array's closing brace")
-	}
-	if err != nil {
-		return tuple.Value{}, fmt.Errorf("array %.40q: %w", b, err)
-	}
-	return v, nil
-}
-
-type arrayParser struct {
-	d *arrayDecoder
-	s []byte
-	i int
-}
-
-// list parses a brace-enclosed list at nesting level (0 for the array
-// itself). Its elements go to the end of levels[depth-1-level], where the
-// lists of the level below have been appended as they were parsed.
-func (p *arrayParser) list(level int) (tuple.Value, error) {
-	if p.i >= len(p.s) || p.s[p.i] != '{' {
-		return tuple.Value{}, fmt.Errorf("no { at offset %d", p.i)
-	}
-	p.i++
-	if p.i < len(p.s) && p.s[p.i] == '}' {
-		p.i++
-		if level > 0 {
-			return tuple.Value{}, fmt.Errorf("an empty list inside an array")
-		}
-		return tuple.ListValue(nil), nil
-	}
-	d := p.d
-	k := d.depth - 1 - level
-	if k < 0 {
-		return tuple.Value{}, d.errDims(level + 1)
-	}
-	// The list's elements are appended to levels[k] together: the lists
-	// inside them are built in the levels below.
-	start := len(d.levels[k])
-	for {
-		var v tuple.Value
-		var err error
-		switch {
-		case p.i < len(p.s) && p.s[p.i] == '{':
-			v, err = p.list(level + 1)
-		case k > 0:
-			return tuple.Value{}, d.errDims(level + 1)
-		default:
-			v, err = p.scalar()
-		}
-		if err != nil {
-			return tuple.Value{}, err
-		}
-		d.levels[k] = append(d.levels[k], v)
-		if p.i >= len(p.s) {
-			return tuple.Value{}, fmt.Errorf("no closing }")
-		}
-		c := p.s[p.i]
-		p.i++
-		if c == '}' {
-			break
-		}
-		if c != d.delim {
-			return tuple.Value{}, fmt.Errorf("%q at offset %d", c, p.i-1)
-		}
-	}
-	return tuple.ListValue(d.levels[k][start:len(d.levels[k]):len(d.levels[k])]), nil
-}
-
-// scalar parses one element: "quoted" with backslash escapes, or bare up
-// to the delimiter or closing brace.
-func (p *arrayParser) scalar() (tuple.Value, error) {
-	if p.i < len(p.s) && p.s[p.i] == '"' {
-		start := len(p.d.unquote)
-		for p.i++; p.i < len(p.s); p.i++ {
-			c := p.s[p.i]
-			switch {
-			case c == '\\' && p.i+1 < len(p.s):
-				p.i++
-				c = p.s[p.i]
-			case c == '"':
-				p.i++
-				return tuple.TextValue(p.d.unquote[start:len(p.d.unquote):len(p.d.unquote)]), nil
-			}
-			p.d.unquote = append(p.d.unquote, c)
-		}
-		return tuple.Value{}, fmt.Errorf("no closing quote")
-	}
-	start := p.i
-	for p.i < len(p.s) && p.s[p.i] != p.d.delim && p.s[p.i] != '}' {
-		p.i++
-	}
-	tok := p.s[start:p.i]
-	if len(tok) == 0 {
-		return tuple.Value{}, fmt.Errorf("an empty element at offset %d", start)
-	}
-	if bytes.EqualFold(tok, []byte("NULL")) {
-		return tuple.NullValue(), nil
-	}
-	return tuple.TextValue(tok), nil
+	return v, err
 }

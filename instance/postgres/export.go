@@ -6,8 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/s3bridge/s3bridge/instance/bulk"
-	"github.com/s3bridge/s3bridge/tuple"
 	"io"
 	"math"
 	"time"
@@ -16,6 +14,9 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/s3bridge/s3bridge"
+	"github.com/s3bridge/s3bridge/instance/bulk"
+	"github.com/s3bridge/s3bridge/instance/postgres/coltype"
+	"github.com/s3bridge/s3bridge/tuple"
 )
 
 var (
@@ -116,27 +117,27 @@ var binaryOIDs = pgx.QueryResultFormatsByOID{
 	dateOID: 1, timestampOID: 1, timestamptzOID: 1, timeOID: 1, uuidOID: 1,
 }
 
+// The OIDs pgDecoder reads in binary.
 const (
-	boolOID        = 16
-	byteaOID       = 17
-	nameOID        = 19
-	int8OID        = 20
-	int2OID        = 21
-	int4OID        = 23
-	textOID        = 25
-	oidOID         = 26
-	jsonOID        = 114
-	float4OID      = 700
-	float8OID      = 701
-	bpcharOID      = 1042
-	varcharOID     = 1043
-	dateOID        = 1082
-	timeOID        = 1083
-	timestampOID   = 1114
-	timestamptzOID = 1184
-	numericOID     = 1700
-	uuidOID        = 2950
-	jsonbOID       = 3802
+	boolOID        = coltype.BoolOID
+	byteaOID       = coltype.ByteaOID
+	nameOID        = coltype.NameOID
+	int8OID        = coltype.Int8OID
+	int2OID        = coltype.Int2OID
+	int4OID        = coltype.Int4OID
+	textOID        = coltype.TextOID
+	oidOID         = coltype.OIDOID
+	jsonOID        = coltype.JSONOID
+	float4OID      = coltype.Float4OID
+	float8OID      = coltype.Float8OID
+	bpcharOID      = coltype.BPCharOID
+	varcharOID     = coltype.VarcharOID
+	dateOID        = coltype.DateOID
+	timeOID        = coltype.TimeOID
+	timestampOID   = coltype.TimestampOID
+	timestamptzOID = coltype.TimestampTZOID
+	uuidOID        = coltype.UUIDOID
+	jsonbOID       = coltype.JSONBOID
 )
 
 // Query implements bulk.Source. With q.Text every column comes in
@@ -207,47 +208,34 @@ func (r *pgRows) Next(row []tuple.Value) error {
 }
 
 // pgColumn maps a result column's type OID (and modifier) to an export
-// type; types without a mapping are text.
+// type, as coltype decides it. PostgreSQL describes a domain by its base
+// type; an array field is mapped by arrayType.column instead.
 func pgColumn(f pgconn.FieldDescription) tuple.Column {
-	c := tuple.Column{Name: f.Name}
-	switch f.DataTypeOID {
-	case boolOID:
-		c.Type = tuple.TypeBool
-	case byteaOID:
-		c.Type = tuple.TypeBytes
-	case int2OID:
-		c.Type = tuple.TypeInt16
-	case int4OID:
-		c.Type = tuple.TypeInt32
-	case int8OID, oidOID:
-		c.Type = tuple.TypeInt64
-	case float4OID:
-		c.Type = tuple.TypeFloat32
-	case float8OID:
-		c.Type = tuple.TypeFloat64
-	case numericOID:
-		c.Type = tuple.TypeDecimal
-		// typmod is ((precision << 16) | scale) + 4; -1 means unconstrained.
-		if m := f.TypeModifier - 4; f.TypeModifier >= 4 && int16(m&0xffff) >= 0 {
-			c.Precision, c.Scale = int((m>>16)&0xffff), int(m&0xffff)
-		}
-	case dateOID:
-		c.Type = tuple.TypeDate
-	case timestampOID, timestamptzOID:
-		c.Type = tuple.TypeTimestamp
-		if f.DataTypeOID == timestamptzOID {
-			c.Type = tuple.TypeTimestampTZ
-		}
-		c.Scale = -1
-		if f.TypeModifier >= 0 {
-			c.Scale = int(f.TypeModifier)
-		}
-	case jsonOID, jsonbOID:
-		c.Type = tuple.TypeJSON
-	case timeOID:
-		c.Type = tuple.TypeTime
-	case uuidOID:
-		c.Type = tuple.TypeUUID
+	return columnOf(f.Name, coltype.Of(coltype.Source{OID: f.DataTypeOID, Typmod: f.TypeModifier}))
+}
+
+// tupleTypes spell coltype's logical types as export types. The kinds
+// that stay text (text itself, enums, the other types) are text, and
+// numeric without a precision is a decimal without one, which Parquet
+// writes as text unless --numeric-as gives it a type.
+var tupleTypes = [...]tuple.Type{
+	coltype.Text: tuple.TypeText, coltype.String: tuple.TypeText, coltype.Enum: tuple.TypeText,
+	coltype.Numeric: tuple.TypeDecimal, coltype.Int16: tuple.TypeInt16, coltype.Int32: tuple.TypeInt32,
+	coltype.Int64: tuple.TypeInt64, coltype.Float32: tuple.TypeFloat32, coltype.Float64: tuple.TypeFloat64,
+	coltype.Bool: tuple.TypeBool, coltype.Bytes: tuple.TypeBytes, coltype.Date: tuple.TypeDate,
+	coltype.Time: tuple.TypeTime, coltype.Timestamp: tuple.TypeTimestamp, coltype.TimestampTZ: tuple.TypeTimestampTZ,
+	coltype.UUID: tuple.TypeUUID, coltype.JSON: tuple.TypeJSON, coltype.Decimal: tuple.TypeDecimal,
+}
+
+// columnOf is the export column named name of logical type t.
+func columnOf(name string, t coltype.Type) tuple.Column {
+	c := tuple.Column{Name: name, Type: tupleTypes[t.Kind]}
+	switch t.Kind {
+	case coltype.Decimal, coltype.Timestamp, coltype.TimestampTZ:
+		c.Precision, c.Scale = t.Precision, t.Scale
+	}
+	if t.Dims > 0 {
+		return tuple.ListOf(name, c, t.Dims)
 	}
 	return c
 }

@@ -62,7 +62,7 @@ func TestPostgresToAvroReadByPython(t *testing.T) {
 		"tod": "13:14:15.123456", "ts": -2208988799999999.0, "tstz": "1969-07-20T20:17:40.999999+00:00",
 		"u": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "j": `{"a": [1, 2]}`, "jb": `{"a": [1, 2], "ü": null}`,
 		"m": "happy", "addr": "192.168.0.1", "ints": []any{1.0, nil, -3.0}, "tags": []any{"x,y", `q"uote`, nil, "NULL"},
-		"prices": []any{"-0.5", nil}, "moods": []any{"sad", "happy"}, "p": 7.0, "grid": []any{1.0, 2.0, 3.0, 4.0},
+		"prices": []any{"-0.5", nil}, "moods": []any{"sad", "happy"}, "p": 7.0, "grid": []any{[]any{1.0, 2.0}, []any{3.0, 4.0}},
 	}
 	for k, v := range want {
 		if !reflect.DeepEqual(rec.After[k], v) {

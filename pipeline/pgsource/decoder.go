@@ -33,7 +33,7 @@ type decoder struct {
 }
 
 func newDecoder(database string, types *typeResolver, known []pipeline.TableSchema) *decoder {
-	d := &decoder{database: database, types: types, values: newValueDecoder(),
+	d := &decoder{database: database, types: types, values: newValueDecoder(types.delims),
 		relations: map[uint32]*relation{}, latest: map[string]*pipeline.TableSchema{}}
 	for i := range known {
 		k := known[i]
@@ -107,8 +107,13 @@ func (d *decoder) decodeTruncate(m *pglogrepl.TruncateMessage) ([]pipeline.Event
 
 func (d *decoder) relation(ctx context.Context, m *pglogrepl.RelationMessage) error {
 	cur := pipeline.TableSchema{Database: d.database, Schema: m.Namespace, Table: m.RelationName}
+	// pgoutput doesn't send an array column's declared dimensions.
+	dims, err := d.types.dims(ctx, m.RelationID)
+	if err != nil {
+		return fmt.Errorf("relation %s.%s: %w", m.Namespace, m.RelationName, err)
+	}
 	for _, c := range m.Columns {
-		t, err := d.types.resolve(ctx, c.DataType, c.TypeModifier)
+		t, err := d.types.resolve(ctx, c.DataType, c.TypeModifier, dims[c.Name])
 		if err != nil {
 			return fmt.Errorf("relation %s.%s column %s: %w", m.Namespace, m.RelationName, c.Name, err)
 		}

@@ -45,8 +45,9 @@ func (s *Source) OpenSnapshot(ctx context.Context, slot *Slot) (*Snapshot, error
 		conn.Close(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("import snapshot %s of slot %s: %w", slot.SnapshotName, slot.Name, err)
 	}
-	sn := &Snapshot{src: s, conn: conn, lsn: slot.ConsistentPoint, values: newValueDecoder()}
-	sn.types = &typeResolver{conn: func(context.Context) (*pgconn.PgConn, error) { return conn, nil }, cache: map[uint32]catalogType{}}
+	sn := &Snapshot{src: s, conn: conn, lsn: slot.ConsistentPoint}
+	sn.types = newTypeResolver(func(context.Context) (*pgconn.PgConn, error) { return conn, nil })
+	sn.values = newValueDecoder(sn.types.delims)
 	return sn, nil
 }
 
@@ -76,7 +77,7 @@ func (sn *Snapshot) Tables(ctx context.Context) ([]Table, error) {
 func (sn *Snapshot) Schema(ctx context.Context, t Table) (pipeline.TableSchema, error) {
 	ts := pipeline.TableSchema{Database: sn.src.cfg.Database, Schema: t.Schema, Table: t.Name}
 	name := pgx.Identifier{t.Schema, t.Name}.Sanitize()
-	res := sn.conn.ExecParams(ctx, `SELECT a.attname, a.atttypid, a.atttypmod,
+	res := sn.conn.ExecParams(ctx, `SELECT a.attname, a.atttypid, a.atttypmod, a.attndims,
 			c.relreplident = 'f' OR EXISTS (SELECT 1 FROM pg_catalog.pg_index i
 				WHERE i.indrelid = c.oid AND a.attnum = ANY (i.indkey)
 				AND ((c.relreplident = 'd' AND i.indisprimary) OR (c.relreplident = 'i' AND i.indisreplident)))
@@ -92,11 +93,12 @@ func (sn *Snapshot) Schema(ctx context.Context, t Table) (pipeline.TableSchema, 
 	for _, r := range res.Rows {
 		oid, _ := strconv.ParseUint(string(r[1]), 10, 32)
 		typmod, _ := strconv.ParseInt(string(r[2]), 10, 32)
-		typ, err := sn.types.resolve(ctx, uint32(oid), int32(typmod))
+		dims, _ := strconv.Atoi(string(r[3]))
+		typ, err := sn.types.resolve(ctx, uint32(oid), int32(typmod), dims)
 		if err != nil {
 			return ts, fmt.Errorf("table %s column %s: %w", name, r[0], err)
 		}
-		ts.Columns = append(ts.Columns, pipeline.Column{Name: string(r[0]), Type: typ, Nullable: true, Key: string(r[3]) == "t"})
+		ts.Columns = append(ts.Columns, pipeline.Column{Name: string(r[0]), Type: typ, Nullable: true, Key: string(r[4]) == "t"})
 	}
 	return ts, nil
 }

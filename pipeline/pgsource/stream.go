@@ -107,7 +107,7 @@ func (s *Source) Stream(ctx context.Context, opts StreamOptions) (*Stream, error
 		str.interval = 10 * time.Second
 	}
 	str.durable.Store(uint64(start))
-	types := &typeResolver{conn: func(context.Context) (*pgconn.PgConn, error) { return catalog, nil }, cache: map[uint32]catalogType{}}
+	types := newTypeResolver(func(context.Context) (*pgconn.PgConn, error) { return catalog, nil })
 	str.dec = newDecoder(s.cfg.Database, types, opts.Known)
 	str.dec.onSchema = opts.OnSchema
 	return str, nil

@@ -29,7 +29,7 @@ func allTypesRow1() []any {
 		"time:1900-01-01T00:00:00.000001Z", "time:1969-07-20T20:17:40.999999Z",
 		"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", `{"a": [1, 2]}`, `{"a": [1, 2], "ü": null}`, "happy", "192.168.0.1",
 		[]any{int32(1), nil, int32(-3)}, []any{"x,y", `q"uote`, nil, "NULL"}, []any{"rat:-1/2", nil},
-		[]any{"sad", "happy"}, int32(7), []any{int32(1), int32(2), int32(3), int32(4)}}
+		[]any{"sad", "happy"}, int32(7), []any{[]any{int32(1), int32(2)}, []any{int32(3), int32(4)}}}
 }
 
 const allTypesInsert = `INSERT INTO "All Types" VALUES
@@ -80,7 +80,7 @@ func TestStreamDecodesEveryOp(t *testing.T) {
 		{"f8", "float64"}, {"ok", "bool"}, {"t", "string"}, {"vc", "string"}, {"ch", "string"}, {"raw", "bytes"},
 		{"day", "date"}, {"tod", "time"}, {"ts", "timestamp"}, {"tstz", "timestamptz"}, {"u", "uuid"}, {"j", "json"},
 		{"jb", "json"}, {"m", "enum"}, {"addr", "text"}, {"ints", "array<int32>"}, {"tags", "array<string>"},
-		{"prices", "array<decimal(5,1)>"}, {"moods", "array<enum>"}, {"p", "int32"}, {"grid", "array<int32>"}}
+		{"prices", "array<decimal(5,1)>"}, {"moods", "array<enum>"}, {"p", "int32"}, {"grid", "array<array<int32>>"}}
 	if len(ts.Columns) != len(wantCols) || ts.Table != "All Types" || ts.Schema != "public" || ts.Database != e.src.Database() {
 		t.Fatalf("schema %+v", ts)
 	}

@@ -8,7 +8,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/s3bridge/s3bridge/instance/postgres/coltype"
 	"github.com/s3bridge/s3bridge/pipeline"
+	"github.com/s3bridge/s3bridge/tuple"
 )
 
 // valueDecoder turns pgoutput's text-format column values into the domain's
@@ -17,9 +19,14 @@ import (
 // (see replicationConfig), so the text forms are the ones parsed here.
 type valueDecoder struct {
 	m *pgtype.Map
+	// delims are the array element delimiters other than a comma, by
+	// element type name (typeResolver.delims).
+	delims map[string]byte
 }
 
-func newValueDecoder() *valueDecoder { return &valueDecoder{m: pgtype.NewMap()} }
+func newValueDecoder(delims map[string]byte) *valueDecoder {
+	return &valueDecoder{m: pgtype.NewMap(), delims: delims}
+}
 
 func (d *valueDecoder) decode(t pipeline.Type, text []byte) (any, error) {
 	if t.Kind == pipeline.KindArray {
@@ -28,26 +35,71 @@ func (d *valueDecoder) decode(t pipeline.Type, text []byte) (any, error) {
 	return d.decodeScalar(t, text)
 }
 
-// decodeArray splits an array literal (the syntax is the same whatever the
-// element type, so it is parsed as text[]) and decodes each element.
-// Multi-dimensional arrays are flattened in row-major order.
+// decodeArray parses an array literal (coltype's parser, the one exports
+// use) and decodes each element: a list per dimension, NULL elements nil.
+//
+// A column's depth is the dimensions it was declared with, which
+// PostgreSQL doesn't enforce. A value with more has its outer dimensions
+// merged, in row-major order ({{1,2},{3,4}} in an int[] column is
+// [1,2,3,4]); one with fewer is wrapped in lists of one ({1,2} in an
+// int[][] column is [[1,2]]). An export fails on such a value instead, but
+// a stream can't skip a change.
 func (d *valueDecoder) decodeArray(t pipeline.Type, text []byte) (any, error) {
-	var flat pgtype.FlatArray[*string]
-	if err := d.m.Scan(pgtype.TextArrayOID, pgtype.TextFormatCode, text, &flat); err != nil {
-		return nil, fmt.Errorf("parse array %.60q: %w", text, err)
+	leaf, depth := t, 0
+	for leaf.Kind == pipeline.KindArray && leaf.Elem != nil {
+		leaf, depth = *leaf.Elem, depth+1
 	}
-	out := make([]any, len(flat))
-	for i, e := range flat {
-		if e == nil {
-			continue
-		}
-		v, err := d.decodeScalar(*t.Elem, []byte(*e))
-		if err != nil {
-			return nil, fmt.Errorf("element %d: %w", i, err)
-		}
-		out[i] = v
+	p := coltype.ArrayParser{Depth: coltype.TextDims(text), Delim: ','}
+	if c, ok := d.delims[leaf.Name]; ok {
+		p.Delim = c
+	}
+	v, err := p.Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	out, err := d.list(leaf, v)
+	if err != nil {
+		return nil, err
+	}
+	for n := p.Depth; n > depth; n-- {
+		out = merge(out)
+	}
+	for n := max(p.Depth, 1); n < depth && len(out) > 0; n++ {
+		out = []any{out}
 	}
 	return out, nil
+}
+
+// list decodes a parsed list's elements, lists of lists included.
+func (d *valueDecoder) list(leaf pipeline.Type, v tuple.Value) ([]any, error) {
+	out := make([]any, len(v.List))
+	for i, e := range v.List {
+		var err error
+		switch e.Kind {
+		case tuple.Null:
+			continue
+		case tuple.List:
+			out[i], err = d.list(leaf, e)
+		default:
+			out[i], err = d.decodeScalar(leaf, e.Bytes)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("element %d: %w", i+1, err)
+		}
+	}
+	return out, nil
+}
+
+// merge concatenates the lists that are a list's elements.
+func merge(lists []any) []any {
+	var out []any
+	for _, l := range lists {
+		out = append(out, l.([]any)...)
+	}
+	if out == nil {
+		out = []any{}
+	}
+	return out
 }
 
 func (d *valueDecoder) decodeScalar(t pipeline.Type, text []byte) (any, error) {

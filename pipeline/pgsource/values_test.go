@@ -9,33 +9,15 @@ import (
 	"github.com/s3bridge/s3bridge/pipeline"
 )
 
-func TestNumericType(t *testing.T) {
-	tm := func(p, s int) int32 { return int32(p<<16|(s&0x7ff)) + 4 }
-	tests := []struct {
-		typmod int32
-		want   string
-	}{
-		{-1, "numeric"},
-		{tm(10, 2), "decimal(10,2)"},
-		{tm(38, 0), "decimal(38,0)"},
-		{tm(1000, 1000), "decimal(1000,1000)"},
-		{tm(5, -2), "numeric"}, // PostgreSQL 15 negative scale: no Avro decimal
-	}
-	for _, tt := range tests {
-		if got := numericType(tt.typmod); got.String() != tt.want {
-			t.Errorf("numericType(%d) = %s (%s), want %s", tt.typmod, got, got.Name, tt.want)
-		}
-	}
-}
-
 // TestDecodeText feeds the text forms pgoutput writes (with the session
 // settings connectReplication fixes) through the value decoder.
 func TestDecodeText(t *testing.T) {
-	d := newValueDecoder()
+	d := newValueDecoder(map[string]byte{"box": ';'})
 	typ := func(k pipeline.Kind) pipeline.Type { return pipeline.Type{Kind: k} }
 	arr := func(k pipeline.Kind) pipeline.Type {
 		return pipeline.Type{Kind: pipeline.KindArray, Elem: &pipeline.Type{Kind: k}}
 	}
+	nested := func(t pipeline.Type) pipeline.Type { return pipeline.Type{Kind: pipeline.KindArray, Elem: &t} }
 	tests := []struct {
 		typ  pipeline.Type
 		in   string
@@ -56,6 +38,16 @@ func TestDecodeText(t *testing.T) {
 		{arr(pipeline.KindBytes), `{"\\x01",NULL}`, []any{[]byte{1}, nil}},
 		{arr(pipeline.KindString), `{"a\"b","",NULL,"NULL"}`, []any{`a"b`, "", nil, "NULL"}},
 		{arr(pipeline.KindInt64), `[0:1]={7,8}`, []any{int64(7), int64(8)}},
+		{pipeline.Type{Kind: pipeline.KindArray, Elem: &pipeline.Type{Kind: pipeline.KindText, Name: "box"}},
+			`{(1,2),(0,0);NULL}`, []any{"(1,2),(0,0)", nil}},
+		// Multi-dimensional arrays nest; a value with other dimensions
+		// than its column's is merged or wrapped to fit.
+		{nested(arr(pipeline.KindInt32)), `{{1,2},{3,NULL}}`, []any{[]any{int32(1), int32(2)}, []any{int32(3), nil}}},
+		{nested(arr(pipeline.KindInt32)), `{}`, []any{}},
+		{nested(nested(arr(pipeline.KindString))), `{{{a}},{{"b c"}}}`, []any{[]any{[]any{"a"}}, []any{[]any{"b c"}}}},
+		{arr(pipeline.KindInt32), `{{1,2},{3,4}}`, []any{int32(1), int32(2), int32(3), int32(4)}},
+		{nested(arr(pipeline.KindInt32)), `{{{1},{2}},{{3},{4}}}`, []any{[]any{int32(1)}, []any{int32(2)}, []any{int32(3)}, []any{int32(4)}}},
+		{nested(arr(pipeline.KindInt32)), `{1,NULL}`, []any{[]any{int32(1), nil}}},
 	}
 	for _, tt := range tests {
 		got, err := d.decode(tt.typ, []byte(tt.in))
@@ -86,7 +78,8 @@ func TestDecodeText(t *testing.T) {
 	for _, bad := range []struct {
 		typ pipeline.Type
 		in  string
-	}{{typ(pipeline.KindDecimal), "NaN"}, {typ(pipeline.KindInt32), "2147483648"}, {typ(pipeline.KindBool), "x"}} {
+	}{{typ(pipeline.KindDecimal), "NaN"}, {typ(pipeline.KindInt32), "2147483648"}, {typ(pipeline.KindBool), "x"},
+		{arr(pipeline.KindInt32), "{1,x}"}, {arr(pipeline.KindInt32), "{1,2"}, {nested(arr(pipeline.KindInt32)), "{{1},2}"}} {
 		if _, err := d.decode(bad.typ, []byte(bad.in)); err == nil {
 			t.Errorf("decode %s %q succeeded", bad.typ, bad.in)
 		}
