@@ -89,7 +89,9 @@ func (s syncWriter) Write(p []byte) (int, error) {
 // cli runs the binary to completion and returns its stdout.
 func (w *world) cli(args ...string) (string, error) {
 	w.t.Helper()
-	ctx, cancel := context.WithTimeout(w.t.Context(), 2*time.Minute)
+	// Not the test's context alone: Go cancels it before cleanups run,
+	// and a cleanup's CLI call (pipeline drop) must still run.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.t.Context()), 2*time.Minute)
 	defer cancel()
 	var out, errOut bytes.Buffer
 	cmd := exec.CommandContext(ctx, binary, args...)
