@@ -486,47 +486,17 @@ func (s *stream) Read(p []byte) (int, error) {
 		s.buf, s.off = s.buf[:0], 0
 		// Fill about 64 KiB at a time: fewer, larger reads for the driver.
 		for len(s.buf) < 64<<10 {
-			if s.direct {
-				if !s.nextDirect() {
-					break
-				}
+			err := s.fill()
+			if err == nil {
+				s.buf = format.TextRow(s.buf, s.rec)
 				continue
 			}
-			row, err := s.rows.next()
-			if err != nil {
-				var fe *format.Error
-				if s.skipBad && errors.As(err, &fe) && !fe.Fatal {
-					s.onBad(s.file, err)
-					continue
-				}
-				s.err = err
-				break
+			if skippable(err, s.skipBad) {
+				s.onBad(s.file, err)
+				continue
 			}
-			s.rc.line = s.rows.rd.Line()
-			if err := s.layout.row(s.filtered, row, &s.rc); err != nil {
-				// A filter's bad record: skipped by the filter's own
-				// stop_on_invalid_record, reported as the parser's are.
-				var bad *badRecord
-				if errors.As(err, &bad) && bad.skip {
-					s.onBad(s.file, err)
-					continue
-				}
-				s.err = err
-				break
-			}
-			if s.required >= 0 && s.filtered[s.required] == nil {
-				err := s.rc.bad(s.skipBad, s.layout[s.required].Name, errors.New("the time column (out.time_column) is NULL; every row needs one"))
-				if s.skipBad {
-					s.onBad(s.file, err)
-					continue
-				}
-				s.err = err
-				break
-			}
-			for i, v := range s.filtered {
-				s.rec[i] = text(v, s.dialect)
-			}
-			s.buf = format.TextRow(s.buf, s.rec)
+			s.err = err
+			break
 		}
 	}
 	n := copy(p, s.buf[s.off:])
@@ -534,31 +504,44 @@ func (s *stream) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// nextDirect appends the next row to buf by the direct path, skipping bad
-// rows as Read does; false when the stream ended or failed (s.err).
-func (s *stream) nextDirect() bool {
-	for {
-		err := s.rows.nextText(s.rec, s.dialect)
-		if err != nil {
-			var fe *format.Error
-			if s.skipBad && errors.As(err, &fe) && !fe.Fatal {
-				s.onBad(s.file, err)
-				continue
-			}
-			s.err = err
-			return false
+// fill puts the next row's text in rec: by the direct path, or typed,
+// filtered and written as text. A row without its time column is a bad row.
+func (s *stream) fill() error {
+	var missing bool
+	if s.direct {
+		if err := s.rows.nextText(s.rec, s.dialect); err != nil {
+			return err
 		}
 		s.rc.line = s.rows.rd.Line()
-		if s.required >= 0 && s.rec[s.required].Null {
-			err := s.rc.bad(s.skipBad, s.layout[s.required].Name, errors.New("the time column (out.time_column) is NULL; every row needs one"))
-			if s.skipBad {
-				s.onBad(s.file, err)
-				continue
-			}
-			s.err = err
-			return false
+		missing = s.required >= 0 && s.rec[s.required].Null
+	} else {
+		row, err := s.rows.next()
+		if err != nil {
+			return err
 		}
-		s.buf = format.TextRow(s.buf, s.rec)
-		return true
+		s.rc.line = s.rows.rd.Line()
+		if err := s.layout.row(s.filtered, row, &s.rc); err != nil {
+			return err
+		}
+		missing = s.required >= 0 && s.filtered[s.required] == nil
+		for i, v := range s.filtered {
+			s.rec[i] = text(v, s.dialect)
+		}
 	}
+	if missing {
+		return s.rc.bad(s.skipBad, s.layout[s.required].Name, errors.New("the time column (out.time_column) is NULL; every row needs one"))
+	}
+	return nil
+}
+
+// skippable reports whether a row's error skips the row rather than stop
+// the run: a filter's bad record by its own stop_on_invalid_record, a
+// parser's row error (not a fatal one) by the parser's.
+func skippable(err error, skipBad bool) bool {
+	var bad *badRecord
+	if errors.As(err, &bad) {
+		return bad.skip
+	}
+	var fe *format.Error
+	return skipBad && errors.As(err, &fe) && !fe.Fatal
 }
