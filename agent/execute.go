@@ -42,9 +42,9 @@ func (a *Agent) Execute(ctx context.Context, in instance.Instance, task *s3bridg
 		// The work's transaction completed the task under this claim (a
 		// load's commit) and only the client missed the commit's answer
 		// (a cancel or a connection lost at that moment): the task is
-		// done, with the outcome the work stored.
+		// done, with the outcome the work stored (and logged, in the same
+		// transaction).
 		lc = s3bridge.Success
-		rep.Logf(s3bridge.LevelInfo, "%s", res.Info)
 		rep.flush()
 		log.Info("task finished", "lifecycle", lc)
 		return lc
@@ -59,14 +59,11 @@ func (a *Agent) Execute(ctx context.Context, in instance.Instance, task *s3bridg
 		return ""
 	case err == nil:
 		lc, res.ErrorCode = s3bridge.Success, ""
-		rep.Logf(s3bridge.LevelInfo, "%s", res.Info)
 	case errors.Is(cause, errCancelRequested):
 		lc, res.Info, res.ErrorCode = s3bridge.Cancelled, fmt.Sprintf("cancelled by request after %s", rep.progressText()), s3bridge.CodeCancelled
-		rep.Logf(s3bridge.LevelInfo, "%s", res.Info)
 	case errors.Is(cause, errCallerGone):
 		lc, res.ErrorCode = s3bridge.Cancelled, s3bridge.CodeCancelled
 		res.Info = fmt.Sprintf("cancelled after %s: the SQL call waiting for it (session %s) has ended", rep.progressText(), task.CallerSession)
-		rep.Logf(s3bridge.LevelWarn, "%s", res.Info)
 	case ctx.Err() != nil:
 		rep.Logf(s3bridge.LevelWarn, "agent %s stopped; task returned to the queue", a.cfg.ID)
 		rep.flush()
@@ -77,9 +74,11 @@ func (a *Agent) Execute(ctx context.Context, in instance.Instance, task *s3bridg
 	default:
 		// The figures of a failure are what the runner got to, if it says.
 		lc, res.Info, res.ErrorCode = s3bridge.Failed, err.Error(), s3bridge.ErrorCode(err)
-		rep.Logf(s3bridge.LevelError, "%s", res.Info)
 	}
-	// The log is complete before the lifecycle says the task is over.
+	// The log is complete before the lifecycle says the task is over; the
+	// outcome's own line is written by Finish, in the transaction that
+	// makes the task final, so it is there exactly once, whatever kills
+	// this agent in between.
 	rep.flush()
 	if ferr := a.bounded(bg, func(ctx context.Context) error { return in.Finish(ctx, task.Claim(), lc, res) }); ferr != nil {
 		if errors.Is(ferr, s3bridge.ErrLeaseLost) {

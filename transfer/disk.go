@@ -99,6 +99,6 @@ func deleteFiles(set s3bridge.Settings, p Delete, rep s3bridge.Reporter) (s3brid
 	if err != nil {
 		return s3bridge.Result{}, fmt.Errorf("delete %s: %w", p.FilePath, err)
 	}
-	rep.Logf(s3bridge.LevelInfo, "deleted %s", filepath.Join(area.Path, rel))
+	// The outcome is the log's line for it (the agent's Finish writes it).
 	return s3bridge.Result{Info: fmt.Sprintf("deleted %s", filepath.Join(area.Path, p.FilePath))}, nil
 }

@@ -190,6 +190,25 @@ func testClaimLimit(t *testing.T, in instance.Instance) {
 	if err := in.Finish(ctx, first.Claim(), s3bridge.Failed, s3bridge.Result{Info: "again"}); !errors.Is(err, s3bridge.ErrLeaseLost) {
 		t.Errorf("second finish: got %v, want ErrLeaseLost", err)
 	}
+	if err := in.Finish(ctx, first.Claim(), s3bridge.Success, s3bridge.Result{Info: "done"}); err != nil {
+		t.Errorf("finish again with the same outcome: %v, want a no-op", err)
+	}
+	// Finish logs the outcome in its own transaction, once: a finish that
+	// changes nothing logs nothing.
+	if lines, err := in.TaskLog(ctx, first.ID); err != nil || len(lines) == 0 || lines[len(lines)-1].Message != "done" ||
+		lines[len(lines)-1].Level != s3bridge.LevelInfo || countMessage(lines, "done") != 1 || countMessage(lines, "again") != 0 {
+		t.Errorf("log of a finished task: %v, %v; want its outcome last, once", lines, err)
+	}
+}
+
+func countMessage(lines []s3bridge.LogLine, msg string) int {
+	n := 0
+	for _, l := range lines {
+		if l.Message == msg {
+			n++
+		}
+	}
+	return n
 }
 
 // testClaimByKind: each kind has its own limit, so with file transfers at

@@ -372,6 +372,12 @@ func (l *loadTx) Commit(ctx context.Context, res s3bridge.Result) error {
 		if err == nil && tag.RowsAffected() == 0 {
 			err = fmt.Errorf("complete task %d (attempt %d of agent %s): %w", c.TaskID, c.Attempt, c.Agent, s3bridge.ErrLeaseLost)
 		}
+		if err == nil && res.Info != "" {
+			q, args := l.in.OutcomeStatement(c.TaskID, s3bridge.Success, res)
+			if _, err = l.tx.Exec(ctx, q, args...); err != nil {
+				err = fmt.Errorf("log the outcome of task %d: %w", c.TaskID, err)
+			}
+		}
 		if err != nil {
 			l.tx.Rollback(context.WithoutCancel(ctx))
 			return err

@@ -177,15 +177,26 @@ func (s *Store) Finish(ctx context.Context, c s3bridge.Claim, lc s3bridge.Lifecy
 		return fmt.Errorf("finish task %d: %s is not a final lifecycle", c.TaskID, lc)
 	}
 	now := s.now()
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE {tasks} SET lifecycle = ?, task_info = ?, finished_at = ?, last_updated = ?,
-		lease_until = NULL, percent_complete = CASE WHEN ? = 'SUCCESS' THEN 100 ELSE percent_complete END,
-		rows_processed = ?, files_processed = ?, bytes_processed = ?, error_code = ?
-		WHERE `+held), string(lc), r.Info, now, now, string(lc), r.Rows, r.Files, r.Bytes, nullable(r.ErrorCode),
-		c.TaskID, c.Agent, c.Attempt)
+	finished := false
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE {tasks} SET lifecycle = ?, task_info = ?, finished_at = ?, last_updated = ?,
+			lease_until = NULL, percent_complete = CASE WHEN ? = 'SUCCESS' THEN 100 ELSE percent_complete END,
+			rows_processed = ?, files_processed = ?, bytes_processed = ?, error_code = ?
+			WHERE `+held), string(lc), r.Info, now, now, string(lc), r.Rows, r.Files, r.Bytes, nullable(r.ErrorCode),
+			c.TaskID, c.Agent, c.Attempt)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		finished = true
+		return s.logOutcome(ctx, tx, c.TaskID, lc, r)
+	})
 	if err != nil {
 		return fmt.Errorf("finish task %d on %s: %w", c.TaskID, s.name, err)
 	}
-	if n, _ := res.RowsAffected(); n > 0 {
+	if finished {
 		return nil
 	}
 	var done string
@@ -232,6 +243,33 @@ func (s *Store) CompleteTx(ctx context.Context, ex Execer, c s3bridge.Claim, r s
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("complete task %d (attempt %d of agent %s): %w", c.TaskID, c.Attempt, c.Agent, s3bridge.ErrLeaseLost)
+	}
+	return s.logOutcome(ctx, ex, c.TaskID, s3bridge.Success, r)
+}
+
+// OutcomeStatement returns the statement, with its arguments, that writes
+// a final task's outcome (res.Info) to its log. It runs in the transaction
+// that makes the task final (Finish's, or the work's own after
+// CompleteStatement), so the outcome is in the log exactly when the
+// lifecycle is final: an agent killed between the two can neither leave a
+// SUCCESS without its line nor log the line for an attempt that a takeover
+// then finishes again.
+func (s *Store) OutcomeStatement(id int64, lc s3bridge.Lifecycle, res s3bridge.Result) (string, []any) {
+	level := s3bridge.LevelInfo
+	if lc == s3bridge.Failed {
+		level = s3bridge.LevelError
+	}
+	return s.q(`INSERT INTO {task_log} (task_id, logged_at, level, message) VALUES (?, ?, ?, ?)`),
+		[]any{id, s.now().UTC(), string(level), res.Info}
+}
+
+func (s *Store) logOutcome(ctx context.Context, ex Execer, id int64, lc s3bridge.Lifecycle, res s3bridge.Result) error {
+	if res.Info == "" {
+		return nil
+	}
+	q, args := s.OutcomeStatement(id, lc, res)
+	if _, err := ex.ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("log the outcome of task %d: %w", id, err)
 	}
 	return nil
 }

@@ -32,5 +32,22 @@ func Run(t testing.TB, in instance.Instance, a *agent.Agent, task s3bridge.Task)
 	if err != nil {
 		t.Fatalf("read task %d: %v", id, err)
 	}
+	// A final task's outcome is in its log once, written with the
+	// lifecycle (by Finish, or by the work's own commit).
+	if done.Lifecycle.Final() && done.TaskInfo != "" {
+		lines, err := in.TaskLog(ctx, id)
+		if err != nil {
+			t.Fatalf("read the log of task %d: %v", id, err)
+		}
+		n := 0
+		for _, l := range lines {
+			if l.Message == done.TaskInfo {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("task %d (%s): its outcome %q is in its log %d times, want once", id, done.Lifecycle, done.TaskInfo, n)
+		}
+	}
 	return done
 }
