@@ -123,7 +123,7 @@ func newConverter(p Parser) (*converter, error) {
 			return nil, fmt.Errorf("column %s: %w", col.Name, err)
 		}
 		c.times[i] = tp
-		c.isoUTC[i] = tp.loc == time.UTC && len(tp.layouts) == 1 && tp.layouts[0] == time.DateTime
+		c.isoUTC[i] = tp.loc == time.UTC && len(tp.layouts) == 1 && tp.layouts[0] == isoLayout
 	}
 	return c, nil
 }
@@ -180,6 +180,11 @@ func (c *converter) direct(i int, v format.Value, dialect string) (format.Value,
 	}
 	return text(typed, dialect), nil
 }
+
+// isoLayout is the Go layout of %Y-%m-%d %H:%M:%S (whose fields read one
+// or two digits, as strftime's do); isoDateTime passes on the common
+// zero-padded form of it.
+var isoLayout, _ = layout("%Y-%m-%d %H:%M:%S")
 
 // isoDateTime reports whether s is a valid time.DateTime (2006-01-02
 // 15:04:05) as time.Parse reads it: two-digit fields in range, a day its
