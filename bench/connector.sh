@@ -106,18 +106,26 @@ for c in id name amount qty ts flag score note; do sed -i "s/^\( *- name:\) c$i\
 [ "$(grep -cE '^ *- name: (id|name|amount|qty|ts|flag|score|note)$' "$work/rows.yml")" = 8 ] ||
   { echo "FAILED: connector guess did not find the 8 columns:" >&2; cat "$work/rows.yml" >&2; exit 1; }
 
-load_pg() { psql -q -h 127.0.0.1 -U postgres -d "$db" -c "TRUNCATE t"; measure "$bin" load --db "$pg" --table t --prefix "s3://$bucket/rows/"
+# Each measured run starts from the same state: an empty table and, on PostgreSQL, a checkpoint, so that
+# neither side pays for the WAL the run before it left.
+load_pg() { psql -q -h 127.0.0.1 -U postgres -d "$db" -c "TRUNCATE t" -c "CHECKPOINT"; measure "$bin" load --db "$pg" --table t --prefix "s3://$bucket/rows/"
   expect "PostgreSQL after load --prefix" "$(count_pg t)" "$rows"; keep t_load_pg; }
-conn_pg() { psql -q -h 127.0.0.1 -U postgres -d "$db" -c "TRUNCATE t"; measure "$bin" connector issue "$work/rows.yml" --db "$pg" --table t --name "rows_pg_$1"
+conn_pg() { psql -q -h 127.0.0.1 -U postgres -d "$db" -c "TRUNCATE t" -c "CHECKPOINT"; measure "$bin" connector issue "$work/rows.yml" --db "$pg" --table t --name "rows_pg_$1"
   expect "PostgreSQL after connector issue" "$(count_pg t)" "$rows"; keep t_conn_pg; }
 load_my() { mariadb -uroot "$db" -e "TRUNCATE t"; measure "$bin" load --db "$my" --table t --prefix "s3://$bucket/rows/"
   expect "MariaDB after load --prefix" "$(count_my t)" "$rows"; keep t_load_my; }
 conn_my() { mariadb -uroot "$db" -e "TRUNCATE t"; measure "$bin" connector issue "$work/rows.yml" --db "$my" --table t --name "rows_my_$1"
   expect "MariaDB after connector issue" "$(count_my t)" "$rows"; keep t_conn_my; }
+# One database at a time, the order alternating each run, so that neither side always follows the other
+# database's load (whose server is still flushing it); a fresh connector name each run: a fresh ledger,
+# every object new.
 for r in $(seq "$runs"); do
-  echo "import run $r of $runs" >&2
-  # a fresh connector name each run: a fresh ledger, every object new
-  if (( r % 2 )); then load_pg; conn_pg "$r"; load_my; conn_my "$r"; else conn_pg "$r"; load_pg; conn_my "$r"; load_my; fi
+  echo "import run $r of $runs, PostgreSQL" >&2
+  if (( r % 2 )); then load_pg; conn_pg "$r"; else conn_pg "$r"; load_pg; fi
+done
+for r in $(seq "$runs"); do
+  echo "import run $r of $runs, MariaDB" >&2
+  if (( r % 2 )); then load_my; conn_my "$r"; else conn_my "$r"; load_my; fi
 done
 psql -q -h 127.0.0.1 -U postgres -d "$db" -c "TRUNCATE t"; mariadb -uroot "$db" -e "TRUNCATE t"
 
