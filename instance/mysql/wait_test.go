@@ -229,19 +229,9 @@ func TestSessionAlive(t *testing.T) {
 // or max_statement_time leaves its connection open but no longer waiting:
 // its queued task is cancelled by the next claim, never run.
 func TestCallEndedKeepingItsConnection(t *testing.T) {
-	in := open(t)
+	in, beat := idleAgent(t)
 	defer in.Close()
 	ctx := t.Context()
-	if err := in.Attach(ctx, s3bridge.Settings{Area: t.TempDir(), PickupTimeoutSeconds: 300}); err != nil {
-		t.Fatal(err)
-	}
-	// An agent that beats but claims nothing (beaten again before each
-	// call: it counts as gone 10 s after its last beat).
-	beat := func() {
-		if err := in.Beat(ctx, s3bridge.AgentInfo{ID: "idle", Host: "h", Version: "v", StartedAt: time.Now()}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	s := "`" + in.Schema() + "`"
 	db := in.DB()
 	for _, c := range []struct {
@@ -306,17 +296,9 @@ func TestCallEndedKeepingItsConnection(t *testing.T) {
 // overrides the instance's pickup timeout for the session; a value that
 // is not a positive number of seconds fails the call and cancels its task.
 func TestSessionPickupTimeout(t *testing.T) {
-	in := open(t)
+	in, beat := idleAgent(t)
 	defer in.Close()
 	ctx := t.Context()
-	if err := in.Attach(ctx, s3bridge.Settings{Area: t.TempDir(), PickupTimeoutSeconds: 300}); err != nil {
-		t.Fatal(err)
-	}
-	beat := func() {
-		if err := in.Beat(ctx, s3bridge.AgentInfo{ID: "idle", Host: "h", Version: "v", StartedAt: time.Now()}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	s := "`" + in.Schema() + "`"
 	conn, err := in.DB().Conn(ctx)
 	if err != nil {
