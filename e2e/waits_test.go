@@ -124,19 +124,8 @@ func TestCLIWhileAnAgentServes(t *testing.T) {
 // in LOAD DATA) when the caller goes.
 func TestMariaDBCallerGoneCancelsRunningLoad(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t)
-	url := testenv.MariaDB(t)
-	w.mustCLI("attach", "--db", url)
-	w.agent("--db", url, "--tick", "100ms")
-	dbName, schema := mariaNames(t, url)
-	admin := openDB(t, "mysql", "root@tcp("+testenv.MariaDBHost()+")/"+dbName)
+	w, admin, schema := mariaLoadWorld(t)
 	ctx := t.Context()
-	if _, err := admin.ExecContext(ctx, `CREATE TABLE t (id INT, name TEXT)`); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	writeFile(t, dir+"/rows.csv", "1,a\n2,b\n")
-	putObject(t, w, "rows.csv", dir+"/rows.csv")
 
 	lock, err := admin.Conn(ctx)
 	if err != nil {
@@ -262,20 +251,9 @@ func TestPostgresCallerProcessDies(t *testing.T) {
 // (a load blocked on the table) or waits in the queue, and never loads.
 func TestMariaDBCallEndedKeepingItsConnection(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t)
-	url := testenv.MariaDB(t)
 	// One load at a time: a second one waits in the queue.
-	w.mustCLI("attach", "--db", url, "--max-running-load", "1")
-	w.agent("--db", url, "--tick", "100ms")
-	dbName, schema := mariaNames(t, url)
-	admin := openDB(t, "mysql", "root@tcp("+testenv.MariaDBHost()+")/"+dbName)
+	w, admin, schema := mariaLoadWorld(t, "--max-running-load", "1")
 	ctx := t.Context()
-	if _, err := admin.ExecContext(ctx, `CREATE TABLE t (id INT, name TEXT)`); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	writeFile(t, dir+"/rows.csv", "1,a\n2,b\n")
-	putObject(t, w, "rows.csv", dir+"/rows.csv")
 	load := "LOAD DATA FROM S3 's3://" + w.bucket + "/rows.csv' INTO TABLE t FIELDS TERMINATED BY ','"
 	tasks := "`" + schema + "`.tasks"
 	lock, err := admin.Conn(ctx)
@@ -509,4 +487,25 @@ func TestAgentKilledMidTaskNoOtherAgent(t *testing.T) {
 			after()
 		})
 	}
+}
+
+// mariaLoadWorld attaches a MariaDB instance (with attach's extra flags),
+// starts an agent on it, and makes table t and the object rows.csv of two
+// rows; it returns the world, a root connection to the instance's
+// database and the s3bridge schema.
+func mariaLoadWorld(t *testing.T, attach ...string) (*world, *sql.DB, string) {
+	t.Helper()
+	w := newWorld(t)
+	url := testenv.MariaDB(t)
+	w.mustCLI(append([]string{"attach", "--db", url}, attach...)...)
+	w.agent("--db", url, "--tick", "100ms")
+	dbName, schema := mariaNames(t, url)
+	admin := openDB(t, "mysql", "root@tcp("+testenv.MariaDBHost()+")/"+dbName)
+	if _, err := admin.ExecContext(t.Context(), `CREATE TABLE t (id INT, name TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	writeFile(t, dir+"/rows.csv", "1,a\n2,b\n")
+	putObject(t, w, "rows.csv", dir+"/rows.csv")
+	return w, admin, schema
 }
