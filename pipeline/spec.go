@@ -35,6 +35,9 @@ type Spec struct {
 	FlushRows           int64    `json:"flush_rows"`
 	MaxFileSize         int64    `json:"max_file_size"`
 	ReplicaIdentityFull bool     `json:"replica_identity_full,omitempty"`
+	// Requests are the snapshots asked for while the pipeline runs, in
+	// order (see SnapshotRequest).
+	Requests []SnapshotRequest `json:"snapshot_requests,omitempty"`
 }
 
 // Spec defaults, as `pipeline create` documents them.

@@ -105,6 +105,7 @@ func TestNotAttached(t *testing.T) {
 		"pipeline create": {"--source", "postgres://u@127.0.0.1:1/db", "--tables", "public.t", "--bucket", "b", "p"},
 		"proxy":           {"--listen", "127.0.0.1:0", "--upstream", "mysql://127.0.0.1:3306"},
 		"pipeline list":   nil, "pipeline show": {"p"}, "pipeline pause": {"p"}, "pipeline resume": {"p"}, "pipeline drop": {"p"},
+		"pipeline snapshot": {"p"}, "pipeline add-table": {"p", "public.t"},
 	}
 	w := &cliWorld{t: t, vars: map[string]string{}}
 	for _, c := range commands() {

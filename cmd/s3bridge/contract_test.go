@@ -175,6 +175,8 @@ func TestJSONEveryCommand(t *testing.T) {
 		{"pipeline show", []string{"contract_p1"}, object("name", "state", "config"), false},
 		{"pipeline pause", []string{"contract_p1"}, object("name", "state"), false},
 		{"pipeline resume", []string{"contract_p1"}, object("name", "state"), false},
+		{"pipeline snapshot", []string{"contract_p1"}, object("name", "state", "pending_snapshots"), false},
+		{"pipeline add-table", []string{"contract_p1", "public.refunds"}, object("name", "state", "config", "pending_snapshots"), false},
 		{"pipeline drop", []string{"contract_p1"}, object("name", "dropped", "slot_kept"), false},
 		{"version", nil, object("version", "go"), false},
 		{"detach", nil, object("instance", "detached"), false},
@@ -269,7 +271,7 @@ func pipelineSource(t *testing.T) string {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.ExecContext(t.Context(), `CREATE TABLE orders (id int PRIMARY KEY)`); err != nil {
+	if _, err := db.ExecContext(t.Context(), `CREATE TABLE orders (id int PRIMARY KEY); CREATE TABLE refunds (id int PRIMARY KEY)`); err != nil {
 		t.Fatal(err)
 	}
 	return url

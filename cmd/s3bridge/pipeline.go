@@ -34,6 +34,10 @@ func pipelineCommands() []command {
 			name, "s3bridge pipeline pause --db " + exampleDB + " orders", runPipelinePause},
 		{"pipeline resume", "--db URL [--json] NAME", "resume a paused or failed pipeline at its checkpoint",
 			name, "s3bridge pipeline resume --db " + exampleDB + " orders", runPipelineResume},
+		{"pipeline snapshot", "--db URL [--tables S.T[,…]] [--json] NAME", "take a new snapshot of some or all of a pipeline's tables while it streams",
+			name, "s3bridge pipeline snapshot --db " + exampleDB + " --tables public.orders orders", runPipelineSnapshot},
+		{"pipeline add-table", "--db URL [--json] NAME S.T", "capture one more table: its changes from now on, after a snapshot of it (unless --snapshot never)",
+			[]arg{{"NAME", "the pipeline"}, {"S.T", "the table, schema.table"}}, "s3bridge pipeline add-table --db " + exampleDB + " orders public.refunds", runPipelineAddTable},
 		{"pipeline drop", "--db URL [--keep-slot] [--json] NAME", "delete a pipeline, its replication slot and its publication (its files stay)",
 			name, "s3bridge pipeline drop --db " + exampleDB + " orders", runPipelineDrop},
 	}
@@ -46,6 +50,7 @@ type storedPipelines interface {
 	Pipeline(ctx context.Context, name string) (sqlstore.Pipeline, error)
 	Pipelines(ctx context.Context) ([]sqlstore.Pipeline, error)
 	PausePipeline(ctx context.Context, name, reason string) error
+	UpdatePipelineConfig(ctx context.Context, name, old, config string) error
 	ResumePipeline(ctx context.Context, name string) error
 	DeletePipeline(ctx context.Context, name string) error
 }
@@ -180,10 +185,12 @@ type pipelineView struct {
 	Stats         map[string]any `json:"stats,omitempty"`
 	// RetainedWALBytes and LagBytes are the slot's, when show could read
 	// them.
-	RetainedWALBytes *int64    `json:"retained_wal_bytes,omitempty"`
-	LagBytes         *int64    `json:"lag_bytes,omitempty"`
-	CreatedAt        time.Time `json:"created_at"`
-	UpdatedAt        time.Time `json:"updated_at"`
+	// PendingSnapshots are the snapshot requests not yet durable.
+	PendingSnapshots []pipeline.SnapshotRequest `json:"pending_snapshots,omitempty"`
+	RetainedWALBytes *int64                     `json:"retained_wal_bytes,omitempty"`
+	LagBytes         *int64                     `json:"lag_bytes,omitempty"`
+	CreatedAt        time.Time                  `json:"created_at"`
+	UpdatedAt        time.Time                  `json:"updated_at"`
 }
 
 func viewPipeline(p sqlstore.Pipeline) pipelineView {
@@ -193,6 +200,13 @@ func viewPipeline(p sqlstore.Pipeline) pipelineView {
 	if p.Stats != "" {
 		json.Unmarshal([]byte(p.Stats), &v.Stats)
 	}
+	var cp struct {
+		Done int64 `json:"snapshots_done"`
+	}
+	if p.Checkpoint != "" {
+		json.Unmarshal([]byte(p.Checkpoint), &cp)
+	}
+	v.PendingSnapshots = v.Spec.Pending(cp.Done)
 	return v
 }
 
@@ -211,6 +225,13 @@ func (v pipelineView) write(w io.Writer) error {
 	fmt.Fprintf(w, "Source     : %s\nTables     : %s\nTarget     : s3://%s/%s (%s, %s)\n", v.Source, v.tables(), v.Spec.Bucket, v.Spec.Prefix, v.Spec.Format, v.Spec.Codec)
 	fmt.Fprintf(w, "Snapshot   : %s\nFlush      : every %s, %d rows or %d bytes\n", v.Spec.Snapshot, time.Duration(v.Spec.FlushInterval), v.Spec.FlushRows, v.Spec.MaxFileSize)
 	fmt.Fprintf(w, "Agent      : %s\nCheckpoint : %s\n", cmp.Or(v.Agent, "-"), cmp.Or(v.CheckpointLSN, "-"))
+	for _, r := range v.PendingSnapshots {
+		tables := "all tables"
+		if len(r.Tables) > 0 {
+			tables = strings.Join(r.Tables, ",")
+		}
+		fmt.Fprintf(w, "Snapshot   : request %d (%s) pending\n", r.Seq, tables)
+	}
 	if v.RetainedWALBytes != nil {
 		fmt.Fprintf(w, "WAL        : %d bytes retained by the slot, %d bytes not yet confirmed\n", *v.RetainedWALBytes, *v.LagBytes)
 	}
@@ -388,5 +409,98 @@ func runPipelineDrop(ctx context.Context, e *env, args []string) error {
 		}
 		fmt.Fprintln(e.stdout)
 		return nil
+	})
+}
+
+// updateSpec applies change to the stored pipeline's config, retrying when
+// another command changed it meanwhile.
+func updateSpec(ctx context.Context, ps storedPipelines, name string, change func(p sqlstore.Pipeline, spec *pipeline.Spec) error) error {
+	for range 5 {
+		p, err := ps.Pipeline(ctx, name)
+		if err != nil {
+			return err
+		}
+		var spec pipeline.Spec
+		if err := json.Unmarshal([]byte(p.Config), &spec); err != nil {
+			return fmt.Errorf("pipeline %s: its stored config: %w", name, err)
+		}
+		spec = spec.WithDefaults()
+		if err := change(p, &spec); err != nil {
+			return err
+		}
+		cfg, err := json.Marshal(spec)
+		if err != nil {
+			return err
+		}
+		err = ps.UpdatePipelineConfig(ctx, name, p.Config, string(cfg))
+		if !errors.Is(err, s3bridge.ErrNotFound) {
+			return err
+		}
+	}
+	return fmt.Errorf("pipeline %s: its config kept changing under this command; try again", name)
+}
+
+func runPipelineSnapshot(ctx context.Context, e *env, args []string) error {
+	var (
+		c      common
+		tables string
+	)
+	fs := newFlags("pipeline snapshot", e, &c, withJSON)
+	fs.StringVar(&tables, "tables", "", "the tables to snapshot, `S.T[,…]` (default: every captured table)")
+	pos, err := fs.parse(args, 1, 1)
+	if err != nil {
+		return err
+	}
+	var list []string
+	if tables != "" {
+		list = strings.Split(tables, ",")
+	}
+	name := pos[0]
+	return withPipelines(ctx, &c, func(ps storedPipelines) error {
+		var req pipeline.SnapshotRequest
+		err := updateSpec(ctx, ps, name, func(_ sqlstore.Pipeline, spec *pipeline.Spec) error {
+			if spec.Snapshot == "initial_only" {
+				return fmt.Errorf("pipeline %s copies its tables once and stops (--snapshot initial_only): create another pipeline for a new copy", name)
+			}
+			r, err := spec.RequestSnapshot(list)
+			req = r
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		return printPipeline(ctx, e, &c, ps, name, fmt.Sprintf("snapshot requested (request %d): the agent running it takes it while it streams", req.Seq))
+	})
+}
+
+func runPipelineAddTable(ctx context.Context, e *env, args []string) error {
+	var c common
+	fs := newFlags("pipeline add-table", e, &c, withJSON)
+	pos, err := fs.parse(args, 2, 2)
+	if err != nil {
+		return err
+	}
+	name, table := pos[0], pos[1]
+	return withPipelines(ctx, &c, func(ps storedPipelines) error {
+		var req *pipeline.SnapshotRequest
+		err := updateSpec(ctx, ps, name, func(p sqlstore.Pipeline, spec *pipeline.Spec) error {
+			r, err := spec.AddTable(table)
+			if err != nil {
+				return err
+			}
+			req = r
+			// The new table must be ready, as create checks its tables.
+			check := *spec
+			check.Tables = []string{table}
+			return checkSource(ctx, e, name, p.Source, &check)
+		})
+		if err != nil {
+			return err
+		}
+		what := "now captures " + table
+		if req != nil {
+			what += fmt.Sprintf(" (its snapshot is request %d)", req.Seq)
+		}
+		return printPipeline(ctx, e, &c, ps, name, what)
 	})
 }

@@ -110,9 +110,12 @@ func (s *Store) Pipelines(ctx context.Context) ([]Pipeline, error) {
 }
 
 // UpdatePipelineConfig replaces a pipeline's config (add-table, a
-// snapshot request), or returns ErrNotFound.
-func (s *Store) UpdatePipelineConfig(ctx context.Context, name, config string) error {
-	return s.one(ctx, "update pipeline "+name, `UPDATE `+s.pipelines()+` SET config = ?, updated_at = ? WHERE name = ?`, config, s.now(), name)
+// snapshot request) when it still is old, so that two commands changing
+// it at once can't lose one's change; ErrNotFound when the pipeline is gone
+// or its config is no longer old (read it again and retry).
+func (s *Store) UpdatePipelineConfig(ctx context.Context, name, old, config string) error {
+	return s.one(ctx, "update pipeline "+name, `UPDATE `+s.pipelines()+` SET config = ?, updated_at = ? WHERE name = ? AND config = ?`,
+		config, s.now(), name, old)
 }
 
 // PausePipeline marks a pipeline PAUSED with a reason; its agent sees it

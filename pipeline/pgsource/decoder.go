@@ -24,24 +24,17 @@ type decoder struct {
 	values   *valueDecoder
 	// relations by relation OID, as announced on this connection.
 	relations map[uint32]*relation
-	// latest schema version by "schema.table", across reconnects: seeded
-	// from the caller's known versions.
-	latest map[string]*pipeline.TableSchema
-	tx     *pipeline.Tx
+	// versions numbers the tables' schema versions, shared with the
+	// snapshots that run beside the stream.
+	versions *pipeline.Versions
+	tx       *pipeline.Tx
 	// onSchema, when set, is told of every new schema version.
 	onSchema func(*pipeline.TableSchema)
 }
 
-func newDecoder(database string, types *typeResolver, known []pipeline.TableSchema) *decoder {
-	d := &decoder{database: database, types: types, values: newValueDecoder(types.delims),
-		relations: map[uint32]*relation{}, latest: map[string]*pipeline.TableSchema{}}
-	for i := range known {
-		k := known[i]
-		if cur, ok := d.latest[k.Schema+"."+k.Table]; !ok || k.Version > cur.Version {
-			d.latest[k.Schema+"."+k.Table] = &k
-		}
-	}
-	return d
+func newDecoder(database string, types *typeResolver, versions *pipeline.Versions) *decoder {
+	return &decoder{database: database, types: types, values: newValueDecoder(types.delims),
+		relations: map[uint32]*relation{}, versions: versions}
 }
 
 // decode handles one logical replication message read at walStart and
@@ -122,12 +115,10 @@ func (d *decoder) relation(ctx context.Context, m *pglogrepl.RelationMessage) er
 		// NOT NULL columns anyway).
 		cur.Columns = append(cur.Columns, pipeline.Column{Name: c.Name, Type: t, Nullable: true, Key: c.Flags&1 != 0})
 	}
-	key := m.Namespace + "." + m.RelationName
-	next, isNew := pipeline.Evolve(d.latest[key], cur)
-	d.latest[key] = &next
-	d.relations[m.RelationID] = &relation{schema: &next}
+	next, isNew := d.versions.Evolve(cur)
+	d.relations[m.RelationID] = &relation{schema: next}
 	if isNew && d.onSchema != nil {
-		d.onSchema(&next)
+		d.onSchema(next)
 	}
 	return nil
 }

@@ -24,6 +24,10 @@ type StreamOptions struct {
 	// Known are the latest schema versions the pipeline has written, so
 	// versions go on counting across restarts instead of starting at 1.
 	Known []pipeline.TableSchema
+	// Versions, when set, numbers the schema versions instead (Known is
+	// then ignored): the pipeline shares it with the snapshots it takes
+	// while streaming.
+	Versions *pipeline.Versions
 	// StatusInterval is how often a standby status update is sent even
 	// when the server asks for none; default 10s. It must stay well below
 	// the server's wal_sender_timeout (default 60s).
@@ -108,7 +112,11 @@ func (s *Source) Stream(ctx context.Context, opts StreamOptions) (*Stream, error
 	}
 	str.durable.Store(uint64(start))
 	types := newTypeResolver(func(context.Context) (*pgconn.PgConn, error) { return catalog, nil })
-	str.dec = newDecoder(s.cfg.Database, types, opts.Known)
+	versions := opts.Versions
+	if versions == nil {
+		versions = pipeline.NewVersions(opts.Known)
+	}
+	str.dec = newDecoder(s.cfg.Database, types, versions)
 	str.dec.onSchema = opts.OnSchema
 	return str, nil
 }

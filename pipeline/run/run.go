@@ -78,7 +78,11 @@ type Config struct {
 	Heartbeat Heartbeater
 	// HeartbeatInterval is that idle time; default 10s, negative: never.
 	HeartbeatInterval time.Duration
-	Log               *slog.Logger
+	// Requests are the pipeline's snapshot requests (pipeline.Spec's): the
+	// ones its checkpoint has not recorded as done are taken beside the
+	// stream.
+	Requests []pipeline.SnapshotRequest
+	Log      *slog.Logger
 }
 
 // Validate reports the first thing wrong with c.
@@ -165,6 +169,16 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			return fmt.Errorf("pipeline %s: %w", p.cfg.Name, err)
 		}
 		p.log.Info("pipeline resumes", "checkpoint", cp.LSN, "deleted", n)
+		// pipeline add-table changed the tables: the stream started
+		// below sends the added ones' changes from here on, and their
+		// snapshot request covers what they held before.
+		changed, err := p.cfg.Source.SyncPublication(ctx, p.cfg.Publication)
+		if err != nil {
+			return fmt.Errorf("pipeline %s: %w", p.cfg.Name, err)
+		}
+		if changed {
+			p.log.Info("pipeline tables changed", "tables", len(p.cfg.Publication.Tables))
+		}
 	}
 	if err := p.stream(ctx, cp); err != nil {
 		return fmt.Errorf("pipeline %s: %w", p.cfg.Name, err)
@@ -200,6 +214,11 @@ func (p *Pipeline) start(ctx context.Context) (writer.Checkpoint, error) {
 		if err := p.snapshot(ctx, slot, w); err != nil {
 			w.Abort()
 			return writer.Checkpoint{}, err
+		}
+		// The initial snapshot holds every table the requests made so
+		// far asked for.
+		if n := len(p.cfg.Requests); n > 0 {
+			w.Record(p.cfg.Requests[n-1].Seq, nil)
 		}
 	}
 	cp, err := w.Flush(ctx)
@@ -267,7 +286,8 @@ type item struct {
 // the flush cycle. Only while a flush waits for S3 does Next pause, once
 // the buffer is full. Another goroutine writes the heartbeats.
 func (p *Pipeline) stream(ctx context.Context, cp writer.Checkpoint) error {
-	st, err := p.cfg.Source.Stream(ctx, pgsource.StreamOptions{Start: cp.LSN, Known: cp.Schemas(),
+	versions := pipeline.NewVersions(cp.Schemas())
+	st, err := p.cfg.Source.Stream(ctx, pgsource.StreamOptions{Start: cp.LSN, Versions: versions,
 		StatusInterval: p.cfg.StatusInterval})
 	if err != nil {
 		return err
@@ -281,6 +301,7 @@ func (p *Pipeline) stream(ctx context.Context, cp writer.Checkpoint) error {
 	if p.cfg.Heartbeat != nil && p.cfg.HeartbeatInterval > 0 {
 		wg.Go(func() { p.heartbeats(rctx, &last) })
 	}
+	snaps := p.snapshotsBeside(rctx, &wg, cp.SnapshotsDone, versions)
 	wg.Go(func() {
 		for {
 			ev, err := st.Next(rctx)
@@ -315,20 +336,28 @@ func (p *Pipeline) stream(ctx context.Context, cp writer.Checkpoint) error {
 		defer cancel()
 		st.Close(cctx)
 	}()
-	err = p.loop(ctx, w, st, events)
+	err = p.loop(ctx, w, st, events, snaps)
 	if err != nil {
 		w.Abort()
 	}
 	return err
 }
 
-func (p *Pipeline) loop(ctx context.Context, w *writer.Writer, st *pgsource.Stream, events <-chan item) error {
+func (p *Pipeline) loop(ctx context.Context, w *writer.Writer, st *pgsource.Stream, events <-chan item, snaps <-chan snapshotDone) error {
 	timer := time.NewTimer(p.cfg.FlushInterval)
 	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return p.stop(ctx, w, st)
+		case d := <-snaps:
+			if d.err != nil {
+				return d.err
+			}
+			// Recorded between two events: the next flush, at the end of
+			// a transaction, saves it.
+			w.Record(d.seq, d.snaps)
+			continue
 		case it := <-events:
 			if it.err != nil {
 				return it.err

@@ -84,13 +84,30 @@ func (s *Service) Serve(ctx context.Context, in instance.Instance, agent string)
 }
 
 var (
-	errPaused = errors.New("pipeline paused")
-	errLost   = errors.New("another agent holds the pipeline now")
+	errPaused       = errors.New("pipeline paused")
+	errLost         = errors.New("another agent holds the pipeline now")
+	errReconfigured = errors.New("pipeline config changed")
 )
 
-// hold runs one claimed pipeline until it stops, renewing its lease.
+// hold runs one claimed pipeline until it stops, renewing its lease. When
+// its config changes (pipeline add-table, pipeline snapshot) the run stops
+// at a durable point and starts again with the new config, under the same
+// hold.
 func (s *Service) hold(ctx context.Context, st Store, in instance.Instance, p sqlstore.Pipeline, agent string, lease time.Duration, log *slog.Logger) {
 	h := sqlstore.PipelineHold{Name: p.Name, Agent: agent, Attempt: p.Attempt}
+	for {
+		next, again := s.holdRun(ctx, st, in, p, h, lease, log)
+		if !again {
+			return
+		}
+		p = next
+	}
+}
+
+// holdRun runs p under h until it stops; again says that it stopped for a
+// new config, next.
+func (s *Service) holdRun(ctx context.Context, st Store, in instance.Instance, p sqlstore.Pipeline, h sqlstore.PipelineHold,
+	lease time.Duration, log *slog.Logger) (next sqlstore.Pipeline, again bool) {
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	var stats struct {
@@ -123,6 +140,10 @@ func (s *Service) hold(ctx context.Context, st Store, in instance.Instance, p sq
 			case got.State == sqlstore.PipelinePaused:
 				stop(errPaused)
 				return
+			case got.Config != p.Config:
+				next = got
+				stop(errReconfigured)
+				return
 			}
 		}
 	}()
@@ -142,6 +163,9 @@ func (s *Service) hold(ctx context.Context, st Store, in instance.Instance, p sq
 		// Not ours to release or fail: the new holder goes on.
 		log.Warn("pipeline stopped: " + errLost.Error())
 		return
+	case err == nil && errors.Is(cause, errReconfigured) && ctx.Err() == nil:
+		log.Info("pipeline config changed: it goes on with the new one")
+		return next, true
 	case err != nil:
 		log.Error("pipeline failed; it stays stopped until resumed", "err", err)
 		if rerr := st.ReleasePipeline(bctx, h, err); rerr != nil {
@@ -153,6 +177,7 @@ func (s *Service) hold(ctx context.Context, st Store, in instance.Instance, p sq
 			log.Error("release the pipeline", "err", rerr)
 		}
 	}
+	return next, false
 }
 
 // runUntilStopped runs the pipeline, again after each error another run
@@ -216,6 +241,7 @@ func (s *Service) runOnce(ctx context.Context, st Store, in instance.Instance, p
 		FlushRows: spec.FlushRows, MaxFileSize: spec.MaxFileSize, FlushInterval: time.Duration(spec.FlushInterval), Log: log,
 		// An idle capture on a busy database still moves its slot on.
 		Heartbeat: run.PostgresHeartbeat{URL: p.Source, Name: p.Name},
+		Requests:  spec.Requests,
 	})
 	if err != nil {
 		return err

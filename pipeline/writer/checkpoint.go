@@ -3,6 +3,7 @@ package writer
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sync"
 
 	"github.com/s3bridge/s3bridge/pipeline"
@@ -21,6 +22,9 @@ type Checkpoint struct {
 	LSN pipeline.LSN `json:"lsn"`
 	// Tables holds each table's marks, by "schema.table".
 	Tables map[string]TableMark `json:"tables,omitempty"`
+	// SnapshotsDone is the sequence number of the last snapshot request
+	// (pipeline snapshot, add-table) whose snapshots are recorded here.
+	SnapshotsDone int64 `json:"snapshots_done,omitempty"`
 }
 
 // TableMark is one table's part of a Checkpoint.
@@ -37,11 +41,21 @@ type TableMark struct {
 	// number of part files; empty and zero when the table has none.
 	Snapshot string `json:"snapshot,omitempty"`
 	Parts    int    `json:"parts,omitempty"`
+	// Earlier are the table's completed snapshots before that one, oldest
+	// first: a later snapshot supersedes them for a reader, but their
+	// objects stay.
+	Earlier []SnapshotMark `json:"earlier_snapshots,omitempty"`
+}
+
+// SnapshotMark names one completed snapshot of a table.
+type SnapshotMark struct {
+	ID    string `json:"id"`
+	Parts int    `json:"parts"`
 }
 
 // Clone returns a deep copy of cp that shares nothing mutable with it.
 func (cp Checkpoint) Clone() Checkpoint {
-	out := Checkpoint{LSN: cp.LSN}
+	out := Checkpoint{LSN: cp.LSN, SnapshotsDone: cp.SnapshotsDone}
 	if cp.Tables != nil {
 		out.Tables = make(map[string]TableMark, len(cp.Tables))
 		for k, m := range cp.Tables {
@@ -53,6 +67,7 @@ func (cp Checkpoint) Clone() Checkpoint {
 				_ = json.Unmarshal(b, &s)
 				m.Schema = &s
 			}
+			m.Earlier = slices.Clone(m.Earlier)
 			out.Tables[k] = m
 		}
 	}

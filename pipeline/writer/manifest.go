@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/s3bridge/s3bridge"
+	"github.com/s3bridge/s3bridge/pipeline"
 )
 
 // Manifest is the content of _pipeline.json: what a reader of the prefix
@@ -29,15 +32,33 @@ type ManifestSource struct {
 }
 
 // ManifestTable describes one table's objects: its schema versions (1 to
-// Version, each with its .avsc) and its completed snapshot.
+// Version, each with its .avsc) and its completed snapshots.
+//
+// A reader rebuilds the table from its latest snapshot (Snapshot, taken at
+// the LSN its id spells) and the changes whose commit LSN (source.lsn) is at
+// or after that LSN, in LSN order; changes before it are history the
+// snapshot already holds. Earlier snapshots stay, listed in Snapshots.
 type ManifestTable struct {
-	Schema   string   `json:"schema"`
-	Table    string   `json:"table"`
-	Prefix   string   `json:"prefix"` // relative to the pipeline's prefix
-	Versions []int    `json:"versions"`
-	Snapshot string   `json:"snapshot,omitempty"`
-	Parts    int      `json:"snapshot_parts,omitempty"`
-	Schemas  []string `json:"schemas"` // the .avsc keys, relative too
+	Schema   string `json:"schema"`
+	Table    string `json:"table"`
+	Prefix   string `json:"prefix"` // relative to the pipeline's prefix
+	Versions []int  `json:"versions"`
+	Snapshot string `json:"snapshot,omitempty"`
+	Parts    int    `json:"snapshot_parts,omitempty"`
+	// Snapshots are every completed snapshot, oldest first; the last is
+	// Snapshot.
+	Snapshots []ManifestSnapshot `json:"snapshots,omitempty"`
+	Schemas   []string           `json:"schemas"` // the .avsc keys, relative too
+}
+
+// ManifestSnapshot is one completed snapshot of a table.
+type ManifestSnapshot struct {
+	ID string `json:"id"`
+	// LSN is its consistent point, in PostgreSQL's form.
+	LSN   string `json:"lsn"`
+	Parts int    `json:"parts"`
+	// Prefix holds its parts, relative to the pipeline's prefix.
+	Prefix string `json:"prefix"`
 }
 
 // manifest describes the pipeline as of cp.
@@ -52,6 +73,17 @@ func (w *Writer) manifest(cp Checkpoint) Manifest {
 		}
 		mt := ManifestTable{Schema: t.schema, Table: t.name, Prefix: strings.TrimPrefix(w.opts.Layout.TableDir(t.schema, t.name), w.opts.Layout.root()),
 			Snapshot: mk.Snapshot, Parts: mk.Parts}
+		for _, sm := range append(slices.Clone(mk.Earlier), SnapshotMark{ID: mk.Snapshot, Parts: mk.Parts}) {
+			if sm.ID == "" {
+				continue
+			}
+			var lsn string
+			if n, err := strconv.ParseUint(sm.ID, 16, 64); err == nil {
+				lsn = pipeline.LSN(n).String()
+			}
+			mt.Snapshots = append(mt.Snapshots, ManifestSnapshot{ID: sm.ID, LSN: lsn, Parts: sm.Parts,
+				Prefix: strings.TrimPrefix(w.opts.Layout.SnapshotDir(t.schema, t.name, sm.ID), w.opts.Layout.root())})
+		}
 		for v := 1; v <= mk.Schema.Version; v++ {
 			mt.Versions = append(mt.Versions, v)
 			mt.Schemas = append(mt.Schemas, strings.TrimPrefix(w.opts.Layout.SchemaKey(t.schema, t.name, v), w.opts.Layout.root()))

@@ -23,7 +23,8 @@ type uploadAborter interface {
 //
 //   - change files keyed at or after cp.LSN (all of them when cp.LSN is 0):
 //     no saved checkpoint recorded them (see the package comment);
-//   - snapshot parts other than each table's recorded snapshot;
+//   - snapshot parts other than those of each table's recorded snapshots
+//     (the latest and the earlier ones);
 //   - .avsc files of versions after each table's recorded one (their
 //     files are among the deleted ones; a replay writes them again).
 //
@@ -114,14 +115,21 @@ func recoverTable(ctx context.Context, store Store, bucket, dir string, cp Check
 	if !foundRecorded {
 		return 0, fmt.Errorf("its recorded change file %s is missing", m.File)
 	}
-	// Snapshots other than the recorded one, and parts past its count.
+	// Snapshots other than the recorded ones, and parts past their count.
 	objs, _, err = store.List(ctx, bucket, dir+"snapshot/", "")
 	if err != nil {
 		return 0, fmt.Errorf("list %ssnapshot/: %w", dir, err)
 	}
+	parts := map[string]int{}
+	for _, e := range m.Earlier {
+		parts[e.ID] = e.Parts
+	}
+	if m.Snapshot != "" {
+		parts[m.Snapshot] = m.Parts
+	}
 	for _, o := range objs {
 		id, part, _ := strings.Cut(strings.TrimPrefix(o.Key, dir+"snapshot/"), "/")
-		if id != m.Snapshot || partNumber(part) >= m.Parts {
+		if n, ok := parts[id]; !ok || partNumber(part) >= n {
 			doomed = append(doomed, o.Key)
 		}
 	}

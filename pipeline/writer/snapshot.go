@@ -1,9 +1,12 @@
 package writer
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
+	"github.com/s3bridge/s3bridge"
+	"github.com/s3bridge/s3bridge/format/avro"
 	"github.com/s3bridge/s3bridge/pipeline"
 )
 
@@ -11,12 +14,20 @@ import (
 // MaxFileSize bytes) under Layout.SnapshotDir. At least one part is written,
 // empty for an empty table, so every completed snapshot is visible with its
 // schema.
+//
+// A snapshot from Writer.Snapshot (the initial one, in the writer's
+// goroutine) is the Writer's once Close returned. One from NewSnapshot (a
+// snapshot taken beside the stream, in another goroutine) touches no
+// Writer state: once it is closed, the writer's goroutine hands it to
+// Writer.Record. Either way the next Flush records it.
 type Snapshot struct {
-	w      *Writer
-	t      *table
+	w      *Writer // nil for a NewSnapshot until Record
+	store  Store
+	opts   Options
 	ts     *pipeline.TableSchema
 	id     string
 	parts  int
+	rows   int64
 	open   *file
 	closed []*file
 }
@@ -29,12 +40,35 @@ func (w *Writer) Snapshot(ctx context.Context, id string, ts *pipeline.TableSche
 	if err := w.writeSchema(ctx, t, ts); err != nil {
 		return nil, err
 	}
-	return &Snapshot{w: w, t: t, ts: ts, id: id}, nil
+	return &Snapshot{w: w, store: w.store, opts: w.opts, ts: ts, id: id}, nil
 }
 
+// NewSnapshot starts the snapshot id of the table of ts for a pipeline
+// written with opts, apart from its Writer: it writes the .avsc of ts's
+// version (the content of an .avsc depends on the version's shape only, so
+// a stream that meets the same version writes the same object).
+func NewSnapshot(ctx context.Context, store Store, opts Options, id string, ts *pipeline.TableSchema) (*Snapshot, error) {
+	opts.defaults()
+	js, err := avro.SchemaJSON(ts)
+	if err != nil {
+		return nil, err
+	}
+	key := opts.Layout.SchemaKey(ts.Schema, ts.Table, ts.Version)
+	if _, err := store.Upload(ctx, opts.Bucket, key, bytes.NewReader(js), s3bridge.PutOptions{ContentType: "application/json"}); err != nil {
+		return nil, fmt.Errorf("write schema %s: %w", key, err)
+	}
+	return &Snapshot{store: store, opts: opts, ts: ts, id: id}, nil
+}
+
+// Rows returns the number of rows appended.
+func (s *Snapshot) Rows() int64 { return s.rows }
+
+// Table returns the snapshot's table as "schema.table".
+func (s *Snapshot) Table() string { return tableKey(s.ts.Schema, s.ts.Table) }
+
 func (s *Snapshot) openPart(ctx context.Context) error {
-	key := s.w.opts.Layout.PartKey(s.ts.Schema, s.ts.Table, s.id, s.parts)
-	f, err := openFile(ctx, s.w.store, s.w.opts.Bucket, key, s.ts, s.w.avroOptions(), s.w.opts.Now())
+	key := s.opts.Layout.PartKey(s.ts.Schema, s.ts.Table, s.id, s.parts)
+	f, err := openFile(ctx, s.store, s.opts.Bucket, key, s.ts, avro.Options{Codec: s.opts.Codec, BlockSize: s.opts.BlockSize}, s.opts.Now())
 	if err != nil {
 		return err
 	}
@@ -56,7 +90,8 @@ func (s *Snapshot) Append(ctx context.Context, c *pipeline.Change) error {
 	if err := s.open.append(c); err != nil {
 		return err
 	}
-	if s.open.rows() >= s.w.opts.FlushRows || s.open.size() >= s.w.opts.MaxFileSize {
+	s.rows++
+	if s.open.rows() >= s.opts.FlushRows || s.open.size() >= s.opts.MaxFileSize {
 		return s.closePart()
 	}
 	return nil
@@ -70,7 +105,6 @@ func (s *Snapshot) closePart() error {
 }
 
 // Close closes the last part and waits until S3 confirmed every part.
-// The next Flush records the snapshot as the table's.
 func (s *Snapshot) Close(ctx context.Context) error {
 	if s.open == nil && s.parts == 0 {
 		if err := s.openPart(ctx); err != nil {
@@ -90,8 +124,9 @@ func (s *Snapshot) Close(ctx context.Context) error {
 		}
 	}
 	s.closed = nil
-	s.t.cur, s.t.latest = s.ts, s.ts
-	s.w.snapshots = append(s.w.snapshots, s)
+	if s.w != nil {
+		s.w.record(s)
+	}
 	return nil
 }
 
@@ -105,4 +140,31 @@ func (s *Snapshot) Abort() {
 		f.abort()
 	}
 	s.closed = nil
+}
+
+// Record makes closed snapshots taken beside the stream (NewSnapshot) the
+// Writer's, as the request seq (Checkpoint.SnapshotsDone) they complete:
+// the next Flush records them. It is called from the writer's goroutine.
+func (w *Writer) Record(seq int64, snaps []*Snapshot) {
+	for _, s := range snaps {
+		s.w = w
+		w.record(s)
+	}
+	w.snapSeq = max(w.snapSeq, seq)
+}
+
+// record notes a closed snapshot for the next Flush. The table's latest
+// schema moves to the snapshot's when that is a later version: a version
+// the stream met first is older, and a snapshot's version is never
+// renumbered (see pipeline.Versions).
+func (w *Writer) record(s *Snapshot) {
+	t := w.table(s.ts)
+	t.markSchema(s.ts.Version)
+	if t.latest == nil || s.ts.Version > t.latest.Version {
+		t.latest = s.ts
+		if w.tx == nil || !w.touched[t] {
+			t.cur = s.ts
+		}
+	}
+	w.snapshots = append(w.snapshots, s)
 }

@@ -85,9 +85,13 @@ type table struct {
 	// cur is the schema of the table's last change; latest the one as of
 	// the last whole transaction, which is what a checkpoint records.
 	cur, latest *pipeline.TableSchema
-	// avsc is the highest version whose .avsc is written.
-	avsc int
-	open *file
+	// avsc is the highest version whose .avsc is known written: every
+	// version up to the checkpoint's; after it, avscDone says which (a
+	// snapshot beside the stream may write a version before the stream
+	// writes a lower one).
+	avsc     int
+	avscDone map[int]bool
+	open     *file
 	// last names the table's last change file opened.
 	last changeName
 	// closed are the files closed since the last Flush, in order.
@@ -106,9 +110,12 @@ type Writer struct {
 	// pos is the EndLSN of the last whole transaction (or the position of
 	// the last message between transactions); saved the checkpoint's.
 	pos, saved   pipeline.LSN
+	savedSeq     int64
 	lastFlush    time.Time
 	manifestJSON []byte // the _pipeline.json last written
 	snapshots    []*Snapshot
+	// snapSeq is the last snapshot request done (Checkpoint.SnapshotsDone).
+	snapSeq int64
 }
 
 // New returns a Writer that goes on from cp, the checkpoint loaded (and
@@ -117,7 +124,7 @@ type Writer struct {
 func New(store Store, opts Options, cp Checkpoint) *Writer {
 	opts.defaults()
 	w := &Writer{store: store, opts: opts, tables: map[string]*table{}, touched: map[*table]bool{},
-		pos: cp.LSN, saved: cp.LSN, lastFlush: opts.Now()}
+		pos: cp.LSN, saved: cp.LSN, snapSeq: cp.SnapshotsDone, savedSeq: cp.SnapshotsDone, lastFlush: opts.Now()}
 	for k, m := range cp.Clone().Tables {
 		t := &table{mark: m, cur: m.Schema, latest: m.Schema}
 		if m.Schema != nil {
@@ -265,7 +272,7 @@ func (w *Writer) Deadline() time.Time {
 // or unrecorded file, a finished snapshot, or a position past the last
 // checkpoint.
 func (w *Writer) Pending() bool {
-	if w.pos != w.saved || len(w.snapshots) > 0 {
+	if w.pos != w.saved || len(w.snapshots) > 0 || w.snapSeq != w.savedSeq {
 		return true
 	}
 	for _, t := range w.tables {
@@ -297,10 +304,14 @@ func (w *Writer) Flush(ctx context.Context) (Checkpoint, error) {
 		}
 	}
 	for _, s := range w.snapshots {
-		s.t.mark.Snapshot, s.t.mark.Parts = s.id, s.parts
+		m := &w.table(s.ts).mark
+		if m.Snapshot != "" && m.Snapshot != s.id {
+			m.Earlier = append(m.Earlier, SnapshotMark{ID: m.Snapshot, Parts: m.Parts})
+		}
+		m.Snapshot, m.Parts = s.id, s.parts
 	}
 	w.snapshots = nil
-	cp := Checkpoint{LSN: w.pos, Tables: map[string]TableMark{}}
+	cp := Checkpoint{LSN: w.pos, SnapshotsDone: w.snapSeq, Tables: map[string]TableMark{}}
 	for k, t := range w.tables {
 		if n := len(t.closed); n > 0 {
 			last := t.closed[n-1]
@@ -313,7 +324,7 @@ func (w *Writer) Flush(ctx context.Context) (Checkpoint, error) {
 	if err := w.writeManifest(ctx, cp); err != nil {
 		return Checkpoint{}, err
 	}
-	w.saved, w.lastFlush = w.pos, w.opts.Now()
+	w.saved, w.savedSeq, w.lastFlush = w.pos, w.snapSeq, w.opts.Now()
 	return cp.Clone(), nil
 }
 
@@ -355,7 +366,7 @@ func (w *Writer) avroOptions() avro.Options {
 // writeSchema uploads the .avsc of ts's version the first time a file of
 // that version is opened, before the file.
 func (w *Writer) writeSchema(ctx context.Context, t *table, ts *pipeline.TableSchema) error {
-	if ts.Version <= t.avsc {
+	if ts.Version <= t.avsc || t.avscDone[ts.Version] {
 		return nil
 	}
 	js, err := avro.SchemaJSON(ts)
@@ -367,9 +378,17 @@ func (w *Writer) writeSchema(ctx context.Context, t *table, ts *pipeline.TableSc
 		s3bridge.PutOptions{ContentType: "application/json"}); err != nil {
 		return fmt.Errorf("write schema %s: %w", key, err)
 	}
-	t.avsc = ts.Version
+	t.markSchema(ts.Version)
 	w.opts.Log.Info("pipeline schema version", "table", ts.QualifiedName(), "version", ts.Version, "key", key)
 	return nil
+}
+
+// markSchema notes that the .avsc of version v is written.
+func (t *table) markSchema(v int) {
+	if t.avscDone == nil {
+		t.avscDone = map[int]bool{}
+	}
+	t.avscDone[v] = true
 }
 
 // sortedTables returns the table keys in order, for stable output.

@@ -1,0 +1,39 @@
+package pipeline
+
+import "sync"
+
+// Versions numbers the schema versions of a pipeline's tables. The stream
+// and the snapshots that run beside it (pipeline snapshot, add-table) each
+// meet a table's shape and need its version: they share one Versions, so a
+// version number always stands for one shape, whoever met it first. It is
+// safe for concurrent use.
+type Versions struct {
+	mu     sync.Mutex
+	latest map[string]*TableSchema
+}
+
+// NewVersions starts from known, the latest version of each table the
+// pipeline has written (its checkpoint's), so that versions go on counting
+// across restarts.
+func NewVersions(known []TableSchema) *Versions {
+	v := &Versions{latest: map[string]*TableSchema{}}
+	for i := range known {
+		k := known[i]
+		if cur, ok := v.latest[k.QualifiedName()]; !ok || k.Version > cur.Version {
+			v.latest[k.QualifiedName()] = &k
+		}
+	}
+	return v
+}
+
+// Evolve returns the version of shape (a TableSchema whose Version is
+// ignored), which becomes the latest: numbered as the latest one when it
+// has the same shape, else as a new one (see Evolve). isNew says which.
+func (v *Versions) Evolve(shape TableSchema) (ts *TableSchema, isNew bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	k := shape.QualifiedName()
+	next, isNew := Evolve(v.latest[k], shape)
+	v.latest[k] = &next
+	return &next, isNew
+}
