@@ -41,6 +41,8 @@
 #   BENCH_BIGTX=10000000 bench/pipeline.sh  # the issue's 10 M-row transaction
 #   BENCH_RATE=5000 BENCH_LATENCY_SECS=30 BENCH_TX_ROWS=1000 (defaults)
 #   S3BRIDGE_BIN=/path/to/s3bridge bench/pipeline.sh   # a prebuilt binary
+#   BENCH_CASES=streaming bench/pipeline.sh # some cases only: any of
+#                                           # snapshot streaming latency bigtx
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 rows=${BENCH_ROWS:-2000000}
@@ -49,6 +51,12 @@ bigtx=${BENCH_BIGTX:-1000000}
 txrows=${BENCH_TX_ROWS:-1000}
 rate=${BENCH_RATE:-5000}
 lat_secs=${BENCH_LATENCY_SECS:-30}
+cases=" ${BENCH_CASES:-snapshot streaming latency bigtx} "
+for c in $cases; do
+  case $c in snapshot | streaming | latency | bigtx) ;; *) echo "BENCH_CASES: unknown case $c" >&2; exit 2 ;; esac
+done
+# want CASE: CASE is among BENCH_CASES.
+want() { [[ $cases == *" $1 "* ]]; }
 bench_setup pipelinebench
 bin=${S3BRIDGE_BIN:-$work/s3bridge}
 [ -n "${S3BRIDGE_BIN:-}" ] || go build -o "$bin" ./cmd/s3bridge
@@ -74,7 +82,7 @@ echo "generating $rows rows in PostgreSQL" >&2
 psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $db"
 psql -q -h 127.0.0.1 -U postgres -d "$db" <<SQL
 CREATE TABLE big (id bigint PRIMARY KEY, name text, amount numeric(12,2), qty int, ts timestamp, flag boolean, score float8, note text);
-INSERT INTO big SELECT $cols FROM generate_series(1, $rows) i;
+INSERT INTO big SELECT $cols FROM generate_series(1, $(want snapshot && echo "$rows" || echo 0)) i;
 CREATE TABLE t (LIKE big INCLUDING ALL);
 CREATE TABLE lat (LIKE big INCLUDING ALL);
 CREATE TABLE bigtx (LIKE big INCLUDING ALL);
@@ -120,7 +128,7 @@ peak() { echo "$1 $2" >>"$work/rss"; } # CASE KB
 
 # Snapshot: s3bridge export (Parquet) then a pipeline's copy, interleaved.
 t_export=999999 t_copy=999999 t_snap_e2e=999999
-for i in $(seq "$runs"); do
+want snapshot && for i in $(seq "$runs"); do
   s=$(now)
   /usr/bin/time -v "$bin" export --db "$pg" --query "SELECT * FROM big" --format parquet --overwrite \
     "s3://$bucket/export/big" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
@@ -140,8 +148,9 @@ for i in $(seq "$runs"); do
   t_snap_e2e=$(min "$(echo "$e - $s" | bc)" "$t_snap_e2e")
   drop "snap${i}_$$"
 done
-parts=$(aws s3 ls --recursive "s3://$bucket/snap1_$$/" | grep -c '/snapshot/.*part-')
+want snapshot && parts=$(aws s3 ls --recursive "s3://$bucket/snap1_$$/" | grep -c '/snapshot/.*part-')
 
+if want streaming; then
 # Streaming: the same WAL drained by pg_recvlogical + wal2json and by the
 # pipeline, each from its own slot, both created before the changes.
 create "thr_$$" t never
@@ -181,7 +190,11 @@ n=$(q "SELECT count(*) FROM t")
 [ "$n" = $((rows * runs)) ] || { echo "table t holds $n rows, want $((rows * runs))" >&2; exit 1; }
 drop "thr_$$"
 q "SELECT pg_drop_replication_slot('$refslot')" >/dev/null
+fi
 
+lat=
+field() { echo "$lat" | awk -v k="$1" '{for (i = 1; i < NF; i++) if ($i == k) print $(i + 1)}'; }
+if want latency; then
 # Latency at BENCH_RATE rows/s with --flush-interval 1s.
 create "lat_$$" lat never
 agent_start lat
@@ -192,8 +205,9 @@ lat=$("$work/cdclatency" -db "$pg" -table lat -rate "$rate" -tx-rows 100 -durati
 peak "latency" "$(agent_peak)"
 agent_stop
 drop "lat_$$"
-field() { echo "$lat" | awk -v k="$1" '{for (i = 1; i < NF; i++) if ($i == k) print $(i + 1)}'; }
+fi
 
+if want bigtx; then
 # One big transaction.
 create "btx_$$" bigtx never
 agent_start btx
@@ -208,6 +222,7 @@ t_btx=$(echo "$e - $s" | bc)
 peak "big transaction" "$(agent_peak)"
 agent_stop
 drop "btx_$$"
+fi
 
 mb() { echo "$(( $1 / 1024 ))"; }
 rss() { awk -v c="$1" '{k = $1; for (i = 2; i < NF; i++) k = k " " $i} k == c && $NF > m {m = $NF} END {print m + 0}' "$work/rss"; }
@@ -215,23 +230,33 @@ ok() { (( $(echo "$1 $2 $3" | bc) )) && echo met || echo MISSED; }
 printf '\ns3bridge pipeline benchmark: %s rows of 8 columns, to local MinIO, best of %s\n' "$rows" "$runs"
 printf '%-72s %8s %10s %8s\n' case seconds "rows/s" "RSS MB"
 row() { printf '%-72s %8.2f %10.0f %8s\n' "$1" "$2" "$(echo "$3 / $2" | bc)" "$4"; }
-row "streaming: pg_recvlogical + $plugin to /dev/null ($txrows-row txs)" "$t_recv" "$rows" "-"
-row "streaming: s3bridge pipeline, agent start to checkpoint" "$t_pipe" "$rows" "$(mb "$(rss streaming)")"
-printf '  (last streaming run: CPU seconds of the agent %s, of its walsender %s)\n' "$cpu_pipe" "$cpu_wal"
-row "snapshot: s3bridge export --format parquet" "$t_export" "$rows" "$(mb "$(rss export)")"
-row "snapshot: s3bridge pipeline copy ($parts parts)" "$t_copy" "$rows" "$(mb "$(rss snapshot)")"
-row "snapshot: s3bridge pipeline, agent start to checkpoint (with slot)" "$t_snap_e2e" "$rows" "-"
-row "big transaction: INSERT of $bigtx rows" "$t_insert" "$bigtx" "-"
-row "big transaction: commit to checkpoint" "$t_btx" "$bigtx" "$(mb "$(rss "big transaction")")"
-printf 'latency at %s rows/s (%s transactions, achieved %s rows/s): p50 %s ms, p99 %s ms, max %s ms; RSS %s MB\n' \
+if want streaming; then
+  row "streaming: pg_recvlogical + $plugin to /dev/null ($txrows-row txs)" "$t_recv" "$rows" "-"
+  row "streaming: s3bridge pipeline, agent start to checkpoint" "$t_pipe" "$rows" "$(mb "$(rss streaming)")"
+  printf '  (last streaming run: CPU seconds of the agent %s, of its walsender %s)\n' "$cpu_pipe" "$cpu_wal"
+fi
+if want snapshot; then
+  row "snapshot: s3bridge export --format parquet" "$t_export" "$rows" "$(mb "$(rss export)")"
+  row "snapshot: s3bridge pipeline copy ($parts parts)" "$t_copy" "$rows" "$(mb "$(rss snapshot)")"
+  row "snapshot: s3bridge pipeline, agent start to checkpoint (with slot)" "$t_snap_e2e" "$rows" "-"
+fi
+if want bigtx; then
+  row "big transaction: INSERT of $bigtx rows" "$t_insert" "$bigtx" "-"
+  row "big transaction: commit to checkpoint" "$t_btx" "$bigtx" "$(mb "$(rss "big transaction")")"
+fi
+want latency && printf 'latency at %s rows/s (%s transactions, achieved %s rows/s): p50 %s ms, p99 %s ms, max %s ms; RSS %s MB\n' \
   "$rate" "$(field transactions)" "$(field rows_per_s)" "$(field p50_ms)" "$(field p99_ms)" "$(field max_ms)" "$(mb "$(rss latency)")"
-r_thr=$(echo "$rows / $t_pipe" | bc)
-r_recv=$(echo "scale=2; $t_recv / $t_pipe" | bc)
-r_snap=$(echo "scale=2; $t_copy / $t_export" | bc)
-printf 'streaming throughput: %s rows/s (target >= 50000: %s)\n' "$r_thr" "$(ok "$r_thr" ">=" 50000)"
-printf 'ratio streaming s3bridge / pg_recvlogical + %s (rows/s): %sx (target >= 0.8: %s)\n' "$plugin" "$r_recv" "$(ok "$r_recv" ">=" 0.8)"
-printf 'latency p99: %s ms (target < 2000: %s)\n' "$(field p99_ms)" "$(ok "$(field p99_ms)" "<" 2000)"
-printf 'ratio snapshot copy / export parquet: %sx (target <= 1.3: %s)\n' "$r_snap" "$(ok "$r_snap" "<=" 1.3)"
+if want streaming; then
+  r_thr=$(echo "$rows / $t_pipe" | bc)
+  r_recv=$(echo "scale=2; $t_recv / $t_pipe" | bc)
+  printf 'streaming throughput: %s rows/s (target >= 50000: %s)\n' "$r_thr" "$(ok "$r_thr" ">=" 50000)"
+  printf 'ratio streaming s3bridge / pg_recvlogical + %s (rows/s): %sx (target >= 0.8: %s)\n' "$plugin" "$r_recv" "$(ok "$r_recv" ">=" 0.8)"
+fi
+want latency && printf 'latency p99: %s ms (target < 2000: %s)\n' "$(field p99_ms)" "$(ok "$(field p99_ms)" "<" 2000)"
+if want snapshot; then
+  r_snap=$(echo "scale=2; $t_copy / $t_export" | bc)
+  printf 'ratio snapshot copy / export parquet: %sx (target <= 1.3: %s)\n' "$r_snap" "$(ok "$r_snap" "<=" 1.3)"
+fi
 top=$(sort -k2 -n "$work/rss" | awk '{print $NF}' | sort -n | tail -1)
 printf 'peak RSS across all cases: %s MB (target < 256 MB: %s)\n' "$(mb "$top")" "$(ok "$top" "<" 262144)"
 printf 'load average (1, 5, 15 min) at the end: %s, on %s cores\n' "$(cut -d' ' -f1-3 /proc/loadavg)" "$(nproc)"

@@ -102,3 +102,32 @@ func TestTimeInfinity(t *testing.T) {
 		t.Fatalf("infinity sentinels don't round-trip: %v %v", TimeInfinity, TimeNegInfinity)
 	}
 }
+
+// TestVersionsFind: a snapshot's shape that the stream has gone past gets
+// the version the stream gave it, not a new one; an unknown shape a new
+// one; Evolve (the stream's) always numbers against the latest.
+func TestVersionsFind(t *testing.T) {
+	col := func(names ...string) TableSchema {
+		s := TableSchema{Database: "d", Schema: "s", Table: "t"}
+		for _, n := range names {
+			s.Columns = append(s.Columns, Column{Name: n, Type: Type{Kind: KindInt32, Name: "integer"}, Nullable: true})
+		}
+		return s
+	}
+	v := NewVersions(nil)
+	a, _ := v.Evolve(col("a"))
+	b, _ := v.Evolve(col("a", "b"))
+	if a.Version != 1 || b.Version != 2 {
+		t.Fatalf("versions %d, %d", a.Version, b.Version)
+	}
+	if got, isNew := v.Find(col("a")); isNew || got.Version != 1 {
+		t.Errorf("Find of an earlier shape: v%d, new %t", got.Version, isNew)
+	}
+	if got, isNew := v.Find(col("a", "b", "c")); !isNew || got.Version != 3 {
+		t.Errorf("Find of a new shape: v%d, new %t", got.Version, isNew)
+	}
+	// The stream going back to the first shape is a new version.
+	if got, isNew := v.Evolve(col("a")); !isNew || got.Version != 4 {
+		t.Errorf("Evolve back to an earlier shape: v%d, new %t", got.Version, isNew)
+	}
+}

@@ -23,7 +23,9 @@ type Spec struct {
 	// Prefix is the key prefix every object of the pipeline goes under
 	// ("" or ending in "/").
 	Prefix string `json:"prefix,omitempty"`
-	// Format is avro; Codec is snappy, zstd, deflate or null.
+	// Format is avro, parquet or jsonl; Codec is snappy, zstd, deflate
+	// or null (for parquet deflate is its GZIP codec; for jsonl, which is
+	// compressed whole, deflate is gzip and snappy is refused).
 	Format string `json:"format"`
 	Codec  string `json:"codec"`
 	// Snapshot is initial (copy the tables, then stream), never (stream
@@ -82,7 +84,9 @@ func (s Spec) WithDefaults() Spec {
 	if s.Format == "" {
 		s.Format = "avro"
 	}
-	if s.Codec == "" {
+	if s.Codec == "" && s.Format == "jsonl" {
+		s.Codec = "null"
+	} else if s.Codec == "" {
 		s.Codec = "snappy"
 	}
 	if s.Snapshot == "" {
@@ -118,16 +122,19 @@ func (s Spec) Validate() error {
 		}
 	}
 	switch s.Format {
-	case "avro":
-	case "parquet", "jsonl":
-		return fmt.Errorf("pipeline: --format %s is not written yet; use avro", s.Format)
+	case "avro", "parquet", "jsonl":
 	default:
-		return fmt.Errorf("pipeline: --format %q: want avro", s.Format)
+		return fmt.Errorf("pipeline: --format %q: want avro, parquet or jsonl", s.Format)
 	}
 	switch s.Codec {
 	case "snappy", "zstd", "deflate", "null":
 	default:
 		return fmt.Errorf("pipeline: --codec %q: want snappy, zstd, deflate or null", s.Codec)
+	}
+	if s.Format == "jsonl" && s.Codec == "snappy" {
+		// The CLI's default codec is snappy: say what to give instead.
+		return errors.New("pipeline: --format jsonl compresses whole files, and no common JSON Lines reader takes snappy: " +
+			"give --codec zstd (.jsonl.zst), deflate (gzip, .jsonl.gz) or null (plain .jsonl)")
 	}
 	switch s.Snapshot {
 	case "initial", "never", "initial_only":

@@ -20,7 +20,12 @@ func TestSpec(t *testing.T) {
 		{"bare table", func(s *Spec) { s.Tables = []string{"t"} }, `"t": want schema.table`},
 		{"prefix", func(s *Spec) { s.Prefix = "cdc" }, "ending in /"},
 		{"prefix dots", func(s *Spec) { s.Prefix = "../x/" }, "without .."},
-		{"format", func(s *Spec) { s.Format = "parquet" }, "not written yet"},
+		{"format", func(s *Spec) { s.Format = "orc" }, "want avro, parquet or jsonl"},
+		{"parquet", func(s *Spec) { s.Format = "parquet" }, ""},
+		{"parquet deflate", func(s *Spec) { s.Format, s.Codec = "parquet", "deflate" }, ""},
+		{"jsonl zstd", func(s *Spec) { s.Format, s.Codec = "jsonl", "zstd" }, ""},
+		{"jsonl null", func(s *Spec) { s.Format, s.Codec = "jsonl", "null" }, ""},
+		{"jsonl snappy", func(s *Spec) { s.Format = "jsonl" }, "give --codec zstd (.jsonl.zst), deflate (gzip, .jsonl.gz) or null"},
 		{"codec", func(s *Spec) { s.Codec = "lz4" }, "--codec"},
 		{"snapshot", func(s *Spec) { s.Snapshot = "always" }, "--snapshot"},
 		{"interval", func(s *Spec) { s.FlushInterval = Duration(time.Millisecond) }, "--flush-interval"},
@@ -31,6 +36,11 @@ func TestSpec(t *testing.T) {
 		err := s.Validate()
 		if (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.err)
+		}
+	}
+	for format, want := range map[string]string{"": "snappy", "avro": "snappy", "parquet": "snappy", "jsonl": "null"} {
+		if got := (Spec{Format: format}).WithDefaults().Codec; got != want {
+			t.Errorf("default codec of --format %q: %s, want %s", format, got, want)
 		}
 	}
 	b, err := json.Marshal(base)

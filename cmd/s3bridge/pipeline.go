@@ -22,7 +22,7 @@ import (
 func pipelineCommands() []command {
 	name := []arg{{"NAME", "the pipeline"}}
 	return []command{
-		{"pipeline create", "--db URL --source URL (--tables S.T[,…] | --all-tables) --bucket B [--prefix P] [--format avro] [--codec C] [--snapshot MODE] [--flush-interval D] [--flush-rows N] [--max-file-size SIZE] [--replica-identity-full] [--json] NAME",
+		{"pipeline create", "--db URL --source URL (--tables S.T[,…] | --all-tables) --bucket B [--prefix P] [--format avro|parquet|jsonl] [--codec C] [--snapshot MODE] [--flush-interval D] [--flush-rows N] [--max-file-size SIZE] [--replica-identity-full] [--json] NAME",
 			"store a pipeline from a PostgreSQL database to S3 after checking the source's prerequisites; agents serving --db run it",
 			[]arg{{"NAME", "the pipeline's name: a-z, 0-9 and _ (its replication slot and publication are s3bridge_NAME)"}},
 			"s3bridge pipeline create orders --db " + exampleDB + " --source postgres://repl@db/shop --tables public.orders --bucket cdc --prefix shop/", runPipelineCreate},
@@ -79,8 +79,8 @@ func runPipelineCreate(ctx context.Context, e *env, args []string) error {
 	fs.BoolVar(&spec.AllTables, "all-tables", false, "capture every table of the database, including tables created later")
 	fs.StringVar(&spec.Bucket, "bucket", "", "the `BUCKET` the files go to")
 	fs.StringVar(&spec.Prefix, "prefix", "", "the key `PREFIX` of every file (ends in /)")
-	fs.StringVar(&spec.Format, "format", "avro", "the files' `FORMAT`: avro")
-	fs.StringVar(&spec.Codec, "codec", "snappy", "the Avro `CODEC`: snappy, zstd, deflate or null")
+	fs.StringVar(&spec.Format, "format", "avro", "the files' `FORMAT`: avro, parquet or jsonl")
+	fs.StringVar(&spec.Codec, "codec", "", "the files' `CODEC`: snappy, zstd, deflate or null (default snappy; null for jsonl, which has no snappy)")
 	fs.StringVar(&spec.Snapshot, "snapshot", "initial", "`MODE`: initial (copy the tables, then stream), never (stream only), initial_only (copy only)")
 	interval := fs.Duration("flush-interval", pipeline.DefaultFlushInterval, "close a change file after it has been open this `DURATION`")
 	fs.Int64Var(&spec.FlushRows, "flush-rows", pipeline.DefaultFlushRows, "close a change file at `N` rows")

@@ -46,7 +46,8 @@ func appendEnvelope(b []byte, c *pipeline.Change, tsMillis int64) ([]byte, error
 	if !c.Op.Valid() {
 		return b, fmt.Errorf("invalid op %q", c.Op)
 	}
-	b, _ = appendString(b, c.Op.String())
+	// The op's one ASCII letter, as a string of length 1.
+	b = append(appendLong(b, 1), byte(c.Op))
 	var err error
 	for _, img := range []struct {
 		name string
@@ -129,6 +130,9 @@ func appendValue(b []byte, t pipeline.Type, v any) ([]byte, error) {
 		x, ok := v.(*big.Rat)
 		if !ok || x == nil {
 			return bad()
+		}
+		if b, ok := appendSmallDecimal(b, x, t.Scale); ok {
+			return b, nil
 		}
 		u, err := unscaled(x, t.Scale)
 		if err != nil {
@@ -219,6 +223,45 @@ func floorDiv(a, b int64) int64 {
 		q--
 	}
 	return q
+}
+
+// pow10 are the powers of ten an int64 holds.
+var pow10 = func() (p [19]int64) {
+	p[0] = 1
+	for i := 1; i < len(p); i++ {
+		p[i] = p[i-1] * 10
+	}
+	return p
+}()
+
+// appendSmallDecimal appends x at scale as unscaled does, without big.Int
+// arithmetic (most of an append's time), when x's numerator and its
+// unscaled value fit an int64 and its denominator divides 10^scale. ok
+// is false otherwise, and for a value unscaled refuses: unscaled decides.
+func appendSmallDecimal(b []byte, x *big.Rat, scale int) ([]byte, bool) {
+	num, den := x.Num(), x.Denom()
+	if scale < 0 || scale >= len(pow10) || !num.IsInt64() || !den.IsInt64() {
+		return b, false
+	}
+	d, p := den.Int64(), pow10[scale]
+	if p%d != 0 {
+		return b, false
+	}
+	f, n := p/d, num.Int64()
+	if n > math.MaxInt64/f || n < math.MinInt64/f {
+		return b, false
+	}
+	u := n * f
+	// The fewest big-endian two's complement bytes that hold u.
+	size := 1
+	for size < 8 && (u < -1<<(8*size-1) || u >= 1<<(8*size-1)) {
+		size++
+	}
+	b = appendLong(b, int64(size))
+	for i := size - 1; i >= 0; i-- {
+		b = append(b, byte(u>>(8*i)))
+	}
+	return b, true
 }
 
 var ten = big.NewInt(10)

@@ -107,15 +107,92 @@ func (sn *Snapshot) Schema(ctx context.Context, t Table) (pipeline.TableSchema, 
 // numbered) to emit as an OpRead change, one row in memory at a time, and
 // returns the number of rows.
 func (sn *Snapshot) Read(ctx context.Context, ts *pipeline.TableSchema, emit func(*pipeline.Change) error) (int64, error) {
+	return sn.ReadChunk(ctx, ts, Chunking{Chunks: 1}, 0, sn.lsn, emit)
+}
+
+// Chunking cuts a table into ranges of pages (ctid ranges), which
+// sessions sharing one snapshot read in parallel and which partition its
+// rows exactly. Chunk i holds the pages [i×Pages, (i+1)×Pages); the last one
+// also every page after.
+type Chunking struct {
+	Chunks int   `json:"chunks"`
+	Pages  int64 `json:"pages_per_chunk"`
+}
+
+// Plan cuts the table into chunks of about rows rows each (at most
+// maxChunks), from the table's size and the planner's row estimate.
+func (sn *Snapshot) Plan(ctx context.Context, t Table, rows int64, maxChunks int) (Chunking, error) {
+	name := pgx.Identifier{t.Schema, t.Name}.Sanitize()
+	res := sn.conn.ExecParams(ctx, `SELECT pg_catalog.pg_relation_size(c.oid) / current_setting('block_size')::int, c.reltuples, c.relpages
+		FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass($1)`, [][]byte{[]byte(name)}, nil, nil, nil).Read()
+	if res.Err != nil || len(res.Rows) == 0 {
+		return Chunking{}, fmt.Errorf("size of %s: %v", name, cmpErr(res.Err, "no such table"))
+	}
+	pages, _ := strconv.ParseInt(string(res.Rows[0][0]), 10, 64)
+	tuples, _ := strconv.ParseFloat(string(res.Rows[0][1]), 64)
+	relpages, _ := strconv.ParseInt(string(res.Rows[0][2]), 10, 64)
+	perPage := 100.0 // a guess for a table never analyzed
+	if tuples > 0 && relpages > 0 {
+		perPage = max(tuples/float64(relpages), 1)
+	}
+	per := max(int64(float64(rows)/perPage), 1)
+	n := int((pages + per - 1) / per)
+	if n > maxChunks {
+		n = maxChunks
+		per = (pages + int64(n) - 1) / int64(n)
+	}
+	return Chunking{Chunks: max(n, 1), Pages: per}, nil
+}
+
+func cmpErr(err error, def string) any {
+	if err != nil {
+		return err
+	}
+	return def
+}
+
+// Resumable reports whether a chunked copy of the table may be finished
+// at a later point than it began (pipeline.run resumes an interrupted
+// snapshot by chunk): the rows a resumed chunk misses or doubles are
+// those updated meanwhile, which the stream's changes set right, as long
+// as those changes carry whole rows. They don't when a TOASTed value is
+// unchanged and the replica identity is not FULL (the change lists it as
+// unchanged, and the row's previous image may be missing): such a table is
+// copied again whole.
+func (sn *Snapshot) Resumable(ctx context.Context, t Table) (bool, error) {
+	name := pgx.Identifier{t.Schema, t.Name}.Sanitize()
+	res := sn.conn.ExecParams(ctx, `SELECT c.relreplident = 'f' OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+			WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attstorage <> 'p')
+		FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass($1)`, [][]byte{[]byte(name)}, nil, nil, nil).Read()
+	if res.Err != nil || len(res.Rows) == 0 {
+		return false, fmt.Errorf("replica identity of %s: %v", name, cmpErr(res.Err, "no such table"))
+	}
+	return string(res.Rows[0][0]) == "t", nil
+}
+
+// ReadChunk streams the rows of chunk i of the table of ts as OpRead
+// changes whose LSN is lsn (the snapshot's own, or, for a chunk of a
+// snapshot resumed at a later point, the LSN of the snapshot it
+// completes), one row in memory at a time, and returns their number.
+func (sn *Snapshot) ReadChunk(ctx context.Context, ts *pipeline.TableSchema, c Chunking, i int, lsn pipeline.LSN,
+	emit func(*pipeline.Change) error) (int64, error) {
 	cols := make([]string, len(ts.Columns))
 	for i, c := range ts.Columns {
 		cols[i] = pgx.Identifier{c.Name}.Sanitize()
 	}
 	name := pgx.Identifier{ts.Schema, ts.Table}.Sanitize()
 	// ONLY: an inheritance child is published, and read, as its own table.
-	rr := sn.conn.ExecParams(ctx, "SELECT "+strings.Join(cols, ", ")+" FROM ONLY "+name, nil, nil, nil, nil)
+	sql := "SELECT " + strings.Join(cols, ", ") + " FROM ONLY " + name
+	if c.Chunks > 1 {
+		// A TID range scan (PostgreSQL 14+) reads just those pages.
+		sql += fmt.Sprintf(" WHERE ctid >= '(%d,0)'::tid", int64(i)*c.Pages)
+		if i < c.Chunks-1 {
+			sql += fmt.Sprintf(" AND ctid < '(%d,0)'::tid", int64(i+1)*c.Pages)
+		}
+	}
+	rr := sn.conn.ExecParams(ctx, sql, nil, nil, nil, nil)
 	var n int64
-	src := pipeline.Source{LSN: sn.lsn, Database: ts.Database, Schema: ts.Schema, Table: ts.Table, Snapshot: true}
+	src := pipeline.Source{LSN: lsn, Database: ts.Database, Schema: ts.Schema, Table: ts.Table, Snapshot: true}
 	for rr.NextRow() {
 		vals := rr.Values()
 		row := make(pipeline.Row, len(vals))
@@ -142,8 +219,12 @@ func (sn *Snapshot) Read(ctx context.Context, ts *pipeline.TableSchema, emit fun
 	return n, nil
 }
 
-// Close ends the snapshot's transaction and connection.
+// Close ends the snapshot's transaction and connection; a nil Snapshot is
+// none.
 func (sn *Snapshot) Close(ctx context.Context) error {
+	if sn == nil {
+		return nil
+	}
 	_, err := sn.conn.Exec(ctx, "COMMIT").ReadAll()
 	if cerr := sn.conn.Close(ctx); err == nil {
 		err = cerr

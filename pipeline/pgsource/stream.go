@@ -53,13 +53,17 @@ type Stream struct {
 	interval time.Duration
 	next     time.Time // when the next status update is due
 	pending  []pipeline.Event
-	// wait is the receive context up to next, made once per status
-	// interval rather than per message (a timer each: a tenth of the
-	// cost of a busy stream), for the caller's context waitFor.
-	wait       context.Context
-	waitFor    context.Context
-	waitUntil  time.Time
-	waitCancel context.CancelFunc
+	// A receive waits until next at most, by a read deadline on the
+	// connection, and a context.AfterFunc of the caller's context (armedFor)
+	// cuts it short. Both are set once per status interval and per context,
+	// where a ReceiveMessage with a context registers and removes an
+	// AfterFunc per message: a tenth of a busy stream's time.
+	armedFor   context.Context
+	armedUntil time.Time
+	stopWatch  func() bool
+	// check says the clock is to be read for a status update: after a
+	// receive timed out.
+	check bool
 }
 
 // Stream opens a replication connection and starts streaming the slot at
@@ -166,22 +170,27 @@ func (st *Stream) Next(ctx context.Context) (pipeline.Event, error) {
 			st.pending = st.pending[1:]
 			return ev, nil
 		}
-		if !time.Now().Before(st.next) {
-			if err := st.sendStatus(ctx, false); err != nil {
-				return pipeline.Event{}, err
+		if st.check || st.next.IsZero() {
+			st.check = false
+			if !time.Now().Before(st.next) {
+				if err := st.sendStatus(ctx, false); err != nil {
+					return pipeline.Event{}, err
+				}
 			}
 		}
-		if st.wait == nil || st.waitFor != ctx || !st.waitUntil.Equal(st.next) {
-			if st.waitCancel != nil {
-				st.waitCancel()
-			}
-			st.wait, st.waitCancel = context.WithDeadline(ctx, st.next)
-			st.waitFor, st.waitUntil = ctx, st.next
+		if err := st.arm(ctx); err != nil {
+			return pipeline.Event{}, err
 		}
-		msg, err := st.conn.ReceiveMessage(st.wait)
+		msg, err := st.conn.ReceiveMessage(context.Background())
 		if err != nil {
-			if ctx.Err() == nil && pgconn.Timeout(err) {
-				continue // status update due
+			if ctx.Err() != nil {
+				return pipeline.Event{}, fmt.Errorf("receive from slot %s: %w", st.src.name, ctx.Err())
+			}
+			if pgconn.Timeout(err) {
+				// A status update may be due; or the deadline is an
+				// earlier context's end: set it again.
+				st.check, st.armedUntil = true, time.Time{}
+				continue
 			}
 			return pipeline.Event{}, fmt.Errorf("receive from slot %s: %w", st.src.name, err)
 		}
@@ -201,6 +210,33 @@ func (st *Stream) Next(ctx context.Context) (pipeline.Event, error) {
 			return pipeline.Event{}, fmt.Errorf("stream from slot %s: server ended the stream", st.src.name)
 		}
 	}
+}
+
+// arm makes the next receive end at the next status update at most, or
+// when ctx ends. A receive reads the connection only once its buffer is
+// empty, every few kilobytes of a busy stream, so a deadline that passed
+// while messages came from the buffer ends the next read at once.
+func (st *Stream) arm(ctx context.Context) error {
+	if ctx != st.armedFor {
+		if st.stopWatch != nil {
+			st.stopWatch()
+		}
+		nc := st.conn.Conn()
+		st.stopWatch = context.AfterFunc(ctx, func() { nc.SetReadDeadline(time.Unix(1, 0)) })
+		st.armedFor, st.armedUntil = ctx, time.Time{}
+	}
+	if !st.armedUntil.Equal(st.next) {
+		if err := st.conn.Conn().SetReadDeadline(st.next); err != nil {
+			return fmt.Errorf("receive from slot %s: %w", st.src.name, err)
+		}
+		st.armedUntil = st.next
+	}
+	// Read after the deadline was set: an end of ctx since then is seen
+	// here, a later one moves the deadline into the past.
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("receive from slot %s: %w", st.src.name, err)
+	}
+	return nil
 }
 
 func (st *Stream) copyData(ctx context.Context, data []byte) (pipeline.Event, bool, error) {
@@ -242,8 +278,8 @@ func (st *Stream) copyData(ctx context.Context, data []byte) (pipeline.Event, bo
 // Close sends a last status update with the durable position and closes
 // the connections.
 func (st *Stream) Close(ctx context.Context) error {
-	if st.waitCancel != nil {
-		st.waitCancel()
+	if st.stopWatch != nil {
+		st.stopWatch()
 	}
 	err := st.sendStatus(ctx, false)
 	if cerr := st.conn.Close(ctx); err == nil {

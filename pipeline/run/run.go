@@ -61,6 +61,8 @@ type Config struct {
 	Checkpointer writer.Checkpointer
 	Snapshot     SnapshotMode // default SnapshotInitial
 	Codec        avro.Codec
+	// Format is the files' format (writer.Options.Format); "" is Avro.
+	Format writer.Format
 	// FlushRows, MaxFileSize and FlushInterval cut files (writer.Options);
 	// FlushInterval is also how often the checkpoint moves on.
 	FlushRows     int64
@@ -78,6 +80,9 @@ type Config struct {
 	Heartbeat Heartbeater
 	// HeartbeatInterval is that idle time; default 10s, negative: never.
 	HeartbeatInterval time.Duration
+	// SnapshotWorkers is how many sessions copy a snapshot's chunks in
+	// parallel (each a connection to the source); default 2.
+	SnapshotWorkers int
 	// Requests are the pipeline's snapshot requests (pipeline.Spec's): the
 	// ones its checkpoint has not recorded as done are taken beside the
 	// stream.
@@ -121,6 +126,7 @@ func New(cfg Config) (*Pipeline, error) {
 	cfg.StopTimeout = cmp.Or(cfg.StopTimeout, 30*time.Second)
 	cfg.FlushInterval = cmp.Or(cfg.FlushInterval, 5*time.Second)
 	cfg.HeartbeatInterval = cmp.Or(cfg.HeartbeatInterval, 10*time.Second)
+	cfg.SnapshotWorkers = max(cmp.Or(cfg.SnapshotWorkers, 2), 1)
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -131,7 +137,7 @@ func New(cfg Config) (*Pipeline, error) {
 }
 
 func (p *Pipeline) writerOptions() writer.Options {
-	return writer.Options{Bucket: p.cfg.Bucket, Layout: p.layout, Pipeline: p.cfg.Name, Codec: p.cfg.Codec,
+	return writer.Options{Bucket: p.cfg.Bucket, Layout: p.layout, Pipeline: p.cfg.Name, Format: p.cfg.Format, Codec: p.cfg.Codec,
 		FlushRows: p.cfg.FlushRows, MaxFileSize: p.cfg.MaxFileSize, FlushInterval: p.cfg.FlushInterval, Log: p.log}
 }
 
@@ -153,8 +159,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if found && m.Pipeline != p.cfg.Name {
 		return fmt.Errorf("pipeline %s: s3://%s/%s: %w %q", p.cfg.Name, p.cfg.Bucket, p.layout.ManifestKey(), ErrPrefixInUse, m.Pipeline)
 	}
+	var first sessions
 	if cp.LSN == 0 {
-		if cp, err = p.start(ctx); err != nil {
+		if cp, first, err = p.start(ctx); err != nil {
 			return fmt.Errorf("pipeline %s: %w", p.cfg.Name, err)
 		}
 		if p.cfg.Snapshot == SnapshotInitialOnly {
@@ -180,7 +187,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			p.log.Info("pipeline tables changed", "tables", len(p.cfg.Publication.Tables))
 		}
 	}
-	if err := p.stream(ctx, cp); err != nil {
+	if err := p.stream(ctx, cp, first); err != nil {
 		return fmt.Errorf("pipeline %s: %w", p.cfg.Name, err)
 	}
 	return nil
@@ -188,10 +195,21 @@ func (p *Pipeline) Run(ctx context.Context) error {
 
 // start begins the pipeline from nothing: whatever an earlier attempt that
 // never finished starting left (objects, slot) is removed, the slot is
-// created, the tables are copied, and the first checkpoint is saved.
-func (p *Pipeline) start(ctx context.Context) (writer.Checkpoint, error) {
+// created and the first checkpoint is saved at its consistent point C.
+//
+// With --snapshot initial the copy is not part of the start: the first
+// checkpoint says it is pending, and the stream's run takes it beside the
+// stream (snapshotsBeside), table by table, each recorded once durable, so
+// that a crash during the copy costs the tables not yet copied only. On
+// this first run the copy reads the slot's own exported snapshot, returned
+// open (first): its rows are the tables as of C. A run after a crash takes
+// the tables left at a later point, as any snapshot beside the stream.
+//
+// With initial_only the tables are copied here, under the slot's
+// snapshot, before the checkpoint.
+func (p *Pipeline) start(ctx context.Context) (writer.Checkpoint, sessions, error) {
 	if _, err := writer.Recover(ctx, p.cfg.Store, p.cfg.Bucket, p.layout, writer.Checkpoint{}, p.log); err != nil {
-		return writer.Checkpoint{}, err
+		return writer.Checkpoint{}, nil, err
 	}
 	src := p.cfg.Source
 	slot, err := src.Create(ctx, p.cfg.Publication)
@@ -201,36 +219,55 @@ func (p *Pipeline) start(ctx context.Context) (writer.Checkpoint, error) {
 		// nothing.
 		p.log.Info("pipeline start: dropping the slot an unfinished start left", "slot", src.SlotName())
 		if err := src.Drop(ctx); err != nil {
-			return writer.Checkpoint{}, err
+			return writer.Checkpoint{}, nil, err
 		}
 		slot, err = src.Create(ctx, p.cfg.Publication)
 	}
 	if err != nil {
-		return writer.Checkpoint{}, err
+		return writer.Checkpoint{}, nil, err
 	}
 	defer slot.Release(context.WithoutCancel(ctx))
-	w := writer.New(p.cfg.Store, p.writerOptions(), writer.Checkpoint{LSN: slot.ConsistentPoint})
-	if p.cfg.Snapshot != SnapshotNever {
-		if err := p.snapshot(ctx, slot, w); err != nil {
-			w.Abort()
-			return writer.Checkpoint{}, err
+	start := writer.Checkpoint{LSN: slot.ConsistentPoint}
+	var first sessions
+	switch p.cfg.Snapshot {
+	case SnapshotInitial:
+		if first, err = p.openSessions(ctx, slot); err != nil {
+			return writer.Checkpoint{}, nil, err
 		}
+		start.InitialPending = true
 		// The initial snapshot holds every table the requests made so
 		// far asked for.
 		if n := len(p.cfg.Requests); n > 0 {
-			w.Record(p.cfg.Requests[n-1].Seq, nil)
+			start.SnapshotsDone = p.cfg.Requests[n-1].Seq
 		}
 	}
+	w := writer.New(p.cfg.Store, p.writerOptions(), start)
+	if p.cfg.Snapshot == SnapshotInitialOnly {
+		if err := p.snapshot(ctx, slot, w); err != nil {
+			w.Abort()
+			return writer.Checkpoint{}, nil, err
+		}
+	}
+	// The snapshot is imported (or copied): the slot's session may go.
+	if err := slot.Release(ctx); err != nil {
+		first.Close(context.WithoutCancel(ctx))
+		return writer.Checkpoint{}, nil, fmt.Errorf("release snapshot of slot %s: %w", slot.Name, err)
+	}
 	cp, err := w.Flush(ctx)
+	if err == nil {
+		err = p.cfg.Checkpointer.Save(ctx, cp)
+		if err != nil {
+			err = fmt.Errorf("save checkpoint: %w", err)
+		}
+	}
 	if err != nil {
 		w.Abort()
-		return writer.Checkpoint{}, err
+		first.Close(context.WithoutCancel(ctx))
+		return writer.Checkpoint{}, nil, err
 	}
-	if err := p.cfg.Checkpointer.Save(ctx, cp); err != nil {
-		return writer.Checkpoint{}, fmt.Errorf("save checkpoint: %w", err)
-	}
-	p.log.Info("pipeline started", "slot", slot.Name, "consistent_point", slot.ConsistentPoint, "tables", len(cp.Tables))
-	return cp, nil
+	p.log.Info("pipeline started", "slot", slot.Name, "consistent_point", slot.ConsistentPoint, "tables", len(cp.Tables),
+		"initial_snapshot", cp.InitialPending)
+	return cp, first, nil
 }
 
 // snapshot copies every table of the publication under the slot's
@@ -274,10 +311,46 @@ func (p *Pipeline) snapshot(ctx context.Context, slot *pgsource.Slot, w *writer.
 	return nil
 }
 
-// item is what the reader goroutine hands the loop.
+// item is what the reader goroutine hands the loop: a batch of events in
+// stream order, then maybe the error that ended the stream.
 type item struct {
-	ev  pipeline.Event
+	evs []pipeline.Event
 	err error
+}
+
+// A batch goes to the loop at a transaction's end, with a message, or
+// once it holds batchEvents events or about batchBytes of values: one
+// channel handoff per batch rather than per row (a tenth of a busy
+// stream's time went to channel sends), while the loop still sees each
+// commit as soon as it is read. The channel holds batchQueue batches, so
+// the reader runs ahead by about batchQueue×batchBytes while a flush
+// waits for S3.
+const (
+	batchEvents = 256
+	batchBytes  = 1 << 20
+	batchQueue  = 8
+)
+
+// weight estimates the memory an event holds: its values' text and
+// bytes, and two words per value.
+func weight(ev pipeline.Event) int {
+	c := ev.Change
+	if c == nil {
+		return 64
+	}
+	n := 64
+	for _, r := range [2]pipeline.Row{c.Before, c.After} {
+		for _, v := range r {
+			switch x := v.(type) {
+			case string:
+				n += len(x)
+			case []byte:
+				n += len(x)
+			}
+			n += 16
+		}
+	}
+	return n
 }
 
 // stream streams from cp until ctx ends or an error. A goroutine calls
@@ -285,15 +358,19 @@ type item struct {
 // and hands events over a buffered channel; the loop writes them and runs
 // the flush cycle. Only while a flush waits for S3 does Next pause, once
 // the buffer is full. Another goroutine writes the heartbeats.
-func (p *Pipeline) stream(ctx context.Context, cp writer.Checkpoint) error {
+func (p *Pipeline) stream(ctx context.Context, cp writer.Checkpoint, first sessions) error {
 	versions := pipeline.NewVersions(cp.Schemas())
 	st, err := p.cfg.Source.Stream(ctx, pgsource.StreamOptions{Start: cp.LSN, Versions: versions,
 		StatusInterval: p.cfg.StatusInterval})
 	if err != nil {
+		first.Close(context.WithoutCancel(ctx))
+		if ctx.Err() != nil {
+			return nil // stopped before it streamed: nothing to flush
+		}
 		return err
 	}
 	w := writer.New(p.cfg.Store, p.writerOptions(), cp)
-	events := make(chan item, 256)
+	events := make(chan item, batchQueue)
 	rctx, rcancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	var last atomic.Int64 // when the last event arrived, for heartbeats
@@ -301,30 +378,43 @@ func (p *Pipeline) stream(ctx context.Context, cp writer.Checkpoint) error {
 	if p.cfg.Heartbeat != nil && p.cfg.HeartbeatInterval > 0 {
 		wg.Go(func() { p.heartbeats(rctx, &last) })
 	}
-	snaps := p.snapshotsBeside(rctx, &wg, cp.SnapshotsDone, versions)
+	snaps := p.snapshotsBeside(rctx, &wg, cp, versions, first)
 	wg.Go(func() {
+		batch, size := make([]pipeline.Event, 0, batchEvents), 0
 		for {
 			ev, err := st.Next(rctx)
+			if err != nil && rctx.Err() != nil {
+				return // a stop, not a failure
+			}
+			if err == nil {
+				// pgsource hands out one *Tx for a transaction's Begin and
+				// Commit and fills it in at the commit: the loop gets
+				// copies made here, in the goroutine that writes them.
+				if ev.Begin != nil {
+					b := *ev.Begin
+					ev.Begin = &b
+				}
+				if ev.Commit != nil {
+					c := *ev.Commit
+					ev.Commit = &c
+				}
+				batch = append(batch, ev)
+				size += weight(ev)
+				if (ev.Begin != nil || ev.Change != nil) && len(batch) < batchEvents && size < batchBytes {
+					continue
+				}
+			}
 			last.Store(time.Now().UnixNano())
-			// pgsource hands out one *Tx for a transaction's Begin and
-			// Commit and fills it in at the commit: the loop gets copies
-			// made here, in the goroutine that writes them.
-			if ev.Begin != nil {
-				b := *ev.Begin
-				ev.Begin = &b
-			}
-			if ev.Commit != nil {
-				c := *ev.Commit
-				ev.Commit = &c
-			}
 			select {
-			case events <- item{ev, err}:
+			case events <- item{batch, err}:
 			case <-rctx.Done():
 				return
 			}
 			if err != nil {
 				return
 			}
+			// The loop owns the batch sent.
+			batch, size = make([]pipeline.Event, 0, batchEvents), 0
 		}
 	})
 	defer func() {
@@ -344,6 +434,17 @@ func (p *Pipeline) stream(ctx context.Context, cp writer.Checkpoint) error {
 }
 
 func (p *Pipeline) loop(ctx context.Context, w *writer.Writer, st *pgsource.Stream, events <-chan item, snaps <-chan snapshotDone) error {
+	err := p.cycle(ctx, w, st, events, snaps)
+	if err != nil && ctx.Err() != nil {
+		// Stopping: a read, a flush or a snapshot gave up on ctx. What is
+		// whole is flushed without it (and a real failure shows again).
+		return p.stop(ctx, w, st)
+	}
+	return err
+}
+
+// cycle writes events and runs the flush cycle until ctx ends or an error.
+func (p *Pipeline) cycle(ctx context.Context, w *writer.Writer, st *pgsource.Stream, events <-chan item, snaps <-chan snapshotDone) error {
 	timer := time.NewTimer(p.cfg.FlushInterval)
 	defer timer.Stop()
 	for {
@@ -356,21 +457,25 @@ func (p *Pipeline) loop(ctx context.Context, w *writer.Writer, st *pgsource.Stre
 			}
 			// Recorded between two events: the next flush, at the end of
 			// a transaction, saves it.
-			w.Record(d.seq, d.snaps)
+			if d.partial != nil {
+				w.RecordChunks(*d.partial)
+			}
+			if d.snap != nil {
+				w.RecordTable(d.snap)
+			}
+			if d.done {
+				w.RecordDone(d.seq)
+			}
 			continue
 		case it := <-events:
-			if it.err != nil {
-				return it.err
-			}
-			if err := w.Apply(ctx, it.ev); err != nil {
+			flushed, err := p.apply(ctx, w, st, it)
+			if err != nil {
 				return err
 			}
-			// A flush is due at a transaction's end (or a message between
-			// transactions) once the oldest open file is FlushInterval old.
-			between := it.ev.Commit != nil || (it.ev.Message != nil && !w.InTx())
-			if !between || time.Now().Before(w.Deadline()) || !w.Pending() {
-				continue
+			if flushed {
+				timer.Reset(time.Until(w.Deadline()))
 			}
+			continue
 		case <-timer.C:
 			if w.InTx() || !w.Pending() {
 				timer.Reset(p.cfg.FlushInterval)
@@ -382,6 +487,28 @@ func (p *Pipeline) loop(ctx context.Context, w *writer.Writer, st *pgsource.Stre
 		}
 		timer.Reset(time.Until(w.Deadline()))
 	}
+}
+
+// apply writes a batch of events, with a flush cycle where one is due: at
+// a transaction's end (or a message between transactions) once the oldest
+// open file is FlushInterval old. It reports whether it flushed, then the
+// error that ended the stream, if any.
+func (p *Pipeline) apply(ctx context.Context, w *writer.Writer, st *pgsource.Stream, it item) (bool, error) {
+	flushed := false
+	for _, ev := range it.evs {
+		if err := w.Apply(ctx, ev); err != nil {
+			return flushed, err
+		}
+		between := ev.Commit != nil || (ev.Message != nil && !w.InTx())
+		if !between || time.Now().Before(w.Deadline()) || !w.Pending() {
+			continue
+		}
+		if err := p.commit(ctx, w, st); err != nil {
+			return flushed, err
+		}
+		flushed = true
+	}
+	return flushed, it.err
 }
 
 // commit is one cycle: files durable, then the checkpoint, then the

@@ -237,7 +237,7 @@ func (s *Service) runOnce(ctx context.Context, st Store, in instance.Instance, p
 	}
 	pl, err := run.New(run.Config{
 		Name: p.Name, Source: src, Publication: pub, Store: store, Bucket: spec.Bucket, Prefix: spec.Prefix,
-		Checkpointer: &checkpointer{st: st, h: h}, Snapshot: run.SnapshotMode(spec.Snapshot), Codec: codec,
+		Checkpointer: &checkpointer{st: st, h: h}, Snapshot: run.SnapshotMode(spec.Snapshot), Codec: codec, Format: writer.Format(spec.Format),
 		FlushRows: spec.FlushRows, MaxFileSize: spec.MaxFileSize, FlushInterval: time.Duration(spec.FlushInterval), Log: log,
 		// An idle capture on a busy database still moves its slot on.
 		Heartbeat: run.PostgresHeartbeat{URL: p.Source, Name: p.Name},
@@ -282,5 +282,9 @@ func (c *checkpointer) Save(ctx context.Context, cp writer.Checkpoint) error {
 	if err != nil {
 		return err
 	}
-	return c.st.SavePipelineCheckpoint(ctx, c.h, string(b), cp.LSN.String(), sqlstore.PipelineStreaming)
+	state := sqlstore.PipelineStreaming
+	if cp.InitialPending {
+		state = sqlstore.PipelineSnapshotting // streaming too, while the tables are copied
+	}
+	return c.st.SavePipelineCheckpoint(ctx, c.h, string(b), cp.LSN.String(), state)
 }

@@ -25,6 +25,13 @@ type Checkpoint struct {
 	// SnapshotsDone is the sequence number of the last snapshot request
 	// (pipeline snapshot, add-table) whose snapshots are recorded here.
 	SnapshotsDone int64 `json:"snapshots_done,omitempty"`
+	// InitialPending says the initial snapshot is not complete yet: it is
+	// taken beside the stream, table by table, before the requests.
+	InitialPending bool `json:"initial_pending,omitempty"`
+	// Progress are the tables ("schema.table") whose snapshot is recorded
+	// for the first snapshot not complete (the initial one, else request
+	// SnapshotsDone+1): a restart takes only the others.
+	Progress []string `json:"snapshot_progress,omitempty"`
 }
 
 // TableMark is one table's part of a Checkpoint.
@@ -38,13 +45,16 @@ type TableMark struct {
 	File    string       `json:"file,omitempty"`
 	FileLSN pipeline.LSN `json:"file_lsn,omitempty"`
 	// Snapshot is the id of the table's completed snapshot and Parts its
-	// number of part files; empty and zero when the table has none.
+	// number of chunks (see Chunked: chunk c's parts are part-<c> and
+	// part-<c>_<n>); empty and zero when the table has none.
 	Snapshot string `json:"snapshot,omitempty"`
 	Parts    int    `json:"parts,omitempty"`
 	// Earlier are the table's completed snapshots before that one, oldest
 	// first: a later snapshot supersedes them for a reader, but their
 	// objects stay.
 	Earlier []SnapshotMark `json:"earlier_snapshots,omitempty"`
+	// Partial is the table's snapshot in progress, when one is.
+	Partial *PartialSnapshot `json:"partial_snapshot,omitempty"`
 }
 
 // SnapshotMark names one completed snapshot of a table.
@@ -55,7 +65,7 @@ type SnapshotMark struct {
 
 // Clone returns a deep copy of cp that shares nothing mutable with it.
 func (cp Checkpoint) Clone() Checkpoint {
-	out := Checkpoint{LSN: cp.LSN, SnapshotsDone: cp.SnapshotsDone}
+	out := Checkpoint{LSN: cp.LSN, SnapshotsDone: cp.SnapshotsDone, InitialPending: cp.InitialPending, Progress: slices.Clone(cp.Progress)}
 	if cp.Tables != nil {
 		out.Tables = make(map[string]TableMark, len(cp.Tables))
 		for k, m := range cp.Tables {
@@ -68,6 +78,17 @@ func (cp Checkpoint) Clone() Checkpoint {
 				m.Schema = &s
 			}
 			m.Earlier = slices.Clone(m.Earlier)
+			if m.Partial != nil {
+				p := *m.Partial
+				p.Done = slices.Clone(p.Done)
+				if p.Schema != nil {
+					b, _ := json.Marshal(p.Schema)
+					var s pipeline.TableSchema
+					_ = json.Unmarshal(b, &s)
+					p.Schema = &s
+				}
+				m.Partial = &p
+			}
 			out.Tables[k] = m
 		}
 	}

@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/format/avro"
+	"github.com/s3bridge/s3bridge/format/cdcjson"
+	"github.com/s3bridge/s3bridge/format/cdcparquet"
 	"github.com/s3bridge/s3bridge/pipeline"
 )
 
@@ -25,15 +28,138 @@ type Store interface {
 	Open(ctx context.Context, bucket, key string) (io.ReadCloser, s3bridge.Object, error)
 }
 
-// file is one Avro file being streamed into an upload: the Avro writer
+// Format is the format of a pipeline's files (--format).
+type Format string
+
+// The formats. Every one carries the same record (see format/avro,
+// format/cdcparquet and format/cdcjson); the .avsc describes them all.
+const (
+	// Avro is Avro Object Container Files, the schema embedded (the
+	// default: "" means Avro).
+	Avro Format = "avro"
+	// Parquet is Parquet files, one row per record.
+	Parquet Format = "parquet"
+	// JSONL is JSON Lines, the whole file compressed by the codec.
+	JSONL Format = "jsonl"
+)
+
+// Ext returns the extension, with its dot, of the data files of format f
+// written with codec: ".avro", ".parquet", or for JSON Lines ".jsonl",
+// ".jsonl.gz" or ".jsonl.zst".
+func (f Format) Ext(codec avro.Codec) string {
+	switch f {
+	case Parquet:
+		return ".parquet"
+	case JSONL:
+		c, _ := cdcjson.ParseCodec(string(codec))
+		return c.Ext()
+	}
+	return ".avro"
+}
+
+// fileFormat is how one data file is written: its format and codec, as
+// its key's extension says.
+type fileFormat struct {
+	format Format
+	codec  avro.Codec
+}
+
+// formatOf returns the format of the data file key, by its extension:
+// Layout gave it from Options.Format (and, for JSON Lines, the codec), so
+// the key is the one place that says it. codec is Options.Codec.
+func formatOf(key string, codec avro.Codec) (fileFormat, error) {
+	switch {
+	case strings.HasSuffix(key, ".avro"):
+		return fileFormat{Avro, codec}, nil
+	case strings.HasSuffix(key, ".parquet"):
+		return fileFormat{Parquet, codec}, nil
+	case strings.HasSuffix(key, ".jsonl"), strings.HasSuffix(key, ".jsonl.gz"), strings.HasSuffix(key, ".jsonl.zst"):
+		c, err := cdcjson.ParseCodec(string(codec))
+		if err != nil {
+			return fileFormat{}, fmt.Errorf("data file %s: %w", key, err)
+		}
+		if !strings.HasSuffix(key, c.Ext()) {
+			return fileFormat{}, fmt.Errorf("data file %s: codec %s writes %s files", key, c, c.Ext())
+		}
+		return fileFormat{JSONL, avro.Codec(c)}, nil
+	}
+	return fileFormat{}, fmt.Errorf("data file %s: no extension of a format (.avro, .parquet, .jsonl, .jsonl.gz, .jsonl.zst)", key)
+}
+
+func (ff fileFormat) contentType() string {
+	switch ff.format {
+	case Parquet:
+		return "application/vnd.apache.parquet"
+	case JSONL:
+		// The key's extension says how it is compressed; no
+		// Content-Encoding, which HTTP clients would undo on the way.
+		switch ff.codec {
+		case avro.Deflate:
+			return "application/gzip"
+		case avro.ZStd:
+			return "application/zstd"
+		}
+		return "application/jsonl"
+	}
+	return "application/avro"
+}
+
+// recordWriter writes one file's records: *avro.Writer, *cdcparquet.Writer
+// and *cdcjson.Writer.
+type recordWriter interface {
+	// Append adds a change of the file's table and schema version.
+	Append(c *pipeline.Change) error
+	// Rows is the number of changes appended.
+	Rows() int64
+	// Written is the file's size so far, about.
+	Written() int64
+	// Close writes what is buffered and the file's end; it does not
+	// close the underlying writer.
+	Close() error
+}
+
+var (
+	_ recordWriter = (*avro.Writer)(nil)
+	_ recordWriter = (*cdcparquet.Writer)(nil)
+	_ recordWriter = (*cdcjson.Writer)(nil)
+)
+
+// newRecordWriter starts a file of format ff on w. opts.BlockSize is also
+// the JSON Lines buffer size; a Parquet row group is
+// cdcparquet.DefaultRowGroupBytes.
+func newRecordWriter(w io.Writer, ts *pipeline.TableSchema, ff fileFormat, opts avro.Options) (recordWriter, error) {
+	switch ff.format {
+	case Parquet:
+		pw, err := cdcparquet.NewWriter(w, ts, cdcparquet.Options{Codec: cdcparquet.Codec(ff.codec)})
+		if err != nil {
+			return nil, err
+		}
+		return pw, nil
+	case JSONL:
+		jw, err := cdcjson.NewWriter(w, ts, cdcjson.Options{Codec: cdcjson.Codec(ff.codec), BufferSize: opts.BlockSize})
+		if err != nil {
+			return nil, err
+		}
+		return jw, nil
+	}
+	opts.Codec = ff.codec
+	aw, err := avro.NewWriter(w, ts, opts)
+	if err != nil {
+		return nil, err
+	}
+	return aw, nil
+}
+
+// file is one data file being streamed into an upload: its record writer
 // writes into a pipe whose other end an Upload reads, so memory holds one
-// block and the upload's part buffers, whatever the file's size.
+// block (Avro), row group (Parquet) or buffer (JSON Lines) and the
+// upload's part buffers, whatever the file's size.
 type file struct {
 	key    string
 	schema *pipeline.TableSchema
 	first  pipeline.LSN // commit LSN of the first transaction (changes), 0 for parts
 	opened time.Time
-	aw     *avro.Writer
+	rw     recordWriter
 	pw     *io.PipeWriter
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the upload returned
@@ -45,25 +171,32 @@ type file struct {
 // upload runs in its own goroutine, with a context that outlives ctx's
 // cancellation (a clean stop still completes the files it closes) and
 // ends with abort.
+//
+// The file's format is its key's extension (formatOf); opts are the Avro
+// options, whose codec and block size every format takes.
 func openFile(ctx context.Context, store Store, bucket, key string, ts *pipeline.TableSchema, opts avro.Options, now time.Time) (*file, error) {
+	ff, err := formatOf(key, opts.Codec)
+	if err != nil {
+		return nil, err
+	}
 	uctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	pr, pw := io.Pipe()
 	f := &file{key: key, schema: ts, opened: now, pw: pw, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(f.done)
-		_, err := store.Upload(uctx, bucket, key, pr, s3bridge.PutOptions{ContentType: "application/avro"})
+		_, err := store.Upload(uctx, bucket, key, pr, s3bridge.PutOptions{ContentType: ff.contentType()})
 		if err != nil {
 			f.err = fmt.Errorf("upload %s: %w", key, err)
 		}
 		// Unblock a writer still writing into a failed upload.
 		pr.CloseWithError(cmpErr(err, io.ErrClosedPipe))
 	}()
-	aw, err := avro.NewWriter(pw, ts, opts)
+	rw, err := newRecordWriter(pw, ts, ff, opts)
 	if err != nil {
 		f.abort()
 		return nil, err
 	}
-	f.aw = aw
+	f.rw = rw
 	return f, nil
 }
 
@@ -77,7 +210,7 @@ func cmpErr(err, def error) error {
 // append adds a change; an error here means the upload failed or the change
 // doesn't fit the file.
 func (f *file) append(c *pipeline.Change) error {
-	if err := f.aw.Append(c); err != nil {
+	if err := f.rw.Append(c); err != nil {
 		return f.failure(err)
 	}
 	return nil
@@ -102,7 +235,7 @@ func (f *file) close() error {
 		return nil
 	}
 	f.closed = true
-	if err := f.aw.Close(); err != nil {
+	if err := f.rw.Close(); err != nil {
 		f.abort()
 		return f.failure(err)
 	}
@@ -129,6 +262,6 @@ func (f *file) abort() {
 
 var errAborted = fmt.Errorf("file aborted")
 
-func (f *file) rows() int64 { return f.aw.Rows() }
+func (f *file) rows() int64 { return f.rw.Rows() }
 
-func (f *file) size() int64 { return f.aw.Written() }
+func (f *file) size() int64 { return f.rw.Written() }

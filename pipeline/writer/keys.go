@@ -10,17 +10,21 @@ import (
 
 // Layout names a pipeline's objects (issue 10, "Files"):
 //
-//	P/<database>/<schema>/<table>/changes/<first commit LSN, 16 hex digits>.avro
-//	P/<database>/<schema>/<table>/snapshot/<snapshot id>/part-<NNNNN>.avro
+//	P/<database>/<schema>/<table>/changes/<first commit LSN, 16 hex digits><ext>
+//	P/<database>/<schema>/<table>/snapshot/<snapshot id>/part-<NNNNN><ext>
 //	P/<database>/<schema>/<table>/_schemas/v<N>.avsc
 //	P/_pipeline.json
+//
+// where <ext> is the format's extension (Format.Ext): .avro, .parquet,
+// .jsonl, .jsonl.gz or .jsonl.zst. The .avsc describes the records of
+// every format.
 //
 // A change file's key is the commit LSN of its first transaction, so a file
 // rewritten after a crash has the same key. One case needs more: a
 // transaction that changes a table's shape between two of its changes (an
 // ALTER TABLE between two INSERTs) writes that table's changes into two files,
 // one per schema version, whose first transaction is the same. The second
-// (and any further) one is "<LSN>_v<N>.avro"; as '_' sorts after '.', the
+// (and any further) one is "<LSN>_v<N><ext>"; as '_' sorts after '.', the
 // keys still sort in the order the changes were made.
 //
 // Names are used as the source spells them, except that '%' and '/' (which
@@ -31,6 +35,31 @@ type Layout struct {
 	Prefix string
 	// Database is the source database's name.
 	Database string
+	// Ext is the extension of the data files' keys, with its dot
+	// (Format.Ext); "" means ".avro". Keys of every extension parse
+	// (parseChangeName), whatever Ext is.
+	Ext string
+}
+
+// dataExts are the extensions of data files, longest first where one
+// ends another.
+var dataExts = []string{".avro", ".parquet", ".jsonl.gz", ".jsonl.zst", ".jsonl"}
+
+// trimDataExt cuts a data file's extension off name.
+func trimDataExt(name string) (string, bool) {
+	for _, ext := range dataExts {
+		if base, ok := strings.CutSuffix(name, ext); ok {
+			return base, true
+		}
+	}
+	return name, false
+}
+
+func (l Layout) ext() string {
+	if l.Ext == "" {
+		return ".avro"
+	}
+	return l.Ext
 }
 
 func escapeName(s string) string {
@@ -71,12 +100,12 @@ func (l Layout) ChangeKey(schema, table string, first pipeline.LSN, version int)
 	if version > 0 {
 		name += "_v" + strconv.Itoa(version)
 	}
-	return l.ChangesDir(schema, table) + name + ".avro"
+	return l.ChangesDir(schema, table) + name + l.ext()
 }
 
 // PartKey returns the key of part n (from 0) of a snapshot of a table.
 func (l Layout) PartKey(schema, table, id string, n int) string {
-	return fmt.Sprintf("%spart-%05d.avro", l.SnapshotDir(schema, table, id), n)
+	return fmt.Sprintf("%spart-%05d%s", l.SnapshotDir(schema, table, id), n, l.ext())
 }
 
 // SchemaKey returns the key of the .avsc of a table's schema version.
@@ -101,9 +130,10 @@ func (a changeName) less(b changeName) bool {
 	return a.version < b.version
 }
 
-// parseChangeName parses the last element of a change file's key.
+// parseChangeName parses the last element of a change file's key, of
+// any format.
 func parseChangeName(name string) (changeName, bool) {
-	base, ok := strings.CutSuffix(name, ".avro")
+	base, ok := trimDataExt(name)
 	if !ok || len(base) < 16 {
 		return changeName{}, false
 	}

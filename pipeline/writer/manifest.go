@@ -2,6 +2,7 @@ package writer
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -44,7 +45,9 @@ type ManifestTable struct {
 	Prefix   string `json:"prefix"` // relative to the pipeline's prefix
 	Versions []int  `json:"versions"`
 	Snapshot string `json:"snapshot,omitempty"`
-	Parts    int    `json:"snapshot_parts,omitempty"`
+	// Parts is the number of chunks of Snapshot: its parts are part-<c>
+	// and part-<c>_<n> for c below it.
+	Parts int `json:"snapshot_chunks,omitempty"`
 	// Snapshots are every completed snapshot, oldest first; the last is
 	// Snapshot.
 	Snapshots []ManifestSnapshot `json:"snapshots,omitempty"`
@@ -56,14 +59,14 @@ type ManifestSnapshot struct {
 	ID string `json:"id"`
 	// LSN is its consistent point, in PostgreSQL's form.
 	LSN   string `json:"lsn"`
-	Parts int    `json:"parts"`
+	Parts int    `json:"chunks"`
 	// Prefix holds its parts, relative to the pipeline's prefix.
 	Prefix string `json:"prefix"`
 }
 
 // manifest describes the pipeline as of cp.
 func (w *Writer) manifest(cp Checkpoint) Manifest {
-	m := Manifest{Pipeline: w.opts.Pipeline, Format: "avro", Codec: string(w.avroCodec()),
+	m := Manifest{Pipeline: w.opts.Pipeline, Format: string(cmp.Or(w.opts.Format, Avro)), Codec: string(w.avroCodec()),
 		Source: ManifestSource{Kind: "postgres", Database: w.opts.Layout.Database}, Tables: []ManifestTable{}}
 	for _, k := range w.sortedTables() {
 		mk, ok := cp.Tables[k]

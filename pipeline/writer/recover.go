@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -120,16 +121,21 @@ func recoverTable(ctx context.Context, store Store, bucket, dir string, cp Check
 	if err != nil {
 		return 0, fmt.Errorf("list %ssnapshot/: %w", dir, err)
 	}
-	parts := map[string]int{}
+	// A completed snapshot keeps its chunks 0 to Parts-1 (a part per
+	// chunk, or more: part-<chunk>_<n>); one in progress the chunks done.
+	keep := map[string]func(int) bool{}
 	for _, e := range m.Earlier {
-		parts[e.ID] = e.Parts
+		keep[e.ID] = func(c int) bool { return c < e.Parts }
 	}
 	if m.Snapshot != "" {
-		parts[m.Snapshot] = m.Parts
+		keep[m.Snapshot] = func(c int) bool { return c < m.Parts }
+	}
+	if p := m.Partial; p != nil && p.ID != m.Snapshot {
+		keep[p.ID] = func(c int) bool { return slices.Contains(p.Done, c) }
 	}
 	for _, o := range objs {
 		id, part, _ := strings.Cut(strings.TrimPrefix(o.Key, dir+"snapshot/"), "/")
-		if n, ok := parts[id]; !ok || partNumber(part) >= n {
+		if k, ok := keep[id]; !ok || chunkOf(part) < 0 || !k(chunkOf(part)) {
 			doomed = append(doomed, o.Key)
 		}
 	}
@@ -141,6 +147,9 @@ func recoverTable(ctx context.Context, store Store, bucket, dir string, cp Check
 	version := 0
 	if m.Schema != nil {
 		version = m.Schema.Version
+	}
+	if m.Partial != nil && m.Partial.Schema != nil {
+		version = max(version, m.Partial.Schema.Version)
 	}
 	for _, o := range objs {
 		v, ok := strings.CutPrefix(strings.TrimPrefix(o.Key, dir+"_schemas/"), "v")
@@ -156,14 +165,4 @@ func recoverTable(ctx context.Context, store Store, bucket, dir string, cp Check
 		log.Info("pipeline recovery: deleted an object written after the checkpoint", "key", key, "checkpoint", cp.LSN)
 	}
 	return len(doomed), nil
-}
-
-// partNumber parses "part-NNNNN.avro"; anything else is past every count.
-func partNumber(name string) int {
-	s, ok := strings.CutPrefix(name, "part-")
-	n, err := strconv.Atoi(strings.TrimSuffix(s, ".avro"))
-	if !ok || err != nil || n < 0 {
-		return int(^uint(0) >> 1)
-	}
-	return n
 }

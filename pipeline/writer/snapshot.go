@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/format/avro"
@@ -68,7 +69,7 @@ func (s *Snapshot) Table() string { return tableKey(s.ts.Schema, s.ts.Table) }
 
 func (s *Snapshot) openPart(ctx context.Context) error {
 	key := s.opts.Layout.PartKey(s.ts.Schema, s.ts.Table, s.id, s.parts)
-	f, err := openFile(ctx, s.store, s.opts.Bucket, key, s.ts, avro.Options{Codec: s.opts.Codec, BlockSize: s.opts.BlockSize}, s.opts.Now())
+	f, err := openFile(ctx, s.store, s.opts.Bucket, key, s.ts, s.opts.avroOptions(), s.opts.Now())
 	if err != nil {
 		return err
 	}
@@ -147,10 +148,32 @@ func (s *Snapshot) Abort() {
 // the next Flush records them. It is called from the writer's goroutine.
 func (w *Writer) Record(seq int64, snaps []*Snapshot) {
 	for _, s := range snaps {
-		s.w = w
-		w.record(s)
+		w.RecordTable(s)
+	}
+	w.RecordDone(seq)
+}
+
+// RecordTable makes one table's closed snapshot (NewSnapshot) of the
+// first snapshot not complete the Writer's: the next Flush records it in
+// the table's marks and in Checkpoint.Progress.
+func (w *Writer) RecordTable(s *Snapshot) {
+	s.w = w
+	w.record(s)
+	if t := s.Table(); !slices.Contains(w.progress, t) {
+		w.progress = append(w.progress, t)
+	}
+	w.recorded = true
+}
+
+// RecordDone notes that the first snapshot not complete is: the initial
+// one (seq 0) or request seq.
+func (w *Writer) RecordDone(seq int64) {
+	if seq == 0 {
+		w.initialPending = false
 	}
 	w.snapSeq = max(w.snapSeq, seq)
+	w.progress = nil
+	w.recorded = true
 }
 
 // record notes a closed snapshot for the next Flush. The table's latest

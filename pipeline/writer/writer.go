@@ -50,8 +50,15 @@ type Options struct {
 	Layout Layout
 	// Pipeline is the pipeline's name, written into _pipeline.json.
 	Pipeline string
-	Codec    avro.Codec
-	// BlockSize is the Avro block size (avro.Options.BlockSize).
+	// Format is the files' format; "" means Avro. Layout.Ext, when
+	// empty, is set to its extension, which is what the data files are
+	// written by (see openFile).
+	Format Format
+	// Codec is the compression codec, by s3bridge's names, for every
+	// format (see Format's packages for what each makes of it).
+	Codec avro.Codec
+	// BlockSize is the Avro block size (avro.Options.BlockSize) and the
+	// JSON Lines buffer size.
 	BlockSize int
 	// FlushRows closes a file that holds at least this many changes at the
 	// end of a transaction; default 100,000.
@@ -71,6 +78,7 @@ func (o *Options) defaults() {
 	o.FlushRows = cmp.Or(o.FlushRows, 100_000)
 	o.MaxFileSize = cmp.Or(o.MaxFileSize, 128<<20)
 	o.FlushInterval = cmp.Or(o.FlushInterval, 5*time.Second)
+	o.Layout.Ext = cmp.Or(o.Layout.Ext, o.Format.Ext(o.Codec))
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -114,8 +122,13 @@ type Writer struct {
 	lastFlush    time.Time
 	manifestJSON []byte // the _pipeline.json last written
 	snapshots    []*Snapshot
-	// snapSeq is the last snapshot request done (Checkpoint.SnapshotsDone).
-	snapSeq int64
+	// snapSeq is the last snapshot request done (Checkpoint.SnapshotsDone);
+	// initialPending and progress are the checkpoint's too; recorded says
+	// they changed since the last Flush.
+	snapSeq        int64
+	initialPending bool
+	progress       []string
+	recorded       bool
 }
 
 // New returns a Writer that goes on from cp, the checkpoint loaded (and
@@ -124,7 +137,8 @@ type Writer struct {
 func New(store Store, opts Options, cp Checkpoint) *Writer {
 	opts.defaults()
 	w := &Writer{store: store, opts: opts, tables: map[string]*table{}, touched: map[*table]bool{},
-		pos: cp.LSN, saved: cp.LSN, snapSeq: cp.SnapshotsDone, savedSeq: cp.SnapshotsDone, lastFlush: opts.Now()}
+		pos: cp.LSN, saved: cp.LSN, snapSeq: cp.SnapshotsDone, savedSeq: cp.SnapshotsDone, lastFlush: opts.Now(),
+		initialPending: cp.InitialPending, progress: slices.Clone(cp.Progress)}
 	for k, m := range cp.Clone().Tables {
 		t := &table{mark: m, cur: m.Schema, latest: m.Schema}
 		if m.Schema != nil {
@@ -272,7 +286,7 @@ func (w *Writer) Deadline() time.Time {
 // or unrecorded file, a finished snapshot, or a position past the last
 // checkpoint.
 func (w *Writer) Pending() bool {
-	if w.pos != w.saved || len(w.snapshots) > 0 || w.snapSeq != w.savedSeq {
+	if w.pos != w.saved || len(w.snapshots) > 0 || w.snapSeq != w.savedSeq || w.recorded {
 		return true
 	}
 	for _, t := range w.tables {
@@ -309,9 +323,13 @@ func (w *Writer) Flush(ctx context.Context) (Checkpoint, error) {
 			m.Earlier = append(m.Earlier, SnapshotMark{ID: m.Snapshot, Parts: m.Parts})
 		}
 		m.Snapshot, m.Parts = s.id, s.parts
+		if m.Partial != nil && m.Partial.ID == s.id {
+			m.Partial = nil
+		}
 	}
 	w.snapshots = nil
-	cp := Checkpoint{LSN: w.pos, SnapshotsDone: w.snapSeq, Tables: map[string]TableMark{}}
+	cp := Checkpoint{LSN: w.pos, SnapshotsDone: w.snapSeq, InitialPending: w.initialPending,
+		Progress: slices.Clone(w.progress), Tables: map[string]TableMark{}}
 	for k, t := range w.tables {
 		if n := len(t.closed); n > 0 {
 			last := t.closed[n-1]
@@ -324,7 +342,7 @@ func (w *Writer) Flush(ctx context.Context) (Checkpoint, error) {
 	if err := w.writeManifest(ctx, cp); err != nil {
 		return Checkpoint{}, err
 	}
-	w.saved, w.savedSeq, w.lastFlush = w.pos, w.snapSeq, w.opts.Now()
+	w.saved, w.savedSeq, w.lastFlush, w.recorded = w.pos, w.snapSeq, w.opts.Now(), false
 	return cp.Clone(), nil
 }
 
@@ -359,8 +377,12 @@ func (t *table) closeFile() error {
 	return f.close()
 }
 
-func (w *Writer) avroOptions() avro.Options {
-	return avro.Options{Codec: w.opts.Codec, BlockSize: w.opts.BlockSize}
+func (w *Writer) avroOptions() avro.Options { return w.opts.avroOptions() }
+
+// avroOptions are the Avro writer's options (openFile reads the format
+// from the key).
+func (o Options) avroOptions() avro.Options {
+	return avro.Options{Codec: o.Codec, BlockSize: o.BlockSize}
 }
 
 // writeSchema uploads the .avsc of ts's version the first time a file of
