@@ -74,6 +74,19 @@ func TestPipelineStatusView(t *testing.T) {
 	if n := scalar[int64](t, pg, `SELECT coalesce(retained_wal_bytes, -1) FROM s3bridge.pipeline_status WHERE name = 'e2e_status_items'`); n < 0 {
 		t.Errorf("retained_wal_bytes of a slot in this database: %d", n)
 	}
+	// Changes give the agent's figures: the last file, a rate, a lag.
+	if _, err := pg.Exec(`INSERT INTO items SELECT generate_series(1, 5000)`); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the pipeline's figures", time.Minute, func() bool {
+		return scalar[string](t, pg, `SELECT coalesce(last_file, '') FROM s3bridge.pipeline_status WHERE name = 'e2e_status_items'`) != ""
+	})
+	got = strings.Join(column(t, pg, `SELECT (last_file LIKE '%/public/items/changes/%.avro')::text || ' ' || (rows_per_second > 0)::text || ' ' || (lag_seconds >= 0 AND lag_seconds < 60)::text
+		FROM s3bridge.pipeline_status WHERE name = 'e2e_status_items'`), ";")
+	if got != "true true true" {
+		t.Errorf("pipeline_status's last file, rate and lag: %s", got)
+	}
+	contains(t, "show", w.mustCLI("pipeline", "show", "--db", db, "e2e_status_items"), "Throughput : ", "Lag        : ", "Last file  : ")
 }
 
 // TestPipelineDropAfterAgentDied (issue 10): drop of a pipeline whose

@@ -235,10 +235,18 @@ func (v pipelineView) write(w io.Writer) error {
 	if v.RetainedWALBytes != nil {
 		fmt.Fprintf(w, "WAL        : %d bytes retained by the slot, %d bytes not yet confirmed\n", *v.RetainedWALBytes, *v.LagBytes)
 	}
-	for _, k := range []string{"rows_per_second", "lag_seconds", "last_file"} {
-		if val, ok := v.Stats[k]; ok {
-			fmt.Fprintf(w, "%-11s: %v\n", k, val)
-		}
+	// The figures the agent running it last reported.
+	if r, ok := v.Stats["rows_per_second"].(float64); ok {
+		fmt.Fprintf(w, "Throughput : %.0f rows/s\n", r)
+	}
+	if l, ok := v.Stats["lag_seconds"].(float64); ok {
+		fmt.Fprintf(w, "Lag        : %.1f s (commit to durable file, at the last checkpoint)\n", l)
+	}
+	if f, ok := v.Stats["last_file"].(string); ok {
+		fmt.Fprintf(w, "Last file  : %s\n", f)
+	}
+	if e, ok := v.Stats["last_error"].(string); ok {
+		fmt.Fprintf(w, "Last error : %s\n", e)
 	}
 	return nil
 }

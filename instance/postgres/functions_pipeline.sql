@@ -1,5 +1,6 @@
 -- pipeline_status (issue 10): every stored pipeline as `s3bridge pipeline
--- show` reports it. retained_wal_bytes and lag_bytes are known when the
+-- show` reports it: lag_seconds, rows_per_second and last_file are the
+-- figures its agent last reported (NULL before an agent ran it). retained_wal_bytes and lag_bytes are known when the
 -- pipeline's source is this database (its slot is here), NULL otherwise.
 CREATE OR REPLACE VIEW {s}.pipeline_status AS
 SELECT p.name, p.state, p.reason,
@@ -11,7 +12,10 @@ SELECT p.name, p.state, p.reason,
 	CASE WHEN NOT pg_catalog.pg_is_in_recovery() THEN
 		pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), s.restart_lsn)::bigint END AS retained_wal_bytes,
 	CASE WHEN NOT pg_catalog.pg_is_in_recovery() THEN
-		pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), s.confirmed_flush_lsn)::bigint END AS lag_bytes
+		pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), s.confirmed_flush_lsn)::bigint END AS lag_bytes,
+	(nullif(p.stats, '')::jsonb->>'lag_seconds')::float8 AS lag_seconds,
+	(nullif(p.stats, '')::jsonb->>'rows_per_second')::float8 AS rows_per_second,
+	nullif(p.stats, '')::jsonb->>'last_file' AS last_file
 FROM {s}.pipelines p
 LEFT JOIN pg_catalog.pg_replication_slots s ON s.slot_name = 's3bridge_' || p.name AND s.database = current_database()
 --;;

@@ -80,6 +80,8 @@ type Config struct {
 	Heartbeat Heartbeater
 	// HeartbeatInterval is that idle time; default 10s, negative: never.
 	HeartbeatInterval time.Duration
+	// Meter, when set, gets the pipeline's figures at each checkpoint.
+	Meter *Meter
 	// SnapshotWorkers is how many sessions copy a snapshot's chunks in
 	// parallel (each a connection to the source); default 2.
 	SnapshotWorkers int
@@ -115,6 +117,8 @@ type Pipeline struct {
 	cfg    Config
 	layout writer.Layout
 	log    *slog.Logger
+	// metered are the rows of the current stream's writer the Meter has.
+	metered int64
 }
 
 // New checks cfg and returns its Pipeline.
@@ -370,6 +374,7 @@ func (p *Pipeline) stream(ctx context.Context, cp writer.Checkpoint, first sessi
 		return err
 	}
 	w := writer.New(p.cfg.Store, p.writerOptions(), cp)
+	p.metered = 0
 	events := make(chan item, batchQueue)
 	rctx, rcancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -522,6 +527,9 @@ func (p *Pipeline) commit(ctx context.Context, w *writer.Writer, st *pgsource.St
 		return fmt.Errorf("save checkpoint at %s: %w", cp.LSN, err)
 	}
 	st.Confirm(cp.LSN)
+	d := w.Durable()
+	p.cfg.Meter.durable(time.Now(), d.Rows-p.metered, d.Commit, d.LastFile)
+	p.metered = d.Rows
 	p.log.Debug("pipeline checkpoint", "lsn", cp.LSN)
 	return nil
 }

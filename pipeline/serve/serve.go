@@ -113,7 +113,9 @@ func (s *Service) holdRun(ctx context.Context, st Store, in instance.Instance, p
 	var stats struct {
 		sync.Mutex
 		LastError string `json:"last_error,omitempty"`
+		run.Stats
 	}
+	meter := &run.Meter{}
 	renewed := make(chan struct{})
 	go func() {
 		defer close(renewed)
@@ -126,6 +128,7 @@ func (s *Service) holdRun(ctx context.Context, st Store, in instance.Instance, p
 			case <-t.C:
 			}
 			stats.Lock()
+			stats.Stats = meter.Stats(time.Now())
 			b, _ := json.Marshal(&stats)
 			stats.Unlock()
 			bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lease/3)
@@ -148,7 +151,7 @@ func (s *Service) holdRun(ctx context.Context, st Store, in instance.Instance, p
 		}
 	}()
 	log.Info("pipeline started", "attempt", h.Attempt)
-	err := s.runUntilStopped(runCtx, st, in, p, h, log, func(e error) {
+	err := s.runUntilStopped(runCtx, st, in, p, h, meter, log, func(e error) {
 		stats.Lock()
 		stats.LastError = e.Error()
 		stats.Unlock()
@@ -184,7 +187,7 @@ func (s *Service) holdRun(ctx context.Context, st Store, in instance.Instance, p
 // may get past (a connection lost, S3 failing), with a backoff, until
 // ctx ends (nil) or an error that needs a person (returned).
 func (s *Service) runUntilStopped(ctx context.Context, st Store, in instance.Instance, p sqlstore.Pipeline, h sqlstore.PipelineHold,
-	log *slog.Logger, failed func(error)) error {
+	meter *run.Meter, log *slog.Logger, failed func(error)) error {
 	var spec pipeline.Spec
 	if err := json.Unmarshal([]byte(p.Config), &spec); err != nil {
 		return fmt.Errorf("pipeline %s: its stored config: %w", p.Name, err)
@@ -199,7 +202,7 @@ func (s *Service) runUntilStopped(ctx context.Context, st Store, in instance.Ins
 	}
 	wait := time.Second
 	for {
-		err := s.runOnce(ctx, st, in, p, h, spec, codec, log)
+		err := s.runOnce(ctx, st, in, p, h, spec, codec, meter, log)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -221,7 +224,7 @@ func (s *Service) runUntilStopped(ctx context.Context, st Store, in instance.Ins
 }
 
 func (s *Service) runOnce(ctx context.Context, st Store, in instance.Instance, p sqlstore.Pipeline, h sqlstore.PipelineHold,
-	spec pipeline.Spec, codec avro.Codec, log *slog.Logger) error {
+	spec pipeline.Spec, codec avro.Codec, meter *run.Meter, log *slog.Logger) error {
 	src, err := pgsource.New(p.Source, p.Name)
 	if err != nil {
 		return err
@@ -242,6 +245,7 @@ func (s *Service) runOnce(ctx context.Context, st Store, in instance.Instance, p
 		// An idle capture on a busy database still moves its slot on.
 		Heartbeat: run.PostgresHeartbeat{URL: p.Source, Name: p.Name},
 		Requests:  spec.Requests,
+		Meter:     meter,
 	})
 	if err != nil {
 		return err

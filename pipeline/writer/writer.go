@@ -122,6 +122,11 @@ type Writer struct {
 	lastFlush    time.Time
 	manifestJSON []byte // the _pipeline.json last written
 	snapshots    []*Snapshot
+	// rows counts the changes written; lastCommit is the commit time of
+	// the last whole transaction; durable what the last Flush made durable.
+	rows       int64
+	lastCommit time.Time
+	durable    Durable
 	// snapSeq is the last snapshot request done (Checkpoint.SnapshotsDone);
 	// initialPending and progress are the checkpoint's too; recorded says
 	// they changed since the last Flush.
@@ -235,6 +240,7 @@ func (w *Writer) Change(ctx context.Context, c *pipeline.Change) error {
 	}
 	t.cur = c.Schema
 	w.touched[t] = true
+	w.rows++
 	return nil
 }
 
@@ -246,6 +252,7 @@ func (w *Writer) Commit(_ context.Context, tx *pipeline.Tx) error {
 	}
 	w.tx = nil
 	w.pos = max(w.pos, tx.EndLSN)
+	w.lastCommit = tx.CommitTime
 	for t := range w.touched {
 		t.latest = t.cur
 		if t.open != nil && (t.open.rows() >= w.opts.FlushRows || t.open.size() >= w.opts.MaxFileSize) {
@@ -328,12 +335,17 @@ func (w *Writer) Flush(ctx context.Context) (Checkpoint, error) {
 		}
 	}
 	w.snapshots = nil
+	var lastFile string
+	var lastOpened time.Time
 	cp := Checkpoint{LSN: w.pos, SnapshotsDone: w.snapSeq, InitialPending: w.initialPending,
 		Progress: slices.Clone(w.progress), Tables: map[string]TableMark{}}
 	for k, t := range w.tables {
 		if n := len(t.closed); n > 0 {
 			last := t.closed[n-1]
 			t.mark.File, t.mark.FileLSN = last.key, last.first
+			if last.opened.After(lastOpened) {
+				lastFile, lastOpened = last.key, last.opened
+			}
 			t.closed = nil
 		}
 		t.mark.Schema = t.latest
@@ -343,8 +355,26 @@ func (w *Writer) Flush(ctx context.Context) (Checkpoint, error) {
 		return Checkpoint{}, err
 	}
 	w.saved, w.savedSeq, w.lastFlush, w.recorded = w.pos, w.snapSeq, w.opts.Now(), false
+	w.durable.Rows, w.durable.Commit = w.rows, w.lastCommit
+	if lastFile != "" {
+		w.durable.LastFile = lastFile
+	}
 	return cp.Clone(), nil
 }
+
+// Durable is what a Writer's Flushes made durable so far, for a pipeline's
+// figures.
+type Durable struct {
+	// Rows counts the changes in durable change files (since New).
+	Rows int64
+	// Commit is when the last durable transaction committed at the source.
+	Commit time.Time
+	// LastFile is the key of the last change file made durable.
+	LastFile string
+}
+
+// Durable returns what the Flushes made durable so far.
+func (w *Writer) Durable() Durable { return w.durable }
 
 // Abort cancels every upload not yet confirmed (none of them leaves an
 // object) and waits for them. The Writer is unusable afterwards.
