@@ -152,7 +152,7 @@ func TestPipelineAddTableAndSnapshot(t *testing.T) {
 		if len(mt.Snapshots) != wantSnaps {
 			t.Errorf("%s has %d snapshots in the manifest, want %d: %s", mt.Table, len(mt.Snapshots), wantSnaps, b)
 		}
-		got := replayLatest(t, filecheck.ReadAll(t, store, w.bucket, "side/"+mt.Prefix), "side/"+mt.Prefix, mt.Snapshot)
+		got := replayLatest(t, filecheck.ReadAll(t, store, w.bucket, "side/"+mt.Prefix), "side/"+mt.Prefix, mt.Snapshot, "v")
 		want := map[string]string{}
 		rows, err := pg.Query(fmt.Sprintf(`SELECT id, v FROM %s`, mt.Table))
 		if err != nil {
@@ -180,20 +180,24 @@ func TestPipelineAddTableAndSnapshot(t *testing.T) {
 	}
 }
 
-// replayLatest rebuilds an (id, v) table from its files under dir: the
+// replayLatest rebuilds an (id, col) table from its files under dir: the
 // parts of snapshot id, then the changes committed at or after its LSN
-// (the snapshot id's hex digits), in key order.
-func replayLatest(t *testing.T, files []filecheck.File, dir, id string) map[string]string {
+// (the snapshot id's hex digits), in key order; with no snapshot (id ""),
+// every change.
+func replayLatest(t *testing.T, files []filecheck.File, dir, id, col string) map[string]string {
 	t.Helper()
-	from, err := strconv.ParseUint(id, 16, 64)
-	if err != nil {
-		t.Fatalf("snapshot id %q: %v", id, err)
+	var from uint64
+	if id != "" {
+		var err error
+		if from, err = strconv.ParseUint(id, 16, 64); err != nil {
+			t.Fatalf("snapshot id %q: %v", id, err)
+		}
 	}
 	table := map[string]string{}
 	var changes []filecheck.File
 	row := func(m any) (string, string) {
 		r := m.(map[string]any)
-		return fmt.Sprint(r["id"]), fmt.Sprint(r["v"])
+		return fmt.Sprint(r["id"]), fmt.Sprint(r[col])
 	}
 	for _, f := range files {
 		switch {
