@@ -46,7 +46,9 @@ type Chunked struct {
 
 // NewChunked starts (or, with done, goes on with) the snapshot id of the
 // table of ts, in chunks chunks, for a pipeline written with opts, apart
-// from its Writer. It writes the .avsc of ts's version (see NewSnapshot).
+// from its Writer. It writes the .avsc of ts's version first: an .avsc's
+// content depends on the version's shape only, so a stream that meets the
+// same version writes the same object.
 func NewChunked(ctx context.Context, store Store, opts Options, id string, ts *pipeline.TableSchema, chunks int, done []int) (*Chunked, error) {
 	opts.defaults()
 	js, err := avro.SchemaJSON(ts)
@@ -79,7 +81,7 @@ func (c *Chunked) Complete() bool {
 
 // Snapshot returns the completed snapshot, for Writer.RecordTable.
 func (c *Chunked) Snapshot() *Snapshot {
-	return &Snapshot{store: c.store, opts: c.opts, ts: c.ts, id: c.id, parts: c.chunks}
+	return &Snapshot{ts: c.ts, id: c.id, parts: c.chunks}
 }
 
 // ChunkWriter writes the parts of one chunk.

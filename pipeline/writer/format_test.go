@@ -125,7 +125,7 @@ func writeFormat(t *testing.T, store *s3store.Client, bucket string, f Format, c
 		dir + "changes/0000000000000300" + ext,
 		dir + "changes/0000000000000300_v2" + ext,
 		dir + "snapshot/0000000000000050/part-00000" + ext,
-		dir + "snapshot/0000000000000050/part-00001" + ext,
+		dir + "snapshot/0000000000000050/part-00000_1" + ext,
 	}
 }
 
@@ -146,7 +146,7 @@ func TestFormatFiles(t *testing.T) {
 			local := t.TempDir()
 			wantRows := map[string]string{
 				"part-00000":          "r 0 50 v0, r 1 50 v1, r 2 50 v2",
-				"part-00001":          "r 3 50 v3",
+				"part-00000_1":        "r 3 50 v3",
 				"0000000000000100":    "c 10 100 v10, c 11 100 v11, c 12 200 v12, d 10 200 v10",
 				"0000000000000300":    "c 13 300 v13",
 				"0000000000000300_v2": "c 14 300 v14",

@@ -389,9 +389,8 @@ func (w *Writer) Abort() {
 		}
 		t.closed = nil
 	}
-	for _, s := range w.snapshots {
-		s.Abort()
-	}
+	// w.snapshots are durable already: their parts stay, and Recover
+	// removes those no checkpoint recorded.
 	w.snapshots = nil
 }
 
