@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -163,6 +164,11 @@ func (c *Client) AbortUploads(ctx context.Context, bucket, prefix string, initia
 		return 0, err
 	}
 	in := &s3.ListMultipartUploadsInput{Bucket: aws.String(bucket), Prefix: aws.String(prefix)}
+	if !c.onAWS {
+		// MinIO takes a non-empty Prefix here for an exact key, and so
+		// lists nothing under a folder: list them all and filter below.
+		in.Prefix = nil
+	}
 	n := 0
 	for {
 		page, err := c.api.ListMultipartUploads(ctx, in, inRegion)
@@ -171,7 +177,7 @@ func (c *Client) AbortUploads(ctx context.Context, bucket, prefix string, initia
 		}
 		for _, u := range page.Uploads {
 			key := aws.ToString(u.Key)
-			if !aws.ToTime(u.Initiated).Before(initiatedBefore) || (match != nil && !match(key)) {
+			if !strings.HasPrefix(key, prefix) || !aws.ToTime(u.Initiated).Before(initiatedBefore) || (match != nil && !match(key)) {
 				continue
 			}
 			_, err := c.api.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{

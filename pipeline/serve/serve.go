@@ -202,7 +202,13 @@ func (s *Service) runUntilStopped(ctx context.Context, st Store, in instance.Ins
 	}
 	wait := time.Second
 	for {
+		began := time.Now()
 		err := s.runOnce(ctx, st, in, p, h, spec, codec, meter, log)
+		if time.Since(began) > time.Minute {
+			// A run that went on for a while got past whatever failed
+			// before it: the backoff starts again.
+			wait = time.Second
+		}
 		if ctx.Err() != nil {
 			return nil
 		}
