@@ -253,7 +253,9 @@ func unreachable(err error) string {
 		return "host " + dnsErr.Name + " not found"
 	case errors.As(err, &certErr), errors.As(err, &hostErr):
 		return "its TLS certificate is not trusted (AWS_CA_BUNDLE names a CA file)"
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+	case errors.Is(err, syscall.ECONNRESET):
+		return "the connection was reset before the answer came"
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
 		return "the network refused the connection"
 	case errors.As(err, &netErr) && netErr.Timeout():
 		return "timed out"
