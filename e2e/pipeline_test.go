@@ -13,17 +13,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/s3bridge/s3bridge/internal/filecheck"
 	"github.com/s3bridge/s3bridge/internal/testenv"
 	"github.com/s3bridge/s3bridge/s3store"
 )
 
 // TestPipelineAgentsKilled (issue 10): agents run a stored pipeline while
-// a load generator commits inserts, updates, deletes and a truncate; the
-// agent running it is killed with SIGKILL several times and another one
-// takes over. Afterwards the files, read by python3-avro and applied in
-// order to the snapshot, reproduce the source table row by row, and no
-// transaction is in two files. S3BRIDGE_SOAK=full kills it ten times.
+// a load generator commits inserts, updates and deletes (about 2,000 rows
+// a second), transactions with a logical message, a COPY of 10,000 rows
+// and a truncate; the agent running it is killed with SIGKILL several
+// times — during the initial snapshot (resumed by chunk), right after the
+// COPY's commit, and at random — and another one takes over. Afterwards
+// the files, read by python3-avro and applied in order to the snapshot,
+// reproduce the source table row by row, and no transaction is in two
+// files. S3BRIDGE_SOAK=full kills it ten times.
 func TestPipelineAgentsKilled(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
@@ -36,17 +41,36 @@ func TestPipelineAgentsKilled(t *testing.T) {
 		}
 	}
 	exec(`CREATE TABLE orders (id int PRIMARY KEY, v text NOT NULL, n bigint)`)
-	exec(`INSERT INTO orders SELECT i, 'v' || i, i * 10 FROM generate_series(1, 1000) i`)
+	// FULL: a snapshot cut short goes on by chunk (see pgsource.Resumable).
+	exec(`ALTER TABLE orders REPLICA IDENTITY FULL`)
+	exec(`INSERT INTO orders SELECT i, 'v' || i, i * 10 FROM generate_series(1, 400000) i; ANALYZE orders`)
 	inst := "sqlite://" + t.TempDir() + "/i.db"
 	w.mustCLI("attach", "--db", inst)
 	w.mustCLI("pipeline", "create", "e2e_kill_orders", "--db", inst, "--source", src, "--tables", "public.orders",
-		"--bucket", w.bucket, "--prefix", "cdc/", "--flush-interval", "500ms", "--codec", "zstd")
+		"--bucket", w.bucket, "--prefix", "cdc/", "--flush-interval", "500ms", "--codec", "zstd", "--flush-rows", "20000")
 	t.Cleanup(func() { w.cli("pipeline", "drop", "--db", inst, "e2e_kill_orders") })
 	agentArgs := []string{"--db", inst, "--lease", "3s"}
 	agent := w.agent(agentArgs...)
-	waitFor(t, "the pipeline to stream", time.Minute, func() bool {
+	// The first kill: while the initial snapshot is copied.
+	waitFor(t, "the pipeline to snapshot", time.Minute, func() bool {
+		return strings.Contains(w.mustCLI("pipeline", "show", "--db", inst, "--json", "e2e_kill_orders"), `"state":"SNAPSHOTTING"`)
+	})
+	time.Sleep(time.Duration(300+rand.IntN(500)) * time.Millisecond)
+	if err := agent.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	agent.Wait()
+	t.Logf("kill during the snapshot: state %s", w.mustCLI("pipeline", "show", "--db", inst, "--json", "e2e_kill_orders")[:60])
+	agent = w.agent(agentArgs...)
+	waitFor(t, "the pipeline to stream", 2*time.Minute, func() bool {
 		return strings.Contains(w.mustCLI("pipeline", "show", "--db", inst, "--json", "e2e_kill_orders"), `"state":"STREAMING"`)
 	})
+	copier, err := pgx.Connect(t.Context(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer copier.Close(context.WithoutCancel(t.Context()))
+	copied := make(chan struct{})
 
 	// The load: small transactions of inserts, updates and deletes, a
 	// big one, and a truncate followed by new rows.
@@ -54,7 +78,7 @@ func TestPipelineAgentsKilled(t *testing.T) {
 	var load sync.WaitGroup
 	var loadErr error
 	load.Go(func() {
-		next := 1001
+		next := 400001
 		r := rand.New(rand.NewPCG(1, 2))
 		for i := 0; ctx.Err() == nil; i++ {
 			tx, err := pg.BeginTx(ctx, nil)
@@ -65,17 +89,32 @@ func TestPipelineAgentsKilled(t *testing.T) {
 				return
 			}
 			stmts := []string{
-				fmt.Sprintf(`INSERT INTO orders SELECT i, 'n' || i, i FROM generate_series(%d, %d) i`, next, next+19),
-				fmt.Sprintf(`UPDATE orders SET v = v || '+', n = n + 1 WHERE id %% 97 = %d`, r.IntN(97)),
+				fmt.Sprintf(`INSERT INTO orders SELECT i, 'n' || i, i FROM generate_series(%d, %d) i`, next, next+39),
+				fmt.Sprintf(`UPDATE orders SET v = v || '+', n = n + 1 WHERE id BETWEEN %[1]d AND %[1]d + 19`, 1+r.IntN(400000)),
 				fmt.Sprintf(`DELETE FROM orders WHERE id IN (SELECT id FROM orders ORDER BY id LIMIT %d)`, 1+r.IntN(3)),
 			}
+			if i%10 == 5 {
+				stmts = append(stmts, `SELECT pg_logical_emit_message(true, 'e2e', 'in a transaction')`)
+			}
 			if i == 40 {
-				stmts = append(stmts, `INSERT INTO orders SELECT i, 'big', i FROM generate_series(1000000, 1009999) i`)
+				tx.Rollback()
+				rows := make([][]any, 10000)
+				for j := range rows {
+					rows[j] = []any{int32(2000000 + j), "copied", int64(j)}
+				}
+				if _, err := copier.CopyFrom(ctx, pgx.Identifier{"orders"}, []string{"id", "v", "n"}, pgx.CopyFromRows(rows)); err != nil {
+					if ctx.Err() == nil {
+						loadErr = err
+					}
+					return
+				}
+				close(copied)
+				continue
 			}
 			if i == 80 {
 				stmts = []string{`TRUNCATE orders`, fmt.Sprintf(`INSERT INTO orders VALUES (%d, 'after truncate', 0)`, next)}
 			}
-			next += 20
+			next += 40
 			for _, s := range stmts {
 				if _, err = tx.ExecContext(ctx, s); err != nil {
 					break
@@ -115,7 +154,17 @@ func TestPipelineAgentsKilled(t *testing.T) {
 			v := show()
 			return v.Agent != "" && v.State == "STREAMING" && v.LSN != before
 		})
-		time.Sleep(time.Duration(200+rand.IntN(800)) * time.Millisecond)
+		if k == 0 {
+			// Right after the COPY's commit: mid-way through writing it.
+			select {
+			case <-copied:
+				time.Sleep(time.Duration(rand.IntN(100)) * time.Millisecond)
+			case <-time.After(time.Minute):
+				t.Fatal("the load's COPY did not commit within a minute")
+			}
+		} else {
+			time.Sleep(time.Duration(200+rand.IntN(800)) * time.Millisecond)
+		}
 		if err := agent.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
