@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/s3bridge/s3bridge/format/cdctest"
+	"github.com/s3bridge/s3bridge/internal/cdctest"
 	"github.com/s3bridge/s3bridge/internal/filecheck"
 	"github.com/s3bridge/s3bridge/internal/testenv"
 	"github.com/s3bridge/s3bridge/s3store"

@@ -118,7 +118,7 @@ ensure_mariadb_binlog() {
   svc_log "starting MariaDB with the binary log on 127.0.0.1:$MARIADB_BINLOG_PORT"
   nohup /usr/sbin/mariadbd --no-defaults --user="$(id -un)" --datadir="$dir/data" --port="$MARIADB_BINLOG_PORT" \
     --bind-address=127.0.0.1 --socket="$dir/mysqld.sock" --pid-file="$dir/mysqld.pid" --log-error="$dir/error.log" \
-    --log-bin="$dir/data/mariadb-bin" --binlog-format=ROW --server-id=1 --binlog-expire-logs-seconds=86400 \
+    --log-bin="$dir/data/mariadb-bin" --binlog-format=ROW --binlog-row-image=FULL --binlog-row-metadata=FULL --server-id=1 --binlog-expire-logs-seconds=86400 \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci --local-infile=1 >/dev/null 2>&1 &
   wait_for 30 mariadb-admin -h 127.0.0.1 -P "$MARIADB_BINLOG_PORT" -uroot ping || { svc_log "MariaDB (binary log) did not start:"; tail -20 "$dir/error.log" >&2; return 1; }
   mariadb -h 127.0.0.1 -P "$MARIADB_BINLOG_PORT" -uroot -e 'CREATE DATABASE IF NOT EXISTS test' >&2

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/s3bridge/s3bridge/format/cdctest"
+	"github.com/s3bridge/s3bridge/internal/cdctest"
 	"github.com/s3bridge/s3bridge/internal/testenv"
 	"github.com/s3bridge/s3bridge/pipeline"
 )

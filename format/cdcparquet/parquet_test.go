@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/s3bridge/s3bridge/format/cdctest"
+	"github.com/s3bridge/s3bridge/internal/cdctest"
 	"github.com/s3bridge/s3bridge/pipeline"
 )
 

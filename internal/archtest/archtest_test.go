@@ -125,7 +125,7 @@ func sdk(path string) bool {
 // pipeline), the codecs (format), the drivers (instance), the agent —
 // reaches S3 through small interfaces over SDK-free types, so it and its
 // fakes build without the SDK.
-var mayLinkSDK = []string{"s3store", "cmd", "internal/testenv", "internal/tasktest", "internal/filecheck", "bench"}
+var mayLinkSDK = []string{"s3store", "cmd", "internal/testenv", "internal/tasktest", "internal/filecheck", "internal/cdctest", "bench"}
 
 // TestImportGraph: the seams of issue 20 hold. Database drivers
 // (instance/...) depend only downward, never on a capability that uses

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/s3bridge/s3bridge/format/avro"
-	"github.com/s3bridge/s3bridge/format/cdctest"
+	"github.com/s3bridge/s3bridge/internal/cdctest"
 	"github.com/s3bridge/s3bridge/internal/filecheck"
 	"github.com/s3bridge/s3bridge/pipeline"
 	"github.com/s3bridge/s3bridge/s3store"
