@@ -124,6 +124,13 @@ ensure_mariadb_binlog() {
   mariadb -h 127.0.0.1 -P "$MARIADB_BINLOG_PORT" -uroot -e 'CREATE DATABASE IF NOT EXISTS test' >&2
 }
 
+# Debian's Chromium: the browser e2e/console_test.go drives with chromedp.
+ensure_chromium() {
+  command -v chromium >/dev/null 2>&1 && return 0
+  svc_log "installing chromium"
+  apt_install chromium
+}
+
 # DuckDB, through its npm package, is the independent Parquet reader the
 # export tests check s3bridge's Parquet files with.
 DUCKDB_NODE_API_VERSION=1.5.6-r.1
@@ -141,5 +148,5 @@ ensure_duckdb() {
 }
 
 ensure_services() {
-  ensure_minio && ensure_postgres && ensure_postgres_logical && ensure_mariadb && ensure_mariadb_binlog && ensure_duckdb && ensure_avro_reader
+  ensure_minio && ensure_postgres && ensure_postgres_logical && ensure_mariadb && ensure_mariadb_binlog && ensure_duckdb && ensure_avro_reader && ensure_chromium
 }

@@ -17,6 +17,7 @@ func runAgent(ctx context.Context, e *env, args []string) error {
 		c                  common
 		dbs                multi
 		lease, grace, tick time.Duration
+		httpAddr           string
 	)
 	fs := newFlagSet("agent", e)
 	fs.Var(&dbs, "db", "instance `URL` to serve (repeatable; default $S3BRIDGE_DB)")
@@ -25,6 +26,7 @@ func runAgent(ctx context.Context, e *env, args []string) error {
 	fs.DurationVar(&lease, "lease", 15*time.Second, "lease on a running task; another agent takes it over after this without a heartbeat")
 	fs.DurationVar(&grace, "grace", 30*time.Second, "on SIGTERM, how long running tasks may finish before they go back to the queue")
 	fs.DurationVar(&tick, "tick", 250*time.Millisecond, "heartbeat and cancel check interval")
+	fs.StringVar(&httpAddr, "http", "", "also serve the HTTP API, the console and /metrics on `ADDR`, as s3bridge serve does")
 	if _, err := fs.parse(args, 0, 0); err != nil {
 		return err
 	}
@@ -64,6 +66,9 @@ func runAgent(ctx context.Context, e *env, args []string) error {
 	a := agent.New(agent.Config{Lease: lease, Grace: grace, Tick: tick, Log: log, Version: versionString(),
 		Services: []agent.Service{pipelines}}, st.runners())
 	fmt.Fprintf(e.stderr, "agent %s (s3bridge %s) serving %d instance(s)\n", a.ID(), versionString(), len(ins))
+	if httpAddr != "" {
+		return serveHTTP(ctx, e, log, ins, httpOptions{listen: httpAddr}, func(ctx context.Context) error { return a.Run(ctx, ins...) })
+	}
 	return a.Run(ctx, ins...)
 }
 

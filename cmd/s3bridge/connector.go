@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/connector"
+	"github.com/s3bridge/s3bridge/control"
 	"github.com/s3bridge/s3bridge/instance"
 	"github.com/s3bridge/s3bridge/instance/sqlstore"
 	"github.com/s3bridge/s3bridge/s3store"
@@ -290,52 +290,12 @@ func withConnectors(ctx context.Context, c *common, fn func(in instance.Instance
 }
 
 // connectorView is a stored connector as list, show, create, update and
-// delete print it.
-type connectorView struct {
-	Name       string     `json:"name"`
-	Cron       string     `json:"cron"`
-	Timezone   string     `json:"timezone"`
-	Delay      int64      `json:"delay_seconds"`
-	Table      string     `json:"table"`
-	AutoCreate bool       `json:"auto_create_table"`
-	NextRun    *time.Time `json:"next_run"`
-	LastStatus string     `json:"last_status"`
-	CreatedAt  time.Time  `json:"created_at"`
-	UpdatedAt  time.Time  `json:"updated_at"`
-	// Config (secrets masked) and State are shown by show only.
-	Config string     `json:"config,omitempty"`
-	State  *stateView `json:"state,omitempty"`
-}
-
-// stateView is a connector's incremental state: its ledger.
-type stateView struct {
-	LastModified *time.Time `json:"last_modified_time"`
-	LastPath     string     `json:"last_path,omitempty"`
-	Files        int        `json:"files_in_ledger"`
-}
-
-func tableName(c sqlstore.Connector) string {
-	if c.Schema != "" {
-		return c.Schema + "." + c.Table
-	}
-	return c.Table
-}
+// delete print it: the console's view (control.Connector), printed.
+type connectorView struct{ control.Connector }
 
 func viewConnector(ctx context.Context, cs storedConnectors, c sqlstore.Connector) (connectorView, error) {
-	v := connectorView{Name: c.Name, Cron: c.Cron, Timezone: c.Timezone, Delay: int64(c.Delay / time.Second), Table: tableName(c),
-		AutoCreate: c.AutoCreate, NextRun: c.NextFire, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, LastStatus: "-"}
-	if v.NextRun != nil {
-		at := v.NextRun.Add(c.Delay)
-		v.NextRun = &at
-	}
-	runs, err := cs.ConnectorRuns(ctx, c.Name, 1)
-	if err != nil {
-		return v, err
-	}
-	if len(runs) > 0 {
-		v.LastStatus = string(runs[0].Task.Lifecycle)
-	}
-	return v, nil
+	v, err := control.ViewConnector(ctx, cs, c)
+	return connectorView{v}, err
 }
 
 func (v connectorView) write(w io.Writer) error {
@@ -465,74 +425,16 @@ func runConnectorShow(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	return withConnectors(ctx, &c, func(_ instance.Instance, cs storedConnectors) error {
-		st, err := cs.Connector(ctx, pos[0])
+		cv, err := control.ShowConnector(ctx, cs, pos[0])
 		if err != nil {
 			return err
 		}
-		v, err := viewConnector(ctx, cs, st)
-		if err != nil {
-			return err
-		}
-		cfg, err := connector.Parse([]byte(st.Config))
-		if err != nil {
-			return fmt.Errorf("connector %s: its stored config: %w", st.Name, err)
-		}
-		text, err := cfg.Masked().Marshal()
-		if err != nil {
-			return err
-		}
-		v.Config = string(text)
-		// Every row: the ledger is the whole incremental state.
-		entries, newest, err := cs.Ledger(ctx, st.Name, time.Duration(math.MaxInt64))
-		if err != nil {
-			return err
-		}
-		v.State = &stateView{Files: len(entries)}
-		if !newest.IsZero() {
-			v.State.LastModified = &newest
-		}
-		for _, en := range entries {
-			v.State.LastPath = max(v.State.LastPath, en.Key)
-		}
+		v := connectorView{cv}
 		if c.json {
 			return writeJSON(e.stdout, v)
 		}
 		return v.write(e.stdout)
 	})
-}
-
-// runView is one run in connector history.
-type runView struct {
-	JobID     int64      `json:"job_id"`
-	Status    string     `json:"status"`
-	Records   int64      `json:"records"`
-	Files     int64      `json:"files"`
-	Table     string     `json:"table"`
-	Scheduled *time.Time `json:"scheduled"`
-	Started   *time.Time `json:"started"`
-	Duration  float64    `json:"duration_seconds"`
-	// Note is "late" or "skipped" for a scheduled run, else empty; Info
-	// is the task's info line.
-	Note string `json:"note,omitempty"`
-	Info string `json:"info"`
-}
-
-func viewRun(r sqlstore.ConnectorRun) runView {
-	var p connector.Params
-	_ = r.Task.Params(&p) // a run's metadata: the table and lateness, when readable
-	table := p.Table
-	if p.Schema != "" {
-		table = p.Schema + "." + table
-	}
-	v := runView{JobID: r.Task.ID, Status: string(r.Task.Lifecycle), Records: r.Task.Rows, Files: r.Task.Files, Table: table,
-		Scheduled: r.Scheduled, Started: r.Task.StartedAt, Duration: r.Task.Duration(time.Now()).Seconds(), Info: r.Task.TaskInfo}
-	switch {
-	case r.Task.TaskInfo == sqlstore.SkippedInfo:
-		v.Note = "skipped"
-	case p.Late:
-		v.Note = "late"
-	}
-	return v
 }
 
 func runConnectorHistory(ctx context.Context, e *env, args []string) error {
@@ -543,16 +445,9 @@ func runConnectorHistory(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	return withConnectors(ctx, &c, func(_ instance.Instance, cs storedConnectors) error {
-		if _, err := cs.Connector(ctx, pos[0]); err != nil {
-			return err
-		}
-		runs, err := cs.ConnectorRuns(ctx, pos[0], 0)
+		views, err := control.History(ctx, cs, pos[0], 0, time.Now())
 		if err != nil {
 			return err
-		}
-		views := []runView{}
-		for _, r := range runs {
-			views = append(views, viewRun(r))
 		}
 		if c.json {
 			return writeJSON(e.stdout, views)

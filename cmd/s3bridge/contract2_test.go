@@ -106,6 +106,7 @@ func TestNotAttached(t *testing.T) {
 		"proxy":           {"--listen", "127.0.0.1:0", "--upstream", "mysql://127.0.0.1:3306"},
 		"pipeline list":   nil, "pipeline show": {"p"}, "pipeline pause": {"p"}, "pipeline resume": {"p"}, "pipeline drop": {"p"},
 		"pipeline snapshot": {"p"}, "pipeline add-table": {"p", "public.t"},
+		"serve": {"--listen", "127.0.0.1:0"}, "token create": {"--name", "n", "--role", "viewer"}, "token list": nil, "token revoke": {"n"},
 	}
 	w := &cliWorld{t: t, vars: map[string]string{}}
 	for _, c := range commands() {

@@ -178,6 +178,9 @@ func TestJSONEveryCommand(t *testing.T) {
 		{"pipeline snapshot", []string{"contract_p1"}, object("name", "state", "pending_snapshots"), false},
 		{"pipeline add-table", []string{"contract_p1", "public.refunds"}, object("name", "state", "config", "pending_snapshots"), false},
 		{"pipeline drop", []string{"contract_p1"}, object("name", "dropped", "slot_kept"), false},
+		{"token create", []string{"--name", "ci", "--role", "viewer", "--expires", "90d"}, object("name", "role", "created_at", "expires_at", "token"), false},
+		{"token list", nil, list("name", "role", "created_at", "expires_at", "expired"), false},
+		{"token revoke", []string{"ci"}, object("revoked"), false},
 		{"version", nil, object("version", "go"), false},
 		{"detach", nil, object("instance", "detached"), false},
 	}

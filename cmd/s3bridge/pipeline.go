@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/s3bridge/s3bridge"
+	"github.com/s3bridge/s3bridge/control"
 	"github.com/s3bridge/s3bridge/instance"
 	"github.com/s3bridge/s3bridge/instance/sqlstore"
 	"github.com/s3bridge/s3bridge/pipeline"
@@ -173,42 +173,11 @@ func checkSource(ctx context.Context, e *env, name, source string, spec *pipelin
 	return nil
 }
 
-// pipelineView is a stored pipeline as the commands print it.
-type pipelineView struct {
-	Name          string         `json:"name"`
-	State         string         `json:"state"`
-	Reason        string         `json:"reason,omitempty"`
-	Source        string         `json:"source"`
-	Spec          pipeline.Spec  `json:"config"`
-	Agent         string         `json:"agent,omitempty"`
-	CheckpointLSN string         `json:"checkpoint_lsn,omitempty"`
-	Stats         map[string]any `json:"stats,omitempty"`
-	// RetainedWALBytes and LagBytes are the slot's, when show could read
-	// them.
-	// PendingSnapshots are the snapshot requests not yet durable.
-	PendingSnapshots []pipeline.SnapshotRequest `json:"pending_snapshots,omitempty"`
-	RetainedWALBytes *int64                     `json:"retained_wal_bytes,omitempty"`
-	LagBytes         *int64                     `json:"lag_bytes,omitempty"`
-	CreatedAt        time.Time                  `json:"created_at"`
-	UpdatedAt        time.Time                  `json:"updated_at"`
-}
+// pipelineView is a stored pipeline as the commands print it: the
+// console's view (control.Pipeline), printed.
+type pipelineView struct{ control.Pipeline }
 
-func viewPipeline(p sqlstore.Pipeline) pipelineView {
-	v := pipelineView{Name: p.Name, State: p.State, Reason: p.Reason, Source: p.Source, Agent: p.Agent,
-		CheckpointLSN: p.CheckpointLSN, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
-	json.Unmarshal([]byte(p.Config), &v.Spec)
-	if p.Stats != "" {
-		json.Unmarshal([]byte(p.Stats), &v.Stats)
-	}
-	var cp struct {
-		Done int64 `json:"snapshots_done"`
-	}
-	if p.Checkpoint != "" {
-		json.Unmarshal([]byte(p.Checkpoint), &cp)
-	}
-	v.PendingSnapshots = v.Spec.Pending(cp.Done)
-	return v
-}
+func viewPipeline(p sqlstore.Pipeline) pipelineView { return pipelineView{control.ViewPipeline(p)} }
 
 func (v pipelineView) tables() string {
 	if v.Spec.AllTables {
@@ -307,17 +276,8 @@ func runPipelineShow(ctx context.Context, e *env, args []string) error {
 		}
 		v := viewPipeline(p)
 		// The slot's figures, when the source answers within a bound.
-		if src, err := pgsource.New(p.Source, p.Name); err == nil {
-			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			retained, behind, err := src.Retained(sctx)
-			cancel()
-			switch {
-			case err == nil:
-				v.RetainedWALBytes, v.LagBytes = &retained, &behind
-			case errors.Is(err, pgsource.ErrSlotMissing):
-			default:
-				fmt.Fprintf(e.stderr, "warning: the source's slot could not be read: %v\n", err)
-			}
+		if err := control.ReadSlot(ctx, &v.Pipeline, 5*time.Second); err != nil {
+			fmt.Fprintf(e.stderr, "warning: %v\n", err)
 		}
 		if c.json {
 			return writeJSON(e.stdout, v)
@@ -420,34 +380,6 @@ func runPipelineDrop(ctx context.Context, e *env, args []string) error {
 	})
 }
 
-// updateSpec applies change to the stored pipeline's config, retrying when
-// another command changed it meanwhile.
-func updateSpec(ctx context.Context, ps storedPipelines, name string, change func(p sqlstore.Pipeline, spec *pipeline.Spec) error) error {
-	for range 5 {
-		p, err := ps.Pipeline(ctx, name)
-		if err != nil {
-			return err
-		}
-		var spec pipeline.Spec
-		if err := json.Unmarshal([]byte(p.Config), &spec); err != nil {
-			return fmt.Errorf("pipeline %s: its stored config: %w", name, err)
-		}
-		spec = spec.WithDefaults()
-		if err := change(p, &spec); err != nil {
-			return err
-		}
-		cfg, err := json.Marshal(spec)
-		if err != nil {
-			return err
-		}
-		err = ps.UpdatePipelineConfig(ctx, name, p.Config, string(cfg))
-		if !errors.Is(err, s3bridge.ErrNotFound) {
-			return err
-		}
-	}
-	return fmt.Errorf("pipeline %s: its config kept changing under this command; try again", name)
-}
-
 func runPipelineSnapshot(ctx context.Context, e *env, args []string) error {
 	var (
 		c      common
@@ -465,15 +397,7 @@ func runPipelineSnapshot(ctx context.Context, e *env, args []string) error {
 	}
 	name := pos[0]
 	return withPipelines(ctx, &c, func(ps storedPipelines) error {
-		var req pipeline.SnapshotRequest
-		err := updateSpec(ctx, ps, name, func(_ sqlstore.Pipeline, spec *pipeline.Spec) error {
-			if spec.Snapshot == "initial_only" {
-				return fmt.Errorf("pipeline %s copies its tables once and stops (--snapshot initial_only): create another pipeline for a new copy", name)
-			}
-			r, err := spec.RequestSnapshot(list)
-			req = r
-			return err
-		})
+		req, err := control.RequestSnapshot(ctx, ps, name, list)
 		if err != nil {
 			return err
 		}
@@ -491,7 +415,7 @@ func runPipelineAddTable(ctx context.Context, e *env, args []string) error {
 	name, table := pos[0], pos[1]
 	return withPipelines(ctx, &c, func(ps storedPipelines) error {
 		var req *pipeline.SnapshotRequest
-		err := updateSpec(ctx, ps, name, func(p sqlstore.Pipeline, spec *pipeline.Spec) error {
+		err := control.UpdateSpec(ctx, ps, name, func(p sqlstore.Pipeline, spec *pipeline.Spec) error {
 			r, err := spec.AddTable(table)
 			if err != nil {
 				return err

@@ -10,43 +10,13 @@ import (
 	"time"
 
 	"github.com/s3bridge/s3bridge"
+	"github.com/s3bridge/s3bridge/control"
 	"github.com/s3bridge/s3bridge/instance"
 )
 
-// taskRow is task_status's row, with RDS's column names, and the task's
-// result as numbers: rows, files and bytes processed, and the error code
-// of a failure (s3bridge.ErrorCode).
-type taskRow struct {
-	TaskID          int64           `json:"task_id"`
-	TaskType        string          `json:"task_type"`
-	DatabaseName    string          `json:"database_name"`
-	PercentComplete int             `json:"percent_complete"`
-	DurationMins    float64         `json:"duration_mins"`
-	Lifecycle       string          `json:"lifecycle"`
-	TaskInfo        string          `json:"task_info"`
-	LastUpdated     time.Time       `json:"last_updated"`
-	CreatedAt       time.Time       `json:"created_at"`
-	S3ObjectARN     string          `json:"s3_object_arn"`
-	FilePath        string          `json:"filepath"`
-	OverwriteFile   bool            `json:"overwrite_file"`
-	TaskMetadata    json.RawMessage `json:"task_metadata"`
-	RowsProcessed   int64           `json:"rows_processed"`
-	FilesProcessed  int64           `json:"files_processed"`
-	BytesProcessed  int64           `json:"bytes_processed"`
-	ErrorCode       string          `json:"error_code,omitempty"`
-}
-
-func row(t s3bridge.Task) taskRow {
-	meta := t.Metadata
-	if !json.Valid(meta) {
-		meta = json.RawMessage("{}")
-	}
-	return taskRow{TaskID: t.ID, TaskType: string(t.Type), DatabaseName: t.DatabaseName, PercentComplete: t.PercentComplete,
-		DurationMins: float64(t.Duration(time.Now()).Milliseconds()) / 60000, Lifecycle: string(t.Lifecycle), TaskInfo: t.TaskInfo,
-		LastUpdated: t.LastUpdated, CreatedAt: t.CreatedAt, S3ObjectARN: t.S3ObjectARN, FilePath: t.FilePath,
-		OverwriteFile: t.Overwrite, TaskMetadata: meta,
-		RowsProcessed: t.Rows, FilesProcessed: t.Files, BytesProcessed: t.Bytes, ErrorCode: t.ErrorCode}
-}
+// row is task_status's row for t, as status --json and a task's command
+// --json print it.
+func row(t s3bridge.Task) control.Task { return control.ViewTask(t, time.Now()) }
 
 func runStatus(ctx context.Context, e *env, args []string) error {
 	var c common
@@ -77,7 +47,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 }
 
 func printTasks(e *env, c *common, tasks []s3bridge.Task) error {
-	rows := make([]taskRow, 0, len(tasks))
+	rows := make([]control.Task, 0, len(tasks))
 	for _, t := range tasks {
 		rows = append(rows, row(t))
 	}
@@ -110,13 +80,6 @@ func onTask(ctx context.Context, e *env, name string, args []string, fn func(c *
 	return withInstance(ctx, &c, func(in instance.Instance) error { return fn(&c, in, id) })
 }
 
-// logLine is a log line in log --json.
-type logLine struct {
-	Time    time.Time `json:"time"`
-	Level   string    `json:"level"`
-	Message string    `json:"message"`
-}
-
 func runLog(ctx context.Context, e *env, args []string) error {
 	return onTask(ctx, e, "log", args, func(c *common, in instance.Instance, id int64) error {
 		// A task without lines and no task at all read the same from
@@ -129,11 +92,7 @@ func runLog(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		if c.json {
-			out := make([]logLine, 0, len(lines))
-			for _, l := range lines {
-				out = append(out, logLine{Time: l.Time.UTC(), Level: string(l.Level), Message: l.Message})
-			}
-			return writeJSON(e.stdout, out)
+			return writeJSON(e.stdout, control.ViewLog(lines))
 		}
 		for _, l := range lines {
 			fmt.Fprintln(e.stdout, l.String())

@@ -38,6 +38,7 @@ func Run(t *testing.T, open Open) {
 		{"JournalAndFileDetails", testJournal},
 		{"ConcurrentAgents", testConcurrent},
 		{"Pipelines", testPipelines},
+		{"Tokens", testTokens},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

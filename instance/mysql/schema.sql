@@ -116,3 +116,13 @@ CREATE TABLE IF NOT EXISTS {s}.`pipelines` (
 	stats TEXT NULL,
 	created_at DATETIME(6) NOT NULL,
 	updated_at DATETIME(6) NOT NULL) ENGINE=InnoDB
+--;;
+-- API tokens of s3bridge serve (issue 12): the SHA-256 of each token's
+-- secret, never the secret; a revoked token's row is deleted.
+CREATE TABLE IF NOT EXISTS {s}.`tokens` (
+	name VARCHAR(190) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL PRIMARY KEY,
+	role VARCHAR(16) NOT NULL,
+	token_hash CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+	created_at DATETIME(6) NOT NULL,
+	expires_at DATETIME(6) NULL,
+	UNIQUE KEY tokens_hash (token_hash)) ENGINE=InnoDB

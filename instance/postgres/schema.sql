@@ -136,3 +136,12 @@ CREATE TABLE IF NOT EXISTS {s}.pipelines (
 	stats text,
 	created_at timestamptz NOT NULL,
 	updated_at timestamptz NOT NULL)
+--;;
+-- API tokens of s3bridge serve (issue 12): the SHA-256 of each token's
+-- secret, never the secret; a revoked token's row is deleted.
+CREATE TABLE IF NOT EXISTS {s}.tokens (
+	name text PRIMARY KEY,
+	role text NOT NULL,
+	token_hash text NOT NULL UNIQUE,
+	created_at timestamptz NOT NULL,
+	expires_at timestamptz)

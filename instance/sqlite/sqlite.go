@@ -160,6 +160,13 @@ var dialect = sqlstore.Dialect{
 			stats TEXT,
 			created_at DATETIME NOT NULL,
 			updated_at DATETIME NOT NULL)`,
+		// API tokens (sqlstore.Token): the secret's SHA-256, never the secret.
+		`CREATE TABLE IF NOT EXISTS "s3bridge_tokens" (
+			name TEXT PRIMARY KEY,
+			role TEXT NOT NULL,
+			token_hash TEXT NOT NULL UNIQUE,
+			created_at DATETIME NOT NULL,
+			expires_at DATETIME)`,
 	},
 	Added: []sqlstore.Column{
 		{Table: "{tasks}", Name: "attempt", Type: "INTEGER NOT NULL DEFAULT 0"},
