@@ -174,3 +174,28 @@ func rat(s string) *big.Rat {
 	r, _ := new(big.Rat).SetString(s)
 	return r
 }
+
+// FuzzDecodeRowMessage feeds the hand parser of Insert, Update and Delete
+// messages arbitrary bytes: it may refuse them, never panic, and what it
+// accepts has rows of the relation's width.
+func FuzzDecodeRowMessage(f *testing.F) {
+	full := tupleBytes(strs("7", "seven", "1.50", "3", "2026-01-02 10:17:36", "f", "0.25", "note")...)
+	f.Add(message('I', 16384, byte('N'), full))
+	f.Add(message('U', 16384, byte('O'), full, byte('N'), full))
+	f.Add(message('D', 16384, byte('K'), full))
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		if len(msg) == 0 || (msg[0] != 'I' && msg[0] != 'U' && msg[0] != 'D') {
+			return
+		}
+		d := benchDecoder(t)
+		ev, ok, err := d.decode(t.Context(), 0x16B374D100, msg)
+		if err != nil || !ok {
+			return
+		}
+		for _, r := range []pipeline.Row{ev.Change.Before, ev.Change.After} {
+			if r != nil && len(r) != 8 {
+				t.Errorf("row of %d values from %x", len(r), msg)
+			}
+		}
+	})
+}

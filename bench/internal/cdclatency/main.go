@@ -21,6 +21,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -115,7 +116,7 @@ func measure(ctx context.Context, o options) error {
 		}
 	}
 	stop()
-	if err := <-perr; err != nil && ctx.Err() == nil && err != context.Canceled {
+	if err := <-perr; err != nil && ctx.Err() == nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
 	lat := make([]time.Duration, len(committed))
