@@ -101,7 +101,7 @@ func TestPipelineAddTableAndSnapshot(t *testing.T) {
 		}
 	}()
 	contains(t, "add-table", w.mustCLI("pipeline", "add-table", "--db", inst, name, "public.refunds"),
-		"pipeline e2e_beside now captures public.refunds (its snapshot is request 1)", "Snapshot   : request 1 (public.refunds) pending")
+		"pipeline e2e_beside now captures public.refunds (its snapshot is request 1)", "Pending    : snapshot request 1 (public.refunds)")
 	waitFor(t, "the added table's snapshot", time.Minute, func() bool { return len(show().Pending) == 0 })
 	out := w.mustCLI("pipeline", "snapshot", "--db", inst, "--tables", "public.orders", "--json", name)
 	if !strings.Contains(out, `"pending_snapshots":[{"seq":2,"tables":["public.orders"]}]`) {

@@ -16,6 +16,14 @@ type SnapshotRequest struct {
 	Tables []string `json:"tables,omitempty"`
 }
 
+// CheckTable refuses a table name that is not schema.table.
+func CheckTable(name string) error {
+	if !tableName.MatchString(name) {
+		return fmt.Errorf("%q: want schema.table", name)
+	}
+	return nil
+}
+
 // RequestSnapshot appends a request for tables (nil: all) and returns it.
 // Every table must be one the pipeline captures (with --all-tables, any).
 func (s *Spec) RequestSnapshot(tables []string) (SnapshotRequest, error) {

@@ -199,7 +199,7 @@ func (v pipelineView) write(w io.Writer) error {
 		if len(r.Tables) > 0 {
 			tables = strings.Join(r.Tables, ",")
 		}
-		fmt.Fprintf(w, "Snapshot   : request %d (%s) pending\n", r.Seq, tables)
+		fmt.Fprintf(w, "Pending    : snapshot request %d (%s)\n", r.Seq, tables)
 	}
 	if v.RetainedWALBytes != nil {
 		fmt.Fprintf(w, "WAL        : %d bytes retained by the slot, %d bytes not yet confirmed\n", *v.RetainedWALBytes, *v.LagBytes)
@@ -395,6 +395,11 @@ func runPipelineSnapshot(ctx context.Context, e *env, args []string) error {
 	if tables != "" {
 		list = strings.Split(tables, ",")
 	}
+	for _, t := range list {
+		if err := pipeline.CheckTable(t); err != nil {
+			return usageErrorf("pipeline snapshot", "--tables: %v", err)
+		}
+	}
 	name := pos[0]
 	return withPipelines(ctx, &c, func(ps storedPipelines) error {
 		req, err := control.RequestSnapshot(ctx, ps, name, list)
@@ -413,6 +418,9 @@ func runPipelineAddTable(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	name, table := pos[0], pos[1]
+	if err := pipeline.CheckTable(table); err != nil {
+		return usageErrorf("pipeline add-table", "%v", err)
+	}
 	return withPipelines(ctx, &c, func(ps storedPipelines) error {
 		var req *pipeline.SnapshotRequest
 		err := control.UpdateSpec(ctx, ps, name, func(p sqlstore.Pipeline, spec *pipeline.Spec) error {
