@@ -75,12 +75,12 @@ func (a *Agent) Execute(ctx context.Context, in instance.Instance, task *s3bridg
 		// The figures of a failure are what the runner got to, if it says.
 		lc, res.Info, res.ErrorCode = s3bridge.Failed, err.Error(), s3bridge.ErrorCode(err)
 	}
-	// The log is complete before the lifecycle says the task is over; the
-	// outcome's own line is written by Finish, in the transaction that
-	// makes the task final, so it is there exactly once, whatever kills
-	// this agent in between.
-	rep.flush()
-	if ferr := a.bounded(bg, func(ctx context.Context) error { return in.Finish(ctx, task.Claim(), lc, res) }); ferr != nil {
+	// The log is complete when the lifecycle says the task is over (the
+	// buffered lines go in the transaction that makes it final, or before
+	// it); the outcome's own line is written by Finish, in that
+	// transaction, so it is there exactly once, whatever kills this agent
+	// in between.
+	if ferr := a.bounded(bg, func(ctx context.Context) error { return rep.finish(ctx, task.Claim(), lc, res) }); ferr != nil {
 		if errors.Is(ferr, s3bridge.ErrLeaseLost) {
 			a.leaseLost(rep, log, task)
 			return ""
@@ -228,15 +228,45 @@ func (r *reporter) Logf(level s3bridge.LogLevel, format string, args ...any) {
 
 // flush writes the buffered log lines.
 func (r *reporter) flush() {
-	r.mu.Lock()
-	lines := r.lines
-	r.lines = nil
-	r.mu.Unlock()
+	lines := r.take()
 	ctx, cancel := context.WithTimeout(r.ctx, r.timeout)
 	defer cancel()
 	if err := r.in.Log(ctx, r.id, lines...); err != nil {
 		r.log.Error("write task log", "err", err)
 	}
+}
+
+// take returns the buffered log lines and empties the buffer.
+func (r *reporter) take() []s3bridge.LogLine {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	lines := r.lines
+	r.lines = nil
+	return lines
+}
+
+// finish finishes claim c with its outcome and the buffered log lines in
+// one transaction where the instance can (instance.FinishLogger): one
+// commit instead of two for a short task. Elsewhere, or when that
+// transaction failed, the lines are written first and Finish follows, so
+// a log that can't be written never keeps the task from its outcome.
+func (r *reporter) finish(ctx context.Context, c s3bridge.Claim, lc s3bridge.Lifecycle, res s3bridge.Result) error {
+	fl, ok := r.in.(instance.FinishLogger)
+	if !ok {
+		r.flush()
+		return r.in.Finish(ctx, c, lc, res)
+	}
+	lines := r.take()
+	err := fl.FinishLogged(ctx, c, lc, res, lines)
+	if err == nil || errors.Is(err, s3bridge.ErrLeaseLost) {
+		return err
+	}
+	// Nothing was written.
+	r.mu.Lock()
+	r.lines = append(lines, r.lines...)
+	r.mu.Unlock()
+	r.flush()
+	return r.in.Finish(ctx, c, lc, res)
 }
 
 func (r *reporter) Progress(done, total int64) {

@@ -136,30 +136,46 @@ func (s *Server) apiPipelines(w http.ResponseWriter, r *http.Request, _ principa
 // tell the slot's figures.
 const slotTimeout = 3 * time.Second
 
+// pipelineDetail is pipeline show with what the console adds: the
+// tables as the pipeline's checkpoint records them (schema versions,
+// last change file, snapshot chunks), and this server's samples of its
+// lag over the last hour (lags).
+type pipelineDetail struct {
+	control.Pipeline
+	Tables     []control.PipelineTable `json:"tables"`
+	LagSamples []lagSample             `json:"lag_samples"`
+}
+
 // showPipeline is pipeline show: the stored pipeline with its slot's
 // figures when the source answers in time.
-func (s *Server) showPipeline(r *http.Request) (control.Pipeline, error) {
-	_, ps, err := s.pipelines(r)
+func (s *Server) showPipeline(r *http.Request) (pipelineDetail, error) {
+	sv, ps, err := s.pipelines(r)
 	if err != nil {
-		return control.Pipeline{}, err
+		return pipelineDetail{}, err
 	}
 	p, err := ps.Pipeline(r.Context(), r.PathValue("name"))
 	if err != nil {
-		return control.Pipeline{}, err
+		return pipelineDetail{}, err
 	}
-	v := control.ViewPipeline(p)
-	if err := control.ReadSlot(r.Context(), &v, slotTimeout); err != nil {
+	d := pipelineDetail{Pipeline: control.ViewPipeline(p)}
+	now := s.cfg.Now()
+	s.lags.record(sv.id, d.Pipeline, now)
+	d.LagSamples = s.lags.samples(sv.id, p.Name, now)
+	if d.Tables, err = control.PipelineTables(p); err != nil {
+		s.cfg.Log.Warn("the pipeline's checkpoint could not be read", "pipeline", p.Name, "error", err)
+	}
+	if err := control.ReadSlot(r.Context(), &d.Pipeline, slotTimeout); err != nil {
 		s.cfg.Log.Warn("the source's slot could not be read", "pipeline", p.Name, "error", err)
 	}
-	return v, nil
+	return d, nil
 }
 
 func (s *Server) apiPipeline(w http.ResponseWriter, r *http.Request, _ principal) error {
-	v, err := s.showPipeline(r)
+	d, err := s.showPipeline(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, v)
+	return writeJSON(w, http.StatusOK, d)
 }
 
 // changePipeline pauses, resumes or asks a snapshot of the request's

@@ -331,3 +331,51 @@ func TestNoSecretInResponses(t *testing.T) {
 		}
 	}
 }
+
+// TestTaskPagingTies: tasks created at the same instant, in two
+// instances, page in the list's order (instance, then id descending)
+// each once, whatever the page size.
+func TestTaskPagingTies(t *testing.T) {
+	f := newFixture(t, Config{}, "app", "other")
+	at := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	type key struct {
+		inst string
+		id   int64
+	}
+	var want []key
+	for i, in := range f.ins {
+		var ids []int64
+		for range 4 {
+			ids = append(ids, enqueue(t, in, s3bridge.TaskUpload))
+		}
+		if _, err := in.DB().ExecContext(t.Context(), `UPDATE "s3bridge_tasks" SET created_at = ?`, at); err != nil {
+			t.Fatal(err)
+		}
+		for j := len(ids) - 1; j >= 0; j-- {
+			want = append(want, key{f.srv.instances[i].id, ids[j]})
+		}
+	}
+	for _, limit := range []int{1, 3, 4, 5, 8} {
+		var got []key
+		next := "/api/tasks?limit=" + itoa(int64(limit))
+		for pages := 0; next != ""; pages++ {
+			if pages > 10 {
+				t.Fatalf("limit %d: paging does not end", limit)
+			}
+			var page taskPage
+			if status := f.getJSON(next, &page); status != 200 {
+				t.Fatalf("%s: %d", next, status)
+			}
+			for _, tk := range page.Tasks {
+				got = append(got, key{tk.Instance, tk.TaskID})
+			}
+			next = ""
+			if page.NextCursor != "" {
+				next = "/api/tasks?limit=" + itoa(int64(limit)) + "&cursor=" + page.NextCursor
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("limit %d: %v, want %v", limit, got, want)
+		}
+	}
+}

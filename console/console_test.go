@@ -63,6 +63,13 @@ func openSQLite(t *testing.T, name string) *sqlite.Instance {
 
 func newFixture(t *testing.T, cfg Config, names ...string) *fixture {
 	t.Helper()
+	return newWrappedFixture(t, cfg, nil, names...)
+}
+
+// newWrappedFixture is newFixture serving wrap(instance) instead of each
+// instance, when wrap is not nil.
+func newWrappedFixture(t *testing.T, cfg Config, wrap func(*sqlite.Instance) instance.Instance, names ...string) *fixture {
+	t.Helper()
 	if len(names) == 0 {
 		names = []string{"app"}
 	}
@@ -70,7 +77,11 @@ func newFixture(t *testing.T, cfg Config, names ...string) *fixture {
 	for _, n := range names {
 		in := openSQLite(t, n)
 		f.ins = append(f.ins, in)
-		cfg.Instances = append(cfg.Instances, in)
+		var served instance.Instance = in
+		if wrap != nil {
+			served = wrap(in)
+		}
+		cfg.Instances = append(cfg.Instances, served)
 	}
 	for _, r := range []token.Role{token.Viewer, token.Operator, token.Admin} {
 		f.tokens[r] = f.addToken(string(r)+"-token", r, nil)

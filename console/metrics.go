@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -72,18 +73,24 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
+// Collect reads the instances in parallel, each only for what changed
+// since the last scrape (figures).
 func (c collector) Collect(ch chan<- prometheus.Metric) {
+	var wg sync.WaitGroup
 	for _, sv := range c.s.instances {
-		ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
-		err := collectInstance(ctx, sv, ch)
-		cancel()
-		up := 1.0
-		if err != nil {
-			up = 0
-			c.s.cfg.Log.Warn("metrics: an instance failed", "instance", sv.id, "error", err)
-		}
-		ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, up, sv.id)
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
+			err := c.s.collectInstance(ctx, sv, ch)
+			cancel()
+			up := 1.0
+			if err != nil {
+				up = 0
+				c.s.cfg.Log.Warn("metrics: an instance failed", "instance", sv.id, "error", err)
+			}
+			ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, up, sv.id)
+		})
 	}
+	wg.Wait()
 }
 
 // direction is the s3bridge_bytes_total direction of a task type, "" for
@@ -102,69 +109,43 @@ func direction(t s3bridge.TaskType) string {
 	return ""
 }
 
-type typeOutcome struct{ typ, outcome string }
-
-type histogram struct {
-	count   uint64
-	sum     float64
-	buckets map[float64]uint64
-}
-
-func collectInstance(ctx context.Context, sv served, ch chan<- prometheus.Metric) error {
-	tasks, err := sv.in.Tasks(ctx)
+func (s *Server) collectInstance(ctx context.Context, sv served, ch chan<- prometheus.Metric) error {
+	fig, err := sv.figures.read(ctx, sv.reads)
 	if err != nil {
 		return err
 	}
-	type typeLC struct{ typ, lc string }
-	counts := map[typeLC]int{}
-	hists := map[typeOutcome]*histogram{}
 	bytes := map[string]float64{"upload": 0, "download": 0, "load": 0, "export": 0}
 	rows := map[string]float64{"load": 0, "export": 0, "pipeline": 0}
-	for _, t := range tasks {
-		counts[typeLC{string(t.Type), string(t.Lifecycle)}]++
-		if !t.Lifecycle.Final() {
+	for k, t := range fig.tasks {
+		ch <- prometheus.MustNewConstMetric(descTasks, prometheus.GaugeValue, float64(t.count), sv.id, string(k.typ), string(k.lc))
+		if !k.lc.Final() {
 			continue
 		}
-		if d := direction(t.Type); d != "" {
-			bytes[d] += float64(t.Bytes)
+		if d := direction(k.typ); d != "" {
+			bytes[d] += t.bytes
 		}
-		switch t.Type {
+		switch k.typ {
 		case s3bridge.TaskLoadFromS3, s3bridge.TaskImportFromS3:
-			rows["load"] += float64(t.Rows)
+			rows["load"] += t.rows
 		case s3bridge.TaskExportToS3:
-			rows["export"] += float64(t.Rows)
+			rows["export"] += t.rows
 		}
-		if t.StartedAt == nil || t.FinishedAt == nil {
+		if t.timed == 0 {
 			continue
 		}
-		k := typeOutcome{string(t.Type), string(t.Lifecycle)}
-		h := hists[k]
-		if h == nil {
-			h = &histogram{buckets: map[float64]uint64{}}
-			hists[k] = h
+		buckets := make(map[float64]uint64, len(durationBuckets))
+		for i, b := range durationBuckets {
+			buckets[b] = t.within[i]
 		}
-		secs := t.FinishedAt.Sub(*t.StartedAt).Seconds()
-		h.count++
-		h.sum += secs
-		for _, b := range durationBuckets {
-			if secs <= b {
-				h.buckets[b]++
-			}
-		}
-	}
-	for k, n := range counts {
-		ch <- prometheus.MustNewConstMetric(descTasks, prometheus.GaugeValue, float64(n), sv.id, k.typ, k.lc)
-	}
-	for k, h := range hists {
-		ch <- prometheus.MustNewConstHistogram(descDuration, h.count, h.sum, h.buckets, sv.id, k.typ, k.outcome)
+		ch <- prometheus.MustNewConstHistogram(descDuration, t.timed, t.seconds, buckets, sv.id, string(k.typ), string(k.lc))
 	}
 	for d, n := range bytes {
 		ch <- prometheus.MustNewConstMetric(descBytes, prometheus.CounterValue, n, sv.id, d)
 	}
-	if err := collectConnectors(ctx, sv, ch); err != nil {
+	if err := collectConnectors(ctx, sv, fig, ch); err != nil {
 		return err
 	}
-	if rows["pipeline"], err = collectPipelines(ctx, sv, ch); err != nil {
+	if rows["pipeline"], err = s.collectPipelines(ctx, sv, ch); err != nil {
 		return err
 	}
 	for k, n := range rows {
@@ -180,7 +161,9 @@ func collectInstance(ctx context.Context, sv served, ch chan<- prometheus.Metric
 	return nil
 }
 
-func collectConnectors(ctx context.Context, sv served, ch chan<- prometheus.Metric) error {
+// collectConnectors sends the stored connectors' runs by status and
+// their last success (runs of deleted connectors left out).
+func collectConnectors(ctx context.Context, sv served, fig scrape, ch chan<- prometheus.Metric) error {
 	cs, ok := sv.in.(control.Connectors)
 	if !ok {
 		return nil
@@ -189,32 +172,27 @@ func collectConnectors(ctx context.Context, sv served, ch chan<- prometheus.Metr
 	if err != nil {
 		return err
 	}
+	stored := map[string]bool{}
 	for _, c := range list {
-		runs, err := cs.ConnectorRuns(ctx, c.Name, 0)
-		if err != nil {
-			return err
+		stored[c.Name] = true
+	}
+	for k, n := range fig.runs {
+		if stored[k.conn] {
+			ch <- prometheus.MustNewConstMetric(descConnectorRuns, prometheus.CounterValue, float64(n), sv.id, k.conn, string(k.lc))
 		}
-		by := map[string]int{}
-		var success *time.Time
-		for _, r := range runs {
-			by[string(r.Task.Lifecycle)]++
-			if f := r.Task.FinishedAt; r.Task.Lifecycle == s3bridge.Success && f != nil && (success == nil || f.After(*success)) {
-				success = f
-			}
-		}
-		for st, n := range by {
-			ch <- prometheus.MustNewConstMetric(descConnectorRuns, prometheus.CounterValue, float64(n), sv.id, c.Name, st)
-		}
-		if success != nil {
-			ch <- prometheus.MustNewConstMetric(descConnectorSuccess, prometheus.GaugeValue, float64(success.UnixMilli())/1000, sv.id, c.Name)
+	}
+	for name, at := range fig.lastSuccess {
+		if stored[name] {
+			ch <- prometheus.MustNewConstMetric(descConnectorSuccess, prometheus.GaugeValue, float64(at.UnixMilli())/1000, sv.id, name)
 		}
 	}
 	return nil
 }
 
 // collectPipelines sends the pipelines' lag and retained WAL and returns
-// the rows their agents made durable.
-func collectPipelines(ctx context.Context, sv served, ch chan<- prometheus.Metric) (float64, error) {
+// the rows their agents made durable. Each lag read is a sample of the
+// pipeline page's chart too.
+func (s *Server) collectPipelines(ctx context.Context, sv served, ch chan<- prometheus.Metric) (float64, error) {
 	ps, ok := sv.in.(control.Pipelines)
 	if !ok {
 		return 0, nil
@@ -224,8 +202,10 @@ func collectPipelines(ctx context.Context, sv served, ch chan<- prometheus.Metri
 		return 0, err
 	}
 	var rows float64
+	now := s.cfg.Now()
 	for _, p := range list {
 		v := control.ViewPipeline(p)
+		s.lags.record(sv.id, v, now)
 		if lag, ok := v.Float("lag_seconds"); ok {
 			ch <- prometheus.MustNewConstMetric(descPipelineLag, prometheus.GaugeValue, lag, sv.id, p.Name)
 		}

@@ -366,19 +366,23 @@ func (s *Server) pipelinesPage(w http.ResponseWriter, r *http.Request, p princip
 	return s.render(w, r, http.StatusOK, "pipelines.html", "Pipelines", "pipelines", p, d)
 }
 
-// pipelineData is a pipeline page's.
+// pipelineData is a pipeline page's: the pipeline, its tables, and the
+// chart of its lag over the last hour.
 type pipelineData struct {
 	Instance string
 	Pipeline control.Pipeline
+	Tables   []control.PipelineTable
+	Lag      lagChart
 }
 
 func (s *Server) pipelinePage(w http.ResponseWriter, r *http.Request, p principal) error {
-	v, err := s.showPipeline(r)
+	d, err := s.showPipeline(r)
 	if err != nil {
 		return err
 	}
-	return s.render(w, r, http.StatusOK, "pipeline.html", "Pipeline "+v.Name, "pipelines", p,
-		pipelineData{Instance: r.PathValue("instance"), Pipeline: v})
+	return s.render(w, r, http.StatusOK, "pipeline.html", "Pipeline "+d.Name, "pipelines", p,
+		pipelineData{Instance: r.PathValue("instance"), Pipeline: d.Pipeline, Tables: d.Tables,
+			Lag: chartLag(d.LagSamples, s.cfg.Now(), s.lags.window)})
 }
 
 func (s *Server) pipelineForm(w http.ResponseWriter, r *http.Request, p principal) error {
@@ -407,12 +411,15 @@ func (s *Server) instancesPage(w http.ResponseWriter, r *http.Request, p princip
 	return s.render(w, r, http.StatusOK, "instances.html", "Instances", "instances", p, d)
 }
 
-// instanceData is an instance page's: the instance and the least-privilege
-// policy its grants need (policy --db).
+// instanceData is an instance page's: the instance, the least-privilege
+// policy its grants need (policy --db), and the last check this server
+// ran on it.
 type instanceData struct {
 	Instance    instanceView
 	Policy      string
 	PolicyError string
+	Check       *checkRun
+	CanCheck    bool
 }
 
 func (s *Server) instancePage(w http.ResponseWriter, r *http.Request, p principal) error {
@@ -424,7 +431,10 @@ func (s *Server) instancePage(w http.ResponseWriter, r *http.Request, p principa
 	if err != nil {
 		return err
 	}
-	d := instanceData{Instance: v}
+	d := instanceData{Instance: v, CanCheck: s.cfg.Check != nil}
+	if run, ok := s.checks.get(sv.id); ok {
+		d.Check = &run
+	}
 	if len(v.Settings.Grants) > 0 {
 		needs, err := policy.Needs(v.Settings.Grants)
 		if err != nil {

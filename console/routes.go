@@ -1,12 +1,15 @@
 package console
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/s3bridge/s3bridge"
+	"github.com/s3bridge/s3bridge/control"
 	"github.com/s3bridge/s3bridge/token"
 )
 
@@ -28,16 +31,19 @@ type route struct {
 	role            token.Role
 	kind            kind
 	h               func(w http.ResponseWriter, r *http.Request, p principal) error
+	// stream is a route whose response lasts (Server-Sent Events): it
+	// takes a read slot (Server.acquire) only while it reads.
+	stream bool
 }
 
 // table is every route the server has: the only place routes are
 // registered, so that the authorization test sees each one.
 func (s *Server) table() []route {
 	api := func(method, pattern string, role token.Role, h func(http.ResponseWriter, *http.Request, principal) error) route {
-		return route{method, pattern, role, kindAPI, h}
+		return route{method: method, pattern: pattern, role: role, kind: kindAPI, h: h}
 	}
 	page := func(method, pattern string, role token.Role, h func(http.ResponseWriter, *http.Request, principal) error) route {
-		return route{method, pattern, role, kindPage, h}
+		return route{method: method, pattern: pattern, role: role, kind: kindPage, h: h}
 	}
 	const (
 		v, o, a = token.Viewer, token.Operator, token.Admin
@@ -51,12 +57,12 @@ func (s *Server) table() []route {
 	return []route{
 		// Public: liveness, the login form, and the assets the login page
 		// needs; none shows an instance's data.
-		{"GET", "/healthz", public, kindAPI, s.healthz},
+		{method: "GET", pattern: "/healthz", role: public, kind: kindAPI, h: s.healthz},
 		page("GET", "/login", public, s.loginPage),
 		page("POST", "/login", public, s.login),
 		page("GET", "/static/{file}", public, s.static),
 
-		{"GET", "/metrics", metricsRole, kindMetrics, s.serveMetrics},
+		{method: "GET", pattern: "/metrics", role: metricsRole, kind: kindMetrics, h: s.serveMetrics},
 
 		api("GET", "/api/openapi.json", v, s.openAPI),
 		api("GET", "/api/instances", v, s.apiInstances),
@@ -64,10 +70,21 @@ func (s *Server) table() []route {
 		api("GET", "/api/tasks", v, s.apiTasks),
 		api("GET", inst+"/tasks/{id}", v, s.apiTask),
 		api("GET", inst+"/tasks/{id}/log", v, s.apiTaskLog),
-		api("GET", inst+"/tasks/{id}/events", v, s.apiTaskEvents),
+		{method: "GET", pattern: inst + "/tasks/{id}/events", role: v, kind: kindAPI, h: s.apiTaskEvents, stream: true},
 		api("POST", inst+"/tasks/{id}/cancel", o, s.apiCancel),
+		api("POST", inst+"/tasks/upload", o, s.apiCreateUpload()),
+		api("POST", inst+"/tasks/upload-file", o, s.apiCreateUploadFile()),
+		api("POST", inst+"/tasks/download", o, s.apiCreateDownload()),
+		api("POST", inst+"/tasks/download-file", o, s.apiCreateDownloadFile()),
+		api("POST", inst+"/tasks/load", o, s.apiCreateLoad()),
+		api("POST", inst+"/tasks/export", o, s.apiCreateExport()),
+		api("GET", inst+"/check", v, s.apiCheck),
+		api("POST", inst+"/check", o, s.apiCheckRun),
 		api("GET", inst+"/connectors", v, s.apiConnectors),
+		api("POST", inst+"/connectors", a, s.apiConnectorCreate),
 		api("GET", inst+"/connectors/{name}", v, s.apiConnector),
+		api("PUT", inst+"/connectors/{name}", a, s.apiConnectorUpdate),
+		api("DELETE", inst+"/connectors/{name}", a, s.apiConnectorDelete),
 		api("GET", inst+"/connectors/{name}/history", v, s.apiConnectorHistory),
 		api("POST", inst+"/connectors/{name}/run", o, s.apiConnectorRun),
 		api("GET", inst+"/pipelines", v, s.apiPipelines),
@@ -89,6 +106,7 @@ func (s *Server) table() []route {
 		page("POST", pinst+"/pipelines/{name}/{action}", a, s.pipelineForm),
 		page("GET", "/instances", v, s.instancesPage),
 		page("GET", pinst, v, s.instancePage),
+		page("POST", pinst+"/check", o, s.checkForm),
 	}
 }
 
@@ -96,6 +114,11 @@ func (s *Server) table() []route {
 // token of a console form, and writes rt's error, if any.
 func (s *Server) guard(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		release, err := s.acquire(r.Context())
+		if err != nil {
+			return // the client left while waiting
+		}
+		defer release()
 		var p principal
 		if rt.role != public {
 			var err error
@@ -115,10 +138,27 @@ func (s *Server) guard(rt route) http.Handler {
 				return
 			}
 		}
+		if rt.stream {
+			release() // the stream takes a slot for each of its reads
+		}
 		if err := rt.h(w, r, p); err != nil {
 			s.writeError(w, r, rt.kind, err)
 		}
 	})
+}
+
+// acquire takes one of the Config.Concurrency read slots, waiting while
+// all are taken, and returns its release (safe to call twice): a burst of
+// requests (a thousand log followers connecting at once) waits here
+// rather than opening as many database connections.
+func (s *Server) acquire(ctx context.Context) (func(), error) {
+	select {
+	case s.busy <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	var once sync.Once
+	return func() { once.Do(func() { <-s.busy }) }, nil
 }
 
 // httpError is an error with its HTTP status and stable code.
@@ -149,6 +189,12 @@ func classify(err error) (int, string, string) {
 	var he *httpError
 	if errors.As(err, &he) {
 		return he.status, he.code, he.msg
+	}
+	// A request its task or connector would refuse: the caller's
+	// mistake, in the CLI's words.
+	var invalid *control.Invalid
+	if errors.As(err, &invalid) {
+		return http.StatusBadRequest, "bad_request", err.Error()
 	}
 	code := s3bridge.ErrorCode(err)
 	switch {

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/s3bridge/s3bridge/control"
 	"github.com/s3bridge/s3bridge/instance"
 	"github.com/s3bridge/s3bridge/token"
 )
@@ -36,13 +37,23 @@ type Config struct {
 	MetricsPublic bool
 	// Secure marks the session cookie Secure: set when served over TLS.
 	Secure bool
-	// Poll is how often a log follower (Server-Sent Events) reads the
-	// task again; default 500ms.
+	// Poll is how often an instance's log followers (Server-Sent
+	// Events) are read again, all at once; default 500ms.
 	Poll time.Duration
 	// SessionTTL is how long a console login lasts; default 12h.
 	SessionTTL time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Check runs check on an instance (its buckets probed with the
+	// agents' credentials, or only one): the process wires it to its S3
+	// clients. Nil: the check routes answer that this server can't.
+	Check func(ctx context.Context, in instance.Instance, bucket string) (control.CheckReport, error)
+	// Concurrency is how many requests read the instances at once; the
+	// others wait their turn. Default 16.
+	Concurrency int
+	// LagEvery is how often Run samples every pipeline's lag for the
+	// pipeline pages' chart of the last hour; default 30s.
+	LagEvery time.Duration
 }
 
 // Server serves the API, the console and the metrics.
@@ -54,13 +65,19 @@ type Server struct {
 	handler   http.Handler
 	pages     map[string]*template.Template
 	metrics   *prometheus.Registry
+	checks    *checks
+	lags      *lags
+	busy      chan struct{}
 }
 
 // served is an instance and the name it has in URLs: its database name,
 // with a suffix when two served instances share it.
 type served struct {
-	id string
-	in instance.Instance
+	id      string
+	in      instance.Instance
+	reads   taskReads
+	follows *follows
+	figures *figures
 }
 
 // New returns a Server over cfg.Instances.
@@ -71,17 +88,26 @@ func New(cfg Config) (*Server, error) {
 	cfg.Log = cmp.Or(cfg.Log, slog.New(slog.DiscardHandler))
 	cfg.Poll = cmp.Or(cfg.Poll, 500*time.Millisecond)
 	cfg.SessionTTL = cmp.Or(cfg.SessionTTL, 12*time.Hour)
+	cfg.LagEvery = cmp.Or(cfg.LagEvery, 30*time.Second)
+	cfg.Concurrency = cmp.Or(cfg.Concurrency, 16)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, sessions: newSessions(cfg.SessionTTL, cfg.Now)}
+	s := &Server{cfg: cfg, sessions: newSessions(cfg.SessionTTL, cfg.Now), checks: newChecks(), lags: newLags(time.Hour),
+		busy: make(chan struct{}, cfg.Concurrency)}
 	seen := map[string]int{}
 	for _, in := range cfg.Instances {
 		id := in.Name()
 		if seen[id]++; seen[id] > 1 {
 			id += "-" + strconv.Itoa(seen[id])
 		}
-		s.instances = append(s.instances, served{id: id, in: in})
+		reads, ok := in.(taskReads)
+		if !ok {
+			return nil, fmt.Errorf("console: instance %s (%T) can't list its tasks by page", id, in)
+		}
+		sv := served{id: id, in: in, reads: reads, figures: &figures{}}
+		sv.follows = newFollows(sv, cfg)
+		s.instances = append(s.instances, sv)
 	}
 	pages, err := parsePages()
 	if err != nil {
@@ -125,7 +151,8 @@ func (s *Server) Routes() []Route {
 
 // Run serves on ln until ctx ends, then shuts down, letting requests in
 // flight finish for up to 5 seconds (log followers end at once). With
-// certFile and keyFile it serves HTTPS.
+// certFile and keyFile it serves HTTPS. While it serves, it samples the
+// pipelines' lag every Config.LagEvery (the pipeline pages' chart).
 func (s *Server) Run(ctx context.Context, ln net.Listener, certFile, keyFile string) error {
 	base, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
@@ -144,6 +171,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, certFile, keyFile str
 		}
 		return fmt.Errorf("serve http on %s: %w", ln.Addr(), err)
 	})
+	g.Go(func() error { return s.sampleLags(gctx) })
 	g.Go(func() error {
 		<-gctx.Done()
 		cancel() // ends the log followers, whose requests never finish by themselves

@@ -4,14 +4,18 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"math"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/control"
+	"github.com/s3bridge/s3bridge/instance/sqlstore"
 )
 
 // filter is the task list's query: which instance, types and lifecycles,
@@ -107,40 +111,69 @@ func parseFilter(q url.Values) (filter, error) {
 	return f, nil
 }
 
-func (f filter) match(t s3bridge.Task) bool {
-	return (len(f.Types) == 0 || slices.Contains(f.Types, string(t.Type))) &&
-		(len(f.Lifecycles) == 0 || slices.Contains(f.Lifecycles, string(t.Lifecycle))) &&
-		(f.Since.IsZero() || !t.CreatedAt.Before(f.Since))
+// queryFor is the page query f makes of the instance at index i: the
+// tasks after the cursor in the list's order (newest first, then by
+// instance, then by id), one more than a page so that the merged list
+// knows whether another page follows.
+func (f filter) queryFor(i int) sqlstore.TaskQuery {
+	q := sqlstore.TaskQuery{Since: f.Since, Limit: f.Limit + 1}
+	for _, t := range f.Types {
+		q.Types = append(q.Types, s3bridge.TaskType(t))
+	}
+	for _, lc := range f.Lifecycles {
+		q.Lifecycles = append(q.Lifecycles, s3bridge.Lifecycle(lc))
+	}
+	if c := f.After; c != nil {
+		key := sqlstore.TaskKey{CreatedAt: time.Unix(0, c.created).UTC(), ID: c.id}
+		switch {
+		case i < c.instance:
+			// Its tasks created at the cursor's time came before it.
+			key.ID = math.MinInt64
+		case i > c.instance:
+			// Its tasks created at the cursor's time come after it.
+			key.ID = math.MaxInt64
+		}
+		q.Before = &key
+	}
+	return q
 }
 
-// listTasks returns a page of the tasks f selects.
+// listTasks returns a page of the tasks f selects: a page from each
+// instance (by index, in parallel), merged.
 func (s *Server) listTasks(ctx context.Context, f filter) (taskPage, error) {
 	type entry struct {
 		c    cursor
 		inst string
 		t    s3bridge.Task
 	}
-	var all []entry
 	found := f.Instance == ""
+	pages := make([][]s3bridge.Task, len(s.instances))
+	g, gctx := errgroup.WithContext(ctx)
 	for i, sv := range s.instances {
 		if f.Instance != "" && sv.id != f.Instance {
 			continue
 		}
 		found = true
-		// The instance's whole task list (Reader.Tasks), filtered here.
-		tasks, err := sv.in.Tasks(ctx)
-		if err != nil {
-			return taskPage{}, fmt.Errorf("list the tasks of %s: %w", sv.id, err)
-		}
-		for _, t := range tasks {
-			c := cursor{created: t.CreatedAt.UnixNano(), instance: i, id: t.ID}
-			if f.match(t) && (f.After == nil || f.After.before(c)) {
-				all = append(all, entry{c, sv.id, t})
+		g.Go(func() error {
+			tasks, err := sv.reads.TaskPage(gctx, f.queryFor(i))
+			if err != nil {
+				return fmt.Errorf("list the tasks of %s: %w", sv.id, err)
 			}
-		}
+			pages[i] = tasks
+			return nil
+		})
 	}
 	if !found {
 		return taskPage{}, notFoundf("instance %q is not served here", f.Instance)
+	}
+	if err := g.Wait(); err != nil {
+		return taskPage{}, err
+	}
+	var all []entry
+	for i, tasks := range pages {
+		for _, t := range tasks {
+			all = append(all, entry{cursor{created: t.CreatedAt.UnixNano(), instance: i, id: t.ID}, s.instances[i].id, t})
+		}
 	}
 	slices.SortFunc(all, func(a, b entry) int {
 		switch {

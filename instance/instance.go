@@ -47,6 +47,30 @@ type Queue interface {
 	Cancel(ctx context.Context, id int64) (s3bridge.Lifecycle, error)
 }
 
+// EnqueueClaimer is a Queue that can enqueue a task already claimed, for a
+// CLI that runs the task it enqueues. Every instance package's Instance
+// has it; a wrapper that changes Enqueue, which embeds an Instance, has
+// not, and the caller then enqueues and claims in two steps.
+type EnqueueClaimer interface {
+	// EnqueueClaim is Enqueue and ClaimTask of the new task in one
+	// transaction: no agent can take the task in between, and one
+	// commit does both. It returns the task's id and the claimed task,
+	// or a nil task when its kind is at its limit: the task then waits
+	// CREATED, for ClaimTask or an agent.
+	EnqueueClaim(ctx context.Context, t s3bridge.Task, agent string, lease time.Duration) (int64, *s3bridge.Task, error)
+}
+
+// FinishLogger is a Queue that writes a task's last log lines in the
+// transaction that finishes it: one commit instead of two. Optional,
+// found by type assertion; without it the lines are logged, then Finish.
+type FinishLogger interface {
+	// FinishLogged is Journal.Log of lines, then Queue.Finish, in one
+	// transaction. The lines are written whatever Finish finds, as Log
+	// before Finish would have; an error other than ErrLeaseLost means
+	// nothing was written.
+	FinishLogged(ctx context.Context, c s3bridge.Claim, lc s3bridge.Lifecycle, res s3bridge.Result, lines []s3bridge.LogLine) error
+}
+
 // Journal is what a running task writes besides its state.
 type Journal interface {
 	// Log appends lines to the task's log, in order, in one transaction.

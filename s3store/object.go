@@ -18,7 +18,8 @@ import (
 
 func uri(bucket, key string) string { return s3bridge.Location{Bucket: bucket, Key: key}.String() }
 
-// BucketRegion returns the bucket's region, detected once and cached: from
+// BucketRegion returns the bucket's region, detected once and cached (and
+// asked once by callers that ask at the same time): from
 // HeadBucket (S3 reports it even when it refuses the request), else
 // GetBucketLocation (MinIO reports it only there), else the configured
 // region. A missing bucket is an error satisfying s3bridge.ErrNotFound.
@@ -29,12 +30,21 @@ func (c *Client) BucketRegion(ctx context.Context, bucket string) (string, error
 	if err := s3bridge.ValidateBucket(bucket); err != nil {
 		return "", wrapErr("bucket region", "s3://"+bucket, err, onRead)
 	}
-	region, err := c.detectRegion(ctx, bucket)
+	region, err := c.shared(ctx, "region "+bucket, func(ctx context.Context) (string, error) {
+		if r, ok := c.regions.Load(bucket); ok {
+			return r.(string), nil // detected by a call that just ended
+		}
+		region, err := c.detectRegion(ctx, bucket)
+		if err != nil {
+			return "", err
+		}
+		c.regions.Store(bucket, region)
+		c.log.Debug("s3 bucket region", "bucket", bucket, "region", region)
+		return region, nil
+	})
 	if err != nil {
 		return "", wrapErr("bucket region", "s3://"+bucket, err, onRead)
 	}
-	c.regions.Store(bucket, region)
-	c.log.Debug("s3 bucket region", "bucket", bucket, "region", region)
 	return region, nil
 }
 

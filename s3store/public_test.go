@@ -5,8 +5,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -154,9 +157,101 @@ func TestAnonymousProbe(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := c.anonymousExposure(t.Context(), bucket, inRegion)
+		got, err := c.anonymousExposure(bucket, c.publicAsk(t.Context(), bucket, inRegion))
 		if err != nil || !strings.HasPrefix(got, want) || (got == "") != (want == "") {
 			t.Errorf("anonymousExposure(%s) = %q, %v; want %q", bucket, got, err, want)
 		}
+	}
+}
+
+// probeRecorder serves a fakePolicyServer and records which of the
+// public-access calls came (block, status, policy, anonymous list and
+// get), holding each one until want of them are in flight at once, or
+// until a timeout.
+type probeRecorder struct {
+	srv      fakePolicyServer
+	want     int
+	mu       sync.Mutex
+	calls    []string
+	inFlight int
+	all      chan struct{} // closed once want calls were in flight together
+	once     sync.Once
+}
+
+func (p *probeRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodHead {
+		p.srv.ServeHTTP(w, r) // the region, asked before the probes
+		return
+	}
+	q := r.URL.Query()
+	call := "anonymous get"
+	switch {
+	case q.Has("publicAccessBlock"):
+		call = "block"
+	case q.Has("policyStatus"):
+		call = "status"
+	case q.Has("policy"):
+		call = "policy"
+	case r.URL.Path == "/bkt":
+		call = "anonymous list"
+	}
+	p.mu.Lock()
+	p.calls = append(p.calls, call)
+	p.inFlight++
+	if p.inFlight == p.want {
+		p.once.Do(func() { close(p.all) })
+	}
+	p.mu.Unlock()
+	select {
+	case <-p.all:
+	case <-time.After(2 * time.Second):
+	}
+	p.mu.Lock()
+	p.inFlight--
+	p.mu.Unlock()
+	p.srv.ServeHTTP(w, r)
+}
+
+// TestPublicReasonRequests: off AWS a cold check asks its five questions
+// at once, a round trip instead of five; on AWS it asks one at a time
+// what the verdict needs, so a role without s3:GetBucketPolicy is not
+// asked for a policy that S3 already says is private.
+func TestPublicReasonRequests(t *testing.T) {
+	private := fakePolicyServer{status: "false", policy: "{}", anonGet: 403, anonCode: "AccessDenied"}
+	for _, tc := range []struct {
+		name      string
+		onAWS     bool
+		want      []string
+		atOnce    bool
+		wantPause time.Duration // at most
+	}{
+		{"elsewhere, all at once", false, []string{"anonymous get", "anonymous list", "block", "policy", "status"}, true, time.Second},
+		{"AWS, as needed", true, []string{"anonymous get", "anonymous list", "block", "status"}, false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rec := &probeRecorder{srv: private, want: 5, all: make(chan struct{})}
+			if !tc.atOnce {
+				rec.want = 1 // nothing waits
+			}
+			srv := httptest.NewServer(rec)
+			defer srv.Close()
+			c := newClient(t, fakeConfig(srv.URL))
+			c.onAWS = tc.onAWS
+			start := time.Now()
+			why, err := c.PublicReason(t.Context(), "bkt")
+			if err != nil || why != "" {
+				t.Fatalf("PublicReason = %q, %v; want a private bucket", why, err)
+			}
+			rec.mu.Lock()
+			calls := slices.Sorted(slices.Values(rec.calls))
+			rec.mu.Unlock()
+			if fmt.Sprint(calls) != fmt.Sprint(tc.want) {
+				t.Errorf("calls %v, want %v", calls, tc.want)
+			}
+			if tc.atOnce && time.Since(start) > tc.wantPause {
+				t.Errorf("the five calls took %v: they did not go out at once", time.Since(start))
+			}
+		})
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go/logging"
+	"golang.org/x/sync/singleflight"
 )
 
 // Defaults for Config fields left zero.
@@ -213,9 +214,10 @@ type Client struct {
 	tls           bool     // endpoint is https: bodies may go unsigned
 	listPageSize  int32    // 0 = S3's 1000; tests lower it to prove pagination
 	creds         aws.CredentialsProvider
-	anon          *s3.Client // unsigned, to tell public buckets
-	public        sync.Map   // bucket name -> publicEntry
-	onAWS         bool       // AWS S3 itself, whose GetBucketPolicyStatus is authoritative
+	anon          *s3.Client         // unsigned, to tell public buckets
+	public        sync.Map           // bucket name -> publicEntry
+	flights       singleflight.Group // regions and public checks being asked (shared)
+	onAWS         bool               // AWS S3 itself, whose GetBucketPolicyStatus is authoritative
 }
 
 // New builds a client. It makes no request: credentials and bucket regions

@@ -2,15 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
-	"sync"
 
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/agent"
+	"github.com/s3bridge/s3bridge/control"
 	"github.com/s3bridge/s3bridge/export"
 	"github.com/s3bridge/s3bridge/instance"
-	"github.com/s3bridge/s3bridge/s3store"
 	"github.com/s3bridge/s3bridge/statement"
 )
 
@@ -51,17 +49,14 @@ func runExport(ctx context.Context, e *env, args []string) error {
 		return usageErrorf("export", "--query is required")
 	}
 	// Refuse anything but a SELECT, a bad format or destination here,
-	// before a task exists, as a command line that can't run (exit 2);
-	// the runner checks again, and the database runs the query read-only
-	// anyway.
-	if p.Query, err = export.CheckQuery(p.Query); err != nil {
-		return usageErrorf("export", "%w", err)
-	}
-	if err := p.Validate(); err != nil {
+	// before a task exists, as a command line that can't run (exit 2),
+	// as the API does (package control).
+	t, err := control.ExportTask(p)
+	if err != nil {
 		return usageErrorf("export", "%w", err)
 	}
 	return withInstance(ctx, &c, func(in instance.Instance) error {
-		return submit(ctx, e, &c, in, export.Task(p))
+		return submit(ctx, e, &c, in, t)
 	})
 }
 
@@ -89,24 +84,11 @@ const exportConcurrency = 4
 // exportRunner runs EXPORT_TO_S3 tasks with the instance's EXPORT role and
 // policy, on clients of their own (exportConcurrency).
 func exportRunner(st *stores) agent.Runner {
-	var mu sync.Mutex
-	clients := map[string]*s3store.Client{}
 	return &export.Runner{Deps: deps(st, func(ctx context.Context, set s3bridge.Settings) (export.ObjectStore, error) {
-		cfg := st.config(set, "EXPORT")
-		cfg.Concurrency = exportConcurrency
-		// Secrets are tagged json:"-": the key never holds them, and
-		// they come from st.base, fixed for the process's life.
-		k, _ := json.Marshal(cfg)
-		mu.Lock()
-		defer mu.Unlock()
-		if c, ok := clients[string(k)]; ok {
-			return c, nil
-		}
-		c, err := s3store.New(ctx, cfg, st.log)
+		c, err := st.clientFor(ctx, st.exportConfig(set), "EXPORT")
 		if err != nil {
 			return nil, err
 		}
-		clients[string(k)] = c
 		return c, nil
 	})}
 }

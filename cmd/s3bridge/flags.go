@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/dustin/go-humanize"
+
+	"github.com/s3bridge/s3bridge"
 )
 
 // common are the flags most commands share.
@@ -19,6 +21,9 @@ type common struct {
 	async    bool
 	json     bool
 	logLevel logLevel
+	// settings are the instance's, as withInstance read them to tell it
+	// is attached; nil before.
+	settings *s3bridge.Settings
 }
 
 // flagSet is a command's flags: the standard flag package, with flags

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/s3bridge/s3bridge/control"
 	"github.com/s3bridge/s3bridge/instance"
 	"github.com/s3bridge/s3bridge/instance/mysql"
 	"github.com/s3bridge/s3bridge/load"
@@ -13,51 +14,38 @@ import (
 
 func runLoad(ctx context.Context, e *env, args []string) error {
 	var (
-		c                        common
-		p                        load.Params
-		prefix, manifest, header bool
-		columns                  string
+		c       common
+		r       control.LoadRequest
+		columns string
 	)
 	fs := newFlags("load", e, &c, withAsync|withJSON)
-	fs.StringVar(&p.Table, "table", "", "the table to load (schema.table allowed)")
-	fs.BoolVar(&prefix, "prefix", false, "load every object whose key starts with the URI's key, in key order")
-	fs.BoolVar(&manifest, "manifest", false, "the URI is an Aurora manifest listing the objects")
-	fs.StringVar(&p.Options.Format, "format", "csv", "text, csv, tsv, jsonl, json or xml")
+	fs.StringVar(&r.Table, "table", "", "the table to load (schema.table allowed)")
+	fs.BoolVar(&r.Prefix, "prefix", false, "load every object whose key starts with the URI's key, in key order")
+	fs.BoolVar(&r.Manifest, "manifest", false, "the URI is an Aurora manifest listing the objects")
+	fs.StringVar(&r.Format, "format", "csv", "text, csv, tsv, jsonl, json or xml")
 	fs.StringVar(&columns, "columns", "", "target columns in input order, comma-separated (default: the table's)")
-	fs.StringVar(&p.Options.FieldsTerminatedBy, "delimiter", "", "field delimiter (default: , for csv, tab for text/tsv)")
-	fs.StringVar(&p.Options.FieldsEnclosedBy, "quote", "", `quote character (csv default ")`)
-	fs.StringVar(&p.Options.FieldsEscapedBy, "escape", "", `escape character (text default \)`)
-	fs.StringVar(&p.Options.NullString, "null", "", "text of a NULL field")
-	fs.BoolVar(&header, "header", false, "the first line holds column names: columns are matched to the table's by name (case-insensitive when unambiguous; --columns wins)")
-	fs.IntVar(&p.Options.IgnoreLines, "ignore-lines", 0, "leading lines to skip")
-	fs.StringVar(&p.Options.Charset, "charset", "", "input character set: utf8 (default), latin1, windows-1252, iso-8859-1")
-	fs.StringVar(&p.Options.RowsIdentifiedBy, "rows-identified-by", "", "xml: the row element, e.g. <row>")
-	fs.BoolVar(&p.Replace, "replace", false, "replace the table's rows atomically (old rows visible until the new ones commit)")
-	fs.BoolVar(&p.SkipBadRows, "skip-bad-rows", false, "skip rows that fail to parse or that the database rejects (bad value, NULL, too long, duplicate key), each reported in the task log with object, line, column and reason, instead of failing")
+	fs.StringVar(&r.Delimiter, "delimiter", "", "field delimiter (default: , for csv, tab for text/tsv)")
+	fs.StringVar(&r.Quote, "quote", "", `quote character (csv default ")`)
+	fs.StringVar(&r.Escape, "escape", "", `escape character (text default \)`)
+	fs.StringVar(&r.Null, "null", "", "text of a NULL field")
+	fs.BoolVar(&r.Header, "header", false, "the first line holds column names: columns are matched to the table's by name (case-insensitive when unambiguous; --columns wins)")
+	fs.IntVar(&r.IgnoreLines, "ignore-lines", 0, "leading lines to skip")
+	fs.StringVar(&r.Charset, "charset", "", "input character set: utf8 (default), latin1, windows-1252, iso-8859-1")
+	fs.StringVar(&r.RowsIdentifiedBy, "rows-identified-by", "", "xml: the row element, e.g. <row>")
+	fs.BoolVar(&r.Replace, "replace", false, "replace the table's rows atomically (old rows visible until the new ones commit)")
+	fs.BoolVar(&r.SkipBadRows, "skip-bad-rows", false, "skip rows that fail to parse or that the database rejects (bad value, NULL, too long, duplicate key), each reported in the task log with object, line, column and reason, instead of failing")
 	pos, err := fs.parse(args, 1, 1)
 	if err != nil {
 		return err
 	}
-	p.Source, p.URI, p.Options.Header = load.SourceFile, pos[0], header
-	switch {
-	case prefix && manifest:
+	if r.Prefix && r.Manifest {
 		return usageErrorf("load", "--prefix and --manifest exclude each other")
-	case prefix:
-		p.Source = load.SourcePrefix
-	case manifest:
-		p.Source = load.SourceManifest
 	}
-	if schema, table, ok := strings.Cut(p.Table, "."); ok {
-		p.Schema, p.Table = schema, table
-	}
-	for _, col := range strings.Split(columns, ",") {
-		if col = strings.TrimSpace(col); col != "" {
-			p.Columns = append(p.Columns, col)
-		}
-	}
+	r.URI, r.Columns = pos[0], strings.Split(columns, ",")
 	// A bad format, URI or option is refused before a task exists, as a
-	// command line that can't run (exit 2).
-	t, err := load.Task(p)
+	// command line that can't run (exit 2). The task is built as the
+	// API builds it (package control).
+	t, err := r.Task()
 	if err != nil {
 		return usageErrorf("load", "%w", err)
 	}

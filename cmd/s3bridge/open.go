@@ -58,27 +58,36 @@ func openInstance(ctx context.Context, raw string) (instance.Instance, error) {
 // asked read-only first: opening it as an instance switches it to WAL,
 // which only attach may do to an application's database.
 func openAttached(ctx context.Context, raw string) (instance.Instance, error) {
+	in, _, err := openAttachedSettings(ctx, raw)
+	return in, err
+}
+
+// openAttachedSettings is openAttached returning the settings it read to
+// tell that the database is attached.
+func openAttachedSettings(ctx context.Context, raw string) (instance.Instance, s3bridge.Settings, error) {
+	var none s3bridge.Settings
 	if strings.HasPrefix(raw, "sqlite:") {
 		ok, err := sqlite.Attached(ctx, raw)
 		if err != nil {
-			return nil, err
+			return nil, none, err
 		}
 		if !ok {
-			return nil, errNotAttached{}
+			return nil, none, errNotAttached{}
 		}
 	}
 	in, err := openInstance(ctx, raw)
 	if err != nil {
-		return nil, err
+		return nil, none, err
 	}
-	if _, err := in.Settings(ctx); err != nil {
+	set, err := in.Settings(ctx)
+	if err != nil {
 		in.Close()
 		if errors.Is(err, s3bridge.ErrNotAttached) {
-			return nil, errNotAttached{}
+			return nil, none, errNotAttached{}
 		}
-		return nil, err
+		return nil, none, err
 	}
-	return in, nil
+	return in, set, nil
 }
 
 // errNotAttached is what every command says of a database s3bridge is not
@@ -101,7 +110,16 @@ type stores struct {
 	// getenv resolves a connector's secret references (${env:NAME}).
 	getenv func(string) string
 	mu     sync.Mutex
-	cache  map[string]*s3store.Client
+	cache  map[string]*storeEntry
+}
+
+// storeEntry is a client being built or built: whoever asks for it
+// meanwhile waits for the one build (warm's, say) instead of starting
+// another.
+type storeEntry struct {
+	ready chan struct{} // closed once c and err are set
+	c     *s3store.Client
+	err   error
 }
 
 func newStores(getenv func(string) string, log *slog.Logger) *stores {
@@ -116,7 +134,7 @@ func newStores(getenv func(string) string, log *slog.Logger) *stores {
 		},
 		log:    log,
 		getenv: getenv,
-		cache:  map[string]*s3store.Client{},
+		cache:  map[string]*storeEntry{},
 	}
 }
 
@@ -144,24 +162,105 @@ func (s *stores) config(set s3bridge.Settings, feature string) s3store.Config {
 }
 
 func (s *stores) client(ctx context.Context, set s3bridge.Settings, feature string) (*s3store.Client, error) {
-	cfg := s.config(set, feature)
+	return s.clientFor(ctx, s.config(set, feature), feature)
+}
+
+// clientFor returns the client of cfg for feature, built once. A failed
+// build is not kept: the next caller tries again, and so does a caller
+// that waited for a build its builder's context ended.
+func (s *stores) clientFor(ctx context.Context, cfg s3store.Config, feature string) (*s3store.Client, error) {
 	// Secrets are tagged json:"-", so the key never holds them; they come
 	// from s.base, which is fixed for the life of the process.
 	k, _ := json.Marshal(struct {
 		C s3store.Config
 		F string
 	}{cfg, feature})
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c, ok := s.cache[string(k)]; ok {
-		return c, nil
+	key := string(k)
+	for {
+		s.mu.Lock()
+		e, ok := s.cache[key]
+		if !ok {
+			e = &storeEntry{ready: make(chan struct{})}
+			s.cache[key] = e
+		}
+		s.mu.Unlock()
+		if !ok {
+			return s.build(ctx, key, e, cfg)
+		}
+		select {
+		case <-e.ready:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if e.err == nil || !(errors.Is(e.err, context.Canceled) || errors.Is(e.err, context.DeadlineExceeded)) {
+			return e.c, e.err
+		}
 	}
-	c, err := s3store.New(ctx, cfg, s.log)
-	if err != nil {
-		return nil, err
+}
+
+// build makes the client of entry e, which clientFor just added under key.
+func (s *stores) build(ctx context.Context, key string, e *storeEntry, cfg s3store.Config) (*s3store.Client, error) {
+	e.c, e.err = s3store.New(ctx, cfg, s.log)
+	if e.err != nil {
+		s.mu.Lock()
+		delete(s.cache, key)
+		s.mu.Unlock()
 	}
-	s.cache[string(k)] = c
-	return c, nil
+	close(e.ready)
+	return e.c, e.err
+}
+
+// exportConfig is the configuration of an export's client.
+func (s *stores) exportConfig(set s3bridge.Settings) s3store.Config {
+	cfg := s.config(set, "EXPORT")
+	cfg.Concurrency = exportConcurrency
+	return cfg
+}
+
+// warm gets ready, in the background, what a task will ask of S3 first,
+// so that a short task's runner finds it done: the client (building one
+// reads the SDK's configuration and parses AWS_CA_BUNDLE when set) and,
+// for a load or an export on an instance without a policy of its own to
+// check first, the bucket's region and, for an export, whether the bucket
+// is public: the requests the runner's first steps send, now sent while
+// the database enqueues the task. The runner's own calls wait for them
+// (s3store shares a question asked twice at once). The returned function
+// waits for the work to end.
+func (s *stores) warm(ctx context.Context, set s3bridge.Settings, instanceName string, t s3bridge.Task) (wait func()) {
+	var open func(context.Context) (*s3store.Client, error)
+	switch t.Type {
+	case s3bridge.TaskLoadFromS3:
+		open = func(ctx context.Context) (*s3store.Client, error) { return s.loadStore(ctx, set) }
+	case s3bridge.TaskExportToS3:
+		open = func(ctx context.Context) (*s3store.Client, error) {
+			return s.clientFor(ctx, s.exportConfig(set), "EXPORT")
+		}
+	case s3bridge.TaskUpload, s3bridge.TaskDownload:
+		open = func(ctx context.Context) (*s3store.Client, error) { return s.client(ctx, set, "S3_INTEGRATION") }
+	default:
+		return func() {}
+	}
+	bucket := ""
+	if g, err := guard(set, instanceName); err == nil && g == nil && t.Type != s3bridge.TaskUpload && t.Type != s3bridge.TaskDownload {
+		if loc, err := s3bridge.ParseURI(t.S3ObjectARN); err == nil {
+			bucket = loc.Bucket
+		}
+	}
+	var wg sync.WaitGroup
+	// Failures are the runner's to report: its own calls ask again.
+	wg.Go(func() {
+		c, err := open(ctx)
+		if err != nil || bucket == "" {
+			return
+		}
+		if _, err := c.BucketRegion(ctx, bucket); err != nil {
+			return
+		}
+		if t.Type == s3bridge.TaskExportToS3 && !set.AllowPublicBuckets {
+			_, _ = c.PublicReason(ctx, bucket)
+		}
+	})
+	return wg.Wait
 }
 
 // runners returns the task runners an agent or the CLI runs.

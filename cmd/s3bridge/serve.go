@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/s3bridge/s3bridge/console"
+	"github.com/s3bridge/s3bridge/control"
 	"github.com/s3bridge/s3bridge/instance"
 )
 
@@ -76,7 +77,13 @@ func serveHTTP(ctx context.Context, e *env, log *slog.Logger, ins []instance.Ins
 			}
 		}
 	}
-	srv, err := console.New(console.Config{Instances: ins, Log: log, MetricsPublic: o.metricsPublic, Secure: o.tlsCert != ""})
+	// check from the console probes with this process's S3 clients, as
+	// check on the command line does.
+	chk := checker(e.getenv)
+	srv, err := console.New(console.Config{Instances: ins, Log: log, MetricsPublic: o.metricsPublic, Secure: o.tlsCert != "",
+		Check: func(ctx context.Context, in instance.Instance, bucket string) (control.CheckReport, error) {
+			return chk.Check(ctx, in, bucket)
+		}})
 	if err != nil {
 		return err
 	}

@@ -25,11 +25,11 @@ func submit(ctx context.Context, e *env, c *common, in instance.Instance, t s3br
 // as status --json shows it, and nothing else there; the progress bar and
 // logs go to stderr.
 func submitID(ctx context.Context, e *env, c *common, in instance.Instance, t s3bridge.Task) (int64, error) {
-	id, err := in.Enqueue(ctx, t)
-	if err != nil {
-		return 0, err
-	}
 	if c.async {
+		id, err := in.Enqueue(ctx, t)
+		if err != nil {
+			return 0, err
+		}
 		if !c.json {
 			fmt.Fprintln(e.stdout, id)
 			return id, nil
@@ -43,23 +43,35 @@ func submitID(ctx context.Context, e *env, c *common, in instance.Instance, t s3
 	log := c.logger(e.stderr)
 	bar := newProgressBar(e.stderr)
 	st := newStores(e.getenv, log)
-	a := agent.New(agent.Config{Log: log, Version: versionString(), Progress: func(_, done, total int64) { bar.update(done, total) }}, st.runners())
+	a := agent.New(agent.Config{Log: log, Version: versionString(), Lease: taskLease, Progress: func(_, done, total int64) { bar.update(done, total) }}, st.runners())
+	if c.settings != nil {
+		// What the task asks of S3 first is made ready while the database
+		// enqueues it (stores.warm).
+		defer st.warm(ctx, *c.settings, in.Name(), t)()
+	}
+	id, task, err := enqueueClaim(ctx, in, t, a.ID())
+	if err != nil {
+		return 0, err
+	}
 	// Ctrl-C cancels the task, as cancel_task would, instead of leaving it
 	// to an agent: the user asked it to stop.
 	stopWatch := context.AfterFunc(ctx, func() { in.Cancel(context.WithoutCancel(ctx), id) })
 	defer stopWatch()
 	var done s3bridge.Task
 	for !done.Lifecycle.Final() {
-		task, final, err := claimOrFollow(ctx, e, in, id, a.ID(), bar)
-		if err != nil {
-			return id, err
-		}
-		if done = final; task == nil {
-			break
+		if task == nil {
+			var final s3bridge.Task
+			if task, final, err = claimOrFollow(ctx, e, in, id, a.ID(), bar); err != nil {
+				return id, err
+			}
+			if done = final; task == nil {
+				break
+			}
 		}
 		// Run here; should this process lose the task (its lease, to an
 		// agent), the loop follows it to its end.
 		a.Execute(context.WithoutCancel(ctx), in, task)
+		task = nil
 		if done, err = in.Task(context.WithoutCancel(ctx), id); err != nil {
 			return id, err
 		}
@@ -80,6 +92,31 @@ func submitID(ctx context.Context, e *env, c *common, in instance.Instance, t s3
 	return id, nil
 }
 
+// enqueueClaim enqueues t claimed by agentID where the instance can do
+// both in one transaction: an agent woken by the new task can't take it
+// first and leave this command to follow it, and a short task costs one
+// commit before it runs. Elsewhere (a wrapper that records the task its
+// own way) it only enqueues, and claimOrFollow claims.
+func enqueueClaim(ctx context.Context, in instance.Instance, t s3bridge.Task, agentID string) (int64, *s3bridge.Task, error) {
+	if ec, ok := in.(instance.EnqueueClaimer); ok {
+		return ec.EnqueueClaim(ctx, t, agentID, taskLease)
+	}
+	id, err := in.Enqueue(ctx, t)
+	return id, nil, err
+}
+
+// taskLease is the lease of a task this process runs, as an agent's
+// (agent.Config.Lease's default): another agent takes the task over when
+// this process dies and stops heartbeating.
+const taskLease = 15 * time.Second
+
+// Following an agent's task polls its row, first often, so that a short
+// task's outcome shows at once, then every followMax.
+const (
+	followMin = 5 * time.Millisecond
+	followMax = 200 * time.Millisecond
+)
+
 // claimOrFollow runs task id in this process when it can claim it
 // (waiting while the instance runs its limit of that kind), and otherwise
 // follows it while an agent runs it, feeding the progress bar from the
@@ -90,8 +127,9 @@ func submitID(ctx context.Context, e *env, c *common, in instance.Instance, t s3
 // returns at once.
 func claimOrFollow(ctx context.Context, e *env, in instance.Instance, id int64, agentID string, bar *progressBar) (*s3bridge.Task, s3bridge.Task, error) {
 	following := ""
+	wait := followMin
 	for {
-		task, err := in.ClaimTask(ctx, id, agentID, 15*time.Second)
+		task, err := in.ClaimTask(ctx, id, agentID, taskLease)
 		if err != nil || task != nil {
 			return task, s3bridge.Task{}, err
 		}
@@ -112,8 +150,9 @@ func claimOrFollow(ctx context.Context, e *env, in instance.Instance, id int64, 
 		select {
 		case <-ctx.Done():
 			return nil, t, ctx.Err()
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(wait):
 		}
+		wait = min(2*wait, followMax)
 	}
 }
 
@@ -121,11 +160,12 @@ func claimOrFollow(ctx context.Context, e *env, in instance.Instance, id int64, 
 // s3bridge is not attached to is refused with errNotAttached before fn
 // runs, and a SQLite file that doesn't exist is not created.
 func withInstance(ctx context.Context, c *common, fn func(in instance.Instance) error) error {
-	in, err := openAttached(ctx, c.db)
+	in, set, err := openAttachedSettings(ctx, c.db)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
+	c.settings = &set
 	return explainQuery(fn(in))
 }
 

@@ -31,6 +31,8 @@ func Run(t *testing.T, open Open) {
 		{"EnqueueAndRead", testEnqueue},
 		{"ClaimFIFOAndMaxRunning", testClaimLimit},
 		{"ClaimByKind", testClaimByKind},
+		{"EnqueueClaim", testEnqueueClaim},
+		{"FinishLogged", testFinishLogged},
 		{"Cancel", testCancel},
 		{"LeaseExpiry", testLease},
 		{"Fencing", testFencing},
@@ -39,6 +41,7 @@ func Run(t *testing.T, open Open) {
 		{"ConcurrentAgents", testConcurrent},
 		{"Pipelines", testPipelines},
 		{"Tokens", testTokens},
+		{"TaskList", testTaskList},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -250,6 +253,94 @@ func testClaimByKind(t *testing.T, in instance.Instance) {
 	}
 	if task := mustClaim(t, in, "a"); task != nil {
 		t.Fatalf("claimed task %d with every kind at its limit", task.ID)
+	}
+}
+
+// testEnqueueClaim: a task enqueued claimed is the caller's from the
+// start, as ClaimTask would have made it, and no agent's Claim sees it;
+// beyond its kind's limit it waits CREATED, for ClaimTask.
+func testEnqueueClaim(t *testing.T, in instance.Instance) {
+	ctx := t.Context()
+	ec, ok := in.(instance.EnqueueClaimer)
+	if !ok {
+		t.Fatalf("%T can't enqueue a task claimed (instance.EnqueueClaimer)", in)
+	}
+	task := s3bridge.Task{Type: s3bridge.TaskUpload, S3ObjectARN: "arn:aws:s3:::b/k", FilePath: "f.csv", Overwrite: true,
+		Metadata: []byte(`{"kind":"file"}`)}
+	id, got, err := ec.EnqueueClaim(ctx, task, "cli", time.Minute)
+	if err != nil || got == nil || got.ID != id || id == 0 {
+		t.Fatalf("EnqueueClaim: got id %d, task %+v, %v; want the task claimed", id, got, err)
+	}
+	var meta struct{ Kind string }
+	if got.Lifecycle != s3bridge.InProgress || got.Agent != "cli" || got.Attempt != 1 || got.StartedAt == nil ||
+		got.Type != s3bridge.TaskUpload || got.S3ObjectARN != "arn:aws:s3:::b/k" || got.FilePath != "f.csv" ||
+		!got.Overwrite || got.DatabaseName != in.Name() || got.Params(&meta) != nil || meta.Kind != "file" {
+		t.Errorf("claimed task: got %+v", got)
+	}
+	row, err := in.Task(ctx, id)
+	if err != nil || row.Lifecycle != s3bridge.InProgress || row.Agent != "cli" || row.Attempt != 1 || row.StartedAt == nil {
+		t.Errorf("stored task: got %+v, %v; want IN_PROGRESS by cli, attempt 1", row, err)
+	}
+	if lines, err := in.TaskLog(ctx, id); err != nil || len(lines) != 1 || !strings.Contains(lines[0].Message, "started by agent cli (attempt 1)") {
+		t.Errorf("log: %v, %v; want the claim's start line", lines, err)
+	}
+	if other := mustClaim(t, in, "agent-x"); other != nil {
+		t.Fatalf("an agent claimed task %d, enqueued claimed by cli", other.ID)
+	}
+	second, claimed, err := ec.EnqueueClaim(ctx, task, "cli", time.Minute)
+	if err != nil || claimed == nil || claimed.ID != second {
+		t.Fatalf("second EnqueueClaim within max_running 2: %v, %v", claimed, err)
+	}
+	third, claimed, err := ec.EnqueueClaim(ctx, task, "cli", time.Minute)
+	if err != nil || claimed != nil || third <= second {
+		t.Fatalf("EnqueueClaim beyond max_running 2: got id %d, task %v, %v; want a new task left CREATED", third, claimed, err)
+	}
+	if row, err := in.Task(ctx, third); err != nil || row.Lifecycle != s3bridge.Created || row.Agent != "" {
+		t.Errorf("task beyond the limit: got %+v, %v; want CREATED", row, err)
+	}
+	if err := in.Finish(ctx, got.Claim(), s3bridge.Success, s3bridge.Result{Info: "uploaded"}); err != nil {
+		t.Fatalf("finish of a task enqueued claimed: %v", err)
+	}
+	if next, err := in.ClaimTask(ctx, third, "cli", time.Minute); err != nil || next == nil || next.ID != third {
+		t.Fatalf("ClaimTask once a slot is free: got %v, %v", next, err)
+	}
+}
+
+// testFinishLogged: the last log lines and the outcome commit together,
+// the lines before the outcome's own line; the lines are written whatever
+// the finish finds, as a Log before Finish would have written them.
+func testFinishLogged(t *testing.T, in instance.Instance) {
+	ctx := t.Context()
+	fl, ok := in.(instance.FinishLogger)
+	if !ok {
+		t.Fatalf("%T can't finish with log lines (instance.FinishLogger)", in)
+	}
+	enqueue(t, in, s3bridge.TaskUpload)
+	task := mustClaim(t, in, "a")
+	line := func(msg string) s3bridge.LogLine { return s3bridge.LogLine{Level: s3bridge.LevelInfo, Message: msg} }
+	err := fl.FinishLogged(ctx, task.Claim(), s3bridge.Success, s3bridge.Result{Info: "done", Rows: 3}, []s3bridge.LogLine{line("first"), line("second")})
+	if err != nil {
+		t.Fatalf("FinishLogged: %v", err)
+	}
+	if got, err := in.Task(ctx, task.ID); err != nil || got.Lifecycle != s3bridge.Success || got.TaskInfo != "done" || got.Rows != 3 {
+		t.Errorf("finished task: %+v, %v", got, err)
+	}
+	// Again with the same outcome: a no-op finish, whose line is kept; with
+	// another outcome: the claim no longer holds, and the line is kept too.
+	if err := fl.FinishLogged(ctx, task.Claim(), s3bridge.Success, s3bridge.Result{Info: "done"}, []s3bridge.LogLine{line("after")}); err != nil {
+		t.Errorf("FinishLogged of a finished task with its outcome: %v, want a no-op", err)
+	}
+	err = fl.FinishLogged(ctx, task.Claim(), s3bridge.Failed, s3bridge.Result{Info: "failed"}, []s3bridge.LogLine{line("stale")})
+	if !errors.Is(err, s3bridge.ErrLeaseLost) {
+		t.Errorf("FinishLogged of a finished task with another outcome: %v, want ErrLeaseLost", err)
+	}
+	lines, err := in.TaskLog(ctx, task.ID)
+	var msgs []string
+	for _, l := range lines {
+		msgs = append(msgs, l.Message)
+	}
+	if want := "[first second done after stale]"; err != nil || len(msgs) < 1 || fmt.Sprint(msgs[1:]) != want {
+		t.Errorf("log: %q, %v; want the start line, then %s", msgs, err, want)
 	}
 }
 

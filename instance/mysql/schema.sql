@@ -126,3 +126,6 @@ CREATE TABLE IF NOT EXISTS {s}.`tokens` (
 	created_at DATETIME(6) NOT NULL,
 	expires_at DATETIME(6) NULL,
 	UNIQUE KEY tokens_hash (token_hash)) ENGINE=InnoDB
+--;;
+-- The console's task list, newest first, a page at a time (issue 12).
+CREATE INDEX IF NOT EXISTS tasks_created ON {s}.`tasks` (created_at, task_id)

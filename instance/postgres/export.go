@@ -46,16 +46,18 @@ func (in *Instance) Connect(ctx context.Context) (*pgx.Conn, error) {
 var sessionSettings = []string{"search_path", "TimeZone", "DateStyle", "IntervalStyle"}
 
 // exportTx runs fn in a read-only, repeatable-read transaction on a
-// connection of its own, as q.Caller when set (SET LOCAL ROLE: the agent's
+// connection of its own (taken from the instance's pool), as q.Caller when set (SET LOCAL ROLE: the agent's
 // role must be a member of the caller's), after checking with a Parse that
 // q.SQL is a single statement.
 func (in *Instance) exportTx(ctx context.Context, q bulk.Query, fn func(conn *pgx.Conn, sd *pgconn.StatementDescription) error) error {
-	conn, err := in.Connect(ctx)
+	pc, err := in.bulkConn(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("connect for export: %w", err)
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	// A connection left in a transaction or broken is closed, not pooled.
+	defer pc.Release()
+	conn := pc.Conn()
+	tx, err := bulkBegin(ctx, conn, "ISOLATION LEVEL REPEATABLE READ READ ONLY")
 	if err != nil {
 		return fmt.Errorf("begin read-only transaction: %w", err)
 	}

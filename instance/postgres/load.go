@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/format"
@@ -19,7 +20,8 @@ import (
 
 var _ bulk.Sink = (*Instance)(nil)
 
-// Begin implements bulk.Sink on a dedicated connection and transaction.
+// Begin implements bulk.Sink on a connection of its own, taken from the
+// instance's pool for the load's transaction.
 // Replace deletes the old rows in the same transaction (not TRUNCATE, which
 // would lock readers out): they stay visible until the new ones commit.
 func (in *Instance) Begin(ctx context.Context, t bulk.Target) (bulk.Tx, error) {
@@ -35,12 +37,13 @@ func (in *Instance) begin(ctx context.Context, t bulk.Target) (bulk.Tx, error) {
 	if t.Duplicates != "" {
 		return nil, fmt.Errorf("load: %s (on duplicate keys) has no COPY equivalent on PostgreSQL; load into a staging table and INSERT … ON CONFLICT", t.Duplicates)
 	}
-	conn, err := pgx.Connect(ctx, in.connString)
+	pc, err := in.bulkConn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("connect for load: %w", err)
 	}
+	conn := pc.Conn()
 	fail := func(err error) (bulk.Tx, error) {
-		conn.Close(context.WithoutCancel(ctx))
+		pc.Release()
 		return nil, err
 	}
 	table, relname, all, err := resolveTable(ctx, conn, t.Schema, t.Table)
@@ -51,7 +54,7 @@ func (in *Instance) begin(ctx context.Context, t bulk.Target) (bulk.Tx, error) {
 	if err != nil {
 		return fail(err)
 	}
-	tx, err := conn.Begin(ctx)
+	tx, err := bulkBegin(ctx, conn, "")
 	if err != nil {
 		return fail(fmt.Errorf("begin load into %s: %w", t.Table, err))
 	}
@@ -61,7 +64,7 @@ func (in *Instance) begin(ctx context.Context, t bulk.Target) (bulk.Tx, error) {
 			return fail(fmt.Errorf("replace rows of %s: %w", t.Table, err))
 		}
 	}
-	return &loadTx{in: in, conn: conn, tx: tx, t: t, table: table, relname: relname, all: all, cols: cols}, nil
+	return &loadTx{in: in, pc: pc, conn: conn, tx: tx, t: t, table: table, relname: relname, all: all, cols: cols}, nil
 }
 
 // resolveTable finds the table as written, else as PostgreSQL folds an
@@ -122,6 +125,7 @@ func pickColumns(table string, all, want []string) ([]string, error) {
 
 type loadTx struct {
 	in      *Instance
+	pc      *pgxpool.Conn // released, to the pool or closed, when the load ends
 	conn    *pgx.Conn
 	tx      pgx.Tx
 	t       bulk.Target
@@ -365,7 +369,8 @@ func (l *loadTx) Record(ctx context.Context, h bulk.History) error {
 
 // Commit completes the task in the load's transaction (see bulk.Tx).
 func (l *loadTx) Commit(ctx context.Context, res s3bridge.Result) error {
-	defer l.conn.Close(context.WithoutCancel(ctx))
+	// A connection left in a transaction or broken is closed, not pooled.
+	defer l.pc.Release()
 	if c := l.t.Claim; c.TaskID != 0 {
 		q, args := l.in.CompleteStatement(c, res)
 		tag, err := l.tx.Exec(ctx, q, args...)
@@ -387,6 +392,7 @@ func (l *loadTx) Commit(ctx context.Context, res s3bridge.Result) error {
 }
 
 func (l *loadTx) Rollback(ctx context.Context) error {
-	defer l.conn.Close(context.WithoutCancel(ctx))
+	// A connection left in a transaction or broken is closed, not pooled.
+	defer l.pc.Release()
 	return l.tx.Rollback(ctx)
 }

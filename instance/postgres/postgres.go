@@ -8,12 +8,14 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
+	"math"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/s3bridge/s3bridge/instance"
@@ -34,6 +36,12 @@ var (
 // Instance is an attached PostgreSQL database.
 type Instance struct {
 	*sqlstore.Store
+	// pool holds every connection of the instance but the LISTEN one:
+	// the queue's, through database/sql, and the loads' and exports',
+	// taken whole (bulkConn). A short task thus runs on the connection
+	// its claim used instead of opening one, and an agent keeps its
+	// connections warm from one task to the next.
+	pool       *pgxpool.Pool
 	connString string
 	schema     string
 	channel    string
@@ -52,13 +60,18 @@ const SchemaParam = "s3bridge_schema"
 // queue's pool sit idle before it ends it.
 const QueueIdleTimeout = 10 * time.Second
 
+// poolIdleTime is how long a connection may sit unused in the pool before
+// it is closed: long enough to serve the next task, short enough that a
+// burst of parallel loads doesn't hold the server's connections for long.
+const poolIdleTime = time.Minute
+
 // Open connects to the database named by a postgres:// URL.
 func Open(ctx context.Context, raw string) (*Instance, error) {
 	connString, schema, err := splitURL(raw)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := pgx.ParseConfig(connString)
+	cfg, err := pgxpool.ParseConfig(connString)
 	if err != nil {
 		return nil, fmt.Errorf("postgres URL: %w", redactErr(err))
 	}
@@ -66,18 +79,51 @@ func Open(ctx context.Context, raw string) (*Instance, error) {
 	// settings row). An agent frozen inside one (SIGSTOP, a VM pause)
 	// would block every other agent's claims for as long as its TCP
 	// connection lives: the server ends such a transaction after
-	// QueueIdleTimeout instead. Loads and exports use connections of
-	// their own, without this limit.
-	pool := cfg.Copy()
-	pool.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.Itoa(int(QueueIdleTimeout / time.Millisecond))
-	db := stdlib.OpenDB(*pool)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("connect to postgres %s/%s: %w", cfg.Host, cfg.Database, err)
+	// QueueIdleTimeout instead. Loads and exports lift the limit for
+	// their own transactions (bulkBegin).
+	cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.Itoa(int(QueueIdleTimeout / time.Millisecond))
+	// No limit, as database/sql had none: a heartbeat must never wait
+	// for a connection that a long load holds.
+	cfg.MaxConns = math.MaxInt32
+	cfg.MaxConnIdleTime = poolIdleTime
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to postgres %s/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Database, err)
 	}
-	in := &Instance{connString: connString, schema: schema, channel: schema + "_tasks"}
-	in.Store = sqlstore.New(db, in.dialect(false), cfg.Database)
+	// Connect now, so a wrong URL fails here; the connection stays in the
+	// pool for the first query.
+	c, err := pool.Acquire(ctx)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to postgres %s/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Database, err)
+	}
+	c.Release()
+	in := &Instance{pool: pool, connString: connString, schema: schema, channel: schema + "_tasks"}
+	in.Store = sqlstore.New(stdlib.OpenDBFromPool(pool), in.dialect(false), cfg.ConnConfig.Database)
 	return in, nil
+}
+
+// Close implements instance.Instance: it closes the pool's connections.
+func (in *Instance) Close() error {
+	err := in.Store.Close()
+	in.pool.Close()
+	return err
+}
+
+// bulkConn takes a connection of the pool for a load or an export; the
+// caller releases it. bulkBegin then starts its transaction.
+func (in *Instance) bulkConn(ctx context.Context) (*pgxpool.Conn, error) {
+	return in.pool.Acquire(ctx)
+}
+
+// bulkBegin starts a load's or an export's transaction (isolation is
+// e.g. "ISOLATION LEVEL REPEATABLE READ READ ONLY", or ""), in the same
+// round trip lifting the pool's idle_in_transaction_session_timeout for
+// it: such a transaction may wait on S3 between statements for longer.
+// SET LOCAL ends with the transaction, so the connection goes back to
+// the pool with the queue's limit.
+func bulkBegin(ctx context.Context, conn *pgx.Conn, isolation string) (pgx.Tx, error) {
+	return conn.BeginTx(ctx, pgx.TxOptions{BeginQuery: "BEGIN " + isolation + "; SET LOCAL idle_in_transaction_session_timeout = 0"})
 }
 
 // splitURL removes s3bridge's own parameter from the URL.

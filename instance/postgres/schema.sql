@@ -145,3 +145,6 @@ CREATE TABLE IF NOT EXISTS {s}.tokens (
 	token_hash text NOT NULL UNIQUE,
 	created_at timestamptz NOT NULL,
 	expires_at timestamptz)
+--;;
+-- The console's task list, newest first, a page at a time (issue 12).
+CREATE INDEX IF NOT EXISTS tasks_created ON {s}.tasks (created_at, task_id)

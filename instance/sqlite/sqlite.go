@@ -167,6 +167,8 @@ var dialect = sqlstore.Dialect{
 			token_hash TEXT NOT NULL UNIQUE,
 			created_at DATETIME NOT NULL,
 			expires_at DATETIME)`,
+		// The console's task list, newest first, a page at a time.
+		`CREATE INDEX IF NOT EXISTS "s3bridge_tasks_created" ON {tasks} (created_at, task_id)`,
 	},
 	Added: []sqlstore.Column{
 		{Table: "{tasks}", Name: "attempt", Type: "INTEGER NOT NULL DEFAULT 0"},

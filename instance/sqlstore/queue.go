@@ -16,25 +16,68 @@ const taskColumns = `task_id, task_type, database_name, lifecycle, percent_compl
 
 // Enqueue implements instance.Queue.
 func (s *Store) Enqueue(ctx context.Context, t s3bridge.Task) (int64, error) {
+	var id int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if id, err = s.insertCreated(ctx, tx, t); err != nil {
+			return err
+		}
+		return s.notify(ctx, tx)
+	})
+	return id, err
+}
+
+// EnqueueClaim implements instance.EnqueueClaimer: Enqueue's INSERT and
+// ClaimTask's claim of the new row in one transaction, under the settings
+// lock every claim takes, so the limits hold as they do for ClaimTask.
+// One commit instead of two, and no agent woken by the INSERT can take
+// the task first: until the commit nobody sees it CREATED.
+func (s *Store) EnqueueClaim(ctx context.Context, t s3bridge.Task, agent string, lease time.Duration) (int64, *s3bridge.Task, error) {
+	if err := s.beforeClaim(ctx); err != nil {
+		return 0, nil, err
+	}
+	var (
+		id      int64
+		claimed *s3bridge.Task
+	)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		set, err := s.lockSettings(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if id, err = s.insertCreated(ctx, tx, t); err != nil {
+			return err
+		}
+		if claimed, err = s.claimIn(ctx, tx, set, agent, lease, id); err != nil || claimed != nil {
+			return err
+		}
+		// Left CREATED (its kind is at its limit): for whoever frees a
+		// slot first, an agent or the caller's ClaimTask.
+		return s.notify(ctx, tx)
+	})
+	if err != nil {
+		return 0, nil, fmt.Errorf("claim on %s: %w", s.name, err)
+	}
+	return id, claimed, nil
+}
+
+// insertCreated inserts t as a CREATED task and returns its id.
+func (s *Store) insertCreated(ctx context.Context, tx *sql.Tx, t s3bridge.Task) (int64, error) {
 	now := s.now()
 	meta := string(t.Metadata)
 	if meta == "" {
 		meta = "{}"
 	}
-	var id int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		insert := s.q(`INSERT INTO {tasks}
-			(task_type, database_name, lifecycle, percent_complete, created_at, last_updated,
-			 s3_object_arn, file_path, overwrite_file, task_metadata, caller_session)
-			VALUES (?, ?, 'CREATED', 0, ?, ?, ?, ?, ?, ?, ?)`)
-		args := []any{string(t.Type), s.name, now, now, nullable(t.S3ObjectARN), nullable(t.FilePath), t.Overwrite, meta, nullable(t.CallerSession)}
-		var err error
-		if id, err = s.insertTask(ctx, tx, insert, args); err != nil {
-			return fmt.Errorf("enqueue %s task on %s: %w", t.Type, s.name, err)
-		}
-		return s.notify(ctx, tx)
-	})
-	return id, err
+	insert := s.q(`INSERT INTO {tasks}
+		(task_type, database_name, lifecycle, percent_complete, created_at, last_updated,
+		 s3_object_arn, file_path, overwrite_file, task_metadata, caller_session)
+		VALUES (?, ?, 'CREATED', 0, ?, ?, ?, ?, ?, ?, ?)`)
+	args := []any{string(t.Type), s.name, now, now, nullable(t.S3ObjectARN), nullable(t.FilePath), t.Overwrite, meta, nullable(t.CallerSession)}
+	id, err := s.insertTask(ctx, tx, insert, args)
+	if err != nil {
+		return 0, fmt.Errorf("enqueue %s task on %s: %w", t.Type, s.name, err)
+	}
+	return id, nil
 }
 
 // insertTask runs an INSERT into the tasks table and returns the new
@@ -77,75 +120,118 @@ func (s *Store) ClaimTask(ctx context.Context, id int64, agent string, lease tim
 
 // claim takes task id, or the oldest runnable task when id is 0.
 func (s *Store) claim(ctx context.Context, agent string, lease time.Duration, id int64) (*s3bridge.Task, error) {
-	// First, before anything writes: a copy of the attached server must
-	// neither run its tasks again nor change its rows.
-	if err := s.checkServer(ctx); err != nil {
-		return nil, fmt.Errorf("claim on %s: %w", s.name, err)
-	}
-	if err := s.cancelOrphans(ctx); err != nil {
+	if err := s.beforeClaim(ctx); err != nil {
 		return nil, err
+	}
+	if idle, err := s.nothingToClaim(ctx); err != nil || idle {
+		if err != nil {
+			return nil, fmt.Errorf("claim on %s: %w", s.name, err)
+		}
+		return nil, nil
 	}
 	var claimed *s3bridge.Task
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var val string
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT value FROM {settings} WHERE name = 'settings'`+s.d.LockRows)).Scan(&val); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return s3bridge.ErrNotAttached
-			}
-			return fmt.Errorf("lock settings: %w", err)
-		}
-		set, err := decodeSettings(val)
+		set, err := s.lockSettings(ctx, tx)
 		if err != nil {
 			return err
 		}
-		now := s.now()
-		// A cancel whose agent died can't be acknowledged by anyone else.
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE {tasks} SET lifecycle = 'CANCELLED', finished_at = ?, last_updated = ?,
-			task_info = 'cancelled (the agent running it stopped)', lease_until = NULL
-			WHERE lifecycle = 'CANCEL_REQUESTED' AND lease_until < ?`), now, now, now); err != nil {
-			return fmt.Errorf("expire cancelled tasks: %w", err)
-		}
-		// Each kind has its own limit: a kind at its limit leaves the
-		// others claimable.
-		full, err := s.fullKinds(ctx, tx, set, now)
-		if err != nil {
-			return err
-		}
-		row := tx.QueryRowContext(ctx, s.q(`SELECT `+taskColumns+` FROM {tasks}
-			WHERE (lifecycle = 'CREATED' OR (lifecycle = 'IN_PROGRESS' AND lease_until < ?)) AND (? = 0 OR task_id = ?)`+notIn(full)+`
-			ORDER BY task_id LIMIT 1`+s.d.SkipLocked), append([]any{now, id, id}, full...)...)
-		t, err := scanTask(row)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("pick task: %w", err)
-		}
-		// Each claim takes the next attempt number: the fencing token that
-		// tells this hold from a stale one of an agent frozen past its lease.
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE {tasks} SET lifecycle = 'IN_PROGRESS', agent_id = ?, lease_until = ?,
-			started_at = COALESCE(started_at, ?), last_updated = ?, attempt = ? WHERE task_id = ?`),
-			agent, now.Add(lease), now, now, t.Attempt+1, t.ID); err != nil {
-			return fmt.Errorf("claim task %d: %w", t.ID, err)
-		}
-		// The start is logged in the claim's own transaction: a task that
-		// shows IN_PROGRESS always has the line that says who took it,
-		// even when that agent is killed the next instant.
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO {task_log} (task_id, logged_at, level, message) VALUES (?, ?, ?, ?)`),
-			t.ID, now.UTC(), string(s3bridge.LevelInfo), fmt.Sprintf("%s task %d started by agent %s (attempt %d)", t.Type, t.ID, agent, t.Attempt+1)); err != nil {
-			return fmt.Errorf("log the start of task %d: %w", t.ID, err)
-		}
-		t.Lifecycle, t.Agent, t.LastUpdated, t.Attempt = s3bridge.InProgress, agent, now, t.Attempt+1
-		if t.StartedAt == nil {
-			t.StartedAt = &now
-		}
-		claimed = &t
-		return nil
+		claimed, err = s.claimIn(ctx, tx, set, agent, lease, id)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim on %s: %w", s.name, err)
 	}
 	return claimed, nil
+}
+
+// beforeClaim runs what every claim checks first, before anything writes:
+// a copy of the attached server must neither run its tasks again nor
+// change its rows; and tasks whose SQL caller is gone are cancelled.
+func (s *Store) beforeClaim(ctx context.Context) error {
+	if err := s.checkServer(ctx); err != nil {
+		return fmt.Errorf("claim on %s: %w", s.name, err)
+	}
+	return s.cancelOrphans(ctx)
+}
+
+// nothingToClaim reports, without a lock, that no task is runnable and no
+// cancel waits to be expired, so a claim has nothing to do: most claims
+// find nothing (an agent's poll, its wake-up for a task that another
+// agent or a CLI took), and such a claim then writes nothing, where the
+// settings lock would cost a WAL flush at each. A task that becomes
+// runnable just after is found by the next claim, as one committed just
+// after the locked pick would be. An instance without its settings row
+// goes on to the locked path, which says it is not attached.
+func (s *Store) nothingToClaim(ctx context.Context) (bool, error) {
+	var attached, runnable int
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT (SELECT count(*) FROM {settings} WHERE name = 'settings'),
+		(SELECT count(*) FROM (SELECT task_id FROM {tasks} WHERE lifecycle = 'CREATED'
+			OR (lifecycle IN ('IN_PROGRESS', 'CANCEL_REQUESTED') AND lease_until < ?) LIMIT 1) AS runnable)`), s.now()).Scan(&attached, &runnable)
+	if err != nil {
+		return false, fmt.Errorf("look for runnable tasks: %w", err)
+	}
+	return attached > 0 && runnable == 0, nil
+}
+
+// lockSettings reads the settings row and locks it until tx ends: claims
+// are serialized by it, so max_running holds across any number of agents.
+func (s *Store) lockSettings(ctx context.Context, tx *sql.Tx) (s3bridge.Settings, error) {
+	var val string
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT value FROM {settings} WHERE name = 'settings'`+s.d.LockRows)).Scan(&val); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return s3bridge.Settings{}, s3bridge.ErrNotAttached
+		}
+		return s3bridge.Settings{}, fmt.Errorf("lock settings: %w", err)
+	}
+	return decodeSettings(val)
+}
+
+// claimIn claims task id (the oldest runnable task when id is 0) in tx,
+// which holds the settings lock (lockSettings): nil when none is runnable
+// within the limits of set.
+func (s *Store) claimIn(ctx context.Context, tx *sql.Tx, set s3bridge.Settings, agent string, lease time.Duration, id int64) (*s3bridge.Task, error) {
+	now := s.now()
+	// A cancel whose agent died can't be acknowledged by anyone else.
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE {tasks} SET lifecycle = 'CANCELLED', finished_at = ?, last_updated = ?,
+		task_info = 'cancelled (the agent running it stopped)', lease_until = NULL
+		WHERE lifecycle = 'CANCEL_REQUESTED' AND lease_until < ?`), now, now, now); err != nil {
+		return nil, fmt.Errorf("expire cancelled tasks: %w", err)
+	}
+	// Each kind has its own limit: a kind at its limit leaves the
+	// others claimable.
+	full, err := s.fullKinds(ctx, tx, set, now)
+	if err != nil {
+		return nil, err
+	}
+	row := tx.QueryRowContext(ctx, s.q(`SELECT `+taskColumns+` FROM {tasks}
+		WHERE (lifecycle = 'CREATED' OR (lifecycle = 'IN_PROGRESS' AND lease_until < ?)) AND (? = 0 OR task_id = ?)`+notIn(full)+`
+		ORDER BY task_id LIMIT 1`+s.d.SkipLocked), append([]any{now, id, id}, full...)...)
+	t, err := scanTask(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pick task: %w", err)
+	}
+	// Each claim takes the next attempt number: the fencing token that
+	// tells this hold from a stale one of an agent frozen past its lease.
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE {tasks} SET lifecycle = 'IN_PROGRESS', agent_id = ?, lease_until = ?,
+		started_at = COALESCE(started_at, ?), last_updated = ?, attempt = ? WHERE task_id = ?`),
+		agent, now.Add(lease), now, now, t.Attempt+1, t.ID); err != nil {
+		return nil, fmt.Errorf("claim task %d: %w", t.ID, err)
+	}
+	// The start is logged in the claim's own transaction: a task that
+	// shows IN_PROGRESS always has the line that says who took it,
+	// even when that agent is killed the next instant.
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO {task_log} (task_id, logged_at, level, message) VALUES (?, ?, ?, ?)`),
+		t.ID, now.UTC(), string(s3bridge.LevelInfo), fmt.Sprintf("%s task %d started by agent %s (attempt %d)", t.Type, t.ID, agent, t.Attempt+1)); err != nil {
+		return nil, fmt.Errorf("log the start of task %d: %w", t.ID, err)
+	}
+	t.Lifecycle, t.Agent, t.LastUpdated, t.Attempt = s3bridge.InProgress, agent, now, t.Attempt+1
+	if t.StartedAt == nil {
+		t.StartedAt = &now
+	}
+	return &t, nil
 }
 
 // held is the condition under which a claim still holds its task.
@@ -173,12 +259,20 @@ func (s *Store) Heartbeat(ctx context.Context, c s3bridge.Claim, lease time.Dura
 // own transaction (CompleteStatement) is already final under the same
 // claim; finishing it again is a no-op.
 func (s *Store) Finish(ctx context.Context, c s3bridge.Claim, lc s3bridge.Lifecycle, r s3bridge.Result) error {
+	return s.FinishLogged(ctx, c, lc, r, nil)
+}
+
+// FinishLogged implements instance.FinishLogger.
+func (s *Store) FinishLogged(ctx context.Context, c s3bridge.Claim, lc s3bridge.Lifecycle, r s3bridge.Result, lines []s3bridge.LogLine) error {
 	if !lc.Final() {
 		return fmt.Errorf("finish task %d: %s is not a final lifecycle", c.TaskID, lc)
 	}
 	now := s.now()
 	finished := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.insertLines(ctx, tx, c.TaskID, lines); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, s.q(`UPDATE {tasks} SET lifecycle = ?, task_info = ?, finished_at = ?, last_updated = ?,
 			lease_until = NULL, percent_complete = CASE WHEN ? = 'SUCCESS' THEN 100 ELSE percent_complete END,
 			rows_processed = ?, files_processed = ?, bytes_processed = ?, error_code = ?

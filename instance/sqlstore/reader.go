@@ -45,26 +45,51 @@ func (s *Store) Tasks(ctx context.Context) ([]s3bridge.Task, error) {
 
 // Log implements instance.Journal.
 func (s *Store) Log(ctx context.Context, id int64, lines ...s3bridge.LogLine) error {
+	switch len(lines) {
+	case 0:
+		return nil
+	case 1:
+		// One statement is its own transaction: no BEGIN and COMMIT
+		// round trips for the line a short task logs.
+		return s.insertLines(ctx, s.db, id, lines)
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error { return s.insertLines(ctx, tx, id, lines) })
+}
+
+// lineInserter runs the statements of insertLines: *sql.DB and *sql.Tx.
+type lineInserter interface {
+	Execer
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+// insertLines appends lines to task id's log on ex; several lines go
+// through one prepared statement.
+func (s *Store) insertLines(ctx context.Context, ex lineInserter, id int64, lines []s3bridge.LogLine) error {
 	if len(lines) == 0 {
 		return nil
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, s.q(`INSERT INTO {task_log} (task_id, logged_at, level, message) VALUES (?, ?, ?, ?)`))
+	insert := s.q(`INSERT INTO {task_log} (task_id, logged_at, level, message) VALUES (?, ?, ?, ?)`)
+	exec := func(ctx context.Context, args ...any) (sql.Result, error) {
+		return ex.ExecContext(ctx, insert, args...)
+	}
+	if len(lines) > 1 {
+		stmt, err := ex.PrepareContext(ctx, insert)
 		if err != nil {
 			return fmt.Errorf("log for task %d on %s: %w", id, s.name, err)
 		}
 		defer stmt.Close()
-		for _, l := range lines {
-			at := l.Time
-			if at.IsZero() {
-				at = s.now()
-			}
-			if _, err := stmt.ExecContext(ctx, id, at.UTC(), string(l.Level), l.Message); err != nil {
-				return fmt.Errorf("log for task %d on %s: %w", id, s.name, err)
-			}
+		exec = stmt.ExecContext
+	}
+	for _, l := range lines {
+		at := l.Time
+		if at.IsZero() {
+			at = s.now()
 		}
-		return nil
-	})
+		if _, err := exec(ctx, id, at.UTC(), string(l.Level), l.Message); err != nil {
+			return fmt.Errorf("log for task %d on %s: %w", id, s.name, err)
+		}
+	}
+	return nil
 }
 
 // TaskLog implements instance.Reader.

@@ -23,7 +23,11 @@ type Store struct {
 	now  func() time.Time
 }
 
-var _ instance.Instance = (*Store)(nil)
+var (
+	_ instance.Instance       = (*Store)(nil)
+	_ instance.EnqueueClaimer = (*Store)(nil)
+	_ instance.FinishLogger   = (*Store)(nil)
+)
 
 // New returns a Store over db. name is the database's name for task rows.
 func New(db *sql.DB, d Dialect, name string) *Store {
