@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"flag"
 	"fmt"
 	"io"
@@ -216,7 +215,7 @@ func runConnectorIssue(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		if autoCreate {
-			if err := createTable(ctx, in, p); err != nil {
+			if err := control.CreateTable(ctx, in, p); err != nil {
 				return err
 			}
 		}
@@ -230,33 +229,6 @@ func runConnectorIssue(ctx context.Context, e *env, args []string) error {
 		_, err = submitID(ctx, &run, &c, in, task)
 		return err
 	})
-}
-
-// createTable is --auto-create-table: the config's columns, each of its
-// database's natural type.
-func createTable(ctx context.Context, in instance.Instance, p connector.Params) error {
-	withDB, ok := in.(interface {
-		DB() *sql.DB
-		DialectName() string
-	})
-	if !ok {
-		return fmt.Errorf("auto-create table: instance %s has no SQL connection", in.Name())
-	}
-	// The table's columns are those the filters leave, not the parser's.
-	cols, err := p.Config.Columns()
-	if err != nil {
-		return err
-	}
-	ddl, err := connector.CreateTableStatements(withDB.DialectName(), p.Schema, p.Table, cols, p.Config.Out.TimeColumn)
-	if err != nil {
-		return err
-	}
-	for _, stmt := range ddl {
-		if _, err := withDB.DB().ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("auto-create table %s: %w", p.Table, err)
-		}
-	}
-	return nil
 }
 
 // timeColumnFlag is --time-column, Treasure Data's: written into the
@@ -320,45 +292,30 @@ func (v connectorView) write(w io.Writer) error {
 
 func runConnectorCreate(ctx context.Context, e *env, args []string) error {
 	var (
-		c     common
-		st    sqlstore.Connector
-		delay int64
+		c    common
+		spec control.ConnectorSpec
 	)
 	fs := newFlags("connector create", e, &c, withJSON)
-	fs.StringVar(&st.Table, "table", "", "the table to load (schema.table allowed)")
-	fs.StringVar(&st.Timezone, "timezone", "UTC", "the schedule's IANA time `ZONE` (Asia/Tokyo; abbreviations such as PST are refused)")
-	fs.Int64Var(&delay, "delay", 0, "start each run `SECONDS` after its scheduled time")
-	fs.BoolVar(&st.AutoCreate, "auto-create-table", false, "create the table from the config's columns when it does not exist")
+	fs.StringVar(&spec.Table, "table", "", "the table to load (schema.table allowed)")
+	fs.StringVar(&spec.Timezone, "timezone", "UTC", "the schedule's IANA time `ZONE` (Asia/Tokyo; abbreviations such as PST are refused)")
+	fs.Int64Var(&spec.Delay, "delay", 0, "start each run `SECONDS` after its scheduled time")
+	fs.BoolVar(&spec.AutoCreate, "auto-create-table", false, "create the table from the config's columns when it does not exist")
 	timeColumn := timeColumnFlag(fs)
 	pos, err := fs.parse(args, 3, 3)
 	if err != nil {
 		return err
 	}
-	if st.Table == "" {
+	if spec.Table == "" {
 		return usageErrorf("connector create", "--table is required")
 	}
-	st.Name, st.Cron, st.Delay = pos[0], pos[1], time.Duration(delay)*time.Second
-	if schema, table, ok := strings.Cut(st.Table, "."); ok {
-		st.Schema, st.Table = schema, table
-	}
+	spec.Name, spec.Cron, spec.TimeColumn = pos[0], pos[1], *timeColumn
 	return withConnectors(ctx, &c, func(in instance.Instance, cs storedConnectors) error {
 		cfg, err := readConfig(pos[2])
 		if err != nil {
 			return err
 		}
-		if *timeColumn != "" {
-			cfg.Out.TimeColumn = *timeColumn
-		}
-		if st, err = connector.Stored(st, cfg, time.Now()); err != nil {
-			return err
-		}
-		if st.AutoCreate {
-			p := connector.Params{Name: st.Name, Config: cfg, Schema: st.Schema, Table: st.Table}
-			if err := createTable(ctx, in, p); err != nil {
-				return err
-			}
-		}
-		if err := cs.CreateConnector(ctx, st); err != nil {
+		st, err := control.CreateConnector(ctx, cs, in, spec, cfg, time.Now())
+		if err != nil {
 			return err
 		}
 		return printConnector(ctx, e, &c, cs, st.Name, "created")
@@ -486,43 +443,30 @@ func runConnectorUpdate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var ch control.ConnectorChange
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "cron":
+			ch.Cron = &cron
+		case "timezone":
+			ch.Timezone = &zone
+		case "delay":
+			ch.Delay = &delay
+		case "time-column":
+			ch.TimeColumn = timeColumn
+		}
+	})
+	ch.ResetState = reset
 	return withConnectors(ctx, &c, func(_ instance.Instance, cs storedConnectors) error {
-		st, err := cs.Connector(ctx, pos[0])
-		if err != nil {
-			return err
-		}
-		cfg, err := connector.Parse([]byte(st.Config))
-		if err != nil {
-			return fmt.Errorf("connector %s: its stored config: %w", st.Name, err)
-		}
-		if set["config"] {
-			if cfg, err = readConfig(cfgPath); err != nil {
+		if cfgPath != "" {
+			cfg, err := readConfig(cfgPath)
+			if err != nil {
 				return err
 			}
+			ch.Config = &cfg
 		}
-		if set["time-column"] {
-			cfg.Out.TimeColumn = *timeColumn
-		}
-		if set["cron"] {
-			st.Cron = cron
-		}
-		if set["timezone"] {
-			st.Timezone = zone
-		}
-		if set["delay"] {
-			st.Delay = time.Duration(delay) * time.Second
-		}
-		next := st.NextFire
-		if st, err = connector.Stored(st, cfg, time.Now()); err != nil {
-			return err
-		}
-		// The pending fire stays when the schedule did not change.
-		if !set["cron"] && !set["timezone"] && next != nil && st.NextFire != nil {
-			st.NextFire = next
-		}
-		if err := cs.UpdateConnector(ctx, st, reset); err != nil {
+		st, err := control.UpdateConnector(ctx, cs, pos[0], ch, time.Now())
+		if err != nil {
 			return err
 		}
 		return printConnector(ctx, e, &c, cs, st.Name, "updated")

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"strconv"
 	"strings"
 
 	"github.com/dustin/go-humanize"
 
 	"github.com/s3bridge/s3bridge"
+	"github.com/s3bridge/s3bridge/control"
 )
 
 // common are the flags most commands share.
@@ -210,20 +210,9 @@ func (s *sizeFlag) Set(v string) error {
 	return nil
 }
 
-// parseSize reads a positive byte count with an optional unit; go-humanize
-// parses it, after the checks that keep it strict: no thousands commas
-// (1,5GB is not 1.5GB) and no negative numbers.
-func parseSize(v string) (int64, error) {
-	t := strings.TrimSpace(v)
-	if t == "" || strings.ContainsAny(t, ",-+") {
-		return 0, fmt.Errorf("size %q: want a positive number with an optional unit, such as 1.5GB, 512MiB or 6 GB", v)
-	}
-	n, err := humanize.ParseBytes(t)
-	if err != nil || n == 0 || n > math.MaxInt64 {
-		return 0, fmt.Errorf("size %q: want a positive number with an optional unit, such as 1.5GB, 512MiB or 6 GB", v)
-	}
-	return int64(n), nil
-}
+// parseSize reads a positive byte count with an optional unit
+// (control.ParseSize, which the API shares).
+func parseSize(v string) (int64, error) { return control.ParseSize(v) }
 
 // multi is a repeatable string flag.
 type multi []string

@@ -2,13 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/agent"
+	"github.com/s3bridge/s3bridge/control"
 	"github.com/s3bridge/s3bridge/instance"
 	"github.com/s3bridge/s3bridge/transfer"
 )
@@ -171,49 +172,47 @@ func withInstance(ctx context.Context, c *common, fn func(in instance.Instance) 
 
 func runUploadDir(ctx context.Context, e *env, args []string) error {
 	var c common
-	var p transfer.DirectoryUpload
+	var r control.UploadRequest
 	fs := newFlags("upload", e, &c, withAsync|withJSON)
-	fs.StringVar(&p.Bucket, "bucket", "", "p_bucket_name: the bucket to upload to")
-	fs.StringVar(&p.Directory, "directory", s3bridge.DefaultDirectory, "p_directory_name: the directory object to upload from")
-	fs.StringVar(&p.Prefix, "prefix", "", "p_prefix: upload only files whose names start with this")
-	fs.StringVar(&p.S3Prefix, "s3-prefix", "", "p_s3_prefix: prepended to each file name to make its key")
-	fs.IntVar(&p.CompressionLevel, "compression-level", 0, "p_compression_level: gzip level 1-9, 0 for none")
+	fs.StringVar(&r.Bucket, "bucket", "", "p_bucket_name: the bucket to upload to")
+	fs.StringVar(&r.Directory, "directory", s3bridge.DefaultDirectory, "p_directory_name: the directory object to upload from")
+	fs.StringVar(&r.Prefix, "prefix", "", "p_prefix: upload only files whose names start with this")
+	fs.StringVar(&r.S3Prefix, "s3-prefix", "", "p_s3_prefix: prepended to each file name to make its key")
+	fs.IntVar(&r.CompressionLevel, "compression-level", 0, "p_compression_level: gzip level 1-9, 0 for none")
 	if _, err := fs.parse(args, 0, 0); err != nil {
 		return err
 	}
-	if err := checkBucket("upload", p.Bucket); err != nil {
-		return err
-	}
-	return withInstance(ctx, &c, func(in instance.Instance) error {
-		return submit(ctx, e, &c, in, transfer.UploadDirectoryTask(p))
-	})
+	return submitRequest(ctx, e, &c, "upload", r.Task)
 }
 
 func runDownloadDir(ctx context.Context, e *env, args []string) error {
 	var c common
-	var p transfer.DirectoryDownload
-	var gz, zero bool
+	var r control.DownloadRequest
 	fs := newFlags("download", e, &c, withAsync|withJSON)
-	fs.StringVar(&p.Bucket, "bucket", "", "p_bucket_name: the bucket to download from")
-	fs.StringVar(&p.Directory, "directory", s3bridge.DefaultDirectory, "p_directory_name: the directory object to download to")
-	fs.StringVar(&p.S3Prefix, "s3-prefix", "", "p_s3_prefix: only objects directly under it (Oracle's rules)")
-	fs.BoolVar(&gz, "gunzip", false, "p_decompression_format GZIP: decompress gzip objects")
-	fs.BoolVar(&zero, "error-on-zero", false, "p_error_on_zero_downloads TRUE: fail when nothing matches")
+	fs.StringVar(&r.Bucket, "bucket", "", "p_bucket_name: the bucket to download from")
+	fs.StringVar(&r.Directory, "directory", s3bridge.DefaultDirectory, "p_directory_name: the directory object to download to")
+	fs.StringVar(&r.S3Prefix, "s3-prefix", "", "p_s3_prefix: only objects directly under it (Oracle's rules)")
+	fs.BoolVar(&r.Gunzip, "gunzip", false, "p_decompression_format GZIP: decompress gzip objects")
+	fs.BoolVar(&r.ErrorOnZero, "error-on-zero", false, "p_error_on_zero_downloads TRUE: fail when nothing matches")
 	if _, err := fs.parse(args, 0, 0); err != nil {
 		return err
 	}
-	if err := checkBucket("download", p.Bucket); err != nil {
+	return submitRequest(ctx, e, &c, "download", r.Task)
+}
+
+// submitRequest builds a task the way the HTTP API does (package
+// control) and submits it; a request it refuses is a command line that
+// can't run (exit 2), before any task exists.
+func submitRequest(ctx context.Context, e *env, c *common, cmd string, build func() (s3bridge.Task, error)) error {
+	t, err := build()
+	var bad *control.Invalid
+	if errors.As(err, &bad) {
+		return usageErrorf(cmd, "--%w", bad.Err)
+	}
+	if err != nil {
 		return err
 	}
-	if gz {
-		p.Decompression = "GZIP"
-	}
-	if zero {
-		p.ErrorOnZero = "TRUE"
-	}
-	return withInstance(ctx, &c, func(in instance.Instance) error {
-		return submit(ctx, e, &c, in, transfer.DownloadDirectoryTask(p))
-	})
+	return withInstance(ctx, c, func(in instance.Instance) error { return submit(ctx, e, c, in, t) })
 }
 
 func runUploadFile(ctx context.Context, e *env, args []string) error {
@@ -290,11 +289,8 @@ func runDeleteFile(ctx context.Context, e *env, args []string) error {
 // checkBucket refuses a missing or malformed --bucket before a task
 // exists, as a command line that can't run (exit 2).
 func checkBucket(cmd, bucket string) error {
-	if bucket == "" {
-		return usageErrorf(cmd, "--bucket is required")
-	}
-	if err := s3bridge.ValidateBucket(bucket); err != nil {
-		return usageErrorf(cmd, "--bucket: %w", err)
+	if err := control.CheckBucket(bucket); err != nil {
+		return usageErrorf(cmd, "--%w", err)
 	}
 	return nil
 }
@@ -304,12 +300,8 @@ func checkBucket(cmd, bucket string) error {
 // malformed one is a command line that can't run (exit 2), not a task
 // that fails.
 func checkObjectURI(cmd, uri string) error {
-	loc, err := s3bridge.ParseURI(uri)
-	if err != nil {
+	if err := control.CheckObjectURI(uri); err != nil {
 		return usageErrorf(cmd, "%w", err)
-	}
-	if loc.Key == "" || strings.HasSuffix(loc.Key, "/") {
-		return usageErrorf(cmd, "%s names no object (a key is needed after the bucket)", uri)
 	}
 	return nil
 }
