@@ -85,7 +85,7 @@ type decoder struct {
 	tx    *pipeline.Tx
 	last  pipeline.LSN // the end of the last group
 	out   []pipeline.Event
-	alloc slabs
+	alloc pipeline.Slabs
 	// missing collects the columns an image lacked.
 	missing []int
 }
@@ -358,14 +358,14 @@ func (d *decoder) rows(ev rowsEvent) error {
 	b := ev.rows
 	for len(b) > 0 {
 		left := len(b)
-		c := d.alloc.change()
+		c := d.alloc.Change()
 		*c = pipeline.Change{Op: ev.op, Schema: tb.schema, Source: pipeline.Source{
 			LSN: d.tx.CommitLSN, TxID: d.tx.ID, CommitTime: d.tx.CommitTime,
 			Database: d.database, Schema: tb.schema.Schema, Table: tb.schema.Table,
 		}}
 		var err error
 		if ev.op != pipeline.OpCreate {
-			c.Before = d.alloc.row(len(tb.columns))
+			c.Before = d.alloc.Row(len(tb.columns))
 			// Columns left out of a before image (binlog_row_image
 			// MINIMAL: all but the key) are nil, as a key-only image's.
 			if b, _, err = tb.row(c.Before, ev.present, b, d.missing[:0]); err != nil {
@@ -377,7 +377,7 @@ func (d *decoder) rows(ev rowsEvent) error {
 			if ev.op == pipeline.OpUpdate {
 				present = ev.after
 			}
-			c.After = d.alloc.row(len(tb.columns))
+			c.After = d.alloc.Row(len(tb.columns))
 			if b, d.missing, err = tb.row(c.After, present, b, d.missing[:0]); err != nil {
 				return fmt.Errorf("%s %s after image: %w", ev.op, tb.schema.QualifiedName(), err)
 			}
@@ -396,30 +396,3 @@ func (d *decoder) rows(ev rowsEvent) error {
 	return nil
 }
 
-// slabs hands out Changes and rows carved from larger allocations (as
-// pgsource does): one allocation for many rows.
-type slabs struct {
-	changes []pipeline.Change
-	values  []any
-}
-
-const slabRows = 128
-
-func (s *slabs) change() *pipeline.Change {
-	if len(s.changes) == 0 {
-		s.changes = make([]pipeline.Change, slabRows)
-	}
-	c := &s.changes[0]
-	s.changes = s.changes[1:]
-	return c
-}
-
-// row returns n nil values, with no room to grow into its neighbours.
-func (s *slabs) row(n int) pipeline.Row {
-	if len(s.values) < n {
-		s.values = make([]any, max(n, 8*slabRows))
-	}
-	r := s.values[:n:n]
-	s.values = s.values[n:]
-	return r
-}

@@ -31,7 +31,7 @@ type decoder struct {
 	versions *pipeline.Versions
 	tx       *pipeline.Tx
 	// alloc holds the changes and rows handed out.
-	alloc slabs
+	alloc pipeline.Slabs
 	// onSchema, when set, is told of every new schema version.
 	onSchema func(*pipeline.TableSchema)
 }
@@ -135,7 +135,7 @@ func (d *decoder) change(relID uint32, op pipeline.Op) (*pipeline.Change, error)
 		return nil, fmt.Errorf("%s change of relation %d that was not announced", op, relID)
 	}
 	ts := rel.schema
-	c := d.alloc.change()
+	c := d.alloc.Change()
 	*c = pipeline.Change{Op: op, Schema: ts, Source: pipeline.Source{
 		LSN: d.tx.CommitLSN, TxID: d.tx.ID, CommitTime: d.tx.CommitTime,
 		Database: ts.Database, Schema: ts.Schema, Table: ts.Table,
@@ -211,7 +211,7 @@ func (d *decoder) row(ts *pipeline.TableSchema, p []byte, fill pipeline.Row) (pi
 		return nil, nil, nil, fmt.Errorf("tuple has %d columns, relation has %d", n, len(ts.Columns))
 	}
 	p = p[2:]
-	row := d.alloc.row(len(ts.Columns))
+	row := d.alloc.Row(len(ts.Columns))
 	var unchanged []string
 	for i := range row {
 		if len(p) == 0 {
@@ -248,33 +248,3 @@ func (d *decoder) row(ts *pipeline.TableSchema, p []byte, fill pipeline.Row) (pi
 	return row, unchanged, p, nil
 }
 
-// slabs hands out Changes and rows carved from larger allocations: one
-// allocation for many rows instead of two per row, which the garbage
-// collector then has to sweep one by one. A slab stays in memory until
-// the writer is done with the last of its rows, which it is within the
-// same transaction or the next few.
-type slabs struct {
-	changes []pipeline.Change
-	values  []any
-}
-
-const slabRows = 128
-
-func (s *slabs) change() *pipeline.Change {
-	if len(s.changes) == 0 {
-		s.changes = make([]pipeline.Change, slabRows)
-	}
-	c := &s.changes[0]
-	s.changes = s.changes[1:]
-	return c
-}
-
-// row returns n nil values, with no room to grow into its neighbours.
-func (s *slabs) row(n int) pipeline.Row {
-	if len(s.values) < n {
-		s.values = make([]any, max(n, 8*slabRows))
-	}
-	r := s.values[:n:n]
-	s.values = s.values[n:]
-	return r
-}
