@@ -10,6 +10,7 @@ import (
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/instance/sqlstore"
 	"github.com/s3bridge/s3bridge/pipeline"
+	"github.com/s3bridge/s3bridge/pipeline/mysource"
 	"github.com/s3bridge/s3bridge/pipeline/pgsource"
 )
 
@@ -25,14 +26,17 @@ type Pipelines interface {
 
 // Pipeline is a stored pipeline as the pipeline commands print it.
 type Pipeline struct {
-	Name          string         `json:"name"`
-	State         string         `json:"state"`
-	Reason        string         `json:"reason,omitempty"`
-	Source        string         `json:"source"`
-	Spec          pipeline.Spec  `json:"config"`
-	Agent         string         `json:"agent,omitempty"`
-	CheckpointLSN string         `json:"checkpoint_lsn,omitempty"`
-	Stats         map[string]any `json:"stats,omitempty"`
+	Name          string        `json:"name"`
+	State         string        `json:"state"`
+	Reason        string        `json:"reason,omitempty"`
+	Source        string        `json:"source"`
+	Spec          pipeline.Spec `json:"config"`
+	Agent         string        `json:"agent,omitempty"`
+	CheckpointLSN string        `json:"checkpoint_lsn,omitempty"`
+	// CheckpointPosition is the checkpoint's resume token (MariaDB: GTIDs
+	// and file:offset); empty for PostgreSQL.
+	CheckpointPosition string         `json:"checkpoint_position,omitempty"`
+	Stats              map[string]any `json:"stats,omitempty"`
 	// PendingSnapshots are the snapshot requests not yet durable.
 	PendingSnapshots []pipeline.SnapshotRequest `json:"pending_snapshots,omitempty"`
 	// RetainedWALBytes and LagBytes are the slot's, when show could read
@@ -52,11 +56,13 @@ func ViewPipeline(p sqlstore.Pipeline) Pipeline {
 		json.Unmarshal([]byte(p.Stats), &v.Stats)
 	}
 	var cp struct {
-		Done int64 `json:"snapshots_done"`
+		Done     int64  `json:"snapshots_done"`
+		Position string `json:"position"`
 	}
 	if p.Checkpoint != "" {
 		json.Unmarshal([]byte(p.Checkpoint), &cp)
 	}
+	v.CheckpointPosition = cp.Position
 	v.PendingSnapshots = v.Spec.Pending(cp.Done)
 	return v
 }
@@ -75,8 +81,15 @@ func (v Pipeline) String(name string) string {
 }
 
 // ReadSlot adds the source's slot figures to v, asking the source within
-// timeout: no figures, and no error, when the slot does not exist.
+// timeout: no figures, and no error, when the slot does not exist. For
+// MariaDB, which has no slot, the figures are the binary log from the
+// checkpoint to the log's end (mysource.Retained): none before the first
+// checkpoint, or when the server no longer has the checkpoint's log (the
+// agent reports that as the pipeline's failure).
 func ReadSlot(ctx context.Context, v *Pipeline, timeout time.Duration) error {
+	if pipeline.SourceKind(v.Source) == pipeline.MariaDB {
+		return readBinaryLog(ctx, v, timeout)
+	}
 	src, err := pgsource.New(v.Source, v.Name)
 	if err != nil {
 		return err
@@ -90,6 +103,29 @@ func ReadSlot(ctx context.Context, v *Pipeline, timeout time.Duration) error {
 	case errors.Is(err, pgsource.ErrSlotMissing):
 	default:
 		return fmt.Errorf("pipeline %s: read its replication slot: %w", v.Name, err)
+	}
+	return nil
+}
+
+func readBinaryLog(ctx context.Context, v *Pipeline, timeout time.Duration) error {
+	lsn, _ := pipeline.ParseLSN(v.CheckpointLSN)
+	if lsn == 0 && v.CheckpointPosition == "" {
+		return nil
+	}
+	src, err := mysource.New(v.Source, v.Name, pipeline.Publication{})
+	if err != nil {
+		return err
+	}
+	sctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	retained, behind, err := src.Retained(sctx, lsn, v.CheckpointPosition)
+	var purged *mysource.PurgedError
+	switch {
+	case err == nil:
+		v.RetainedWALBytes, v.LagBytes = &retained, &behind
+	case errors.As(err, &purged):
+	default:
+		return fmt.Errorf("pipeline %s: read the binary logs: %w", v.Name, err)
 	}
 	return nil
 }

@@ -147,18 +147,48 @@ func (s Spec) Validate() error {
 	return nil
 }
 
+// Engine is the kind of database a pipeline captures.
+type Engine string
+
+// The source kinds, by URL scheme.
+const (
+	PostgreSQL Engine = "postgresql" // postgres://, postgresql://
+	MariaDB    Engine = "mariadb"    // mysql://, mariadb://
+)
+
+// SourceKind returns the kind of database source names by its scheme;
+// "" when it is none s3bridge captures.
+func SourceKind(source string) Engine {
+	scheme, _, _ := strings.Cut(source, "://")
+	switch strings.ToLower(scheme) {
+	case "postgres", "postgresql":
+		return PostgreSQL
+	case "mysql", "mariadb":
+		return MariaDB
+	}
+	return ""
+}
+
 // CheckSourceURL refuses a source URL that holds a password: the
 // pipeline's row would keep it in clear. The agent finds the password
-// where libpq does (PGPASSWORD, PGPASSFILE or ~/.pgpass).
+// where libpq does (PGPASSWORD, PGPASSFILE or ~/.pgpass) for PostgreSQL,
+// in MYSQL_PWD for MariaDB.
 func CheckSourceURL(source string) error {
+	kind := SourceKind(source)
 	u, err := url.Parse(source)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return errors.New("pipeline: --source: want a postgres:// URL naming the database")
+	if err != nil || kind == "" {
+		return errors.New("pipeline: --source: want a postgres:// or mysql:// URL naming the database")
 	}
 	if _, set := u.User.Password(); set || u.Query().Has("password") {
+		if kind == MariaDB {
+			return errors.New("pipeline: --source holds a password, which would be stored in clear; remove it and give it to the agents as MYSQL_PWD")
+		}
 		return errors.New("pipeline: --source holds a password, which would be stored in clear; remove it and give it to the agents as PGPASSWORD or in a password file (PGPASSFILE, ~/.pgpass)")
 	}
 	if strings.Trim(u.Path, "/") == "" {
+		if kind == MariaDB {
+			return errors.New("pipeline: --source must name the database (mysql://user@host:3306/db): it names the pipeline's objects")
+		}
 		return errors.New("pipeline: --source must name the database (postgres://user@host:5432/db): logical replication is per database")
 	}
 	return nil

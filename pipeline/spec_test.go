@@ -59,7 +59,11 @@ func TestCheckSourceURL(t *testing.T) {
 		"postgres://app:secret@db:5432/shop":     "holds a password",
 		"postgres://app@db:5432/shop?password=x": "holds a password",
 		"postgres://app@db:5432/":                "must name the database",
-		"mysql://app@db/shop":                    "postgres:// URL",
+		"mysql://app@db:3306/shop":               "",
+		"mariadb://app@db/shop?server_id=9":      "",
+		"mysql://app:secret@db/shop":             "MYSQL_PWD",
+		"mysql://app@db:3306/":                   "must name the database",
+		"mongodb://app@db/shop":                  "postgres:// or mysql:// URL",
 	} {
 		err := CheckSourceURL(url)
 		if (err == nil) != (want == "") || (err != nil && !strings.Contains(err.Error(), want)) {

@@ -15,6 +15,7 @@ import (
 	"github.com/s3bridge/s3bridge/instance"
 	"github.com/s3bridge/s3bridge/instance/sqlstore"
 	"github.com/s3bridge/s3bridge/pipeline"
+	"github.com/s3bridge/s3bridge/pipeline/mysource"
 	"github.com/s3bridge/s3bridge/pipeline/pgsource"
 )
 
@@ -74,7 +75,7 @@ func runPipelineCreate(ctx context.Context, e *env, args []string) error {
 		size   sizeFlag
 	)
 	fs := newFlags("pipeline create", e, &c, withJSON)
-	fs.StringVar(&source, "source", "", "the PostgreSQL database to capture, as a `URL` without password (postgres://user@host:5432/db)")
+	fs.StringVar(&source, "source", "", "the database to capture, as a `URL` without password: postgres://user@host:5432/db (PGPASSWORD) or mysql://user@host:3306/db (MYSQL_PWD)")
 	fs.StringVar(&tables, "tables", "", "the tables to capture, `S.T[,…]` (schema.table)")
 	fs.BoolVar(&spec.AllTables, "all-tables", false, "capture every table of the database, including tables created later")
 	fs.StringVar(&spec.Bucket, "bucket", "", "the `BUCKET` the files go to")
@@ -129,35 +130,22 @@ func runPipelineCreate(ctx context.Context, e *env, args []string) error {
 // its fix, sets REPLICA IDENTITY FULL where asked, and fails when one
 // blocks the pipeline.
 func checkSource(ctx context.Context, e *env, name, source string, spec *pipeline.Spec) error {
-	src, err := pgsource.New(source, name)
-	if err != nil {
-		return err
-	}
-	pub := pgsource.Publication{AllTables: spec.AllTables}
+	pub := pipeline.Publication{AllTables: spec.AllTables}
 	for _, t := range spec.Tables {
 		schema, table, _ := strings.Cut(t, ".")
-		pub.Tables = append(pub.Tables, pgsource.Table{Schema: schema, Name: table})
+		pub.Tables = append(pub.Tables, pipeline.Table{Schema: schema, Name: table})
 	}
 	checkCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	problems, err := src.Check(checkCtx, pub)
-	if err != nil {
-		return fmt.Errorf("pipeline %s: check the source: %w", name, err)
+	var problems []sourceProblem
+	var err error
+	if pipeline.SourceKind(source) == pipeline.MariaDB {
+		problems, err = checkMariaDB(checkCtx, name, source, pub)
+	} else {
+		problems, err = checkPostgres(checkCtx, name, source, pub, spec.ReplicaIdentityFull)
 	}
-	if spec.ReplicaIdentityFull {
-		var fix []pgsource.Table
-		kept := problems[:0]
-		for _, p := range problems {
-			if p.Table != nil && strings.Contains(p.Fix, "REPLICA IDENTITY FULL") {
-				fix = append(fix, *p.Table)
-				continue
-			}
-			kept = append(kept, p)
-		}
-		if err := src.SetReplicaIdentityFull(checkCtx, fix); err != nil {
-			return err
-		}
-		problems = kept
+	if err != nil {
+		return err
 	}
 	blocking := 0
 	for _, p := range problems {
@@ -171,6 +159,59 @@ func checkSource(ctx context.Context, e *env, name, source string, spec *pipelin
 		return fmt.Errorf("pipeline %s: the source is not ready (%d problem(s) above); nothing was stored", name, blocking)
 	}
 	return nil
+}
+
+// sourceProblem is a source prerequisite not met (pgsource.Problem,
+// mysource.Problem), as create prints it.
+type sourceProblem struct {
+	Blocking  bool
+	What, Fix string
+}
+
+// checkPostgres checks a PostgreSQL source, setting REPLICA IDENTITY FULL
+// where the problems ask for it when identityFull.
+func checkPostgres(ctx context.Context, name, source string, pub pipeline.Publication, identityFull bool) ([]sourceProblem, error) {
+	src, err := pgsource.New(source, name)
+	if err != nil {
+		return nil, err
+	}
+	problems, err := src.Check(ctx, pub)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline %s: check the source: %w", name, err)
+	}
+	var fix []pgsource.Table
+	var out []sourceProblem
+	for _, p := range problems {
+		if identityFull && p.Table != nil && strings.Contains(p.Fix, "REPLICA IDENTITY FULL") {
+			fix = append(fix, *p.Table)
+			continue
+		}
+		out = append(out, sourceProblem{Blocking: p.Blocking, What: p.What, Fix: p.Fix})
+	}
+	if identityFull {
+		if err := src.SetReplicaIdentityFull(ctx, fix); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// checkMariaDB checks a MariaDB source (binary log format and row image,
+// privileges, the tables' keys and engines: mysource.Check).
+func checkMariaDB(ctx context.Context, name, source string, pub pipeline.Publication) ([]sourceProblem, error) {
+	src, err := mysource.New(source, name, pub)
+	if err != nil {
+		return nil, err
+	}
+	problems, err := src.Check(ctx, pub)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline %s: check the source: %w", name, err)
+	}
+	var out []sourceProblem
+	for _, p := range problems {
+		out = append(out, sourceProblem{Blocking: p.Blocking, What: p.What, Fix: p.Fix})
+	}
+	return out, nil
 }
 
 // pipelineView is a stored pipeline as the commands print it: the
@@ -201,7 +242,14 @@ func (v pipelineView) write(w io.Writer) error {
 		}
 		fmt.Fprintf(w, "Pending    : snapshot request %d (%s)\n", r.Seq, tables)
 	}
-	if v.RetainedWALBytes != nil {
+	if v.CheckpointPosition != "" {
+		fmt.Fprintf(w, "Position   : %s\n", v.CheckpointPosition)
+	}
+	switch {
+	case v.RetainedWALBytes == nil:
+	case pipeline.SourceKind(v.Source) == pipeline.MariaDB:
+		fmt.Fprintf(w, "Binary log : %d bytes from the checkpoint to the log's end\n", *v.LagBytes)
+	default:
 		fmt.Fprintf(w, "WAL        : %d bytes retained by the slot, %d bytes not yet confirmed\n", *v.RetainedWALBytes, *v.LagBytes)
 	}
 	// The figures the agent running it last reported.
@@ -354,7 +402,8 @@ func runPipelineDrop(ctx context.Context, e *env, args []string) error {
 				}
 			}
 		}
-		if !keep {
+		// A MariaDB source holds nothing on the server for the pipeline.
+		if !keep && pipeline.SourceKind(p.Source) != pipeline.MariaDB {
 			src, err := pgsource.New(p.Source, name)
 			if err != nil {
 				return err
@@ -372,7 +421,7 @@ func runPipelineDrop(ctx context.Context, e *env, args []string) error {
 			return writeJSON(e.stdout, map[string]any{"name": name, "dropped": true, "slot_kept": keep})
 		}
 		fmt.Fprintf(e.stdout, "pipeline %s dropped", name)
-		if keep {
+		if keep && pipeline.SourceKind(p.Source) != pipeline.MariaDB {
 			fmt.Fprintf(e.stdout, "; slot and publication s3bridge_%s kept (the server retains WAL for it until: SELECT pg_drop_replication_slot('s3bridge_%s'))", name, name)
 		}
 		fmt.Fprintln(e.stdout)

@@ -68,6 +68,8 @@ type decoder struct {
 	onDDL      func(DDL)
 	// include says which tables' changes are wanted; nil: all.
 	include func(database, table string) bool
+	// databases are StreamOptions.Databases.
+	databases []string
 	// onGroup is told the position after each event group.
 	onGroup func(mark)
 
@@ -260,10 +262,31 @@ func (d *decoder) query(q query, end uint32) error {
 		}
 		return d.commit(end)
 	case "INSERT", "UPDATE", "DELETE", "REPLACE", "LOAD":
+		if d.elsewhere(q.database, sql) {
+			return nil
+		}
 		return fmt.Errorf("%w: %s logged as a statement (binlog_format must be ROW): %.60q", ErrUnsupported, word, sql)
 	}
 	d.ddl(q.database, sql, true, end)
 	return nil
+}
+
+// elsewhere reports whether a DML statement logged as text is another
+// database's, by StreamOptions.Databases: run in none of them, and
+// naming none of them (case-insensitively, anywhere in its text — a
+// string literal that happens to hold the name counts too, which only
+// errs on the safe side).
+func (d *decoder) elsewhere(database, sql string) bool {
+	if d.databases == nil {
+		return false
+	}
+	lower := strings.ToLower(sql)
+	for _, db := range d.databases {
+		if strings.EqualFold(db, database) || strings.Contains(lower, strings.ToLower(db)) {
+			return false
+		}
+	}
+	return true
 }
 
 // ddl emits a statement logged as text (see DDLPrefix); end is the end of
@@ -395,4 +418,3 @@ func (d *decoder) rows(ev rowsEvent) error {
 	}
 	return nil
 }
-

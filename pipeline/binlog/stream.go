@@ -53,6 +53,15 @@ type StreamOptions struct {
 	// Begin and Commit events, so positions move on). DDL Messages are
 	// not filtered: a statement may name tables of any database.
 	Include func(database, table string) bool
+	// Databases, when set, are the databases whose tables Include may
+	// take. A DML statement logged as text (a session with binlog_format
+	// STATEMENT or MIXED) stops the stream — its rows can't be known —
+	// unless it neither runs in one of these databases nor names one: then
+	// it is skipped as another database's. Nil: every such statement stops
+	// the stream. (A trigger of another database's table that writes into
+	// these escapes that check; binlog_format=ROW, which create checks,
+	// logs its rows.)
+	Databases []string
 	// Heartbeat is how often the server sends a heartbeat while it has
 	// nothing else to send; default 5s. A stream that hears nothing for
 	// three periods fails.
@@ -185,7 +194,7 @@ func (s *Source) stream(ctx context.Context, c *conn, opts StreamOptions) (*Stre
 	}
 	st := &Stream{src: s, c: c, start: start, heartbeat: hb, raw: opts.Raw, durable: start}
 	st.dec = newDecoder(s.cfg.Database, colls, versions, start, alg)
-	st.dec.onSchema, st.dec.onDDL, st.dec.include = opts.OnSchema, opts.OnDDL, opts.Include
+	st.dec.onSchema, st.dec.onDDL, st.dec.include, st.dec.databases = opts.OnSchema, opts.OnDDL, opts.Include, opts.Databases
 	st.dec.onGroup = st.mark
 	return st, nil
 }

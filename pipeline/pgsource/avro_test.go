@@ -21,7 +21,7 @@ func TestPostgresToAvroReadByPython(t *testing.T) {
 		testenv.Unavailable(t, "python3-avro", err)
 	}
 	e := newEnv(t, allTypesDDL)
-	slot := e.create(Publication{Tables: []Table{{"public", "All Types"}}})
+	slot := e.create(Publication{Tables: []Table{{Schema: "public", Name: "All Types"}}})
 	e.exec(allTypesInsert)
 	st := e.stream(StreamOptions{Start: slot.ConsistentPoint})
 	tx, _ := readTx(t, st)

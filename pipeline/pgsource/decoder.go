@@ -247,4 +247,3 @@ func (d *decoder) row(ts *pipeline.TableSchema, p []byte, fill pipeline.Row) (pi
 	}
 	return row, unchanged, p, nil
 }
-

@@ -19,7 +19,7 @@ import (
 // received) and that a restart from it replays the other two.
 func TestConfirmIsDurableNotReceived(t *testing.T) {
 	e := newEnv(t, `CREATE TABLE t (id int PRIMARY KEY)`)
-	slot := e.create(Publication{Tables: []Table{{"public", "t"}}})
+	slot := e.create(Publication{Tables: []Table{{Schema: "public", Name: "t"}}})
 	for i := 1; i <= 3; i++ {
 		e.exec(`INSERT INTO t VALUES ($1)`, i)
 	}
@@ -79,7 +79,7 @@ func TestConfirmIsDurableNotReceived(t *testing.T) {
 // error naming both positions, never a silent skip.
 func TestStartBehindSlotFails(t *testing.T) {
 	e := newEnv(t, `CREATE TABLE t (id int PRIMARY KEY)`)
-	slot := e.create(Publication{Tables: []Table{{"public", "t"}}})
+	slot := e.create(Publication{Tables: []Table{{Schema: "public", Name: "t"}}})
 	e.exec(`INSERT INTO t VALUES (1)`)
 	e.exec(`INSERT INTO t VALUES (2)`)
 	st := e.stream(StreamOptions{Start: slot.ConsistentPoint})
@@ -105,7 +105,7 @@ func TestStartBehindSlotFails(t *testing.T) {
 // BehindSlotError (DBZ-5739).
 func TestDroppedSlotDetected(t *testing.T) {
 	e := newEnv(t, `CREATE TABLE t (id int PRIMARY KEY)`)
-	slot := e.create(Publication{Tables: []Table{{"public", "t"}}})
+	slot := e.create(Publication{Tables: []Table{{Schema: "public", Name: "t"}}})
 	e.exec(`SELECT pg_drop_replication_slot($1)`, e.src.SlotName())
 	_, err := e.src.Stream(t.Context(), StreamOptions{Start: slot.ConsistentPoint})
 	if !errors.Is(err, ErrSlotMissing) {
@@ -117,7 +117,7 @@ func TestDroppedSlotDetected(t *testing.T) {
 	if !isBehind(err) {
 		t.Fatalf("recreated slot: err = %v, want BehindSlotError", err)
 	}
-	if _, err := e.src.Create(t.Context(), Publication{Tables: []Table{{"public", "t"}}}); !errors.Is(err, ErrSlotExists) {
+	if _, err := e.src.Create(t.Context(), Publication{Tables: []Table{{Schema: "public", Name: "t"}}}); !errors.Is(err, ErrSlotExists) {
 		t.Fatalf("Create over an existing slot: %v", err)
 	}
 }
@@ -168,7 +168,7 @@ func TestExportedSnapshot(t *testing.T) {
 // TestDrop removes slot and publication, and is idempotent.
 func TestDrop(t *testing.T) {
 	e := newEnv(t, `CREATE TABLE t (id int PRIMARY KEY)`)
-	e.create(Publication{Tables: []Table{{"public", "t"}}})
+	e.create(Publication{Tables: []Table{{Schema: "public", Name: "t"}}})
 	for range 2 {
 		if err := e.src.Drop(t.Context()); err != nil {
 			t.Fatal(err)
@@ -190,7 +190,7 @@ func TestDrop(t *testing.T) {
 func TestCheck(t *testing.T) {
 	e := newEnv(t, `CREATE TABLE keyed (id int PRIMARY KEY)`, `CREATE TABLE "no key" (v int)`,
 		`CREATE TABLE full_id (v int)`, `ALTER TABLE full_id REPLICA IDENTITY FULL`)
-	pub := Publication{Tables: []Table{{"public", "keyed"}, {"public", "no key"}, {"public", "full_id"}, {"public", "missing"}}}
+	pub := Publication{Tables: []Table{{Schema: "public", Name: "keyed"}, {Schema: "public", Name: "no key"}, {Schema: "public", Name: "full_id"}, {Schema: "public", Name: "missing"}}}
 	problems, err := e.src.Check(t.Context(), pub)
 	if err != nil {
 		t.Fatal(err)
@@ -219,7 +219,7 @@ func TestCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	problems, err = plain.Check(t.Context(), Publication{Tables: []Table{{"public", "keyed"}}})
+	problems, err = plain.Check(t.Context(), Publication{Tables: []Table{{Schema: "public", Name: "keyed"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -114,10 +114,7 @@ func (sn *Snapshot) Read(ctx context.Context, ts *pipeline.TableSchema, emit fun
 // sessions sharing one snapshot read in parallel and which partition its
 // rows exactly. Chunk i holds the pages [i×Pages, (i+1)×Pages); the last one
 // also every page after.
-type Chunking struct {
-	Chunks int   `json:"chunks"`
-	Pages  int64 `json:"pages_per_chunk"`
-}
+type Chunking = pipeline.Chunking
 
 // Plan cuts the table into chunks of about rows rows each (at most
 // maxChunks), from the table's size and the planner's row estimate.

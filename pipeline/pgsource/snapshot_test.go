@@ -15,7 +15,7 @@ import (
 func TestSnapshotReadsLikeTheStream(t *testing.T) {
 	e := newEnv(t, allTypesDDL, `ALTER TABLE "All Types" ADD COLUMN gone int, ADD COLUMN twice int8 GENERATED ALWAYS AS (id * 2) STORED`,
 		`ALTER TABLE "All Types" DROP COLUMN gone`, allTypesInsert, `CREATE TABLE "Other" (a int, b text, PRIMARY KEY (b, a))`)
-	slot, err := e.src.Create(t.Context(), Publication{Tables: []Table{{"public", "All Types"}, {"public", "Other"}}})
+	slot, err := e.src.Create(t.Context(), Publication{Tables: []Table{{Schema: "public", Name: "All Types"}, {Schema: "public", Name: "Other"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestSnapshotReadsLikeTheStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []Table{{"public", "All Types"}, {"public", "Other"}}; !reflect.DeepEqual(tables, want) {
+	if want := []Table{{Schema: "public", Name: "All Types"}, {Schema: "public", Name: "Other"}}; !reflect.DeepEqual(tables, want) {
 		t.Errorf("tables %v, want %v", tables, want)
 	}
 	ts, err := sn.Schema(t.Context(), tables[0])

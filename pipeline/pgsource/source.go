@@ -31,7 +31,7 @@ import (
 var ErrSlotMissing = errors.New("replication slot does not exist")
 
 // ErrSlotExists means Create found the pipeline's slot already there.
-var ErrSlotExists = errors.New("replication slot already exists")
+var ErrSlotExists = pipeline.ErrSlotExists
 
 // BehindSlotError means a stream was asked to start before the slot's
 // confirmed_flush_lsn: the server no longer has the changes in between, so
@@ -107,13 +107,11 @@ func (s *Source) connectReplication(ctx context.Context) (*pgconn.PgConn, error)
 }
 
 // Table names a table by schema and name.
-type Table struct{ Schema, Name string }
+type Table = pipeline.Table
 
-// Publication says which tables a pipeline captures.
-type Publication struct {
-	AllTables bool    // every table of the database, present and future
-	Tables    []Table // otherwise these
-}
+// Publication says which tables a pipeline captures: with AllTables,
+// every table of the database, present and future.
+type Publication = pipeline.Publication
 
 // Slot is a replication slot Create just made, with its exported snapshot.
 // The snapshot lives as long as the Slot is open: read the tables with

@@ -55,7 +55,7 @@ func allTypesRow2() []any {
 // exactly the committed ones arrive, in order, with typed values.
 func TestStreamDecodesEveryOp(t *testing.T) {
 	e := newEnv(t, allTypesDDL, `CREATE TABLE other (k text PRIMARY KEY, v int)`)
-	slot := e.create(Publication{Tables: []Table{{"public", "All Types"}, {"public", "other"}}})
+	slot := e.create(Publication{Tables: []Table{{Schema: "public", Name: "All Types"}, {Schema: "public", Name: "other"}}})
 	e.exec(allTypesInsert)
 	e.exec(`BEGIN; UPDATE "All Types" SET t = 'changed', f8 = 2.5 WHERE id = 1; DELETE FROM "All Types" WHERE id = 2; INSERT INTO other VALUES ('a', 1); COMMIT`)
 	e.exec(`BEGIN; INSERT INTO other VALUES ('aborted', 0); ROLLBACK`)
@@ -172,7 +172,7 @@ func TestStreamDecodesEveryOp(t *testing.T) {
 // FULL it is filled from the old row.
 func TestUnchangedTOAST(t *testing.T) {
 	e := newEnv(t, `CREATE TABLE doc (id int PRIMARY KEY, body text, n int)`)
-	slot := e.create(Publication{Tables: []Table{{"public", "doc"}}})
+	slot := e.create(Publication{Tables: []Table{{Schema: "public", Name: "doc"}}})
 	// Random hex doesn't compress below the TOAST threshold.
 	raw := make([]byte, 50_000)
 	rand.Read(raw)
@@ -210,7 +210,7 @@ func TestUnchangedTOAST(t *testing.T) {
 // on counting from them.
 func TestAlterTableNewVersion(t *testing.T) {
 	e := newEnv(t, `CREATE TABLE t (id int PRIMARY KEY, a text)`)
-	slot := e.create(Publication{Tables: []Table{{"public", "t"}}})
+	slot := e.create(Publication{Tables: []Table{{Schema: "public", Name: "t"}}})
 	e.exec(`INSERT INTO t VALUES (1, 'x')`)
 	e.exec(`ALTER TABLE t ADD COLUMN b numeric(8,3)`)
 	e.exec(`INSERT INTO t VALUES (2, 'y', 1.5)`)

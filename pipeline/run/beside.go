@@ -12,13 +12,12 @@ import (
 	"sync/atomic"
 
 	"github.com/s3bridge/s3bridge/pipeline"
-	"github.com/s3bridge/s3bridge/pipeline/pgsource"
 	"github.com/s3bridge/s3bridge/pipeline/writer"
 )
 
 // sessions are transactions on one exported snapshot, one per worker
 // copying it.
-type sessions []*pgsource.Snapshot
+type sessions []Snapshot
 
 // Close ends them all.
 func (s sessions) Close(ctx context.Context) {
@@ -29,7 +28,7 @@ func (s sessions) Close(ctx context.Context) {
 
 // openSessions imports slot's exported snapshot into SnapshotWorkers
 // sessions. The slot may be released once it returned.
-func (p *Pipeline) openSessions(ctx context.Context, slot *pgsource.Slot) (sessions, error) {
+func (p *Pipeline) openSessions(ctx context.Context, slot Slot) (sessions, error) {
 	var out sessions
 	for range p.cfg.SnapshotWorkers {
 		sn, err := p.cfg.Source.OpenSnapshot(ctx, slot)
@@ -137,7 +136,7 @@ func (p *Pipeline) snapshotsBeside(ctx context.Context, wg *sync.WaitGroup, cp w
 type tableCopy struct {
 	ts     *pipeline.TableSchema
 	w      *writer.Chunked
-	plan   pgsource.Chunking
+	plan   pipeline.Chunking
 	lsn    pipeline.LSN
 	left   atomic.Int64 // chunks not yet done
 	rows   atomic.Int64
@@ -166,7 +165,7 @@ func (p *Pipeline) snapshotRequest(ctx context.Context, r pipeline.SnapshotReque
 		// holds.
 		if err := slot.Release(ctx); err != nil {
 			sn.Close(context.WithoutCancel(ctx))
-			return fmt.Errorf("release snapshot slot %s: %w", slot.Name, err)
+			return fmt.Errorf("release snapshot slot %s: %w", slot, err)
 		}
 	}
 	defer sn.Close(context.WithoutCancel(ctx))
@@ -232,15 +231,15 @@ feed:
 
 // requestTables returns the tables r asks for, as of sn: all the
 // publication's when it names none.
-func (p *Pipeline) requestTables(ctx context.Context, sn *pgsource.Snapshot, r pipeline.SnapshotRequest) ([]pgsource.Table, error) {
+func (p *Pipeline) requestTables(ctx context.Context, sn Snapshot, r pipeline.SnapshotRequest) ([]pipeline.Table, error) {
 	published, err := sn.Tables(ctx)
 	if err != nil || len(r.Tables) == 0 {
 		return published, err
 	}
-	var tables []pgsource.Table
+	var tables []pipeline.Table
 	for _, name := range r.Tables {
 		schema, table, _ := strings.Cut(name, ".")
-		t := pgsource.Table{Schema: schema, Name: table}
+		t := pipeline.Table{Schema: schema, Name: table}
 		if !slices.Contains(published, t) {
 			return nil, fmt.Errorf("table %s is not in publication %s (does it exist?)", name, p.cfg.Source.SlotName())
 		}
@@ -257,7 +256,7 @@ const maxChunks = 4096
 // and the table may be resumed at a later point, else afresh under sn's
 // snapshot, in chunks of about FlushRows rows (the parts of an abandoned
 // partial snapshot are deleted).
-func (p *Pipeline) planCopy(ctx context.Context, sn *pgsource.Snapshot, t pgsource.Table, versions *pipeline.Versions,
+func (p *Pipeline) planCopy(ctx context.Context, sn Snapshot, t pipeline.Table, versions *pipeline.Versions,
 	partial *writer.PartialSnapshot) (*tableCopy, error) {
 	shape, err := sn.Schema(ctx, t)
 	if err != nil {
@@ -272,7 +271,7 @@ func (p *Pipeline) planCopy(ctx context.Context, sn *pgsource.Snapshot, t pgsour
 		lsn, perr := strconv.ParseUint(partial.ID, 16, 64)
 		if ok && perr == nil && partial.Schema != nil && partial.Schema.SameShape(&shape) {
 			tc := &tableCopy{ts: partial.Schema, lsn: pipeline.LSN(lsn),
-				plan: pgsource.Chunking{Chunks: partial.Chunks, Pages: partial.Pages}}
+				plan: partial.Chunking()}
 			if tc.w, err = writer.NewChunked(ctx, p.cfg.Store, opts, partial.ID, tc.ts, partial.Chunks, partial.Done); err != nil {
 				return nil, err
 			}
@@ -307,7 +306,7 @@ func (p *Pipeline) planCopy(ctx context.Context, sn *pgsource.Snapshot, t pgsour
 }
 
 // deleteSnapshot deletes the parts of an abandoned snapshot of t.
-func (p *Pipeline) deleteSnapshot(ctx context.Context, t pgsource.Table, id string) (int, error) {
+func (p *Pipeline) deleteSnapshot(ctx context.Context, t pipeline.Table, id string) (int, error) {
 	objs, _, err := p.cfg.Store.List(ctx, p.cfg.Bucket, p.layout.SnapshotDir(t.Schema, t.Name, id), "")
 	if err != nil {
 		return 0, err
@@ -322,7 +321,7 @@ func (p *Pipeline) deleteSnapshot(ctx context.Context, t pgsource.Table, id stri
 
 // copyChunk copies one chunk through its own session and reports it, and
 // the table when it was its last chunk.
-func (p *Pipeline) copyChunk(ctx context.Context, sn *pgsource.Snapshot, tc *tableCopy, chunk int, report func(snapshotDone) bool) error {
+func (p *Pipeline) copyChunk(ctx context.Context, sn Snapshot, tc *tableCopy, chunk int, report func(snapshotDone) bool) error {
 	cw := tc.w.Chunk(chunk)
 	n, err := sn.ReadChunk(ctx, tc.ts, tc.plan, chunk, tc.lsn, func(c *pipeline.Change) error { return cw.Append(ctx, c) })
 	if err == nil {
@@ -334,8 +333,7 @@ func (p *Pipeline) copyChunk(ctx context.Context, sn *pgsource.Snapshot, tc *tab
 	}
 	tc.rows.Add(n)
 	id := writer.SnapshotID(tc.lsn)
-	if !report(snapshotDone{partial: &writer.PartialSnapshot{ID: id, Schema: tc.ts, Chunks: tc.plan.Chunks,
-		Pages: tc.plan.Pages, Done: tc.w.Done()}}) {
+	if !report(snapshotDone{partial: writer.NewPartialSnapshot(id, tc.ts, tc.plan, tc.w.Done())}) {
 		return ctx.Err()
 	}
 	if tc.left.Add(-1) > 0 {

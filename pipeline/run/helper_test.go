@@ -77,7 +77,7 @@ func (e *env) exec(sql string, args ...any) {
 }
 
 func (e *env) config() Config {
-	return Config{Name: "p1", Source: e.src, Store: e.store, Bucket: e.bucket, Prefix: "cdc",
+	return Config{Name: "p1", Source: Postgres(e.src), Store: e.store, Bucket: e.bucket, Prefix: "cdc",
 		Publication: pgsource.Publication{AllTables: true}, Checkpointer: e.ckpt,
 		FlushRows: 20, FlushInterval: 300 * time.Millisecond, StatusInterval: time.Second,
 		Log: slog.New(slog.NewTextHandler(testWriter{e.t}, nil))}

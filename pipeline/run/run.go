@@ -1,4 +1,4 @@
-// Package run runs a PostgreSQL pipeline: the initial snapshot, then the
+// Package run runs a pipeline (PostgreSQL or MariaDB, see Source): the initial snapshot, then the
 // stream of changes, turned into S3 objects by pipeline/writer, with the
 // flush → checkpoint → confirm cycle that makes its files exactly-once across
 // crashes.
@@ -24,7 +24,6 @@ import (
 
 	"github.com/s3bridge/s3bridge/format/avro"
 	"github.com/s3bridge/s3bridge/pipeline"
-	"github.com/s3bridge/s3bridge/pipeline/pgsource"
 	"github.com/s3bridge/s3bridge/pipeline/writer"
 )
 
@@ -52,8 +51,8 @@ type Config struct {
 	// Name is the pipeline's name: that of its slot and publication
 	// (s3bridge_<name>, see pgsource) and the one in _pipeline.json.
 	Name        string
-	Source      *pgsource.Source
-	Publication pgsource.Publication
+	Source      Source
+	Publication pipeline.Publication
 	Store       writer.Store
 	Bucket      string
 	Prefix      string
@@ -217,7 +216,7 @@ func (p *Pipeline) start(ctx context.Context) (writer.Checkpoint, sessions, erro
 	}
 	src := p.cfg.Source
 	slot, err := src.Create(ctx, p.cfg.Publication)
-	if errors.Is(err, pgsource.ErrSlotExists) {
+	if errors.Is(err, pipeline.ErrSlotExists) {
 		// No checkpoint was ever saved, so the slot's position was never
 		// confirmed: it is an earlier start's, and starting over loses
 		// nothing.
@@ -231,7 +230,7 @@ func (p *Pipeline) start(ctx context.Context) (writer.Checkpoint, sessions, erro
 		return writer.Checkpoint{}, nil, err
 	}
 	defer slot.Release(context.WithoutCancel(ctx))
-	start := writer.Checkpoint{LSN: slot.ConsistentPoint}
+	start := writer.Checkpoint{LSN: slot.Point(), Position: slot.Token()}
 	var first sessions
 	switch p.cfg.Snapshot {
 	case SnapshotInitial:
@@ -255,10 +254,11 @@ func (p *Pipeline) start(ctx context.Context) (writer.Checkpoint, sessions, erro
 	// The snapshot is imported (or copied): the slot's session may go.
 	if err := slot.Release(ctx); err != nil {
 		first.Close(context.WithoutCancel(ctx))
-		return writer.Checkpoint{}, nil, fmt.Errorf("release snapshot of slot %s: %w", slot.Name, err)
+		return writer.Checkpoint{}, nil, fmt.Errorf("release snapshot of slot %s: %w", slot, err)
 	}
 	cp, err := w.Flush(ctx)
 	if err == nil {
+		cp.Position = slot.Token()
 		err = p.cfg.Checkpointer.Save(ctx, cp)
 		if err != nil {
 			err = fmt.Errorf("save checkpoint: %w", err)
@@ -269,7 +269,7 @@ func (p *Pipeline) start(ctx context.Context) (writer.Checkpoint, sessions, erro
 		first.Close(context.WithoutCancel(ctx))
 		return writer.Checkpoint{}, nil, err
 	}
-	p.log.Info("pipeline started", "slot", slot.Name, "consistent_point", slot.ConsistentPoint, "tables", len(cp.Tables),
+	p.log.Info("pipeline started", "slot", slot.String(), "consistent_point", slot.Point(), "position", cp.Position, "tables", len(cp.Tables),
 		"initial_snapshot", cp.InitialPending)
 	return cp, first, nil
 }
@@ -277,7 +277,7 @@ func (p *Pipeline) start(ctx context.Context) (writer.Checkpoint, sessions, erro
 // snapshot copies every table of the publication under the slot's
 // exported snapshot, one table after the other, each as a whole-table
 // SELECT streamed row by row into parts.
-func (p *Pipeline) snapshot(ctx context.Context, slot *pgsource.Slot, w *writer.Writer) error {
+func (p *Pipeline) snapshot(ctx context.Context, slot Slot, w *writer.Writer) error {
 	sn, err := p.cfg.Source.OpenSnapshot(ctx, slot)
 	if err != nil {
 		return err
@@ -285,7 +285,7 @@ func (p *Pipeline) snapshot(ctx context.Context, slot *pgsource.Slot, w *writer.
 	defer sn.Close(context.WithoutCancel(ctx))
 	// The snapshot is imported: the slot's session may go.
 	if err := slot.Release(ctx); err != nil {
-		return fmt.Errorf("release snapshot of slot %s: %w", slot.Name, err)
+		return fmt.Errorf("release snapshot of slot %s: %w", slot, err)
 	}
 	tables, err := sn.Tables(ctx)
 	if err != nil {
@@ -364,7 +364,7 @@ func weight(ev pipeline.Event) int {
 // the buffer is full. Another goroutine writes the heartbeats.
 func (p *Pipeline) stream(ctx context.Context, cp writer.Checkpoint, first sessions) error {
 	versions := pipeline.NewVersions(cp.Schemas())
-	st, err := p.cfg.Source.Stream(ctx, pgsource.StreamOptions{Start: cp.LSN, Versions: versions,
+	st, err := p.cfg.Source.Stream(ctx, StreamStart{LSN: cp.LSN, Position: cp.Position, Versions: versions,
 		StatusInterval: p.cfg.StatusInterval})
 	if err != nil {
 		first.Close(context.WithoutCancel(ctx))
@@ -438,7 +438,7 @@ func (p *Pipeline) stream(ctx context.Context, cp writer.Checkpoint, first sessi
 	return err
 }
 
-func (p *Pipeline) loop(ctx context.Context, w *writer.Writer, st *pgsource.Stream, events <-chan item, snaps <-chan snapshotDone) error {
+func (p *Pipeline) loop(ctx context.Context, w *writer.Writer, st Stream, events <-chan item, snaps <-chan snapshotDone) error {
 	err := p.cycle(ctx, w, st, events, snaps)
 	if err != nil && ctx.Err() != nil {
 		// Stopping: a read, a flush or a snapshot gave up on ctx. What is
@@ -449,7 +449,7 @@ func (p *Pipeline) loop(ctx context.Context, w *writer.Writer, st *pgsource.Stre
 }
 
 // cycle writes events and runs the flush cycle until ctx ends or an error.
-func (p *Pipeline) cycle(ctx context.Context, w *writer.Writer, st *pgsource.Stream, events <-chan item, snaps <-chan snapshotDone) error {
+func (p *Pipeline) cycle(ctx context.Context, w *writer.Writer, st Stream, events <-chan item, snaps <-chan snapshotDone) error {
 	timer := time.NewTimer(p.cfg.FlushInterval)
 	defer timer.Stop()
 	for {
@@ -498,7 +498,7 @@ func (p *Pipeline) cycle(ctx context.Context, w *writer.Writer, st *pgsource.Str
 // a transaction's end (or a message between transactions) once the oldest
 // open file is FlushInterval old. It reports whether it flushed, then the
 // error that ended the stream, if any.
-func (p *Pipeline) apply(ctx context.Context, w *writer.Writer, st *pgsource.Stream, it item) (bool, error) {
+func (p *Pipeline) apply(ctx context.Context, w *writer.Writer, st Stream, it item) (bool, error) {
 	flushed := false
 	for _, ev := range it.evs {
 		if err := w.Apply(ctx, ev); err != nil {
@@ -518,11 +518,14 @@ func (p *Pipeline) apply(ctx context.Context, w *writer.Writer, st *pgsource.Str
 
 // commit is one cycle: files durable, then the checkpoint, then the
 // confirm — never in another order.
-func (p *Pipeline) commit(ctx context.Context, w *writer.Writer, st *pgsource.Stream) error {
+func (p *Pipeline) commit(ctx context.Context, w *writer.Writer, st Stream) error {
 	cp, err := w.Flush(ctx)
 	if err != nil {
 		return err
 	}
+	// The token before Confirm: Token never goes back past the durable
+	// position, and the checkpoint must name where to resume.
+	cp.Position = st.Token(cp.LSN)
 	if err := p.cfg.Checkpointer.Save(ctx, cp); err != nil {
 		return fmt.Errorf("save checkpoint at %s: %w", cp.LSN, err)
 	}
@@ -537,7 +540,7 @@ func (p *Pipeline) commit(ctx context.Context, w *writer.Writer, st *pgsource.St
 // stop flushes what is whole when ctx ended. Inside a transaction nothing
 // more can be checkpointed (a file holds part of it): the open files are
 // dropped, and a restart rewrites them from the last checkpoint.
-func (p *Pipeline) stop(ctx context.Context, w *writer.Writer, st *pgsource.Stream) error {
+func (p *Pipeline) stop(ctx context.Context, w *writer.Writer, st Stream) error {
 	if w.InTx() {
 		w.Abort()
 		p.log.Info("pipeline stopped inside a transaction: it restarts from the last checkpoint", "lsn", st.Durable())

@@ -70,7 +70,7 @@ func BenchmarkStream(b *testing.B) {
 	exec(`CREATE TABLE big (id bigint PRIMARY KEY, name text, amount numeric(12,2), qty int, ts timestamp,
 		flag boolean, score float8, note text)`)
 	ckpt := &writer.Memory{}
-	cfg := Config{Name: "bench", Source: src, Store: store, Bucket: bucket, Prefix: "cdc",
+	cfg := Config{Name: "bench", Source: Postgres(src), Store: store, Bucket: bucket, Prefix: "cdc",
 		Publication: pgsource.Publication{AllTables: true}, Checkpointer: ckpt, Snapshot: SnapshotNever,
 		Codec: avro.Snappy, FlushInterval: time.Second, Log: slog.New(slog.DiscardHandler)}
 	// A first run creates the slot; the changes are then made while no

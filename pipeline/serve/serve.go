@@ -21,6 +21,8 @@ import (
 	"github.com/s3bridge/s3bridge/instance"
 	"github.com/s3bridge/s3bridge/instance/sqlstore"
 	"github.com/s3bridge/s3bridge/pipeline"
+	"github.com/s3bridge/s3bridge/pipeline/binlog"
+	"github.com/s3bridge/s3bridge/pipeline/mysource"
 	"github.com/s3bridge/s3bridge/pipeline/pgsource"
 	"github.com/s3bridge/s3bridge/pipeline/run"
 	"github.com/s3bridge/s3bridge/pipeline/writer"
@@ -231,7 +233,12 @@ func (s *Service) runUntilStopped(ctx context.Context, st Store, in instance.Ins
 
 func (s *Service) runOnce(ctx context.Context, st Store, in instance.Instance, p sqlstore.Pipeline, h sqlstore.PipelineHold,
 	spec pipeline.Spec, codec avro.Codec, meter *run.Meter, log *slog.Logger) error {
-	src, err := pgsource.New(p.Source, p.Name)
+	pub := pipeline.Publication{AllTables: spec.AllTables}
+	for _, t := range spec.Tables {
+		schema, table, _ := strings.Cut(t, ".")
+		pub.Tables = append(pub.Tables, pipeline.Table{Schema: schema, Name: table})
+	}
+	src, heartbeat, err := newSource(p, pub)
 	if err != nil {
 		return err
 	}
@@ -239,17 +246,11 @@ func (s *Service) runOnce(ctx context.Context, st Store, in instance.Instance, p
 	if err != nil {
 		return fmt.Errorf("pipeline %s: S3: %w", p.Name, err)
 	}
-	pub := pgsource.Publication{AllTables: spec.AllTables}
-	for _, t := range spec.Tables {
-		schema, table, _ := strings.Cut(t, ".")
-		pub.Tables = append(pub.Tables, pgsource.Table{Schema: schema, Name: table})
-	}
 	pl, err := run.New(run.Config{
 		Name: p.Name, Source: src, Publication: pub, Store: store, Bucket: spec.Bucket, Prefix: spec.Prefix,
 		Checkpointer: &checkpointer{st: st, h: h}, Snapshot: run.SnapshotMode(spec.Snapshot), Codec: codec, Format: writer.Format(spec.Format),
 		FlushRows: spec.FlushRows, MaxFileSize: spec.MaxFileSize, FlushInterval: time.Duration(spec.FlushInterval), Log: log,
-		// An idle capture on a busy database still moves its slot on.
-		Heartbeat: run.PostgresHeartbeat{URL: p.Source, Name: p.Name},
+		Heartbeat: heartbeat,
 		Requests:  spec.Requests,
 		Meter:     meter,
 	})
@@ -259,13 +260,38 @@ func (s *Service) runOnce(ctx context.Context, st Store, in instance.Instance, p
 	return pl.Run(ctx)
 }
 
+// newSource returns the source of p by its URL's scheme (postgres://,
+// mysql://), and its Heartbeater: PostgreSQL's, so that an idle capture on
+// a busy database still moves its slot on; none for MariaDB, whose stream
+// sees every transaction's commit.
+func newSource(p sqlstore.Pipeline, pub pipeline.Publication) (run.Source, run.Heartbeater, error) {
+	if pipeline.SourceKind(p.Source) == pipeline.MariaDB {
+		src, err := mysource.New(p.Source, p.Name, pub)
+		if err != nil {
+			return nil, nil, err
+		}
+		return run.MariaDB(src), nil, nil
+	}
+	src, err := pgsource.New(p.Source, p.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return run.Postgres(src), run.PostgresHeartbeat{URL: p.Source, Name: p.Name}, nil
+}
+
 // permanent reports errors no new run gets past without a person: the
-// slot gone or behind the checkpoint (changes would be lost), the prefix
-// another pipeline's, S3 or the instance's policy refusing the writes.
+// slot gone or behind the checkpoint, or the binary log at the checkpoint
+// purged (changes would be lost), binary-log content the pipeline can't
+// read (a change logged as a statement, an XA transaction: a new run
+// reads the same bytes again), the prefix another pipeline's, S3 or the
+// instance's policy refusing the writes.
 func permanent(err error) bool {
-	var behind *pgsource.BehindSlotError
-	return errors.Is(err, pgsource.ErrSlotMissing) || errors.As(err, &behind) || errors.Is(err, run.ErrPrefixInUse) ||
-		errors.Is(err, s3bridge.ErrAccessDenied)
+	var (
+		behind *pgsource.BehindSlotError
+		purged *mysource.PurgedError
+	)
+	return errors.Is(err, pgsource.ErrSlotMissing) || errors.As(err, &behind) || errors.As(err, &purged) || errors.Is(err, binlog.ErrUnsupported) ||
+		errors.Is(err, run.ErrPrefixInUse) || errors.Is(err, s3bridge.ErrAccessDenied)
 }
 
 // checkpointer stores a held pipeline's checkpoint in its instance row,

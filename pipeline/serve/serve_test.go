@@ -14,6 +14,8 @@ import (
 	"github.com/s3bridge/s3bridge/instance/sqlstore"
 	"github.com/s3bridge/s3bridge/internal/testenv"
 	"github.com/s3bridge/s3bridge/pipeline"
+	"github.com/s3bridge/s3bridge/pipeline/binlog"
+	"github.com/s3bridge/s3bridge/pipeline/mysource"
 	"github.com/s3bridge/s3bridge/pipeline/pgsource"
 	"github.com/s3bridge/s3bridge/pipeline/run"
 	"github.com/s3bridge/s3bridge/pipeline/writer"
@@ -30,11 +32,37 @@ func TestPermanent(t *testing.T) {
 		{fmt.Errorf("stream: %w", pgsource.ErrSlotMissing), true},
 		{fmt.Errorf("stream: %w", &pgsource.BehindSlotError{Slot: "s3bridge_x", Start: 1, Confirmed: 2}), true},
 		{fmt.Errorf("start: %w", run.ErrPrefixInUse), true},
+		{fmt.Errorf("stream: %w", &mysource.PurgedError{Pipeline: "x", Token: "0-1-5 b.000001:4", Err: binlog.ErrLogUnavailable}), true},
+		{fmt.Errorf("stream: %w", binlog.ErrUnsupported), true},
+		{fmt.Errorf("stream: %w", binlog.ErrLogUnavailable), false},
 		{fmt.Errorf("upload: %w", errors.New("503 SlowDown")), false},
 		{fmt.Errorf("receive: %w", context.DeadlineExceeded), false},
 	} {
 		if got := permanent(tc.err); got != tc.want {
 			t.Errorf("permanent(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
+
+// TestNewSource: the stored URL's scheme picks the source, and only a
+// PostgreSQL source gets a Heartbeater.
+func TestNewSource(t *testing.T) {
+	for _, tc := range []struct {
+		url, database string
+		heartbeat     bool
+	}{
+		{"postgres://u@h:5432/shop", "shop", true},
+		{"postgresql://u@h/shop", "shop", true},
+		{"mysql://u@h:3306/shop?server_id=7", "shop", false},
+		{"mariadb://u@h/store", "store", false},
+	} {
+		src, hb, err := newSource(sqlstore.Pipeline{Name: "p", Source: tc.url}, pipeline.Publication{AllTables: true})
+		if err != nil {
+			t.Errorf("%s: %v", tc.url, err)
+			continue
+		}
+		if got := src.Database(); got != tc.database || (hb != nil) != tc.heartbeat {
+			t.Errorf("%s: database %q, heartbeat %v; want %q, %v", tc.url, got, hb != nil, tc.database, tc.heartbeat)
 		}
 	}
 }

@@ -20,6 +20,10 @@ type Checkpoint struct {
 	// The stream resumes there. Zero means the pipeline never got past its
 	// start (slot creation and initial snapshot): it starts over.
 	LSN pipeline.LSN `json:"lsn"`
+	// Position is LSN's resume token, for a source whose LSN can't be
+	// resumed from alone (MariaDB: GTIDs and file:offset, see mysource);
+	// empty for PostgreSQL. The pipeline sets it before Save.
+	Position string `json:"position,omitempty"`
 	// Tables holds each table's marks, by "schema.table".
 	Tables map[string]TableMark `json:"tables,omitempty"`
 	// SnapshotsDone is the sequence number of the last snapshot request
@@ -65,7 +69,7 @@ type SnapshotMark struct {
 
 // Clone returns a deep copy of cp that shares nothing mutable with it.
 func (cp Checkpoint) Clone() Checkpoint {
-	out := Checkpoint{LSN: cp.LSN, SnapshotsDone: cp.SnapshotsDone, InitialPending: cp.InitialPending, Progress: slices.Clone(cp.Progress)}
+	out := Checkpoint{LSN: cp.LSN, Position: cp.Position, SnapshotsDone: cp.SnapshotsDone, InitialPending: cp.InitialPending, Progress: slices.Clone(cp.Progress)}
 	if cp.Tables != nil {
 		out.Tables = make(map[string]TableMark, len(cp.Tables))
 		for k, m := range cp.Tables {
@@ -81,6 +85,8 @@ func (cp Checkpoint) Clone() Checkpoint {
 			if m.Partial != nil {
 				p := *m.Partial
 				p.Done = slices.Clone(p.Done)
+				p.Key = slices.Clone(p.Key)
+				p.Bounds = slices.Clone(p.Bounds)
 				if p.Schema != nil {
 					b, _ := json.Marshal(p.Schema)
 					var s pipeline.TableSchema

@@ -16,14 +16,30 @@ import (
 
 // PartialSnapshot is a table's snapshot in progress, as a checkpoint
 // records it: its id, its schema version, how it is cut into chunks (the
-// source's ranges, Chunks of Pages pages), and the chunks whose parts are
-// durable. A restart keeps those parts and copies the other chunks.
+// source's pipeline.Chunking: Chunks of Pages pages, or of Key ranges cut
+// at Bounds), and the chunks whose parts are durable. A restart keeps those
+// parts and copies the other chunks. The Chunking's fields are spelled out
+// rather than embedded so that literals naming Chunks keep compiling; the
+// JSON keys are the Chunking's.
 type PartialSnapshot struct {
 	ID     string                `json:"id"`
 	Schema *pipeline.TableSchema `json:"schema"`
 	Chunks int                   `json:"chunks"`
 	Pages  int64                 `json:"pages_per_chunk"`
+	Key    []string              `json:"key,omitempty"`
+	Bounds [][][]byte            `json:"bounds,omitempty"`
 	Done   []int                 `json:"done,omitempty"`
+}
+
+// Chunking returns how the snapshot is cut, as the source planned it.
+func (p PartialSnapshot) Chunking() pipeline.Chunking {
+	return pipeline.Chunking{Chunks: p.Chunks, Pages: p.Pages, Key: p.Key, Bounds: p.Bounds}
+}
+
+// NewPartialSnapshot returns the record of snapshot id of ts cut as c, with
+// chunks done durable.
+func NewPartialSnapshot(id string, ts *pipeline.TableSchema, c pipeline.Chunking, done []int) *PartialSnapshot {
+	return &PartialSnapshot{ID: id, Schema: ts, Chunks: c.Chunks, Pages: c.Pages, Key: c.Key, Bounds: c.Bounds, Done: done}
 }
 
 // Chunked writes one table's snapshot chunk by chunk, the chunks in
