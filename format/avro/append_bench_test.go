@@ -25,7 +25,7 @@ func BenchmarkAppend(b *testing.B) {
 		col("flag", pipeline.KindBool, "bool"), col("score", pipeline.KindFloat64, "float8"),
 		col("note", pipeline.KindString, "text"),
 	}}
-	w, err := NewWriter(io.Discard, ts, Options{Codec: Snappy})
+	w, err := NewWriter(io.Discard, ts, Options{Codec: pipeline.CodecSnappy})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -108,9 +108,9 @@ func TestPythonReadsEveryType(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {
-		codec     Codec
+		codec     pipeline.Codec
 		wantCodec string
-	}{{Null, "null"}, {Deflate, "deflate"}, {Snappy, "snappy"}, {ZStd, "zstandard"}} {
+	}{{pipeline.CodecNull, "null"}, {pipeline.CodecDeflate, "deflate"}, {pipeline.CodecSnappy, "snappy"}, {pipeline.CodecZStd, "zstandard"}} {
 		t.Run(string(tt.codec), func(t *testing.T) {
 			// A tiny block size so the file has many blocks.
 			path := writeFile(t, ts, allTypesChanges(ts), Options{Codec: tt.codec, BlockSize: 100})
@@ -151,7 +151,7 @@ func TestPythonReadsOldVersionWithNewSchema(t *testing.T) {
 	path := writeFile(t, v1, []pipeline.Change{{
 		Op: pipeline.OpCreate, Schema: v1, After: pipeline.Row{int32(7), "x"},
 		Source: pipeline.Source{LSN: 5, TxID: 9, CommitTime: commit, Database: "d", Schema: "s", Table: "t"},
-	}}, Options{Codec: Deflate})
+	}}, Options{Codec: pipeline.CodecDeflate})
 	js2, err := SchemaJSON(&v2)
 	if err != nil {
 		t.Fatal(err)

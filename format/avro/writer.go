@@ -31,7 +31,6 @@ import (
 	"cmp"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	hamba "github.com/hamba/avro/v2"
@@ -40,46 +39,26 @@ import (
 	"github.com/s3bridge/s3bridge/pipeline"
 )
 
-// Codec is a block compression codec of the container file.
-type Codec string
-
-// The codecs. The names are s3bridge's (--codec); ZStd is written as the
-// Avro codec "zstandard".
-const (
-	Null    Codec = "null"
-	Deflate Codec = "deflate"
-	Snappy  Codec = "snappy"
-	ZStd    Codec = "zstd"
-)
-
-// ParseCodec parses a --codec value; "" is Snappy, the default.
-func ParseCodec(s string) (Codec, error) {
-	switch c := Codec(strings.ToLower(s)); c {
-	case "":
-		return Snappy, nil
-	case Null, Deflate, Snappy, ZStd:
-		return c, nil
-	case "zstandard":
-		return ZStd, nil
+// ocfCodec is the container file's block codec for c; "" is snappy, the
+// default. zstd is written as Avro's "zstandard".
+func ocfCodec(c pipeline.Codec) (ocf.CodecName, error) {
+	c, err := pipeline.ParseCodec(string(c))
+	switch {
+	case err != nil:
+		return "", err
+	case c == "", c == pipeline.CodecSnappy:
+		return ocf.Snappy, nil
+	case c == pipeline.CodecDeflate:
+		return ocf.Deflate, nil
+	case c == pipeline.CodecZStd:
+		return ocf.ZStandard, nil
 	}
-	return "", fmt.Errorf("unknown avro codec %q (want snappy, zstd, deflate or null)", s)
-}
-
-func (c Codec) ocf() ocf.CodecName {
-	switch c {
-	case Deflate:
-		return ocf.Deflate
-	case Snappy:
-		return ocf.Snappy
-	case ZStd:
-		return ocf.ZStandard
-	}
-	return ocf.Null
+	return ocf.Null, nil
 }
 
 // Options tune a Writer. The zero value is valid.
 type Options struct {
-	Codec Codec // "" means Snappy
+	Codec pipeline.Codec // "" means snappy
 	// BlockSize is the uncompressed size at which a block is compressed and
 	// written out; it bounds the writer's memory. Default 1 MiB.
 	BlockSize int
@@ -106,7 +85,7 @@ type Writer struct {
 // schema ts. w receives whole blocks as they fill; the caller owns w and
 // closes it after Close.
 func NewWriter(w io.Writer, ts *pipeline.TableSchema, opts Options) (*Writer, error) {
-	codec, err := ParseCodec(string(opts.Codec))
+	codec, err := ocfCodec(opts.Codec)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +97,7 @@ func NewWriter(w io.Writer, ts *pipeline.TableSchema, opts Options) (*Writer, er
 	// already holds data as a file to append to.
 	out := &countingWriter{w: w}
 	encOpts := []ocf.EncoderFunc{
-		ocf.WithCodec(codec.ocf()),
+		ocf.WithCodec(codec),
 		// Blocks are cut by size only, so memory is bounded whatever the rows.
 		ocf.WithBlockLength(0),
 		ocf.WithBlockSize(cmp.Or(opts.BlockSize, 1<<20)),

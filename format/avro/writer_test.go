@@ -55,7 +55,7 @@ func TestHambaReadsInfinity(t *testing.T) {
 		{Op: pipeline.OpCreate, Schema: ts, After: pipeline.Row{pipeline.TimeInfinity, pipeline.TimeInfinity, pipeline.TimeInfinity}},
 		{Op: pipeline.OpCreate, Schema: ts, After: pipeline.Row{pipeline.TimeNegInfinity, pipeline.TimeNegInfinity, pipeline.TimeNegInfinity}},
 	}
-	for _, codec := range []Codec{ZStd, Snappy} {
+	for _, codec := range []pipeline.Codec{pipeline.CodecZStd, pipeline.CodecSnappy} {
 		var buf bytes.Buffer
 		w, err := NewWriter(&buf, ts, Options{Codec: codec})
 		if err != nil {
@@ -73,8 +73,9 @@ func TestHambaReadsInfinity(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := string(dec.Metadata()["avro.codec"]); got != string(codec.ocf()) {
-			t.Errorf("codec %q, want %q", got, codec.ocf())
+		want, _ := ocfCodec(codec)
+		if got := string(dec.Metadata()["avro.codec"]); got != string(want) {
+			t.Errorf("codec %q, want %q", got, want)
 		}
 		type value struct {
 			Day  *time.Time `avro:"day"`
@@ -133,7 +134,7 @@ func TestStreams(t *testing.T) {
 	}}
 	body := strings.Repeat("x", 1000)
 	out := &countWrites{}
-	w, err := NewWriter(out, ts, Options{Codec: Null, BlockSize: 256 << 10})
+	w, err := NewWriter(out, ts, Options{Codec: pipeline.CodecNull, BlockSize: 256 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,13 +201,13 @@ func TestAppendErrors(t *testing.T) {
 	}
 }
 
-func TestParseCodec(t *testing.T) {
-	for in, want := range map[string]Codec{"": Snappy, "snappy": Snappy, "ZSTD": ZStd, "zstandard": ZStd, "deflate": Deflate, "null": Null} {
-		if got, err := ParseCodec(in); err != nil || got != want {
-			t.Errorf("ParseCodec(%q) = %q, %v", in, got, err)
+func TestOCFCodec(t *testing.T) {
+	for in, want := range map[pipeline.Codec]ocf.CodecName{"": ocf.Snappy, "snappy": ocf.Snappy, "ZSTD": ocf.ZStandard, "zstandard": ocf.ZStandard, "deflate": ocf.Deflate, "null": ocf.Null} {
+		if got, err := ocfCodec(in); err != nil || got != want {
+			t.Errorf("ocfCodec(%q) = %q, %v", in, got, err)
 		}
 	}
-	if _, err := ParseCodec("bzip2"); err == nil {
+	if _, err := ocfCodec("bzip2"); err == nil {
 		t.Error("bzip2 accepted")
 	}
 }

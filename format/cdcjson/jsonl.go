@@ -43,7 +43,6 @@ import (
 	"cmp"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -53,41 +52,30 @@ import (
 	"github.com/s3bridge/s3bridge/pipeline"
 )
 
-// Codec is the compression of the whole file.
-type Codec string
-
-// The codecs, by s3bridge's names (--codec). Deflate writes gzip (deflate
-// with gzip's header and checksum), the form every JSON Lines reader
-// takes; snappy has no framing JSON readers agree on, so it is refused.
-const (
-	Null    Codec = "null"
-	Deflate Codec = "deflate"
-	Snappy  Codec = "snappy"
-	ZStd    Codec = "zstd"
-)
-
-// ParseCodec parses a --codec value; "" is Null. Snappy is an error.
-func ParseCodec(s string) (Codec, error) {
-	switch c := Codec(strings.ToLower(s)); c {
-	case "":
-		return Null, nil
-	case Null, Deflate, ZStd:
-		return c, nil
-	case "gzip":
-		return Deflate, nil
-	case Snappy:
+// Check returns the codec a JSON Lines file of codec c is written with:
+// "" is null. Deflate writes gzip (deflate with gzip's header and
+// checksum), the form every JSON Lines reader takes; snappy has no framing
+// JSON readers agree on, so it is refused.
+func Check(c pipeline.Codec) (pipeline.Codec, error) {
+	c, err := pipeline.ParseCodec(string(c))
+	switch {
+	case err != nil:
+		return "", err
+	case c == "":
+		return pipeline.CodecNull, nil
+	case c == pipeline.CodecSnappy:
 		return "", fmt.Errorf("JSON Lines files can't be snappy-compressed: no common reader takes snappy-framed text; use zstd (.jsonl.zst), deflate (gzip, .jsonl.gz) or null (.jsonl)")
 	}
-	return "", fmt.Errorf("unknown JSON Lines codec %q (want zstd, deflate or null)", s)
+	return c, nil
 }
 
 // Ext returns the file name extension of files of codec c: ".jsonl",
 // ".jsonl.gz" or ".jsonl.zst".
-func (c Codec) Ext() string {
+func Ext(c pipeline.Codec) string {
 	switch c {
-	case Deflate:
+	case pipeline.CodecDeflate:
 		return ".jsonl.gz"
-	case ZStd:
+	case pipeline.CodecZStd:
 		return ".jsonl.zst"
 	}
 	return ".jsonl"
@@ -95,7 +83,7 @@ func (c Codec) Ext() string {
 
 // Options tune a Writer. The zero value is valid.
 type Options struct {
-	Codec Codec // "" means Null
+	Codec pipeline.Codec // "" means null
 	// BufferSize is how many bytes of lines gather before they go to the
 	// codec; it bounds the writer's memory with the codec's own. Default
 	// 1 MiB.
@@ -110,7 +98,7 @@ type Writer struct {
 	schema *pipeline.TableSchema
 	names  []string
 	out    *countingWriter
-	zw     io.WriteCloser // nil for Null
+	zw     io.WriteCloser // nil for null
 	dst    io.Writer      // zw, or out
 	now    func() time.Time
 	buf    []byte
@@ -122,7 +110,7 @@ type Writer struct {
 // NewWriter returns a Writer for changes of schema ts writing to w. The
 // caller owns w and closes it after Close.
 func NewWriter(w io.Writer, ts *pipeline.TableSchema, opts Options) (*Writer, error) {
-	codec, err := ParseCodec(string(opts.Codec))
+	codec, err := Check(opts.Codec)
 	if err != nil {
 		return nil, err
 	}
@@ -136,9 +124,9 @@ func NewWriter(w io.Writer, ts *pipeline.TableSchema, opts Options) (*Writer, er
 		jw.now = time.Now
 	}
 	switch codec {
-	case Deflate:
+	case pipeline.CodecDeflate:
 		jw.zw, err = compress.NewWriter(out, compress.Gzip, 0)
-	case ZStd:
+	case pipeline.CodecZStd:
 		// A 1 MiB window: a pipeline has a file open per table being
 		// written, and the default window costs 18 MiB of memory a file
 		// against about 2.5 MiB, for little better compression of lines

@@ -40,8 +40,8 @@ func write(t *testing.T, ts *pipeline.TableSchema, opts Options, changes []pipel
 	if w.Rows() != int64(len(changes)) || w.Written() != int64(buf.Len()) {
 		t.Errorf("Rows() = %d, Written() = %d; want %d, %d", w.Rows(), w.Written(), len(changes), buf.Len())
 	}
-	codec, _ := ParseCodec(string(opts.Codec))
-	path := filepath.Join(t.TempDir(), "f"+codec.Ext())
+	codec, _ := Check(opts.Codec)
+	path := filepath.Join(t.TempDir(), "f"+Ext(codec))
 	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func expected(c pipeline.Change) string {
 func TestTypesPython(t *testing.T) {
 	ts := cdctest.Schema()
 	changes := cdctest.Changes(ts)
-	for _, codec := range []Codec{Null, Deflate} {
+	for _, codec := range []pipeline.Codec{pipeline.CodecNull, pipeline.CodecDeflate} {
 		t.Run(string(codec), func(t *testing.T) {
 			lines := pyReadFile(t, write(t, ts, Options{Codec: codec, BufferSize: 100}, changes))
 			if len(lines) != len(changes) {
@@ -182,7 +182,7 @@ func TestTypesPython(t *testing.T) {
 func TestDuckDBReadsEveryCodec(t *testing.T) {
 	ts := cdctest.Schema()
 	changes := cdctest.Changes(ts)
-	for _, codec := range []Codec{ZStd, Deflate, Null} {
+	for _, codec := range []pipeline.Codec{pipeline.CodecZStd, pipeline.CodecDeflate, pipeline.CodecNull} {
 		file := cdctest.Quote(write(t, ts, Options{Codec: codec}, changes))
 		// DuckDB reads the values as text and JSON numbers; casts check
 		// that it parses the texts as their types.
@@ -215,11 +215,11 @@ func TestDuckDBReadsEveryCodec(t *testing.T) {
 // TestCodecs: snappy is refused with the codecs to use instead, and the
 // extensions follow the codec.
 func TestCodecs(t *testing.T) {
-	if _, err := NewWriter(&bytes.Buffer{}, cdctest.Schema(), Options{Codec: Snappy}); err == nil || !strings.Contains(err.Error(), "use zstd (.jsonl.zst), deflate (gzip, .jsonl.gz) or null") {
+	if _, err := NewWriter(&bytes.Buffer{}, cdctest.Schema(), Options{Codec: pipeline.CodecSnappy}); err == nil || !strings.Contains(err.Error(), "use zstd (.jsonl.zst), deflate (gzip, .jsonl.gz) or null") {
 		t.Errorf("snappy: %v", err)
 	}
-	for c, want := range map[Codec]string{"": ".jsonl", Null: ".jsonl", Deflate: ".jsonl.gz", ZStd: ".jsonl.zst"} {
-		if got := c.Ext(); got != want {
+	for c, want := range map[pipeline.Codec]string{"": ".jsonl", pipeline.CodecNull: ".jsonl", pipeline.CodecDeflate: ".jsonl.gz", pipeline.CodecZStd: ".jsonl.zst"} {
+		if got := Ext(c); got != want {
 			t.Errorf("%q.Ext() = %s, want %s", c, got, want)
 		}
 	}

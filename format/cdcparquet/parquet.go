@@ -45,7 +45,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/klauspost/compress/s2"
@@ -58,41 +57,22 @@ import (
 	"github.com/s3bridge/s3bridge/pipeline"
 )
 
-// Codec is the page compression codec.
-type Codec string
-
-// The codecs, by s3bridge's names (--codec). Deflate is Parquet's GZIP
-// codec: Parquet has no raw deflate, and GZIP is deflate with a header.
-const (
-	Null    Codec = "null"
-	Deflate Codec = "deflate"
-	Snappy  Codec = "snappy"
-	ZStd    Codec = "zstd"
-)
-
-// ParseCodec parses a --codec value; "" is Snappy, the default.
-func ParseCodec(s string) (Codec, error) {
-	switch c := Codec(strings.ToLower(s)); c {
-	case "":
-		return Snappy, nil
-	case Null, Deflate, Snappy, ZStd:
-		return c, nil
-	case "gzip":
-		return Deflate, nil
+// pageCodec is the pages' codec for c; "" is snappy, the default.
+// Deflate is Parquet's GZIP codec: Parquet has no raw deflate, and GZIP is
+// deflate with a header.
+func pageCodec(c pipeline.Codec) (pqcompress.Codec, error) {
+	c, err := pipeline.ParseCodec(string(c))
+	switch {
+	case err != nil:
+		return nil, err
+	case c == pipeline.CodecNull:
+		return &pq.Uncompressed, nil
+	case c == pipeline.CodecDeflate:
+		return &pq.Gzip, nil
+	case c == pipeline.CodecZStd:
+		return &pq.Zstd, nil
 	}
-	return "", fmt.Errorf("unknown parquet codec %q (want snappy, zstd, deflate or null)", s)
-}
-
-func (c Codec) parquet() pqcompress.Codec {
-	switch c {
-	case Null:
-		return &pq.Uncompressed
-	case Deflate:
-		return &pq.Gzip
-	case ZStd:
-		return &pq.Zstd
-	}
-	return fastSnappy{}
+	return fastSnappy{}, nil
 }
 
 // DefaultRowGroupBytes is the row group size when Options leave it out:
@@ -101,7 +81,7 @@ const DefaultRowGroupBytes = 16 << 20
 
 // Options tune a Writer. The zero value is valid.
 type Options struct {
-	Codec Codec // "" means Snappy
+	Codec pipeline.Codec // "" means snappy
 	// RowGroupBytes is the size of the open row group (parquet-go's
 	// measure: pages written so far plus values not yet in a page) at
 	// which it is written out. It bounds the writer's memory. Default
@@ -141,7 +121,7 @@ type Writer struct {
 // is written before the first row group is; the caller owns w and closes
 // it after Close.
 func NewWriter(w io.Writer, ts *pipeline.TableSchema, opts Options) (*Writer, error) {
-	codec, err := ParseCodec(string(opts.Codec))
+	codec, err := pageCodec(opts.Codec)
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +166,7 @@ func NewWriter(w io.Writer, ts *pipeline.TableSchema, opts Options) (*Writer, er
 		{pq.List(pq.String()), "unchanged_toast_columns"},
 	}
 	cw.w = pq.NewWriter(&cw.out, pq.NewSchema("s3bridge_change", root),
-		pq.Compression(codec.parquet()), pq.CreatedBy("s3bridge", "pipeline", ""),
+		pq.Compression(codec), pq.CreatedBy("s3bridge", "pipeline", ""),
 		pq.KeyValueMetadata("s3bridge.table", ts.QualifiedName()),
 		pq.KeyValueMetadata("s3bridge.schema_version", strconv.Itoa(ts.Version)),
 		// The .avsc, so a file describes itself as an Avro file does; not

@@ -58,7 +58,7 @@ func text(v any) string {
 func TestTypesDuckDB(t *testing.T) {
 	ts := cdctest.Schema()
 	changes := cdctest.Changes(ts)
-	for _, codec := range []Codec{Snappy, ZStd, Deflate, Null} {
+	for _, codec := range []pipeline.Codec{pipeline.CodecSnappy, pipeline.CodecZStd, pipeline.CodecDeflate, pipeline.CodecNull} {
 		t.Run(string(codec), func(t *testing.T) {
 			file := cdctest.Quote(write(t, ts, Options{Codec: codec}, changes))
 			// Types and field names of after, as DuckDB sees them.
@@ -134,7 +134,7 @@ func TestTypesDuckDB(t *testing.T) {
 			}
 			// The codec: Parquet's names.
 			_, rows = cdctest.DuckDB(t, "SELECT DISTINCT compression FROM parquet_metadata("+file+")")
-			want := map[Codec]string{Snappy: "SNAPPY", ZStd: "ZSTD", Deflate: "GZIP", Null: "UNCOMPRESSED"}[codec]
+			want := map[pipeline.Codec]string{pipeline.CodecSnappy: "SNAPPY", pipeline.CodecZStd: "ZSTD", pipeline.CodecDeflate: "GZIP", pipeline.CodecNull: "UNCOMPRESSED"}[codec]
 			if got := fmt.Sprint(rows); got != "[["+want+"]]" {
 				t.Errorf("compression %s, want %s", got, want)
 			}
@@ -206,8 +206,8 @@ func TestRefuse(t *testing.T) {
 			t.Errorf("%s: Rows() = %d after a refused change", tc.name, w.Rows())
 		}
 	}
-	if _, err := ParseCodec("lz4"); err == nil {
-		t.Error("ParseCodec(lz4) accepted")
+	if _, err := pageCodec("lz4"); err == nil {
+		t.Error("pageCodec(lz4) accepted")
 	}
 }
 

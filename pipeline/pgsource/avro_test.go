@@ -10,6 +10,7 @@ import (
 
 	"github.com/s3bridge/s3bridge/format/avro"
 	"github.com/s3bridge/s3bridge/internal/testenv"
+	"github.com/s3bridge/s3bridge/pipeline"
 )
 
 // TestPostgresToAvroReadByPython carries a row of every type from a real
@@ -30,7 +31,7 @@ func TestPostgresToAvroReadByPython(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := avro.NewWriter(f, tx.Changes[0].Schema, avro.Options{Codec: avro.ZStd})
+	w, err := avro.NewWriter(f, tx.Changes[0].Schema, avro.Options{Codec: pipeline.CodecZStd})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/s3bridge/s3bridge/format/avro"
 	"github.com/s3bridge/s3bridge/pipeline"
 	"github.com/s3bridge/s3bridge/pipeline/writer"
 )
@@ -59,7 +58,7 @@ type Config struct {
 	// Checkpointer stores the checkpoint (the instance's row).
 	Checkpointer writer.Checkpointer
 	Snapshot     SnapshotMode // default SnapshotInitial
-	Codec        avro.Codec
+	Codec        pipeline.Codec
 	// Format is the files' format (writer.Options.Format); "" is Avro.
 	Format writer.Format
 	// FlushRows, MaxFileSize and FlushInterval cut files (writer.Options);

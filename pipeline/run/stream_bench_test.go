@@ -14,7 +14,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/s3bridge/s3bridge/format/avro"
 	"github.com/s3bridge/s3bridge/internal/testenv"
 	"github.com/s3bridge/s3bridge/pipeline"
 	"github.com/s3bridge/s3bridge/pipeline/pgsource"
@@ -72,7 +71,7 @@ func BenchmarkStream(b *testing.B) {
 	ckpt := &writer.Memory{}
 	cfg := Config{Name: "bench", Source: Postgres(src), Store: store, Bucket: bucket, Prefix: "cdc",
 		Publication: pgsource.Publication{AllTables: true}, Checkpointer: ckpt, Snapshot: SnapshotNever,
-		Codec: avro.Snappy, FlushInterval: time.Second, Log: slog.New(slog.DiscardHandler)}
+		Codec: pipeline.CodecSnappy, FlushInterval: time.Second, Log: slog.New(slog.DiscardHandler)}
 	// A first run creates the slot; the changes are then made while no
 	// pipeline reads it, as in bench/pipeline.sh.
 	runUntil(ctx, b, cfg, ckpt, 1, nil)

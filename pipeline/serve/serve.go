@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/s3bridge/s3bridge"
-	"github.com/s3bridge/s3bridge/format/avro"
 	"github.com/s3bridge/s3bridge/instance"
 	"github.com/s3bridge/s3bridge/instance/sqlstore"
 	"github.com/s3bridge/s3bridge/pipeline"
@@ -198,7 +197,7 @@ func (s *Service) runUntilStopped(ctx context.Context, st Store, in instance.Ins
 	if err := spec.Validate(); err != nil {
 		return err
 	}
-	codec, err := avro.ParseCodec(spec.Codec)
+	codec, err := pipeline.ParseCodec(spec.Codec)
 	if err != nil {
 		return err
 	}
@@ -232,7 +231,7 @@ func (s *Service) runUntilStopped(ctx context.Context, st Store, in instance.Ins
 }
 
 func (s *Service) runOnce(ctx context.Context, st Store, in instance.Instance, p sqlstore.Pipeline, h sqlstore.PipelineHold,
-	spec pipeline.Spec, codec avro.Codec, meter *run.Meter, log *slog.Logger) error {
+	spec pipeline.Spec, codec pipeline.Codec, meter *run.Meter, log *slog.Logger) error {
 	pub := pipeline.Publication{AllTables: spec.AllTables}
 	for _, t := range spec.Tables {
 		schema, table, _ := strings.Cut(t, ".")

@@ -46,13 +46,13 @@ const (
 // Ext returns the extension, with its dot, of the data files of format f
 // written with codec: ".avro", ".parquet", or for JSON Lines ".jsonl",
 // ".jsonl.gz" or ".jsonl.zst".
-func (f Format) Ext(codec avro.Codec) string {
+func (f Format) Ext(codec pipeline.Codec) string {
 	switch f {
 	case Parquet:
 		return ".parquet"
 	case JSONL:
-		c, _ := cdcjson.ParseCodec(string(codec))
-		return c.Ext()
+		c, _ := cdcjson.Check(codec)
+		return cdcjson.Ext(c)
 	}
 	return ".avro"
 }
@@ -61,27 +61,27 @@ func (f Format) Ext(codec avro.Codec) string {
 // its key's extension says.
 type fileFormat struct {
 	format Format
-	codec  avro.Codec
+	codec  pipeline.Codec
 }
 
 // formatOf returns the format of the data file key, by its extension:
 // Layout gave it from Options.Format (and, for JSON Lines, the codec), so
 // the key is the one place that says it. codec is Options.Codec.
-func formatOf(key string, codec avro.Codec) (fileFormat, error) {
+func formatOf(key string, codec pipeline.Codec) (fileFormat, error) {
 	switch {
 	case strings.HasSuffix(key, ".avro"):
 		return fileFormat{Avro, codec}, nil
 	case strings.HasSuffix(key, ".parquet"):
 		return fileFormat{Parquet, codec}, nil
 	case strings.HasSuffix(key, ".jsonl"), strings.HasSuffix(key, ".jsonl.gz"), strings.HasSuffix(key, ".jsonl.zst"):
-		c, err := cdcjson.ParseCodec(string(codec))
+		c, err := cdcjson.Check(codec)
 		if err != nil {
 			return fileFormat{}, fmt.Errorf("data file %s: %w", key, err)
 		}
-		if !strings.HasSuffix(key, c.Ext()) {
-			return fileFormat{}, fmt.Errorf("data file %s: codec %s writes %s files", key, c, c.Ext())
+		if !strings.HasSuffix(key, cdcjson.Ext(c)) {
+			return fileFormat{}, fmt.Errorf("data file %s: codec %s writes %s files", key, c, cdcjson.Ext(c))
 		}
-		return fileFormat{JSONL, avro.Codec(c)}, nil
+		return fileFormat{JSONL, c}, nil
 	}
 	return fileFormat{}, fmt.Errorf("data file %s: no extension of a format (.avro, .parquet, .jsonl, .jsonl.gz, .jsonl.zst)", key)
 }
@@ -94,9 +94,9 @@ func (ff fileFormat) contentType() string {
 		// The key's extension says how it is compressed; no
 		// Content-Encoding, which HTTP clients would undo on the way.
 		switch ff.codec {
-		case avro.Deflate:
+		case pipeline.CodecDeflate:
 			return "application/gzip"
-		case avro.ZStd:
+		case pipeline.CodecZStd:
 			return "application/zstd"
 		}
 		return "application/jsonl"
@@ -130,13 +130,13 @@ var (
 func newRecordWriter(w io.Writer, ts *pipeline.TableSchema, ff fileFormat, opts avro.Options) (recordWriter, error) {
 	switch ff.format {
 	case Parquet:
-		pw, err := cdcparquet.NewWriter(w, ts, cdcparquet.Options{Codec: cdcparquet.Codec(ff.codec)})
+		pw, err := cdcparquet.NewWriter(w, ts, cdcparquet.Options{Codec: ff.codec})
 		if err != nil {
 			return nil, err
 		}
 		return pw, nil
 	case JSONL:
-		jw, err := cdcjson.NewWriter(w, ts, cdcjson.Options{Codec: cdcjson.Codec(ff.codec), BufferSize: opts.BlockSize})
+		jw, err := cdcjson.NewWriter(w, ts, cdcjson.Options{Codec: ff.codec, BufferSize: opts.BlockSize})
 		if err != nil {
 			return nil, err
 		}

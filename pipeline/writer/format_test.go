@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/s3bridge/s3bridge/format/avro"
 	"github.com/s3bridge/s3bridge/internal/cdctest"
 	"github.com/s3bridge/s3bridge/internal/filecheck"
 	"github.com/s3bridge/s3bridge/pipeline"
@@ -23,11 +22,11 @@ func TestLayoutExt(t *testing.T) {
 		{l.ChangeKey("public", "items", 0xA0, 2), "p/shop/public/items/changes/00000000000000A0_v2.jsonl.zst"},
 		{l.PartKey("public", "items", "0000000000000050", 3), "p/shop/public/items/snapshot/0000000000000050/part-00003.jsonl.zst"},
 		{l.SchemaKey("public", "items", 1), "p/shop/public/items/_schemas/v1.avsc"},
-		{Parquet.Ext(avro.ZStd), ".parquet"},
-		{JSONL.Ext(avro.Deflate), ".jsonl.gz"},
-		{JSONL.Ext(avro.Null), ".jsonl"},
+		{Parquet.Ext(pipeline.CodecZStd), ".parquet"},
+		{JSONL.Ext(pipeline.CodecDeflate), ".jsonl.gz"},
+		{JSONL.Ext(pipeline.CodecNull), ".jsonl"},
 		{JSONL.Ext(""), ".jsonl"},
-		{Format("").Ext(avro.Snappy), ".avro"},
+		{Format("").Ext(pipeline.CodecSnappy), ".avro"},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("got %q, want %q", tc.got, tc.want)
@@ -46,10 +45,10 @@ func TestLayoutExt(t *testing.T) {
 			t.Errorf("parseChangeName(%q) accepted", bad)
 		}
 	}
-	if _, err := formatOf("x/0000000000000100.jsonl", avro.Snappy); err == nil || !strings.Contains(err.Error(), "snappy") {
+	if _, err := formatOf("x/0000000000000100.jsonl", pipeline.CodecSnappy); err == nil || !strings.Contains(err.Error(), "snappy") {
 		t.Errorf("a JSON Lines file with snappy: %v", err)
 	}
-	if _, err := formatOf("x/0000000000000100.jsonl", avro.ZStd); err == nil {
+	if _, err := formatOf("x/0000000000000100.jsonl", pipeline.CodecZStd); err == nil {
 		t.Error("a .jsonl key with the zstd codec accepted")
 	}
 }
@@ -76,21 +75,21 @@ func download(t *testing.T, store *s3store.Client, bucket, key, dir string) stri
 
 var formatCases = []struct {
 	format Format
-	codec  avro.Codec
+	codec  pipeline.Codec
 	ext    string
 }{
-	{Parquet, avro.Snappy, ".parquet"},
-	{Parquet, avro.Deflate, ".parquet"},
-	{JSONL, avro.ZStd, ".jsonl.zst"},
-	{JSONL, avro.Deflate, ".jsonl.gz"},
-	{JSONL, avro.Null, ".jsonl"},
+	{Parquet, pipeline.CodecSnappy, ".parquet"},
+	{Parquet, pipeline.CodecDeflate, ".parquet"},
+	{JSONL, pipeline.CodecZStd, ".jsonl.zst"},
+	{JSONL, pipeline.CodecDeflate, ".jsonl.gz"},
+	{JSONL, pipeline.CodecNull, ".jsonl"},
 }
 
 // writeFormat writes a snapshot (two parts) and transactions (a size cut,
 // a schema change inside a transaction) of public.items in format f with
 // codec under the prefix "<f>_<codec>", and returns the Writer, the
 // checkpoint, the layout, the table's prefix and the keys it must hold.
-func writeFormat(t *testing.T, store *s3store.Client, bucket string, f Format, codec avro.Codec, ext string) (*Writer, Checkpoint, Layout, string, []string) {
+func writeFormat(t *testing.T, store *s3store.Client, bucket string, f Format, codec pipeline.Codec, ext string) (*Writer, Checkpoint, Layout, string, []string) {
 	t.Helper()
 	prefix := fmt.Sprintf("%s_%s", f, codec)
 	l := Layout{Prefix: prefix, Database: "shop"}

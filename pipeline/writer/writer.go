@@ -56,7 +56,7 @@ type Options struct {
 	Format Format
 	// Codec is the compression codec, by s3bridge's names, for every
 	// format (see Format's packages for what each makes of it).
-	Codec avro.Codec
+	Codec pipeline.Codec
 	// BlockSize is the Avro block size (avro.Options.BlockSize) and the
 	// JSON Lines buffer size.
 	BlockSize int
