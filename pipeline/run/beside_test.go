@@ -295,3 +295,44 @@ func TestSnapshotResumesByChunk(t *testing.T) {
 		t.Errorf("%d parts for %d chunks", len(keys), partial.Chunks)
 	}
 }
+
+// TestStartAgainAfterSlotLost: a pipeline whose replication slot was
+// dropped behind its back stops with an error that says how to start it
+// again; once a snapshot of every table is asked for (pipeline snapshot),
+// the next run makes a new slot, snapshots every table there and streams
+// on — the files, read by the latest snapshot and the changes after it,
+// are the source's tables again, the changes in the gap being lost by
+// then.
+func TestStartAgainAfterSlotLost(t *testing.T) {
+	e := newEnv(t, ddl)
+	cfg := e.config()
+	r := e.start(cfg)
+	e.waitSnapshots(r, 0)
+	e.work(workA)
+	e.waitCheckpoint(r, e.fence())
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.src.Drop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	e.work(workB) // in the gap: no slot holds these
+	err := e.start(cfg).wait(t)
+	if err == nil || !strings.Contains(err.Error(), "s3bridge pipeline snapshot p1") || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("Run after the slot was dropped: %v", err)
+	}
+	before := e.mustLoad()
+	cfg.Requests = []pipeline.SnapshotRequest{{Seq: 1}}
+	r = e.start(cfg)
+	cp := e.waitSnapshots(r, 1)
+	if cp.LSN <= before.LSN || cp.Tables["public.items"].Snapshot == before.Tables["public.items"].Snapshot {
+		t.Fatalf("after the new start: checkpoint %s (was %s), items' snapshot %s (was %s)", cp.LSN, before.LSN,
+			cp.Tables["public.items"].Snapshot, before.Tables["public.items"].Snapshot)
+	}
+	e.work(workC)
+	e.waitCheckpoint(r, e.fence())
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	e.checkReplay(itemsSpec, otherSpec)
+}

@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/s3bridge/s3bridge/pipeline"
@@ -50,6 +51,11 @@ func (s mySource) Stream(ctx context.Context, start StreamStart) (Stream, error)
 		return nil, err
 	}
 	return st, nil
+}
+
+func (mySource) Lost(err error) bool {
+	var purged *mysource.PurgedError
+	return errors.As(err, &purged)
 }
 
 var (

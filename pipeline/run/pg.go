@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/s3bridge/s3bridge/pipeline"
@@ -48,6 +49,11 @@ func (s pgSource) Stream(ctx context.Context, start StreamStart) (Stream, error)
 		return nil, err
 	}
 	return pgStream{st}, nil
+}
+
+func (pgSource) Lost(err error) bool {
+	var behind *pgsource.BehindSlotError
+	return errors.Is(err, pgsource.ErrSlotMissing) || errors.As(err, &behind)
 }
 
 type pgSlot struct{ *pgsource.Slot }

@@ -189,10 +189,76 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			p.log.Info("pipeline tables changed", "tables", len(p.cfg.Publication.Tables))
 		}
 	}
-	if err := p.stream(ctx, cp, first); err != nil {
+	err = p.stream(ctx, cp, first)
+	if err != nil && p.cfg.Source.Lost(err) {
+		if r, ok := p.fullRequest(cp); ok {
+			p.log.Warn("pipeline: the source lost its position; starting again from a new snapshot, as asked", "request", r.Seq, "err", err)
+			if cp, first, err = p.resync(ctx, cp); err == nil {
+				err = p.stream(ctx, cp, first)
+			}
+		} else {
+			err = fmt.Errorf("%w; to start again from now, run `s3bridge pipeline snapshot %s` (every table) and `s3bridge pipeline resume %s`: "+
+				"the changes between the checkpoint and the new snapshot are lost", err, p.cfg.Name, p.cfg.Name)
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("pipeline %s: %w", p.cfg.Name, err)
 	}
 	return nil
+}
+
+// fullRequest returns the pending snapshot request for every table, if
+// one is pending: what a user asks for to start a pipeline again after
+// its source lost its position.
+func (p *Pipeline) fullRequest(cp writer.Checkpoint) (pipeline.SnapshotRequest, bool) {
+	for _, r := range p.cfg.Requests {
+		if r.Seq > cp.SnapshotsDone && len(r.Tables) == 0 {
+			return r, true
+		}
+	}
+	return pipeline.SnapshotRequest{}, false
+}
+
+// resync starts the pipeline again at a new point after its source lost
+// the position after cp: what the server keeps for the pipeline is made
+// anew (the slot dropped and created), and the checkpoint moves to the new
+// point with an initial snapshot of every table pending, which covers the
+// requests made so far. The files written so far stay, with their schema
+// versions; a reader's rule (the latest snapshot, then the changes after
+// it) skips the gap. first are the new slot's snapshot sessions.
+func (p *Pipeline) resync(ctx context.Context, cp writer.Checkpoint) (writer.Checkpoint, sessions, error) {
+	src := p.cfg.Source
+	if err := src.Drop(ctx); err != nil {
+		return cp, nil, err
+	}
+	slot, err := src.Create(ctx, p.cfg.Publication)
+	if err != nil {
+		return cp, nil, err
+	}
+	defer slot.Release(context.WithoutCancel(ctx))
+	first, err := p.openSessions(ctx, slot)
+	if err != nil {
+		return cp, nil, err
+	}
+	if err := slot.Release(ctx); err != nil {
+		first.Close(context.WithoutCancel(ctx))
+		return cp, nil, fmt.Errorf("release snapshot of %s: %w", slot, err)
+	}
+	next := cp.Clone()
+	next.LSN, next.Position, next.InitialPending, next.Progress = slot.Point(), slot.Token(), true, nil
+	if n := len(p.cfg.Requests); n > 0 {
+		next.SnapshotsDone = max(next.SnapshotsDone, p.cfg.Requests[n-1].Seq)
+	}
+	for k, m := range next.Tables {
+		m.Partial = nil // a copy of the old point's, abandoned
+		next.Tables[k] = m
+	}
+	if err := p.cfg.Checkpointer.Save(ctx, next); err != nil {
+		first.Close(context.WithoutCancel(ctx))
+		return cp, nil, fmt.Errorf("save checkpoint: %w", err)
+	}
+	p.log.Info("pipeline started again", "slot", slot, "point", next.LSN)
+	return next, first, nil
 }
 
 // start begins the pipeline from nothing: whatever an earlier attempt that

@@ -31,6 +31,11 @@ type Source interface {
 	Stream(ctx context.Context, start StreamStart) (Stream, error)
 	// Drop removes what the pipeline holds on the server.
 	Drop(ctx context.Context) error
+	// Lost reports whether err (from Stream) means the changes after the
+	// checkpoint are gone from the source: a replication slot dropped or
+	// ahead of the checkpoint, binary logs purged. Only a new snapshot of
+	// every table starts the pipeline again (Pipeline.resync).
+	Lost(err error) bool
 }
 
 // StreamStart says where a stream starts: a checkpoint's LSN and Position,
