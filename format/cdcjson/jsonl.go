@@ -97,7 +97,7 @@ type Options struct {
 type Writer struct {
 	schema *pipeline.TableSchema
 	names  []string
-	out    *countingWriter
+	out    *envelope.Counter
 	zw     io.WriteCloser // nil for null
 	dst    io.Writer      // zw, or out
 	now    func() time.Time
@@ -118,7 +118,7 @@ func NewWriter(w io.Writer, ts *pipeline.TableSchema, opts Options) (*Writer, er
 	if err != nil {
 		return nil, err
 	}
-	out := &countingWriter{w: w}
+	out := &envelope.Counter{W: w}
 	jw := &Writer{schema: ts, names: names, out: out, dst: out, now: opts.Now, size: cmp.Or(opts.BufferSize, 1<<20)}
 	if jw.now == nil {
 		jw.now = time.Now
@@ -186,7 +186,7 @@ func (w *Writer) Rows() int64 { return w.rows }
 // Written returns the bytes handed to the underlying writer so far: the
 // file's size minus the lines still buffered (and, compressed, what the
 // codec holds).
-func (w *Writer) Written() int64 { return w.out.n }
+func (w *Writer) Written() int64 { return w.out.N }
 
 // Close writes the buffered lines and the codec's trailer. It does not
 // close the underlying writer.
@@ -203,15 +203,4 @@ func (w *Writer) Close() error {
 		}
 	}
 	return err
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }

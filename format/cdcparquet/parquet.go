@@ -103,7 +103,7 @@ type Writer struct {
 	cols     []column // conversions, by table column
 	leaves   int      // leaves of before (and of after)
 	w        *pq.Writer
-	out      countingWriter
+	out      envelope.Counter
 	now      func() time.Time
 	rg       int64 // Options.RowGroupBytes
 	row      pq.Row
@@ -138,7 +138,7 @@ func NewWriter(w io.Writer, ts *pipeline.TableSchema, opts Options) (*Writer, er
 	if cw.now == nil {
 		cw.now = time.Now
 	}
-	cw.out.w = w
+	cw.out.W = w
 	value := make(group, len(ts.Columns))
 	for i, c := range ts.Columns {
 		node, col, err := columnNode(c.Type, &cw.arena)
@@ -275,7 +275,7 @@ func (w *Writer) Rows() int64 { return w.n }
 // underlying writer plus the open row group, as parquet-go measured it at
 // most a few hundred rows ago and estimated since. A file closed at this
 // size is about that large.
-func (w *Writer) Written() int64 { return max(w.out.n, w.measured+w.guess) }
+func (w *Writer) Written() int64 { return max(w.out.N, w.measured+w.guess) }
 
 // Close writes the open row group and the footer. It does not close the
 // underlying writer. A file without rows is still a valid Parquet file.
@@ -300,14 +300,3 @@ func (fastSnappy) String() string                             { return "SNAPPY" 
 func (fastSnappy) CompressionCodec() pformat.CompressionCodec { return pformat.Snappy }
 func (fastSnappy) Encode(dst, src []byte) ([]byte, error)     { return s2.EncodeSnappy(dst[:0], src), nil }
 func (fastSnappy) Decode(dst, src []byte) ([]byte, error)     { return s2.Decode(dst[:0], src) }
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}

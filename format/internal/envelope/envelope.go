@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"math/big"
 	"time"
@@ -65,11 +66,8 @@ func FieldNames(ts *pipeline.TableSchema) ([]string, error) {
 // version, another shape under the same version, an invalid op, or images
 // with the wrong number of values. what names the file in the error.
 func Check(ts *pipeline.TableSchema, c *pipeline.Change, what string) error {
-	if c.Schema == nil || c.Schema.QualifiedName() != ts.QualifiedName() || c.Schema.Version != ts.Version {
-		return fmt.Errorf("append to %s of %s v%d: change is of another table or version", what, ts.QualifiedName(), ts.Version)
-	}
-	if !c.Schema.SameShape(ts) {
-		return fmt.Errorf("append to %s of %s v%d: change's schema has another shape under the same version", what, ts.QualifiedName(), ts.Version)
+	if err := SameSchema(ts, c.Schema, what); err != nil {
+		return err
 	}
 	if !c.Op.Valid() {
 		return fmt.Errorf("append to %s of %s: invalid op %q", what, ts.QualifiedName(), c.Op)
@@ -80,6 +78,31 @@ func Check(ts *pipeline.TableSchema, c *pipeline.Change, what string) error {
 		}
 	}
 	return nil
+}
+
+// SameSchema reports a change's schema other that a file of schema ts
+// can't take: another table or version, or another shape under the same
+// version. what names the file in the error.
+func SameSchema(ts, other *pipeline.TableSchema, what string) error {
+	if other == nil || other.QualifiedName() != ts.QualifiedName() || other.Version != ts.Version {
+		return fmt.Errorf("append to %s of %s v%d: change is of another table or version", what, ts.QualifiedName(), ts.Version)
+	}
+	if !other.SameShape(ts) {
+		return fmt.Errorf("append to %s of %s v%d: change's schema has another shape under the same version", what, ts.QualifiedName(), ts.Version)
+	}
+	return nil
+}
+
+// Counter counts the bytes written through it: a file's size so far.
+type Counter struct {
+	W io.Writer
+	N int64
+}
+
+func (c *Counter) Write(p []byte) (int, error) {
+	n, err := c.W.Write(p)
+	c.N += int64(n)
+	return n, err
 }
 
 var ten = big.NewInt(10)
