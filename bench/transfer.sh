@@ -6,6 +6,10 @@
 #
 #   bench/transfer.sh            # BENCH_RUNS=3 by default
 #   BENCH_RUNS=1 bench/transfer.sh
+#   BENCH_CASES="down_big down_small" BENCH_PEERS=rclone bench/transfer.sh
+# BENCH_CASES picks cases (up_big up_small down_big down_small); a download
+# case whose upload case is skipped gets its objects seeded, untimed.
+# BENCH_PEERS picks the peers to time (aws rclone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/services.sh
@@ -15,6 +19,10 @@ command -v rclone >/dev/null || apt_install rclone
 command -v aws >/dev/null || apt_install awscli
 
 runs=${BENCH_RUNS:-3}
+cases=${BENCH_CASES:-up_big up_small down_big down_small}
+peers=${BENCH_PEERS:-aws rclone}
+want() { [[ " $cases " == *" $1 "* ]]; }
+peer() { [[ " $peers " == *" $1 "* ]]; }
 work=$(mktemp -d /tmp/s3bridge-bench-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 go build -o "$work/s3bridge" ./cmd/s3bridge
@@ -49,29 +57,49 @@ none() { :; }
 s3b() { "$work/s3bridge" "$@" --db "$db"; }
 
 declare -A T
-T[up_big_s3b]=$(best none s3b upload-file --overwrite big.bin "s3://$bucket/s3b/big.bin")
-T[up_big_aws]=$(best none aws_s3 cp "$work/area/big.bin" "s3://$bucket/aws/big.bin")
-T[up_big_rclone]=$(best none rclone copy --ignore-times "$work/area/big.bin" "bench:$bucket/rclone/")
-T[up_small_s3b]=$(best none s3b upload --bucket "$bucket" --directory SMALL --s3-prefix s3b/small/)
-T[up_small_aws]=$(best none aws_s3 cp --recursive "$work/small" "s3://$bucket/aws/small/")
-T[up_small_rclone]=$(best none rclone copy --ignore-times "$work/small" "bench:$bucket/rclone/small/")
-T[down_big_s3b]=$(best fresh_dl s3b download-file "s3://$bucket/s3b/big.bin" dl/big.bin)
-T[down_big_aws]=$(best fresh_dl aws_s3 cp "s3://$bucket/aws/big.bin" "$work/dl/big.bin")
-T[down_big_rclone]=$(best fresh_dl rclone copy "bench:$bucket/rclone/big.bin" "$work/dl/")
-T[down_small_s3b]=$(best fresh_dl s3b download --bucket "$bucket" --directory DL --s3-prefix s3b/small/)
-T[down_small_aws]=$(best fresh_dl aws_s3 cp --recursive "s3://$bucket/aws/small/" "$work/dl/")
-T[down_small_rclone]=$(best fresh_dl rclone copy "bench:$bucket/rclone/small/" "$work/dl/")
+# time CASE TOOL PREP CMD…: records the best time, or "-" for a skipped tool
+time_case() { local c=$1 tool=$2 prep=$3; shift 3; T[${c}_$tool]=-; { [ "$tool" = s3b ] || peer "$tool"; } || return 0; T[${c}_$tool]=$(best "$prep" "$@"); }
+if want up_big; then
+  time_case up_big s3b none s3b upload-file --overwrite big.bin "s3://$bucket/s3b/big.bin"
+  time_case up_big aws none aws_s3 cp "$work/area/big.bin" "s3://$bucket/aws/big.bin"
+  time_case up_big rclone none rclone copy --ignore-times "$work/area/big.bin" "bench:$bucket/rclone/"
+fi
+if want up_small; then
+  time_case up_small s3b none s3b upload --bucket "$bucket" --directory SMALL --s3-prefix s3b/small/
+  time_case up_small aws none aws_s3 cp --recursive "$work/small" "s3://$bucket/aws/small/"
+  time_case up_small rclone none rclone copy --ignore-times "$work/small" "bench:$bucket/rclone/small/"
+fi
+# seed: the objects a download case reads, when its upload case didn't run
+if want down_big && ! want up_big; then
+  for t in s3b aws rclone; do rclone copy "$work/area/big.bin" "bench:$bucket/$t/" >/dev/null; done
+fi
+if want down_small && ! want up_small; then
+  for t in s3b aws rclone; do rclone copy "$work/small" "bench:$bucket/$t/small/" >/dev/null; done
+fi
+if want down_big; then
+  time_case down_big s3b fresh_dl s3b download-file "s3://$bucket/s3b/big.bin" dl/big.bin
+  time_case down_big aws fresh_dl aws_s3 cp "s3://$bucket/aws/big.bin" "$work/dl/big.bin"
+  time_case down_big rclone fresh_dl rclone copy "bench:$bucket/rclone/big.bin" "$work/dl/"
+fi
+if want down_small; then
+  time_case down_small s3b fresh_dl s3b download --bucket "$bucket" --directory DL --s3-prefix s3b/small/
+  time_case down_small aws fresh_dl aws_s3 cp --recursive "s3://$bucket/aws/small/" "$work/dl/"
+  time_case down_small rclone fresh_dl rclone copy "bench:$bucket/rclone/small/" "$work/dl/"
+fi
 
 printf '\ns3bridge transfer benchmark (local MinIO, best of %s runs, seconds)\n' "$runs"
 printf '%-26s %9s %9s %9s %12s %s\n' case s3bridge aws rclone ratio target
-met=0
-for c in up_big "up_small" down_big down_small; do
+met=0 ran=0
+for c in up_big up_small down_big down_small; do
+  want "$c" || continue
+  ran=$((ran + 1))
   s=${T[${c}_s3b]} a=${T[${c}_aws]} r=${T[${c}_rclone]}
-  peer=$(echo "if ($a < $r) $a else $r" | bc -l)
+  if [ "$a" = - ]; then peer=$r; elif [ "$r" = - ]; then peer=$a; else peer=$(echo "if ($a < $r) $a else $r" | bc -l); fi
   ratio=$(echo "scale=2; $s / $peer" | bc -l)
   ok=$( (( $(echo "$ratio <= 1.00" | bc) )) && echo "met" || echo "MISSED" )
   [ "$ok" = met ] && met=$((met + 1))
   case $c in up_big) name="upload 1 x 1 GiB";; up_small) name="upload 2000 x 64 KiB";; down_big) name="download 1 x 1 GiB";; down_small) name="download 2000 x 64 KiB";; esac
-  printf '%-26s %9.2f %9.2f %9.2f %12s %s\n' "$name" "$s" "$a" "$r" "${ratio}x" "$ok"
+  fmt2() { [ "$1" = - ] && echo - || printf '%.2f' "$1"; }
+  printf '%-26s %9s %9s %9s %12s %s\n' "$name" "$(fmt2 "$s")" "$(fmt2 "$a")" "$(fmt2 "$r")" "${ratio}x" "$ok"
 done
-printf 'ratio = s3bridge / faster peer; target ≤ 1.00 in each case: %d of 4 met\n' "$met"
+printf 'ratio = s3bridge / faster peer; target ≤ 1.00 in each case: %d of %d met\n' "$met" "$ran"
