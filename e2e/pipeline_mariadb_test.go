@@ -4,15 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/s3bridge/s3bridge/internal/filecheck"
 	"github.com/s3bridge/s3bridge/internal/testenv"
@@ -21,11 +26,14 @@ import (
 
 // TestPipelineMariaDB (issue 11): a stored pipeline on the binlog MariaDB
 // (S3BRIDGE_TEST_MARIADB): create checks the server, an agent snapshots
-// the table and streams inserts, updates, deletes and multi-statement
-// transactions; the agent is killed with SIGKILL mid-stream and another
-// takes over from the checkpoint's resume token. The files, read by
-// python3-avro and applied in order to the snapshot, reproduce the source
-// table row by row, and no transaction is in two files.
+// the table and streams multi-row inserts, updates, deletes,
+// multi-statement transactions, a LOAD DATA LOCAL INFILE of 10,000 rows
+// and an ALTER TABLE … ADD COLUMN (a new schema version); the agent is
+// killed with SIGKILL at random moments mid-stream (3 times,
+// S3BRIDGE_SOAK=full 10) and another takes over from the checkpoint's
+// resume token each time. The files, read by python3-avro and applied in
+// order to the snapshot, reproduce the source table row by row, and no
+// transaction is in two files.
 func TestPipelineMariaDB(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
@@ -79,35 +87,78 @@ func TestPipelineMariaDB(t *testing.T) {
 	agent := w.agent(agentArgs...)
 	waitFor(t, "the pipeline to stream", 2*time.Minute, func() bool { return show().State == "STREAMING" })
 
-	// The load: single-statement changes and multi-statement transactions.
+	// The load: multi-row inserts, updates, deletes and multi-statement
+	// transactions, with once each a TRUNCATE, a LOAD DATA LOCAL INFILE of
+	// 10,000 rows (one transaction) and an ALTER TABLE … ADD COLUMN (a new
+	// schema version), each after loadSpecial iterations.
+	const loadSpecial = 40
 	ctx, stopLoad := context.WithCancel(t.Context())
 	var load sync.WaitGroup
 	var loadErr error
+	var iterations atomic.Int64
 	load.Go(func() {
 		next := 5001
+		altered := false
+		cols := "`id`, `v`, `n`"
 		r := rand.New(rand.NewPCG(3, 4))
 		for i := 0; ctx.Err() == nil; i++ {
 			var stmts []string
-			switch i % 4 {
-			case 0:
-				stmts = []string{fmt.Sprintf("INSERT INTO `orders` VALUES (%d, 'single', %d)", next, i)}
-			case 1:
-				stmts = []string{fmt.Sprintf("UPDATE `orders` SET `v` = CONCAT(`v`, '+'), `n` = `n` + 1 WHERE `id` = %d", 1+r.IntN(next))}
-			case 2:
-				stmts = []string{fmt.Sprintf("DELETE FROM `orders` WHERE `id` = %d", 1+r.IntN(next))}
-			default:
-				lo := 1 + r.IntN(next)
-				stmts = []string{
-					fmt.Sprintf("INSERT INTO `orders` SELECT seq, CONCAT('tx', seq), seq FROM seq_%d_to_%d", next, next+19),
-					fmt.Sprintf("UPDATE `orders` SET `v` = CONCAT(`v`, '*'), `n` = NULL WHERE `id` BETWEEN %d AND %d", lo, lo+9),
-					fmt.Sprintf("DELETE FROM `orders` WHERE `id` BETWEEN %d AND %d", lo+20, lo+22),
+			var infile func() io.Reader
+			switch {
+			case i == loadSpecial:
+				// MariaDB logs it as a statement; the pipeline writes it
+				// as a truncate record.
+				stmts = []string{"TRUNCATE TABLE `orders`"}
+			case i == 2*loadSpecial:
+				// A reader handler, as instance/mysql's loads: no local file.
+				var b strings.Builder
+				for id := next; id < next+10000; id++ {
+					fmt.Fprintf(&b, "%d,loaded%d,%d\n", id, id, id%97)
 				}
+				data := b.String()
+				infile = func() io.Reader { return strings.NewReader(data) }
+				stmts = []string{"LOAD DATA LOCAL INFILE 'Reader::e2e_maria_load' INTO TABLE `orders` FIELDS TERMINATED BY ',' (" + cols + ")"}
+				next += 10000
+			case i == 3*loadSpecial:
+				stmts = []string{"ALTER TABLE `orders` ADD COLUMN `extra` varchar(40) NULL"}
+				altered, cols = true, "`id`, `v`, `n`, `extra`"
+			default:
+				extra := ""
+				if altered {
+					extra = fmt.Sprintf(", 'x%d'", i)
+				}
+				switch i % 4 {
+				case 0:
+					stmts = []string{fmt.Sprintf("INSERT INTO `orders` (%s) VALUES (%d, 'multi', %d%s), (%d, 'multi', NULL%s), (%d, 'multi', %d%s)",
+						cols, next, i, extra, next+1, extra, next+2, -i, extra)}
+				case 1:
+					set := ""
+					if altered {
+						set = fmt.Sprintf(", `extra` = 'u%d'", i)
+					}
+					l := lo(r, next)
+					stmts = []string{fmt.Sprintf("UPDATE `orders` SET `v` = CONCAT(`v`, '+'), `n` = `n` + 1%s WHERE `id` BETWEEN %d AND %d", set, l, l+4)}
+				case 2:
+					l := lo(r, next)
+					stmts = []string{fmt.Sprintf("DELETE FROM `orders` WHERE `id` BETWEEN %d AND %d", l, l+2)}
+				default:
+					l := lo(r, next)
+					stmts = []string{
+						fmt.Sprintf("INSERT INTO `orders` (`id`, `v`, `n`) SELECT seq, CONCAT('tx', seq), seq FROM seq_%d_to_%d", next, next+19),
+						fmt.Sprintf("UPDATE `orders` SET `v` = CONCAT(`v`, '*'), `n` = NULL WHERE `id` BETWEEN %d AND %d", l, l+9),
+						fmt.Sprintf("DELETE FROM `orders` WHERE `id` BETWEEN %d AND %d", l+20, l+22),
+					}
+				}
+				next += 20
 			}
-			next += 20
+			if infile != nil {
+				mysql.RegisterReaderHandler("e2e_maria_load", infile)
+			}
 			tx, err := my.BeginTx(ctx, nil)
 			if err == nil {
 				for _, s := range stmts {
 					if _, err = tx.ExecContext(ctx, s); err != nil {
+						err = fmt.Errorf("%.80s: %w", s, err)
 						break
 					}
 				}
@@ -117,33 +168,46 @@ func TestPipelineMariaDB(t *testing.T) {
 					tx.Rollback()
 				}
 			}
+			if infile != nil {
+				mysql.DeregisterReaderHandler("e2e_maria_load")
+			}
 			if err != nil {
 				if ctx.Err() == nil {
 					loadErr = err
 				}
 				return
 			}
+			iterations.Add(1)
 			time.Sleep(5 * time.Millisecond)
 		}
 	})
-	// Kill the agent once it has moved its checkpoint on while the load
-	// runs: a kill mid-stream.
-	first := show().LSN
-	waitFor(t, "the checkpoint to move on", time.Minute, func() bool {
-		v := show()
-		return v.Agent != "" && v.LSN != first && v.LSN != ""
-	})
-	time.Sleep(time.Duration(200+rand.IntN(600)) * time.Millisecond)
-	if err := agent.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
+	// Kill the agent each time it has moved its checkpoint on while the
+	// load runs: kills mid-stream, at random moments.
+	kills := 3
+	if os.Getenv("S3BRIDGE_SOAK") == "full" {
+		kills = 10
 	}
-	agent.Wait()
-	t.Logf("killed at checkpoint %s (%s)", show().LSN, show().Position)
-	agent = w.agent(agentArgs...)
+	for k := range kills {
+		before := show().LSN
+		waitFor(t, "the checkpoint to move on", time.Minute, func() bool {
+			v := show()
+			return v.Agent != "" && v.State == "STREAMING" && v.LSN != before && v.LSN != ""
+		})
+		time.Sleep(time.Duration(200+rand.IntN(1500)) * time.Millisecond)
+		if err := agent.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		agent.Wait()
+		t.Logf("kill %d at checkpoint %s (%s), %d load iterations", k+1, show().LSN, show().Position, iterations.Load())
+		agent = w.agent(agentArgs...)
+	}
 	killed := show().LSN
 	waitFor(t, "the new agent to stream", time.Minute, func() bool {
 		v := show()
 		return v.Agent != "" && v.State == "STREAMING" && v.LSN != killed
+	})
+	waitFor(t, "the load to pass its DELETE of every row, LOAD DATA and ALTER", time.Minute, func() bool {
+		return iterations.Load() > 3*loadSpecial+20 || loadErr != nil
 	})
 	time.Sleep(time.Second)
 	stopLoad()
@@ -152,7 +216,7 @@ func TestPipelineMariaDB(t *testing.T) {
 		t.Fatalf("load generator: %v", loadErr)
 	}
 	// The last transaction, whose GTID the checkpoint's token must reach.
-	exec("INSERT INTO `orders` VALUES (999999999, 'last', 0)")
+	exec("INSERT INTO `orders` (`id`, `v`, `n`, `extra`) VALUES (999999999, 'last', 0, 'end')")
 	var last string
 	if err := my.QueryRow("SELECT @@last_gtid").Scan(&last); err != nil || last == "" {
 		t.Fatalf("the last transaction's GTID: %q, %v", last, err)
@@ -172,7 +236,7 @@ func TestPipelineMariaDB(t *testing.T) {
 	files := filecheck.ReadAll(t, store, w.bucket, "cdc/")
 	got, stats := replayTable(t, files, "/"+dbName+"/orders/")
 	want := map[string]string{}
-	rows, err := my.Query("SELECT `id`, `v`, `n` FROM `orders`")
+	rows, err := my.Query("SELECT `id`, `v`, `n`, `extra` FROM `orders`")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,14 +244,19 @@ func TestPipelineMariaDB(t *testing.T) {
 		var id int64
 		var v string
 		var n *int64
-		if err := rows.Scan(&id, &v, &n); err != nil {
+		var extra *string
+		if err := rows.Scan(&id, &v, &n, &extra); err != nil {
 			t.Fatal(err)
 		}
 		nv := "<nil>"
 		if n != nil {
 			nv = fmt.Sprint(*n)
 		}
-		want[fmt.Sprint(id)] = v + "|" + nv
+		ev := "<nil>"
+		if extra != nil {
+			ev = *extra
+		}
+		want[fmt.Sprint(id)] = v + "|" + nv + "|" + ev
 	}
 	rows.Close()
 	t.Logf("%d files, %s; source has %d rows, the files give %d", len(files), stats, len(want), len(got))
@@ -246,7 +315,8 @@ func replayTable(t *testing.T, files []filecheck.File, dir string) (map[string]s
 	sort.Slice(changes, func(i, j int) bool { return changes[i].Key < changes[j].Key })
 	row := func(m any) (string, string) {
 		r := m.(map[string]any)
-		return fmt.Sprint(r["id"]), fmt.Sprintf("%v|%v", r["v"], r["n"])
+		// A record of a schema version before a column was added lacks it.
+		return fmt.Sprint(r["id"]), fmt.Sprintf("%v|%v|%v", r["v"], r["n"], r["extra"])
 	}
 	for _, f := range snaps {
 		for _, rec := range f.Records {
@@ -286,3 +356,6 @@ func replayTable(t *testing.T, files []filecheck.File, dir string) (map[string]s
 	}
 	return table, fmt.Sprintf("%d snapshot part(s), %d change file(s), ops %v", len(snaps), len(changes), ops)
 }
+
+// lo is a random id below next for the load's updates and deletes.
+func lo(r *rand.Rand, next int) int { return 1 + r.IntN(next) }

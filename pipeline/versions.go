@@ -43,6 +43,14 @@ func (v *Versions) Evolve(shape TableSchema) (ts *TableSchema, isNew bool) {
 	return &next, isNew
 }
 
+// Latest returns the latest version of the table named qualified
+// (TableSchema.QualifiedName), nil when none is known.
+func (v *Versions) Latest(qualified string) *TableSchema {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.latest[qualified]
+}
+
 // Find returns a version met already with the same shape as shape — the
 // latest or an earlier one — else a new one, as Evolve. A snapshot taken
 // beside the stream uses it: its shape may be one the stream has gone

@@ -56,6 +56,7 @@ type mark struct {
 type group struct {
 	gtid       gtidEvent
 	commitTime time.Time
+	begin      pipeline.LSN // where the group's first event starts
 }
 
 // decoder turns binlog events into pipeline events. It keeps the table
@@ -225,7 +226,7 @@ func (d *decoder) gtid(h Header, body []byte, start uint32) error {
 		return fmt.Errorf("group %s at %s is before the end of the previous group, %s: the log's positions went backwards (RESET MASTER, or another server?)",
 			g.gtid, begin, d.last)
 	}
-	d.group = &group{gtid: g, commitTime: time.Unix(int64(h.Timestamp), 0).UTC()}
+	d.group = &group{gtid: g, commitTime: time.Unix(int64(h.Timestamp), 0).UTC(), begin: begin}
 	if g.standalone() {
 		return nil
 	}
@@ -244,6 +245,7 @@ func (d *decoder) query(q query, end uint32) error {
 	}
 	sql := strings.TrimSpace(q.sql)
 	if d.group.gtid.standalone() {
+		d.truncate(q.database, sql, end)
 		d.ddl(q.database, sql, false, end)
 		d.endGroup(end)
 		return nil
@@ -298,6 +300,79 @@ func (d *decoder) ddl(database, sql string, transactional bool, end uint32) {
 	}
 	d.out = append(d.out, pipeline.Event{Message: &pipeline.Message{LSN: ddl.LSN, Transactional: transactional,
 		Prefix: DDLPrefix, Content: []byte(ddl.SQL)}})
+}
+
+// truncate turns a TRUNCATE [TABLE] [db.]t of an included table into a
+// transaction of one truncate change (the binary log holds it as a
+// statement, not as rows). A table no schema version is known of has no
+// rows in the pipeline's files since its last snapshot, so there is
+// nothing to truncate.
+func (d *decoder) truncate(database, sql string, end uint32) {
+	if firstWord(sql) != "TRUNCATE" {
+		return
+	}
+	name := strings.TrimSpace(sql[len("TRUNCATE"):])
+	if w := firstWord(name); w == "TABLE" {
+		name = strings.TrimSpace(name[len("TABLE"):])
+	}
+	db, table := splitQualified(name, database)
+	if table == "" || (d.include != nil && !d.include(db, table)) {
+		return
+	}
+	ts := d.versions.Latest(d.database + "." + db + "." + table)
+	if ts == nil {
+		return
+	}
+	tx := &pipeline.Tx{ID: int64(d.group.gtid.gtid.Seq), BeginLSN: d.group.begin, CommitLSN: d.group.begin, CommitTime: d.group.commitTime}
+	commit := *tx
+	commit.EndLSN = d.lsn(end)
+	d.out = append(d.out, pipeline.Event{Begin: tx}, pipeline.Event{Change: &pipeline.Change{Op: pipeline.OpTruncate, Schema: ts,
+		Source: pipeline.Source{LSN: tx.CommitLSN, TxID: tx.ID, CommitTime: tx.CommitTime, Database: d.database, Schema: db, Table: table}}},
+		pipeline.Event{Commit: &commit})
+}
+
+// splitQualified splits db.table (each part maybe `quoted`); a bare name
+// is of database.
+func splitQualified(name, database string) (string, string) {
+	name = strings.TrimRight(strings.TrimSpace(name), "; \t\r\n")
+	var parts []string
+	for len(name) > 0 {
+		var part string
+		if name[0] == '`' {
+			end := 1
+			for end < len(name) {
+				if name[end] == '`' {
+					if end+1 < len(name) && name[end+1] == '`' {
+						end += 2
+						continue
+					}
+					break
+				}
+				end++
+			}
+			part = strings.ReplaceAll(name[1:min(end, len(name))], "``", "`")
+			name = name[min(end+1, len(name)):]
+		} else {
+			end := strings.IndexAny(name, ". \t\r\n;")
+			if end < 0 {
+				end = len(name)
+			}
+			part, name = name[:end], name[end:]
+		}
+		parts = append(parts, part)
+		name = strings.TrimSpace(name)
+		if !strings.HasPrefix(name, ".") {
+			break
+		}
+		name = name[1:]
+	}
+	switch len(parts) {
+	case 1:
+		return database, parts[0]
+	case 2:
+		return parts[0], parts[1]
+	}
+	return database, ""
 }
 
 func firstWord(sql string) string {

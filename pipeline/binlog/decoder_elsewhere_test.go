@@ -26,3 +26,21 @@ func TestElsewhere(t *testing.T) {
 		}
 	}
 }
+
+// TestSplitQualified: the table a TRUNCATE names, quoted or not,
+// qualified or not.
+func TestSplitQualified(t *testing.T) {
+	for _, c := range []struct{ in, db, table string }{
+		{"orders", "shop", "orders"},
+		{"`orders`", "shop", "orders"},
+		{"crm.orders", "crm", "orders"},
+		{"`crm`.`or``ders`;", "crm", "or`ders"},
+		{"`a.b`", "shop", "a.b"},
+		{" orders ;", "shop", "orders"},
+	} {
+		db, table := splitQualified(c.in, "shop")
+		if db != c.db || table != c.table {
+			t.Errorf("splitQualified(%q) = %q, %q; want %q, %q", c.in, db, table, c.db, c.table)
+		}
+	}
+}

@@ -12,7 +12,8 @@
 //
 //	cdclatency -db URL -table lat -rate 5000 -tx-rows 50 -duration 30s -bucket B -prefix P/db/public/lat/changes/
 //
-// The table needs columns (id bigint, name text, amount numeric(12,2),
+// With a mysql:// URL (the password from MYSQL_PWD) the table is in the
+// URL's MariaDB database (see mariadb.go). The table needs columns (id bigint, name text, amount numeric(12,2),
 // qty int, ts timestamp, flag boolean, score float8, note text) and no
 // row with an id the generator writes (it counts from -first). The
 // endpoint and credentials come from the AWS_* variables.
@@ -82,11 +83,11 @@ func measure(ctx context.Context, o options) error {
 		return fmt.Errorf("load AWS configuration: %w", err)
 	}
 	api := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
-	conn, err := pgx.Connect(ctx, o.db)
+	insert, closeDB, err := connect(ctx, o)
 	if err != nil {
-		return fmt.Errorf("connect: %w", err)
+		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer closeDB()
 
 	s := &seen{at: map[int64]time.Time{}}
 	pctx, stop := context.WithCancel(ctx)
@@ -94,7 +95,7 @@ func measure(ctx context.Context, o options) error {
 	perr := make(chan error, 1)
 	go func() { perr <- poll(pctx, api, o, s) }()
 
-	committed, elapsed, err := generate(ctx, conn, o)
+	committed, elapsed, err := generate(ctx, insert, o)
 	if err != nil {
 		return err
 	}
@@ -134,14 +135,34 @@ func measure(ctx context.Context, o options) error {
 	return nil
 }
 
+// insertFunc commits one transaction inserting the rows with ids lo..hi.
+type insertFunc func(ctx context.Context, lo, hi int64) error
+
+// connect opens the source: PostgreSQL (the table in schema public), or
+// MariaDB for a mysql:// URL (mariadb.go).
+func connect(ctx context.Context, o options) (insertFunc, func(), error) {
+	if strings.HasPrefix(o.db, "mysql://") {
+		return connectMariaDB(ctx, o)
+	}
+	conn, err := pgx.Connect(ctx, o.db)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect: %w", err)
+	}
+	sql := `INSERT INTO ` + pgx.Identifier{"public", o.table}.Sanitize() + `
+		SELECT i, 'name ' || i, (i % 100000) / 100.0, i % 1000, timestamp '2026-01-01' + i * interval '1 second',
+			i % 2 = 0, i * 0.5, md5(i::text) FROM generate_series($1::bigint, $2::bigint) i`
+	insert := func(ctx context.Context, lo, hi int64) error {
+		_, err := conn.Exec(ctx, sql, lo, hi)
+		return err
+	}
+	return insert, func() { conn.Close(context.WithoutCancel(ctx)) }, nil
+}
+
 // generate commits a transaction of txRows rows every txRows/rate seconds
 // for the duration (a transaction late because the database was slow is
 // followed by the next at once, so the rate holds on average) and returns
 // when each COMMIT returned.
-func generate(ctx context.Context, conn *pgx.Conn, o options) ([]time.Time, time.Duration, error) {
-	sql := `INSERT INTO ` + pgx.Identifier{"public", o.table}.Sanitize() + `
-		SELECT i, 'name ' || i, (i % 100000) / 100.0, i % 1000, timestamp '2026-01-01' + i * interval '1 second',
-			i % 2 = 0, i * 0.5, md5(i::text) FROM generate_series($1::bigint, $2::bigint) i`
+func generate(ctx context.Context, insert insertFunc, o options) ([]time.Time, time.Duration, error) {
 	every := time.Duration(float64(time.Second) * float64(o.txRows) / float64(o.rate))
 	var committed []time.Time
 	start := time.Now()
@@ -150,7 +171,7 @@ func generate(ctx context.Context, conn *pgx.Conn, o options) ([]time.Time, time
 			time.Sleep(wait)
 		}
 		lo := o.first + int64(len(committed)*o.txRows)
-		if _, err := conn.Exec(ctx, sql, lo, lo+int64(o.txRows)-1); err != nil {
+		if err := insert(ctx, lo, lo+int64(o.txRows)-1); err != nil {
 			return nil, 0, fmt.Errorf("insert: %w", err)
 		}
 		committed = append(committed, time.Now())
