@@ -100,8 +100,9 @@ func TestResume(t *testing.T) {
 }
 
 // TestDDL streams DDL among row changes: each statement is a Message in
-// log order, OnDDL hears it, and the rows after an ALTER come with a new
-// schema version.
+// log order, OnDDL hears it, the rows after an ALTER come with a new
+// schema version, and a TRUNCATE is also a truncate change of the table's
+// latest version, before its Message.
 func TestDDL(t *testing.T) {
 	e := newEnv(t, "CREATE TABLE `t` (`id` INT PRIMARY KEY, `a` INT)")
 	var ddls []DDL
@@ -131,12 +132,15 @@ func TestDDL(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	var log []string // "c 1 v7", "ddl ALTER …"
-	for len(log) < 9 {
+	for len(log) < 10 {
 		ev, err := st.Next(ctx)
 		if err != nil {
 			t.Fatalf("after %v: %v", log, err)
 		}
 		switch {
+		case ev.Change != nil && ev.Change.Op == pipeline.OpTruncate:
+			c := ev.Change
+			log = append(log, fmt.Sprintf("%s %s v%d", c.Op, c.Source.Table, c.Schema.Version))
 		case ev.Change != nil:
 			c := ev.Change
 			log = append(log, fmt.Sprintf("%s %s.%d v%d", c.Op, c.Source.Table, c.After[0], c.Schema.Version))
@@ -153,7 +157,7 @@ func TestDDL(t *testing.T) {
 		}
 	}
 	want := []string{"c t.1 v6", "ddl ALTER TABLE `t` ADD COLUMN `b` VARCHAR(5)", "c t.2 v7", "ddl ALTER TABLE `t` DROP COLUMN `a`",
-		"c t.3 v8", "ddl TRUNCATE TABLE `t`", "c t.4 v8", "ddl CREATE TABLE `u` ( `id` int(11) NOT NULL ) (in a transaction)", "c u.4 v1"}
+		"c t.3 v8", "t t v8", "ddl TRUNCATE TABLE `t`", "c t.4 v8", "ddl CREATE TABLE `u` ( `id` int(11) NOT NULL ) (in a transaction)", "c u.4 v1"}
 	if strings.Join(log, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(log, "\n"), strings.Join(want, "\n"))
 	}
