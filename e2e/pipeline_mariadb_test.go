@@ -234,7 +234,7 @@ func TestPipelineMariaDB(t *testing.T) {
 		t.Fatal(err)
 	}
 	files := filecheck.ReadAll(t, store, w.bucket, "cdc/")
-	got, stats := replayTable(t, files, "/"+dbName+"/orders/")
+	got, stats := replayTable(t, files, "/"+dbName+"/orders/", "v", "n", "extra")
 	want := map[string]string{}
 	rows, err := my.Query("SELECT `id`, `v`, `n`, `extra` FROM `orders`")
 	if err != nil {
@@ -297,10 +297,11 @@ func gtidReached(token, gtid string) bool {
 }
 
 // replayTable applies the pipeline's files of the table under dir (a
-// key fragment, "/<schema>/<table>/") to an empty table, as replay does
-// for public.orders: snapshot parts, then change files in key order, each
-// file's records in order, failing when a transaction is in two files.
-func replayTable(t *testing.T, files []filecheck.File, dir string) (map[string]string, string) {
+// key fragment, "/<schema>/<table>/") to an empty table: snapshot parts,
+// then change files in key order, each file's records in order, failing
+// when a transaction is in two files. A row is its cols' values joined by
+// "|", by id.
+func replayTable(t *testing.T, files []filecheck.File, dir string, cols ...string) (map[string]string, string) {
 	t.Helper()
 	table := map[string]string{}
 	var snaps, changes []filecheck.File
@@ -316,7 +317,11 @@ func replayTable(t *testing.T, files []filecheck.File, dir string) (map[string]s
 	row := func(m any) (string, string) {
 		r := m.(map[string]any)
 		// A record of a schema version before a column was added lacks it.
-		return fmt.Sprint(r["id"]), fmt.Sprintf("%v|%v|%v", r["v"], r["n"], r["extra"])
+		vals := make([]string, len(cols))
+		for i, c := range cols {
+			vals[i] = fmt.Sprint(r[c])
+		}
+		return fmt.Sprint(r["id"]), strings.Join(vals, "|")
 	}
 	for _, f := range snaps {
 		for _, rec := range f.Records {

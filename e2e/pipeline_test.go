@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -225,61 +224,8 @@ func TestPipelineAgentsKilled(t *testing.T) {
 }
 
 // replay applies the pipeline's files for public.orders to an empty
-// table: snapshot parts, then change files in key order (their first
-// commit LSN), each file's records in order. It fails when a transaction
-// (a commit LSN) shows up in two change files.
+// table (replayTable): its rows as "v|n" by id.
 func replay(t *testing.T, files []filecheck.File) (map[string]string, string) {
 	t.Helper()
-	table := map[string]string{}
-	var snaps, changes []filecheck.File
-	for _, f := range files {
-		switch {
-		case strings.Contains(f.Key, "/public/orders/snapshot/"):
-			snaps = append(snaps, f)
-		case strings.Contains(f.Key, "/public/orders/changes/"):
-			changes = append(changes, f)
-		}
-	}
-	sort.Slice(changes, func(i, j int) bool { return changes[i].Key < changes[j].Key })
-	row := func(m any) (string, string) {
-		r := m.(map[string]any)
-		return fmt.Sprint(r["id"]), fmt.Sprintf("%v|%v", r["v"], r["n"])
-	}
-	for _, f := range snaps {
-		for _, rec := range f.Records {
-			id, v := row(rec["after"])
-			table[id] = v
-		}
-	}
-	ops := map[string]int{}
-	seen := map[string]string{}
-	for _, f := range changes {
-		for _, rec := range f.Records {
-			op := fmt.Sprint(rec["op"])
-			ops[op]++
-			lsn := fmt.Sprint(rec["source"].(map[string]any)["lsn"])
-			if other, ok := seen[lsn]; ok && other != f.Key {
-				t.Errorf("the transaction committed at %s is in %s and in %s", lsn, other, f.Key)
-			}
-			seen[lsn] = f.Key
-			switch op {
-			case "c":
-				id, v := row(rec["after"])
-				table[id] = v
-			case "u":
-				if rec["before"] != nil {
-					id, _ := row(rec["before"])
-					delete(table, id)
-				}
-				id, v := row(rec["after"])
-				table[id] = v
-			case "d":
-				id, _ := row(rec["before"])
-				delete(table, id)
-			case "t":
-				clear(table)
-			}
-		}
-	}
-	return table, fmt.Sprintf("%d snapshot part(s), %d change file(s), ops %v", len(snaps), len(changes), ops)
+	return replayTable(t, files, "/public/orders/", "v", "n")
 }
