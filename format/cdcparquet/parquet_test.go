@@ -3,9 +3,8 @@ package cdcparquet
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math/big"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -21,28 +20,8 @@ var now = time.Date(2025, 6, 7, 8, 9, 10, 123000000, time.UTC)
 // returns its path.
 func write(t *testing.T, ts *pipeline.TableSchema, opts Options, changes []pipeline.Change) string {
 	t.Helper()
-	var buf bytes.Buffer
 	opts.Now = func() time.Time { return now }
-	w, err := NewWriter(&buf, ts, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range changes {
-		if err := w.Append(&changes[i]); err != nil {
-			t.Fatalf("append change %d: %v", i, err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if w.Rows() != int64(len(changes)) || w.Written() != int64(buf.Len()) {
-		t.Errorf("Rows() = %d, Written() = %d; want %d, %d", w.Rows(), w.Written(), len(changes), buf.Len())
-	}
-	path := filepath.Join(t.TempDir(), "f.parquet")
-	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return cdctest.WriteFile(t, "f.parquet", changes, func(w io.Writer) (cdctest.Writer, error) { return NewWriter(w, ts, opts) })
 }
 
 func text(v any) string {

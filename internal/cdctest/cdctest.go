@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"io"
 	"math"
 	"math/big"
 	"os"
@@ -221,4 +222,41 @@ func DuckDB(t testing.TB, query string) (cols []string, rows [][]any) {
 // Quote quotes s as a SQL string literal.
 func Quote(s string) string {
 	return "'" + string(bytes.ReplaceAll([]byte(s), []byte("'"), []byte("''"))) + "'"
+}
+
+// Writer is a file format's record writer (format/avro, cdcparquet,
+// cdcjson).
+type Writer interface {
+	Append(c *pipeline.Change) error
+	Close() error
+	Rows() int64
+	Written() int64
+}
+
+// WriteFile writes changes through the writer newWriter makes over a
+// buffer, checks its Rows and Written against what it wrote, and stores
+// the file as name in a temporary directory: its path.
+func WriteFile(t testing.TB, name string, changes []pipeline.Change, newWriter func(io.Writer) (Writer, error)) string {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := newWriter(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range changes {
+		if err := w.Append(&changes[i]); err != nil {
+			t.Fatalf("append change %d: %v", i, err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if w.Rows() != int64(len(changes)) || w.Written() != int64(buf.Len()) {
+		t.Errorf("Rows() = %d, Written() = %d; want %d, %d", w.Rows(), w.Written(), len(changes), buf.Len())
+	}
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
