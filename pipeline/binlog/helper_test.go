@@ -2,17 +2,9 @@ package binlog
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/binary"
-	"fmt"
-	"net/url"
-	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/go-sql-driver/mysql"
 
 	"github.com/s3bridge/s3bridge/internal/testenv"
 	"github.com/s3bridge/s3bridge/pipeline"
@@ -28,44 +20,16 @@ type env struct {
 	src  *Source
 }
 
-var fullMetadata sync.Once
-
-// newEnv creates a private database. The server must log row metadata
-// (binlog_row_metadata=FULL), which scripts/services.sh does not set: the
-// first test to run sets it globally, as root may (it only adds to what
-// the log holds).
+// newEnv creates a private database (testenv.BinlogSource) and runs ddl
+// in it.
 func newEnv(t *testing.T, ddl ...string) *env {
 	t.Helper()
-	raw := testenv.MariaDB(t)
-	u, err := url.Parse(raw)
+	source, name, db := testenv.BinlogSource(t)
+	src, err := New(source, name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pass, _ := u.User.Password()
-	name := strings.TrimPrefix(u.Path, "/")
-	cfg := mysql.NewConfig()
-	cfg.User, cfg.Passwd, cfg.Net, cfg.Addr, cfg.DBName = u.User.Username(), pass, "tcp", u.Host, name
-	cfg.MultiStatements, cfg.Loc = true, time.UTC
-	cfg.Params = map[string]string{"time_zone": "'+00:00'", "sql_mode": "'STRICT_ALL_TABLES'"}
-	db, err := sql.Open("mysql", cfg.FormatDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	fullMetadata.Do(func() {
-		if _, err := db.ExecContext(t.Context(), "SET GLOBAL binlog_row_metadata = FULL"); err != nil {
-			t.Fatalf("set binlog_row_metadata: %v", err)
-		}
-	})
-	var id [4]byte
-	rand.Read(id[:])
-	q := url.Values{"server_id": {fmt.Sprint(binary.LittleEndian.Uint32(id[:]) | 1<<31)}}
-	u.RawQuery = q.Encode()
-	src, err := New(u.String(), name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, url: u.String(), name: name, db: db, src: src}
+	e := &env{t: t, url: source, name: name, db: db, src: src}
 	for _, s := range ddl {
 		e.exec(s)
 	}

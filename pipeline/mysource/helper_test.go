@@ -3,18 +3,10 @@ package mysource
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/binary"
-	"fmt"
 	"math/big"
-	"net/url"
-	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/go-sql-driver/mysql"
 
 	"github.com/s3bridge/s3bridge/internal/testenv"
 	"github.com/s3bridge/s3bridge/pipeline"
@@ -29,51 +21,16 @@ type env struct {
 	db   *sql.DB
 }
 
-var fullMetadata sync.Once
-
-// newEnv creates a private database and runs ddl in it. The server must
-// log row metadata (binlog_row_metadata=FULL), which scripts/services.sh
-// does not set: the first test sets it globally, as root may (it only
-// adds to what the log holds; pipeline/binlog's tests do the same).
+// newEnv creates a private database (testenv.BinlogSource) and runs ddl
+// in it.
 func newEnv(t *testing.T, ddl ...string) *env {
 	t.Helper()
-	raw := testenv.MariaDB(t)
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, name: strings.TrimPrefix(u.Path, "/")}
-	pass, _ := u.User.Password()
-	e.db = openDB(t, u.User.Username(), pass, u.Host, e.name)
-	fullMetadata.Do(func() {
-		if _, err := e.db.ExecContext(t.Context(), "SET GLOBAL binlog_row_metadata = FULL"); err != nil {
-			t.Fatalf("set binlog_row_metadata: %v", err)
-		}
-	})
-	// A server id of the test's own: tests of the same pipeline name
-	// run at once, and a second replica with an id cuts off the first.
-	var id [4]byte
-	rand.Read(id[:])
-	u.RawQuery = url.Values{"server_id": {fmt.Sprint(binary.LittleEndian.Uint32(id[:]) | 1<<31)}}.Encode()
-	e.url = u.String()
+	e := &env{t: t}
+	e.url, e.name, e.db = testenv.BinlogSource(t)
 	for _, s := range ddl {
 		e.exec(s)
 	}
 	return e
-}
-
-func openDB(t *testing.T, user, pass, addr, name string) *sql.DB {
-	t.Helper()
-	cfg := mysql.NewConfig()
-	cfg.User, cfg.Passwd, cfg.Net, cfg.Addr, cfg.DBName = user, pass, "tcp", addr, name
-	cfg.MultiStatements, cfg.Loc = true, time.UTC
-	cfg.Params = map[string]string{"time_zone": "'+00:00'", "sql_mode": "'STRICT_ALL_TABLES'"}
-	db, err := sql.Open("mysql", cfg.FormatDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
 }
 
 func (e *env) exec(q string, args ...any) {
