@@ -11,7 +11,6 @@ import (
 // and its number of chunks (see Chunked). The next Flush records it once
 // it is the Writer's (Writer.RecordTable).
 type Snapshot struct {
-	w     *Writer
 	ts    *pipeline.TableSchema
 	id    string
 	parts int
@@ -63,7 +62,6 @@ func (s *TableSnapshot) Abort() { s.cw.Abort() }
 // table done of the first snapshot not complete, in Checkpoint.Progress.
 // It is called from the writer's goroutine.
 func (w *Writer) RecordTable(s *Snapshot) {
-	s.w = w
 	w.record(s)
 	if t := s.Table(); !slices.Contains(w.progress, t) {
 		w.progress = append(w.progress, t)

@@ -118,7 +118,6 @@ type Writer struct {
 	// pos is the EndLSN of the last whole transaction (or the position of
 	// the last message between transactions); saved the checkpoint's.
 	pos, saved   pipeline.LSN
-	savedSeq     int64
 	lastFlush    time.Time
 	manifestJSON []byte // the _pipeline.json last written
 	snapshots    []*Snapshot
@@ -142,7 +141,7 @@ type Writer struct {
 func New(store Store, opts Options, cp Checkpoint) *Writer {
 	opts.defaults()
 	w := &Writer{store: store, opts: opts, tables: map[string]*table{}, touched: map[*table]bool{},
-		pos: cp.LSN, saved: cp.LSN, snapSeq: cp.SnapshotsDone, savedSeq: cp.SnapshotsDone, lastFlush: opts.Now(),
+		pos: cp.LSN, saved: cp.LSN, snapSeq: cp.SnapshotsDone, lastFlush: opts.Now(),
 		initialPending: cp.InitialPending, progress: slices.Clone(cp.Progress)}
 	for k, m := range cp.Clone().Tables {
 		t := &table{mark: m, cur: m.Schema, latest: m.Schema}
@@ -293,7 +292,7 @@ func (w *Writer) Deadline() time.Time {
 // or unrecorded file, a finished snapshot, or a position past the last
 // checkpoint.
 func (w *Writer) Pending() bool {
-	if w.pos != w.saved || len(w.snapshots) > 0 || w.snapSeq != w.savedSeq || w.recorded {
+	if w.pos != w.saved || len(w.snapshots) > 0 || w.recorded {
 		return true
 	}
 	for _, t := range w.tables {
@@ -354,7 +353,7 @@ func (w *Writer) Flush(ctx context.Context) (Checkpoint, error) {
 	if err := w.writeManifest(ctx, cp); err != nil {
 		return Checkpoint{}, err
 	}
-	w.saved, w.savedSeq, w.lastFlush, w.recorded = w.pos, w.snapSeq, w.opts.Now(), false
+	w.saved, w.lastFlush, w.recorded = w.pos, w.opts.Now(), false
 	w.durable.Rows, w.durable.Commit = w.rows, w.lastCommit
 	if lastFile != "" {
 		w.durable.LastFile = lastFile
