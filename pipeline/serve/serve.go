@@ -96,8 +96,10 @@ var (
 // hold.
 func (s *Service) hold(ctx context.Context, st Store, in instance.Instance, p sqlstore.Pipeline, agent string, lease time.Duration, log *slog.Logger) {
 	h := sqlstore.PipelineHold{Name: p.Name, Agent: agent, Attempt: p.Attempt}
+	// The figures outlive a run that starts again for a new config.
+	meter := &run.Meter{}
 	for {
-		next, again := s.holdRun(ctx, st, in, p, h, lease, log)
+		next, again := s.holdRun(ctx, st, in, p, h, meter, lease, log)
 		if !again {
 			return
 		}
@@ -108,7 +110,7 @@ func (s *Service) hold(ctx context.Context, st Store, in instance.Instance, p sq
 // holdRun runs p under h until it stops; again says that it stopped for a
 // new config, next.
 func (s *Service) holdRun(ctx context.Context, st Store, in instance.Instance, p sqlstore.Pipeline, h sqlstore.PipelineHold,
-	lease time.Duration, log *slog.Logger) (next sqlstore.Pipeline, again bool) {
+	meter *run.Meter, lease time.Duration, log *slog.Logger) (next sqlstore.Pipeline, again bool) {
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	var stats struct {
@@ -116,7 +118,6 @@ func (s *Service) holdRun(ctx context.Context, st Store, in instance.Instance, p
 		LastError string `json:"last_error,omitempty"`
 		run.Stats
 	}
-	meter := &run.Meter{}
 	renewed := make(chan struct{})
 	go func() {
 		defer close(renewed)
