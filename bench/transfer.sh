@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Transfer benchmark: s3bridge against `aws s3 cp` and `rclone copy`, all on
 # the same local MinIO in the same run, for 1 × 1 GiB and 2000 × 64 KiB,
-# upload and download. Prints each tool's seconds (best of BENCH_RUNS) and
+# upload and download. Prints each tool's seconds (median and best of BENCH_RUNS) and
 # s3bridge's time as a ratio to the faster peer; target: ratio ≤ 1.00.
 #
 #   bench/transfer.sh            # BENCH_RUNS=3 by default
@@ -50,15 +50,17 @@ db="sqlite://$work/bench.db"
 
 # seconds CMD…: wall time of one run
 seconds() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1 || { echo "FAILED: $*" >&2; exit 1; }; e=$(date +%s.%N); echo "$e - $s" | bc; }
-# best PREP CMD…: fastest of $runs runs, PREP run before each (not timed)
-best() { local prep=$1; shift; local b=""; for _ in $(seq "$runs"); do $prep; t=$(seconds "$@"); [ -n "$t" ] || { echo "FAILED: $*" >&2; kill $$; }; if [ -z "$b" ] || (( $(echo "$t < $b" | bc) )); then b=$t; fi; done; echo "$b"; }
+# runs PREP CMD…: the times of $runs runs, PREP run before each (not timed)
+runs_of() { local prep=$1; shift; local all=""; for _ in $(seq "$runs"); do $prep; t=$(seconds "$@"); [ -n "$t" ] || { echo "FAILED: $*" >&2; kill $$; }; all="$all $t"; done; echo "$all"; }
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+best() { tr ' ' '\n' <<<"$1" | grep . | sort -n | head -1; }
 fresh_dl() { rm -rf "$work/dl" "$work/area/dl"; mkdir -p "$work/dl"; }
 none() { :; }
 s3b() { "$work/s3bridge" "$@" --db "$db"; }
 
 declare -A T
-# time CASE TOOL PREP CMD…: records the best time, or "-" for a skipped tool
-time_case() { local c=$1 tool=$2 prep=$3; shift 3; T[${c}_$tool]=-; { [ "$tool" = s3b ] || peer "$tool"; } || return 0; T[${c}_$tool]=$(best "$prep" "$@"); }
+# time CASE TOOL PREP CMD…: records the times of the runs, or "-" for a skipped tool
+time_case() { local c=$1 tool=$2 prep=$3; shift 3; T[${c}_$tool]=-; { [ "$tool" = s3b ] || peer "$tool"; } || return 0; T[${c}_$tool]=$(runs_of "$prep" "$@"); }
 if want up_big; then
   time_case up_big s3b none s3b upload-file --overwrite big.bin "s3://$bucket/s3b/big.bin"
   time_case up_big aws none aws_s3 cp "$work/area/big.bin" "s3://$bucket/aws/big.bin"
@@ -87,19 +89,25 @@ if want down_small; then
   time_case down_small rclone fresh_dl rclone copy "bench:$bucket/rclone/small/" "$work/dl/"
 fi
 
-printf '\ns3bridge transfer benchmark (local MinIO, best of %s runs, seconds)\n' "$runs"
-printf '%-26s %9s %9s %9s %12s %s\n' case s3bridge aws rclone ratio target
-met=0 ran=0
-for c in up_big up_small down_big down_small; do
-  want "$c" || continue
-  ran=$((ran + 1))
-  s=${T[${c}_s3b]} a=${T[${c}_aws]} r=${T[${c}_rclone]}
-  if [ "$a" = - ]; then peer=$r; elif [ "$r" = - ]; then peer=$a; else peer=$(echo "if ($a < $r) $a else $r" | bc -l); fi
-  ratio=$(echo "scale=2; $s / $peer" | bc -l)
-  ok=$( (( $(echo "$ratio <= 1.00" | bc) )) && echo "met" || echo "MISSED" )
-  [ "$ok" = met ] && met=$((met + 1))
-  case $c in up_big) name="upload 1 x 1 GiB";; up_small) name="upload 2000 x 64 KiB";; down_big) name="download 1 x 1 GiB";; down_small) name="download 2000 x 64 KiB";; esac
-  fmt2() { [ "$1" = - ] && echo - || printf '%.2f' "$1"; }
-  printf '%-26s %9s %9s %9s %12s %s\n' "$name" "$(fmt2 "$s")" "$(fmt2 "$a")" "$(fmt2 "$r")" "${ratio}x" "$ok"
-done
-printf 'ratio = s3bridge / faster peer; target ≤ 1.00 in each case: %d of %d met\n' "$met" "$ran"
+# table STAT: one line per case of the STAT (median or best) of each tool's runs
+table() {
+  local stat=$1 met=0 ran=0
+  printf '\ns3bridge transfer benchmark (local MinIO, %s of %s runs, seconds)\n' "$stat" "$runs"
+  printf '%-26s %9s %9s %9s %12s %s\n' case s3bridge aws rclone ratio target
+  for c in up_big up_small down_big down_small; do
+    want "$c" || continue
+    ran=$((ran + 1))
+    pick() { [ "$1" = - ] && echo - || $stat "$1"; }
+    s=$(pick "${T[${c}_s3b]}") a=$(pick "${T[${c}_aws]}") r=$(pick "${T[${c}_rclone]}")
+    if [ "$a" = - ]; then peer=$r; elif [ "$r" = - ]; then peer=$a; else peer=$(echo "if ($a < $r) $a else $r" | bc -l); fi
+    ratio=$(echo "scale=2; $s / $peer" | bc -l)
+    ok=$( (( $(echo "$ratio <= 1.00" | bc) )) && echo "met" || echo "MISSED" )
+    [ "$ok" = met ] && met=$((met + 1))
+    case $c in up_big) name="upload 1 x 1 GiB";; up_small) name="upload 2000 x 64 KiB";; down_big) name="download 1 x 1 GiB";; down_small) name="download 2000 x 64 KiB";; esac
+    fmt2() { [ "$1" = - ] && echo - || printf '%.2f' "$1"; }
+    printf '%-26s %9s %9s %9s %12s %s\n' "$name" "$(fmt2 "$s")" "$(fmt2 "$a")" "$(fmt2 "$r")" "${ratio}x" "$ok"
+  done
+  printf 'ratio = s3bridge / faster peer (%s); target ≤ 1.00 in each case: %d of %d met\n' "$stat" "$met" "$ran"
+}
+table median
+table best
