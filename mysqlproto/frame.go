@@ -16,6 +16,7 @@ const MaxPayload = 1<<24 - 1
 type Reader struct {
 	r   *bufio.Reader
 	buf []byte
+	h   [4]byte // a frame's header: a field, so reading one allocates nothing
 }
 
 // NewReader reads packets from r through a buffer of size bytes.
@@ -32,8 +33,8 @@ func (r *Reader) Buffered() int { return r.r.Buffered() }
 // next frame. A connection closed between packets is io.EOF; inside one,
 // io.ErrUnexpectedEOF.
 func (r *Reader) Frame() (seq byte, payload []byte, err error) {
-	var h [4]byte
-	if _, err := io.ReadFull(r.r, h[:]); err != nil {
+	h := r.h[:]
+	if _, err := io.ReadFull(r.r, h); err != nil {
 		return 0, nil, err
 	}
 	n := int(h[0]) | int(h[1])<<8 | int(h[2])<<16
@@ -77,6 +78,7 @@ func (r *Reader) Packet(limit int) (seq byte, payload []byte, err error) {
 // until Flush.
 type Writer struct {
 	w *bufio.Writer
+	h [4]byte // a frame's header: a field, so writing one allocates nothing
 }
 
 // NewWriter writes packets to w through a buffer of size bytes.
@@ -91,7 +93,8 @@ func (w *Writer) Frame(seq byte, payload []byte) error {
 	if n > MaxPayload {
 		return fmt.Errorf("frame of %d bytes: the most is %d", n, MaxPayload)
 	}
-	if _, err := w.w.Write([]byte{byte(n), byte(n >> 8), byte(n >> 16), seq}); err != nil {
+	w.h = [4]byte{byte(n), byte(n >> 8), byte(n >> 16), seq}
+	if _, err := w.w.Write(w.h[:]); err != nil {
 		return err
 	}
 	_, err := w.w.Write(payload)
