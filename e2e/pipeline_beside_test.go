@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -29,33 +30,70 @@ func TestPipelineAddTableAndSnapshot(t *testing.T) {
 	w := newWorld(t)
 	src := testenv.Postgres(t)
 	pg := openDB(t, "pgx", src)
+	if _, err := pg.Exec(`CREATE TABLE orders (id int PRIMARY KEY, v int); INSERT INTO orders SELECT g, 0 FROM generate_series(1, 2000) g;
+		CREATE TABLE refunds (id int PRIMARY KEY, v int); INSERT INTO refunds SELECT g, g FROM generate_series(1, 500) g`); err != nil {
+		t.Fatal(err)
+	}
+	runBeside(t, w, besideSource{name: "e2e_beside", url: src, schema: "public", db: pg,
+		// A message in the WAL: the checkpoint passes it once every change
+		// before it is durable.
+		fence: func() func(besideView) bool {
+			var end string
+			if err := pg.QueryRow(`SELECT pg_logical_emit_message(false, 'e2e', 'fence')::text`).Scan(&end); err != nil {
+				t.Fatal(err)
+			}
+			return func(v besideView) bool {
+				var done bool
+				return v.LSN != "" && pg.QueryRow(`SELECT $1::pg_lsn >= $2::pg_lsn`, v.LSN, end).Scan(&done) == nil && done
+			}
+		}})
+}
+
+// besideSource is the source of runBeside's pipeline, whose schema
+// holds the tables orders (id, v: 2,000 rows of v 0) and refunds (id, v:
+// 500 rows of v = id).
+type besideSource struct {
+	name   string // the pipeline's
+	url    string // --source
+	schema string // the tables' schema (MariaDB: database)
+	db     *sql.DB
+	// fence marks the end of the load in the source's log and returns
+	// whether a checkpoint is past it.
+	fence func() func(besideView) bool
+}
+
+// besideView is what runBeside reads of `pipeline show --json`.
+type besideView struct {
+	State    string `json:"state"`
+	LSN      string `json:"checkpoint_lsn"`
+	Position string `json:"checkpoint_position"`
+	Pending  []struct {
+		Seq int64 `json:"seq"`
+	} `json:"pending_snapshots"`
+	Config struct {
+		Tables []string `json:"tables"`
+	} `json:"config"`
+}
+
+// runBeside runs TestPipelineAddTableAndSnapshot's test on src: see there.
+func runBeside(t *testing.T, w *world, src besideSource) {
+	pg := src.db
 	exec := func(q string, args ...any) {
 		t.Helper()
 		if _, err := pg.Exec(q, args...); err != nil {
 			t.Fatal(err)
 		}
 	}
-	exec(`CREATE TABLE orders (id int PRIMARY KEY, v int); INSERT INTO orders SELECT g, 0 FROM generate_series(1, 2000) g;
-		CREATE TABLE refunds (id int PRIMARY KEY, v int); INSERT INTO refunds SELECT g, g FROM generate_series(1, 500) g`)
 	inst := "sqlite://" + t.TempDir() + "/i.db"
 	w.mustCLI("attach", "--db", inst)
-	const name = "e2e_beside"
-	w.mustCLI("pipeline", "create", name, "--db", inst, "--source", src, "--tables", "public.orders",
+	name := src.name
+	table := func(t string) string { return src.schema + "." + t }
+	w.mustCLI("pipeline", "create", name, "--db", inst, "--source", src.url, "--tables", table("orders"),
 		"--bucket", w.bucket, "--prefix", "side/", "--flush-interval", "300ms")
 	t.Cleanup(func() { w.cli("pipeline", "drop", "--db", inst, name) })
 	w.agent("--db", inst, "--lease", "3s")
-	type view struct {
-		State   string `json:"state"`
-		LSN     string `json:"checkpoint_lsn"`
-		Pending []struct {
-			Seq int64 `json:"seq"`
-		} `json:"pending_snapshots"`
-		Config struct {
-			Tables []string `json:"tables"`
-		} `json:"config"`
-	}
-	show := func() view {
-		var v view
+	show := func() besideView {
+		var v besideView
 		if err := json.Unmarshal([]byte(w.mustCLI("pipeline", "show", "--db", inst, "--json", name)), &v); err != nil {
 			t.Fatal(err)
 		}
@@ -65,13 +103,13 @@ func TestPipelineAddTableAndSnapshot(t *testing.T) {
 	exec(`UPDATE refunds SET v = -v WHERE id <= 50`) // before it is captured
 
 	// Refused, changing nothing.
-	if _, err := w.cli("pipeline", "add-table", "--db", inst, name, "public.nope"); err == nil || !strings.Contains(err.Error(), "does not exist") {
+	if _, err := w.cli("pipeline", "add-table", "--db", inst, name, table("nope")); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("add-table of a missing table: %v", err)
 	}
-	if _, err := w.cli("pipeline", "snapshot", "--db", inst, "--tables", "public.refunds", name); err == nil || !strings.Contains(err.Error(), "not captured") {
+	if _, err := w.cli("pipeline", "snapshot", "--db", inst, "--tables", table("refunds"), name); err == nil || !strings.Contains(err.Error(), "not captured") {
 		t.Errorf("snapshot of a table not captured: %v", err)
 	}
-	if _, err := w.cli("pipeline", "add-table", "--db", inst, name, "public.orders"); err == nil || !strings.Contains(err.Error(), "captured already") {
+	if _, err := w.cli("pipeline", "add-table", "--db", inst, name, table("orders")); err == nil || !strings.Contains(err.Error(), "captured already") {
 		t.Errorf("add-table of a captured table: %v", err)
 	}
 	if v := show(); len(v.Config.Tables) != 1 || len(v.Pending) != 0 {
@@ -100,11 +138,11 @@ func TestPipelineAddTableAndSnapshot(t *testing.T) {
 			}
 		}
 	}()
-	contains(t, "add-table", w.mustCLI("pipeline", "add-table", "--db", inst, name, "public.refunds"),
-		"pipeline e2e_beside now captures public.refunds (its snapshot is request 1)", "Pending    : snapshot request 1 (public.refunds)")
+	contains(t, "add-table", w.mustCLI("pipeline", "add-table", "--db", inst, name, table("refunds")),
+		"pipeline "+name+" now captures "+table("refunds")+" (its snapshot is request 1)", "Pending    : snapshot request 1 ("+table("refunds")+")")
 	waitFor(t, "the added table's snapshot", time.Minute, func() bool { return len(show().Pending) == 0 })
-	out := w.mustCLI("pipeline", "snapshot", "--db", inst, "--tables", "public.orders", "--json", name)
-	if !strings.Contains(out, `"pending_snapshots":[{"seq":2,"tables":["public.orders"]}]`) {
+	out := w.mustCLI("pipeline", "snapshot", "--db", inst, "--tables", table("orders"), "--json", name)
+	if !strings.Contains(out, `"pending_snapshots":[{"seq":2,"tables":["`+table("orders")+`"]}]`) {
 		t.Errorf("snapshot --json: %s", out)
 	}
 	waitFor(t, "the requested snapshot", time.Minute, func() bool { return len(show().Pending) == 0 })
@@ -113,15 +151,8 @@ func TestPipelineAddTableAndSnapshot(t *testing.T) {
 	if err := <-loadDone; err != nil {
 		t.Fatalf("load: %v", err)
 	}
-	var end string
-	if err := pg.QueryRow(`SELECT pg_logical_emit_message(false, 'e2e', 'fence')::text`).Scan(&end); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the checkpoint to pass the last change", time.Minute, func() bool {
-		var done bool
-		lsn := show().LSN
-		return lsn != "" && pg.QueryRow(`SELECT $1::pg_lsn >= $2::pg_lsn`, lsn, end).Scan(&done) == nil && done
-	})
+	reached := src.fence()
+	waitFor(t, "the checkpoint to pass the last change", time.Minute, func() bool { return reached(show()) })
 
 	store, err := s3store.New(t.Context(), s3store.Config{Endpoint: w.minio.Endpoint, Region: w.minio.Region,
 		AccessKeyID: w.minio.AccessKey, SecretAccessKey: w.minio.SecretKey}, nil)

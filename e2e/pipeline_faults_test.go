@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -46,15 +47,7 @@ import (
 // TestPipelineAgentsKilled), and leave no multipart upload behind.
 func TestPipelineS3Faults(t *testing.T) {
 	t.Parallel()
-	faultFor := 40 * time.Second
-	if os.Getenv("S3BRIDGE_SOAK") == "full" {
-		faultFor = 3 * time.Minute
-	}
-	const name = "e2e_faults_orders"
 	w := newWorld(t)
-	// Three attempts: a burst of three faults on one request fails it.
-	w.env = append(w.env, "AWS_MAX_ATTEMPTS=3")
-	proxy := faultproxy.Start(t, w.minio.Endpoint)
 	src := testenv.Postgres(t)
 	pg := openDB(t, "pgx", src)
 	for _, q := range []string{`CREATE TABLE "orders" ("id" int PRIMARY KEY, "v" text NOT NULL, "n" bigint)`,
@@ -63,19 +56,63 @@ func TestPipelineS3Faults(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	runS3Faults(t, w, ordersSource{name: "e2e_faults_orders", url: src, table: "public.orders", dir: "/public/orders/",
+		dialect: pgOrders{pg}})
+}
+
+// ordersSource is the source a fault test's pipeline captures: its
+// "orders" table (id, v, n) with 1,000 rows.
+type ordersSource struct {
+	name    string // the pipeline's
+	url     string // --source
+	table   string // --tables
+	dir     string // the table's directory in object keys ("/public/orders/")
+	dialect ordersDialect
+}
+
+// ordersDialect is what the fault test asks of a source in its SQL.
+type ordersDialect interface {
+	// small returns a small transaction's statements: 20 inserts of ids
+	// from next, the updates of about one row in 1,000, 1 to 3 deletes.
+	small(next int, r *rand.Rand) []loadStmt
+	// big returns the n-th (from 0) big transaction's statement: 36,000
+	// inserts of about 530 bytes of text each that snappy can't shrink.
+	big(n int) loadStmt
+	// truncate returns the transactions of a truncate and an insert.
+	truncate(next int) [][]loadStmt
+	// commit runs one transaction and returns its id as the files'
+	// source.tx_id carries it, and the changes it made.
+	commit(ctx context.Context, stmts []loadStmt) (string, opCounts, error)
+	// end returns the end of the log now (after the load); reached
+	// whether a checkpoint is at or past it.
+	end(t *testing.T) string
+	reached(t *testing.T, v pipelineShown, end string) bool
+	// rows reads the table as replay gives it: id → "v|n".
+	rows(t *testing.T) map[string]string
+}
+
+// runS3Faults runs TestPipelineS3Faults's test on src: see there.
+func runS3Faults(t *testing.T, w *world, src ordersSource) {
+	faultFor := 40 * time.Second
+	if os.Getenv("S3BRIDGE_SOAK") == "full" {
+		faultFor = 3 * time.Minute
+	}
+	// Three attempts: a burst of three faults on one request fails it.
+	w.env = append(w.env, "AWS_MAX_ATTEMPTS=3")
+	proxy := faultproxy.Start(t, w.minio.Endpoint)
 	inst := "sqlite://" + t.TempDir() + "/i.db"
 	w.mustCLI("attach", "--db", inst, "--endpoint", proxy.URL)
-	w.mustCLI("pipeline", "create", name, "--db", inst, "--source", src, "--tables", "public.orders",
+	w.mustCLI("pipeline", "create", src.name, "--db", inst, "--source", src.url, "--tables", src.table,
 		"--bucket", w.bucket, "--prefix", "cdc/", "--flush-interval", "500ms")
-	t.Cleanup(func() { w.cli("pipeline", "drop", "--db", inst, name) })
-	show := func() pipelineShown { return showPipeline(t, w, inst, name) }
+	t.Cleanup(func() { w.cli("pipeline", "drop", "--db", inst, src.name) })
+	show := func() pipelineShown { return showPipeline(t, w, inst, src.name) }
 	agentArgs := []string{"--db", inst, "--lease", "3s"}
 	agent := w.agent(agentArgs...)
 	waitFor(t, "the pipeline to stream", time.Minute, func() bool { return show().State == "STREAMING" })
 
 	start := time.Now()
 	saved := strings.Count(w.printed(), `msg="pipeline checkpoint"`)
-	load := startOrdersLoad(t, pg, faultFor)
+	load := startOrdersLoad(t, src.dialect, faultFor)
 	faults := startFaults(proxy)
 	lastErrors, checkpoints := watchUnderFaults(t, w, proxy, load, agent, agentArgs, show, faultFor)
 	faults.stop()
@@ -90,31 +127,108 @@ func TestPipelineS3Faults(t *testing.T) {
 		t.Errorf("%d checkpoints saved in %s of faults (pipeline show saw %v)", saved, faultFor, checkpoints)
 	}
 
-	var end string
-	if err := pg.QueryRowContext(t.Context(), `SELECT pg_current_wal_lsn()::text`).Scan(&end); err != nil {
-		t.Fatal(err)
-	}
+	end := src.dialect.end(t)
 	caughtUp := time.Now()
 	waitFor(t, "the checkpoint to pass the last change with the faults off", 2*time.Minute, func() bool {
-		v := show()
-		var done bool
-		return v.LSN != "" && pg.QueryRowContext(t.Context(), `SELECT $1::pg_lsn >= $2::pg_lsn`, v.LSN, end).Scan(&done) == nil && done
+		return src.dialect.reached(t, show(), end)
 	})
 	t.Logf("caught up in %s", time.Since(caughtUp).Round(100*time.Millisecond))
 
 	faults.check(t, w.printed(), lastErrors)
-	checkFilesExactlyOnce(t, w, pg, ledger)
+	checkFilesExactlyOnce(t, w, src, ledger)
 	if left := leftoverUploads(t, w, "cdc/"); len(left) > 0 {
 		t.Errorf("multipart uploads left in the bucket: %v", left)
 	}
 }
 
+// pgOrders is the PostgreSQL dialect of the fault test.
+type pgOrders struct{ db *sql.DB }
+
+func (pgOrders) small(next int, r *rand.Rand) []loadStmt {
+	return []loadStmt{
+		{"c", fmt.Sprintf(`INSERT INTO "orders" SELECT i, 'n' || i, i FROM generate_series(%d, %d) i`, next, next+19)},
+		{"u", fmt.Sprintf(`UPDATE "orders" SET "v" = "v" || '+', "n" = "n" + 1 WHERE "id" %% 997 = %d AND "id" < 1000000`, r.IntN(997))},
+		{"d", fmt.Sprintf(`DELETE FROM "orders" WHERE "id" IN (SELECT "id" FROM "orders" ORDER BY "id" LIMIT %d)`, 1+r.IntN(3))},
+	}
+}
+
+func (pgOrders) big(n int) loadStmt {
+	// base64 of SHA-256: text snappy can't shrink much.
+	return loadStmt{"c", fmt.Sprintf(`INSERT INTO "orders" SELECT i, (SELECT string_agg(encode(sha256((i || '.' || j)::bytea), 'base64'), '')
+		FROM generate_series(1, 12) j), i FROM generate_series(%d, %d) i`, 2000000+n*100000, 2000000+n*100000+35999)}
+}
+
+func (pgOrders) truncate(next int) [][]loadStmt {
+	return [][]loadStmt{{{"t", `TRUNCATE "orders"`}, {"c", fmt.Sprintf(`INSERT INTO "orders" VALUES (%d, 'after truncate', 0)`, next)}}}
+}
+
+// commit returns the transaction's id as the stream carries it: 32 bits.
+func (d pgOrders) commit(ctx context.Context, stmts []loadStmt) (string, opCounts, error) {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return "", nil, err
+	}
+	defer tx.Rollback()
+	var xid uint64
+	if err := tx.QueryRowContext(ctx, `SELECT pg_current_xact_id()::text::bigint`).Scan(&xid); err != nil {
+		return "", nil, err
+	}
+	counts, err := execCounted(ctx, tx, stmts)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return "", nil, err
+	}
+	return strconv.FormatUint(xid&0xffffffff, 10), counts, nil
+}
+
+func (d pgOrders) end(t *testing.T) string {
+	t.Helper()
+	var end string
+	if err := d.db.QueryRowContext(t.Context(), `SELECT pg_current_wal_lsn()::text`).Scan(&end); err != nil {
+		t.Fatal(err)
+	}
+	return end
+}
+
+func (d pgOrders) reached(t *testing.T, v pipelineShown, end string) bool {
+	var done bool
+	return v.LSN != "" && d.db.QueryRowContext(t.Context(), `SELECT $1::pg_lsn >= $2::pg_lsn`, v.LSN, end).Scan(&done) == nil && done
+}
+
+func (d pgOrders) rows(t *testing.T) map[string]string {
+	return ordersRows(t, d.db, `SELECT "id", "v", "n" FROM "orders"`)
+}
+
+// execCounted runs stmts and counts the changes they made by op.
+func execCounted(ctx context.Context, db interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, stmts []loadStmt) (opCounts, error) {
+	counts := opCounts{}
+	for _, s := range stmts {
+		res, err := db.ExecContext(ctx, s.sql)
+		if err != nil {
+			return nil, fmt.Errorf("%.80s: %w", s.sql, err)
+		}
+		n, _ := res.RowsAffected()
+		if s.op == "t" {
+			n = 1 // one truncate record for the one table
+		}
+		if n > 0 {
+			counts[s.op] += n
+		}
+	}
+	return counts, nil
+}
+
 // pipelineShown is what the test reads of `pipeline show --json`.
 type pipelineShown struct {
-	State string         `json:"state"`
-	Agent string         `json:"agent"`
-	LSN   string         `json:"checkpoint_lsn"`
-	Stats map[string]any `json:"stats"`
+	State    string         `json:"state"`
+	Agent    string         `json:"agent"`
+	LSN      string         `json:"checkpoint_lsn"`
+	Position string         `json:"checkpoint_position"`
+	Stats    map[string]any `json:"stats"`
 }
 
 func showPipeline(t *testing.T, w *world, inst, name string) pipelineShown {
@@ -229,7 +343,7 @@ func leftoverUploads(t *testing.T, w *world, prefix string) []string {
 // written again after a later one would); each transaction's changes, per
 // operation, exactly as many as its statements affected; and the files,
 // applied in order, reproducing the table.
-func checkFilesExactlyOnce(t *testing.T, w *world, pg *sql.DB, ledger map[string]opCounts) {
+func checkFilesExactlyOnce(t *testing.T, w *world, src ordersSource, ledger map[string]opCounts) {
 	t.Helper()
 	store, err := s3store.New(t.Context(), s3store.Config{Endpoint: w.minio.Endpoint, Region: w.minio.Region,
 		AccessKeyID: w.minio.AccessKey, SecretAccessKey: w.minio.SecretKey}, nil)
@@ -241,7 +355,7 @@ func checkFilesExactlyOnce(t *testing.T, w *world, pg *sql.DB, ledger map[string
 	inFiles := map[string]opCounts{}
 	var last uint64
 	for _, f := range files {
-		if _, rest, ok := strings.Cut(f.Key, "/public/orders/snapshot/"); ok {
+		if _, rest, ok := strings.Cut(f.Key, src.dir+"snapshot/"); ok {
 			id, _, _ := strings.Cut(rest, "/")
 			snapshots[id] = true
 			continue
@@ -279,8 +393,8 @@ func checkFilesExactlyOnce(t *testing.T, w *world, pg *sql.DB, ledger map[string
 			bad++
 		}
 	}
-	got, stats := replay(t, files)
-	want := ordersRows(t, pg)
+	got, stats := replayTable(t, files, src.dir, "v", "n")
+	want := src.dialect.rows(t)
 	t.Logf("%d files, %s; %d transactions; source has %d rows, the files give %d", len(files), stats, len(ledger), len(want), len(got))
 	if len(got) != len(want) {
 		t.Errorf("the files give %d rows, the source has %d", len(got), len(want))
@@ -293,10 +407,11 @@ func checkFilesExactlyOnce(t *testing.T, w *world, pg *sql.DB, ledger map[string
 	}
 }
 
-// ordersRows reads the source table as replay gives it: id → "v|n".
-func ordersRows(t *testing.T, pg *sql.DB) map[string]string {
+// ordersRows reads the source table (query selects id, v and n) as
+// replay gives it: id → "v|n".
+func ordersRows(t *testing.T, db *sql.DB, query string) map[string]string {
 	t.Helper()
-	rows, err := pg.QueryContext(t.Context(), `SELECT "id", "v", "n" FROM "orders"`)
+	rows, err := db.QueryContext(t.Context(), query)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +439,7 @@ type opCounts map[string]int64
 type loadStmt struct{ op, sql string }
 
 // ordersLoad commits transactions on "orders" and keeps a ledger of what
-// each made, by transaction id (32 bits, as the stream carries it).
+// each made, by transaction id (as the stream carries it).
 type ordersLoad struct {
 	t    *testing.T
 	halt atomic.Bool
@@ -340,10 +455,9 @@ type ordersLoad struct {
 // fractions of the load's run; the truncate at half of it.
 var bigAt = []float64{0.15, 0.35, 0.7}
 
-// startOrdersLoad commits, until stop, a small transaction every 20 ms:
-// 20 inserts, the updates of about one row in 1,000, 1 to 3 deletes; the
-// big ones of bigAt; at half of d, a truncate and an insert.
-func startOrdersLoad(t *testing.T, pg *sql.DB, d time.Duration) *ordersLoad {
+// startOrdersLoad commits, until stop, a small transaction every 20 ms,
+// the big ones of bigAt, and at half of d, a truncate and an insert.
+func startOrdersLoad(t *testing.T, d ordersDialect, dur time.Duration) *ordersLoad {
 	l := &ordersLoad{t: t, ledger: map[string]opCounts{}}
 	l.wg.Go(func() {
 		start := time.Now()
@@ -351,33 +465,31 @@ func startOrdersLoad(t *testing.T, pg *sql.DB, d time.Duration) *ordersLoad {
 		next, bigs, truncated := 1001, 0, false
 		for !l.halt.Load() {
 			at := time.Since(start)
-			var stmts []loadStmt
+			var txs [][]loadStmt
 			kind := "small"
 			switch {
-			case bigs < len(bigAt) && at >= time.Duration(bigAt[bigs]*float64(d)):
+			case bigs < len(bigAt) && at >= time.Duration(bigAt[bigs]*float64(dur)):
 				kind = "big"
-				// base64 of SHA-256: text snappy can't shrink much.
-				stmts = []loadStmt{{"c", fmt.Sprintf(`INSERT INTO "orders" SELECT i, (SELECT string_agg(encode(sha256((i || '.' || j)::bytea), 'base64'), '')
-					FROM generate_series(1, 12) j), i FROM generate_series(%d, %d) i`, 2000000+bigs*100000, 2000000+bigs*100000+35999)}}
-			case !truncated && at >= d/2:
+				txs = [][]loadStmt{{d.big(bigs)}}
+			case !truncated && at >= dur/2:
 				kind = "truncate"
-				stmts = []loadStmt{{"t", `TRUNCATE "orders"`}, {"c", fmt.Sprintf(`INSERT INTO "orders" VALUES (%d, 'after truncate', 0)`, next)}}
+				txs = d.truncate(next)
 			default:
-				stmts = []loadStmt{
-					{"c", fmt.Sprintf(`INSERT INTO "orders" SELECT i, 'n' || i, i FROM generate_series(%d, %d) i`, next, next+19)},
-					{"u", fmt.Sprintf(`UPDATE "orders" SET "v" = "v" || '+', "n" = "n" + 1 WHERE "id" %% 997 = %d AND "id" < 1000000`, r.IntN(997))},
-					{"d", fmt.Sprintf(`DELETE FROM "orders" WHERE "id" IN (SELECT "id" FROM "orders" ORDER BY "id" LIMIT %d)`, 1+r.IntN(3))},
-				}
+				txs = [][]loadStmt{d.small(next, r)}
 			}
 			next += 20
-			xid, counts, err := l.commit(pg, stmts)
-			l.mu.Lock()
-			if err != nil {
-				l.err = err
+			for _, stmts := range txs {
+				xid, counts, err := d.commit(t.Context(), stmts)
+				l.mu.Lock()
+				if err != nil {
+					l.err = err
+					l.mu.Unlock()
+					return
+				}
+				l.ledger[xid] = counts
 				l.mu.Unlock()
-				return
 			}
-			l.ledger[xid] = counts
+			l.mu.Lock()
 			switch kind {
 			case "big":
 				bigs++
@@ -390,38 +502,6 @@ func startOrdersLoad(t *testing.T, pg *sql.DB, d time.Duration) *ordersLoad {
 		}
 	})
 	return l
-}
-
-// commit runs stmts in one transaction and returns its id and changes.
-func (l *ordersLoad) commit(pg *sql.DB, stmts []loadStmt) (string, opCounts, error) {
-	ctx := l.t.Context()
-	tx, err := pg.BeginTx(ctx, nil)
-	if err != nil {
-		return "", nil, err
-	}
-	defer tx.Rollback()
-	var xid uint64
-	if err := tx.QueryRowContext(ctx, `SELECT pg_current_xact_id()::text::bigint`).Scan(&xid); err != nil {
-		return "", nil, err
-	}
-	counts := opCounts{}
-	for _, s := range stmts {
-		res, err := tx.ExecContext(ctx, s.sql)
-		if err != nil {
-			return "", nil, fmt.Errorf("%s: %w", s.sql, err)
-		}
-		n, _ := res.RowsAffected()
-		if s.op == "t" {
-			n = 1 // one truncate record for the one table
-		}
-		if n > 0 {
-			counts[s.op] += n
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return "", nil, err
-	}
-	return strconv.FormatUint(xid&0xffffffff, 10), counts, nil
 }
 
 func (l *ordersLoad) bigCommitted(n int) bool {

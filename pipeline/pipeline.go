@@ -113,7 +113,12 @@ type Row []any
 // Source says where a Change came from.
 type Source struct {
 	// LSN is the commit LSN of the change's transaction (for a snapshot
-	// read, the snapshot's consistent point).
+	// read, the snapshot's consistent point). A MariaDB source has no
+	// commit LSN: it maps the binary-log position of the transaction's
+	// GTID event (its snapshot's seam for a read) to one, the file's
+	// sequence number in the high 32 bits and the offset in the low 32
+	// (binlog.Position.LSN), which orders changes as their commits within
+	// one server's log; Binlog says the same in the server's own terms.
 	LSN LSN
 	// TxID is the source's transaction id; 0 when unknown.
 	TxID int64
@@ -123,6 +128,28 @@ type Source struct {
 	Database, Schema, Table string
 	// Snapshot is true for rows read by a snapshot (OpRead).
 	Snapshot bool
+	// Binlog is where a MariaDB/MySQL change is in the server's binary
+	// log; nil for other sources (the files then hold null gtid, file,
+	// pos and server_id). The changes of one transaction share one value,
+	// which nothing may change.
+	Binlog *BinlogPosition
+}
+
+// BinlogPosition is a change's place in a MariaDB/MySQL binary log.
+type BinlogPosition struct {
+	// GTID is the transaction's GTID ("0-1-42"); for a snapshot read, the
+	// GTID position of its seam, one GTID per replication domain
+	// ("0-1-42,1-2-7"). "" when unknown (the files hold null).
+	GTID string
+	// File and Pos are the binary log file and the offset of the
+	// transaction's first event (its GTID event); for a snapshot read,
+	// the seam, where the stream after it starts.
+	File string
+	Pos  uint32
+	// ServerID is the server_id of the server that first wrote the
+	// transaction (its GTID event's); 0 when unknown, as for snapshot
+	// reads (the files hold null).
+	ServerID uint32
 }
 
 // Change is one row-level event of a committed transaction.

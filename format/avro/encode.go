@@ -80,6 +80,9 @@ func appendEnvelope(b []byte, c *pipeline.Change, tsMillis int64) ([]byte, error
 		}
 	}
 	b = appendBool(b, s.Snapshot)
+	if b, err = appendBinlog(b, s.Binlog); err != nil {
+		return b, fmt.Errorf("source: %w", err)
+	}
 	b = appendLong(b, tsMillis)
 	if n := len(c.UnchangedToast); n > 0 {
 		b = appendLong(b, int64(n))
@@ -90,6 +93,31 @@ func appendEnvelope(b []byte, c *pipeline.Change, tsMillis int64) ([]byte, error
 		}
 	}
 	return appendLong(b, 0), nil
+}
+
+// appendBinlog appends source's gtid, file, pos and server_id: each null
+// when p is nil, gtid and file when empty, server_id when 0.
+func appendBinlog(b []byte, p *pipeline.BinlogPosition) ([]byte, error) {
+	if p == nil {
+		return append(b, 0, 0, 0, 0), nil
+	}
+	var err error
+	for _, str := range []string{p.GTID, p.File} {
+		if str == "" {
+			b = appendLong(b, 0)
+		} else if b, err = appendString(appendLong(b, 1), str); err != nil {
+			return b, err
+		}
+	}
+	if p.File == "" {
+		b = appendLong(b, 0)
+	} else {
+		b = appendLong(appendLong(b, 1), int64(p.Pos))
+	}
+	if p.ServerID == 0 {
+		return appendLong(b, 0), nil
+	}
+	return appendLong(appendLong(b, 1), int64(p.ServerID)), nil
 }
 
 func appendRow(b []byte, ts *pipeline.TableSchema, row pipeline.Row) ([]byte, error) {

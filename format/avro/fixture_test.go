@@ -97,7 +97,7 @@ func allTypesChanges(ts *pipeline.TableSchema) []pipeline.Change {
 	nulls[0] = int64(2)
 	key := make(pipeline.Row, len(ts.Columns))
 	key[0] = int64(1)
-	return []pipeline.Change{
+	changes := []pipeline.Change{
 		{Op: pipeline.OpRead, Schema: ts, After: typical, Source: src(0x16B374D848, true)},
 		{Op: pipeline.OpCreate, Schema: ts, After: negative, Source: src(0x16B374D900, false)},
 		{Op: pipeline.OpCreate, Schema: ts, After: nulls, Source: src(0x16B374D900, false)},
@@ -105,6 +105,14 @@ func allTypesChanges(ts *pipeline.TableSchema) []pipeline.Change {
 		{Op: pipeline.OpDelete, Schema: ts, Before: key, Source: src(0x16B374DB00, false)},
 		{Op: pipeline.OpTruncate, Schema: ts, Source: src(0x16B374DC00, false)},
 	}
+	// A MariaDB source's places in the binary log: a snapshot's seam
+	// (GTIDs of two domains, no server), an insert's, an update's at the
+	// limits of the fields; the others have none, as PostgreSQL's.
+	changes[0].Source.Binlog = &pipeline.BinlogPosition{GTID: "0-1-41,1-2-7", File: "mariadb-bin.000022", Pos: 4}
+	changes[1].Source.Binlog = &pipeline.BinlogPosition{GTID: "0-1-42", File: "mariadb-bin.000022", Pos: 256, ServerID: 1}
+	changes[3].Source.Binlog = &pipeline.BinlogPosition{GTID: "4294967295-4294967295-18446744073709551615",
+		File: "mariadb-bin.1000000", Pos: 4294967295, ServerID: 4294967295}
+	return changes
 }
 
 // What python3-avro must print for allTypesChanges, written out by hand
@@ -128,17 +136,17 @@ const keyRowJSON = `{"id": 1, "small": null, "i": null, "price": null, "big": nu
 
 const wantJSON = `[
 {"op": "r", "before": null, "after": ` + typicalJSON + `,
- "source": {"lsn": 97500059720, "tx_id": null, "commit_ts": null, "database": "shop", "schema": "public", "table": "all types", "snapshot": true},
+ "source": {"lsn": 97500059720, "tx_id": null, "commit_ts": null, "database": "shop", "schema": "public", "table": "all types", "snapshot": true, "gtid": "0-1-41,1-2-7", "file": "mariadb-bin.000022", "pos": 4, "server_id": null},
  "ts_ms": "2026-11-29T10:00:01.500000+00:00", "unchanged_toast_columns": []},
 {"op": "c", "before": null, "after": {"id": -9223372036854775808, "small": 0, "i": -1, "price": "-12.34",
  "big": "-1", "num": "NaN", "f4": "-Infinity", "f8": "NaN", "ok": false, "s": "", "raw": "hex:",
  "day": "1969-12-31", "tod": "00:00:00", "ts": -2208988799999999, "tstz": "1969-07-20T20:17:40.999999+00:00",
  "u": "00000000-0000-0000-0000-000000000000", "j": "[]", "mood": "sad", "addr": "", "ints": [],
  "tags": [null, "b", null], "Gr____e__": "", "_1st": "", "grid": []},
- "source": {"lsn": 97500059904, "tx_id": 777, "commit_ts": "2026-11-29T10:00:00.123456+00:00", "database": "shop", "schema": "public", "table": "all types", "snapshot": false},
+ "source": {"lsn": 97500059904, "tx_id": 777, "commit_ts": "2026-11-29T10:00:00.123456+00:00", "database": "shop", "schema": "public", "table": "all types", "snapshot": false, "gtid": "0-1-42", "file": "mariadb-bin.000022", "pos": 256, "server_id": 1},
  "ts_ms": "2026-11-29T10:00:01.500000+00:00", "unchanged_toast_columns": []},
 {"op": "c", "before": null, "after": ` + nullRowJSON + `,
- "source": {"lsn": 97500059904, "tx_id": 777, "commit_ts": "2026-11-29T10:00:00.123456+00:00", "database": "shop", "schema": "public", "table": "all types", "snapshot": false},
+ "source": {"lsn": 97500059904, "tx_id": 777, "commit_ts": "2026-11-29T10:00:00.123456+00:00", "database": "shop", "schema": "public", "table": "all types", "snapshot": false, "gtid": null, "file": null, "pos": null, "server_id": null},
  "ts_ms": "2026-11-29T10:00:01.500000+00:00", "unchanged_toast_columns": []},
 {"op": "u", "before": ` + typicalJSON + `,
  "after": {"id": 1, "small": -32768, "i": 2147483647, "price": "-0.01",
@@ -148,12 +156,12 @@ const wantJSON = `[
  "u": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "j": "{\"a\": [1, 2, {\"b\": null}], \"ü\": \"x\"}",
  "mood": "happy", "addr": "192.168.0.1/32", "ints": [1, -2, 3], "tags": ["x", "ÿ"],
  "Gr____e__": "größe", "_1st": "first", "grid": [[1, 2], [3, null]]},
- "source": {"lsn": 97500060160, "tx_id": 777, "commit_ts": "2026-11-29T10:00:00.123456+00:00", "database": "shop", "schema": "public", "table": "all types", "snapshot": false},
+ "source": {"lsn": 97500060160, "tx_id": 777, "commit_ts": "2026-11-29T10:00:00.123456+00:00", "database": "shop", "schema": "public", "table": "all types", "snapshot": false, "gtid": "4294967295-4294967295-18446744073709551615", "file": "mariadb-bin.1000000", "pos": 4294967295, "server_id": 4294967295},
  "ts_ms": "2026-11-29T10:00:01.500000+00:00", "unchanged_toast_columns": ["s"]},
 {"op": "d", "before": ` + keyRowJSON + `, "after": null,
- "source": {"lsn": 97500060416, "tx_id": 777, "commit_ts": "2026-11-29T10:00:00.123456+00:00", "database": "shop", "schema": "public", "table": "all types", "snapshot": false},
+ "source": {"lsn": 97500060416, "tx_id": 777, "commit_ts": "2026-11-29T10:00:00.123456+00:00", "database": "shop", "schema": "public", "table": "all types", "snapshot": false, "gtid": null, "file": null, "pos": null, "server_id": null},
  "ts_ms": "2026-11-29T10:00:01.500000+00:00", "unchanged_toast_columns": []},
 {"op": "t", "before": null, "after": null,
- "source": {"lsn": 97500060672, "tx_id": 777, "commit_ts": "2026-11-29T10:00:00.123456+00:00", "database": "shop", "schema": "public", "table": "all types", "snapshot": false},
+ "source": {"lsn": 97500060672, "tx_id": 777, "commit_ts": "2026-11-29T10:00:00.123456+00:00", "database": "shop", "schema": "public", "table": "all types", "snapshot": false, "gtid": null, "file": null, "pos": null, "server_id": null},
  "ts_ms": "2026-11-29T10:00:01.500000+00:00", "unchanged_toast_columns": []}
 ]`

@@ -137,7 +137,11 @@ func avroType(t pipeline.Type) (any, error) {
 //	before  null | Value
 //	after   null | Value
 //	source  Source {lsn long, tx_id null|long, commit_ts null|timestamp-micros,
-//	        database, schema, table string, snapshot boolean}
+//	        database, schema, table string, snapshot boolean,
+//	        gtid null|string, file null|string, pos null|long,
+//	        server_id null|long}: the last four a MariaDB/MySQL change's
+//	        place in the binary log (pipeline.BinlogPosition), null for
+//	        other sources
 //	ts_ms   timestamp-millis: when s3bridge wrote the record
 //	unchanged_toast_columns  array<string>: columns of after whose value is
 //	        unchanged and not carried (their field is null)
@@ -169,6 +173,13 @@ func SchemaJSON(ts *pipeline.TableSchema) ([]byte, error) {
 		obj{{"name", "schema"}, {"type", "string"}},
 		obj{{"name", "table"}, {"type", "string"}},
 		obj{{"name", "snapshot"}, {"type", "boolean"}},
+		// A MariaDB/MySQL change's place in the binary log; null for
+		// other sources. Last and with defaults, so a reader of this
+		// schema reads the files of older ones.
+		obj{{"name", "gtid"}, {"type", []any{"null", "string"}}, {"default", nil}},
+		obj{{"name", "file"}, {"type", []any{"null", "string"}}, {"default", nil}},
+		obj{{"name", "pos"}, {"type", []any{"null", "long"}}, {"default", nil}},
+		obj{{"name", "server_id"}, {"type", []any{"null", "long"}}, {"default", nil}},
 	}}}
 	env := obj{
 		{"type", "record"},

@@ -64,6 +64,9 @@ func (w *Writer) appendChange(b []byte, c *pipeline.Change, tsMillis int64) ([]b
 	}
 	b = append(b, `,"snapshot":`...)
 	b = strconv.AppendBool(b, s.Snapshot)
+	if b, err = appendBinlog(b, s.Binlog); err != nil {
+		return b, fmt.Errorf("source: %w", err)
+	}
 	b = append(b, `},"ts_ms":`...)
 	b = strconv.AppendInt(b, tsMillis, 10)
 	b = append(b, `,"unchanged_toast_columns":[`...)
@@ -349,4 +352,34 @@ func appendString(b []byte, s string) ([]byte, error) {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"'), nil
+}
+
+// appendBinlog appends source's gtid, file, pos and server_id: each null
+// when p is nil, gtid and file when empty, server_id when 0.
+func appendBinlog(b []byte, p *pipeline.BinlogPosition) ([]byte, error) {
+	if p == nil {
+		return append(b, `,"gtid":null,"file":null,"pos":null,"server_id":null`...), nil
+	}
+	var err error
+	for _, f := range []struct{ name, v string }{{"gtid", p.GTID}, {"file", p.File}} {
+		b = append(b, `,"`...)
+		b = append(b, f.name...)
+		b = append(b, `":`...)
+		if f.v == "" {
+			b = append(b, "null"...)
+		} else if b, err = appendString(b, f.v); err != nil {
+			return b, err
+		}
+	}
+	b = append(b, `,"pos":`...)
+	if p.File == "" {
+		b = append(b, "null"...)
+	} else {
+		b = strconv.AppendUint(b, uint64(p.Pos), 10)
+	}
+	b = append(b, `,"server_id":`...)
+	if p.ServerID == 0 {
+		return append(b, "null"...), nil
+	}
+	return strconv.AppendUint(b, uint64(p.ServerID), 10), nil
 }

@@ -5,7 +5,8 @@
 //
 //	{"op":"u","before":{…}|null,"after":{…}|null,
 //	 "source":{"lsn":…,"tx_id":…|null,"commit_ts":"…Z"|null,"database":"…",
-//	           "schema":"…","table":"…","snapshot":false},
+//	           "schema":"…","table":"…","snapshot":false,"gtid":"0-1-42"|null,
+//	           "file":"…"|null,"pos":…|null,"server_id":…|null},
 //	 "ts_ms":…,"unchanged_toast_columns":["…"]}
 //
 // before and after have one member per column, named as in the .avsc,
@@ -31,8 +32,10 @@
 // ±infinity dates and timestamps are the strings "infinity" and
 // "-infinity"; years after 9999 are written with a "+" and more digits,
 // years before 1 (year 0 is 1 BC) with a "-", as ISO 8601 extends them.
-// source.lsn, source.tx_id and ts_ms (milliseconds since 1970, UTC) are
-// numbers; source.commit_ts is a timestamptz string.
+// source.lsn, source.tx_id, source.pos, source.server_id and ts_ms
+// (milliseconds since 1970, UTC) are numbers; source.commit_ts is a
+// timestamptz string. gtid, file, pos and server_id are a MariaDB/MySQL
+// change's place in the binary log, null for other sources.
 //
 // Files are streamed: lines gather in a buffer of Options.BufferSize
 // bytes, then go to the codec (none, gzip, or zstd with a 1 MiB window)

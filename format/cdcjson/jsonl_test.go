@@ -93,9 +93,9 @@ func decode(t *testing.T, s string) any {
 	return v
 }
 
-// expected returns the JSON object a change must be, built from the
-// fixture's JSON texts.
-func expected(c pipeline.Change) string {
+// expected returns the JSON object the i-th of cdctest.Changes must be,
+// built from the fixture's JSON texts.
+func expected(i int, c pipeline.Change) string {
 	cols := cdctest.Columns()
 	row := func(r pipeline.Row) string {
 		if r == nil {
@@ -116,9 +116,19 @@ func expected(c pipeline.Change) string {
 	if s.TxID != 0 {
 		tx, commit = fmt.Sprint(s.TxID), `"2025-01-02T03:04:05.678901Z"`
 	}
+	// The binary-log places of cdctest.Binlogs, written out by hand.
+	binlog := `"gtid":null,"file":null,"pos":null,"server_id":null`
+	switch i {
+	case 0:
+		binlog = `"gtid":"0-1-41,1-2-7","file":"mariadb-bin.000001","pos":4,"server_id":null`
+	case 1:
+		binlog = `"gtid":"0-1-42","file":"mariadb-bin.000001","pos":256,"server_id":1`
+	case 2, 3:
+		binlog = `"gtid":"4294967295-4294967295-18446744073709551615","file":"mariadb-bin.1000000","pos":4294967295,"server_id":4294967295`
+	}
 	toast, _ := json.Marshal(append([]string{}, c.UnchangedToast...))
-	return fmt.Sprintf(`{"op":%q,"before":%s,"after":%s,"source":{"lsn":%d,"tx_id":%s,"commit_ts":%s,"database":"shop","schema":"public","table":"every","snapshot":%t},"ts_ms":%d,"unchanged_toast_columns":%s}`,
-		c.Op.String(), row(c.Before), row(c.After), uint64(s.LSN), tx, commit, s.Snapshot, now.UnixMilli(), toast)
+	return fmt.Sprintf(`{"op":%q,"before":%s,"after":%s,"source":{"lsn":%d,"tx_id":%s,"commit_ts":%s,"database":"shop","schema":"public","table":"every","snapshot":%t,%s},"ts_ms":%d,"unchanged_toast_columns":%s}`,
+		c.Op.String(), row(c.Before), row(c.After), uint64(s.LSN), tx, commit, s.Snapshot, binlog, now.UnixMilli(), toast)
 }
 
 // TestTypesPython writes a change of every op over a column of every
@@ -145,7 +155,7 @@ func TestTypesPython(t *testing.T) {
 				if changes[i].After != nil && !reflect.DeepEqual(l.afterKeys, fields) {
 					t.Errorf("line %d: after's keys %v, want %v", i, l.afterKeys, fields)
 				}
-				want := decode(t, expected(changes[i]))
+				want := decode(t, expected(i, changes[i]))
 				if !reflect.DeepEqual(l.obj, want) {
 					got, _ := json.Marshal(l.obj)
 					wantJS, _ := json.Marshal(want)

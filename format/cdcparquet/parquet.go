@@ -7,7 +7,9 @@
 //	after     optional group, the same fields
 //	source    required group {lsn INT64, tx_id INT64 (null when unknown),
 //	          commit_ts TIMESTAMP(MICROS, UTC) (null for snapshot reads),
-//	          database, schema, table STRING, snapshot BOOLEAN}
+//	          database, schema, table STRING, snapshot BOOLEAN,
+//	          gtid, file STRING, pos, server_id INT64: a MariaDB/MySQL
+//	          change's place in the binary log, null for other sources}
 //	ts_ms     TIMESTAMP(MILLIS, UTC): when s3bridge wrote the change
 //	unchanged_toast_columns  LIST of STRING (empty when none)
 //
@@ -156,6 +158,10 @@ func NewWriter(w io.Writer, ts *pipeline.TableSchema, opts Options) (*Writer, er
 		{pq.String(), "schema"},
 		{pq.String(), "table"},
 		{pq.Leaf(pq.BooleanType), "snapshot"},
+		{pq.Optional(pq.String()), "gtid"},
+		{pq.Optional(pq.String()), "file"},
+		{pq.Optional(pq.Int(64)), "pos"},
+		{pq.Optional(pq.Int(64)), "server_id"},
 	}
 	root := group{
 		{pq.String(), "op"},
@@ -257,8 +263,9 @@ func (w *Writer) appendChange(row pq.Row, c *pipeline.Change) (pq.Row, int64, er
 		row = append(row, pq.ByteArrayValue(w.arena.text(str)).Level(0, 0, base+3+i))
 	}
 	row = append(row, pq.BooleanValue(s.Snapshot).Level(0, 0, base+6))
-	row = append(row, pq.Int64Value(w.now().UnixMilli()).Level(0, 0, base+7))
-	toast := base + 8
+	row = w.appendBinlog(row, s.Binlog, base+7)
+	row = append(row, pq.Int64Value(w.now().UnixMilli()).Level(0, 0, base+11))
+	toast := base + 12
 	if len(c.UnchangedToast) == 0 {
 		row = append(row, pq.NullValue().Level(0, 0, toast))
 	}
@@ -266,6 +273,34 @@ func (w *Writer) appendChange(row pq.Row, c *pipeline.Change) (pq.Row, int64, er
 		row = append(row, pq.ByteArrayValue(w.arena.text(name)).Level(min(i, 1), 1, toast))
 	}
 	return row, size + 64, nil
+}
+
+// appendBinlog appends source's gtid, file, pos and server_id, the
+// leaves from col on: each null when p is nil, gtid and file when empty,
+// server_id when 0.
+func (w *Writer) appendBinlog(row pq.Row, p *pipeline.BinlogPosition, col int) pq.Row {
+	if p == nil {
+		for i := range 4 {
+			row = append(row, pq.NullValue().Level(0, 0, col+i))
+		}
+		return row
+	}
+	for i, str := range []string{p.GTID, p.File} {
+		if str == "" {
+			row = append(row, pq.NullValue().Level(0, 0, col+i))
+		} else {
+			row = append(row, pq.ByteArrayValue(w.arena.text(str)).Level(0, 1, col+i))
+		}
+	}
+	if p.File == "" {
+		row = append(row, pq.NullValue().Level(0, 0, col+2))
+	} else {
+		row = append(row, pq.Int64Value(int64(p.Pos)).Level(0, 1, col+2))
+	}
+	if p.ServerID == 0 {
+		return append(row, pq.NullValue().Level(0, 0, col+3))
+	}
+	return append(row, pq.Int64Value(int64(p.ServerID)).Level(0, 1, col+3))
 }
 
 // Rows returns the number of changes appended.

@@ -77,18 +77,20 @@ func TestTypesDuckDB(t *testing.T) {
 				CAST(before.t AS VARCHAR), CAST(after.t AS VARCHAR), CAST(after.i8 AS VARCHAR),
 				CAST(source.lsn AS VARCHAR), CAST(source.tx_id AS VARCHAR), CAST(source.commit_ts AS VARCHAR),
 				source.database || '.' || source.schema || '.' || source."table", source.snapshot,
+				source.gtid, source.file, CAST(source.pos AS VARCHAR), CAST(source.server_id AS VARCHAR),
 				CAST(ts_ms AS VARCHAR), CAST(unchanged_toast_columns AS VARCHAR) FROM read_parquet(`+file+`)`)
 			commit := "2025-01-02 03:04:05.678901+00"
 			tsms := "2025-06-07 08:09:10.123+00"
 			id, txt := "-2147483648", cdctest.Columns()[ts.Index("t")].DuckText
+			max := "4294967295-4294967295-18446744073709551615"
 			wantRows := [][]string{
-				{"r", "true", "false", id, "NULL", "NULL", txt, "9007199254740993", "23805736", "NULL", "NULL", "shop.public.every", "true", tsms, "[]"},
-				{"c", "true", "false", id, "NULL", "NULL", txt, "9007199254740993", "4294967552", "501", commit, "shop.public.every", "false", tsms, "[]"},
-				{"u", "false", "false", id, id, txt, txt, "9007199254740993", "4294967808", "502", commit, "shop.public.every", "false", tsms, "[]"},
-				{"u", "true", "false", id, "NULL", "NULL", "NULL", "9007199254740993", "4294967808", "502", commit, "shop.public.every", "false", tsms, "[t]"},
-				{"d", "false", "true", "NULL", id, "NULL", "NULL", "NULL", "4294968064", "503", commit, "shop.public.every", "false", tsms, "[]"},
-				{"t", "true", "true", "NULL", "NULL", "NULL", "NULL", "NULL", "4294968320", "504", commit, "shop.public.every", "false", tsms, "[]"},
-				{"c", "true", "false", id, "NULL", "NULL", "NULL", "NULL", "4294968576", "505", commit, "shop.public.every", "false", tsms, "[]"},
+				{"r", "true", "false", id, "NULL", "NULL", txt, "9007199254740993", "23805736", "NULL", "NULL", "shop.public.every", "true", "0-1-41,1-2-7", "mariadb-bin.000001", "4", "NULL", tsms, "[]"},
+				{"c", "true", "false", id, "NULL", "NULL", txt, "9007199254740993", "4294967552", "501", commit, "shop.public.every", "false", "0-1-42", "mariadb-bin.000001", "256", "1", tsms, "[]"},
+				{"u", "false", "false", id, id, txt, txt, "9007199254740993", "4294967808", "502", commit, "shop.public.every", "false", max, "mariadb-bin.1000000", "4294967295", "4294967295", tsms, "[]"},
+				{"u", "true", "false", id, "NULL", "NULL", "NULL", "9007199254740993", "4294967808", "502", commit, "shop.public.every", "false", max, "mariadb-bin.1000000", "4294967295", "4294967295", tsms, "[t]"},
+				{"d", "false", "true", "NULL", id, "NULL", "NULL", "NULL", "4294968064", "503", commit, "shop.public.every", "false", "NULL", "NULL", "NULL", "NULL", tsms, "[]"},
+				{"t", "true", "true", "NULL", "NULL", "NULL", "NULL", "NULL", "4294968320", "504", commit, "shop.public.every", "false", "NULL", "NULL", "NULL", "NULL", tsms, "[]"},
+				{"c", "true", "false", id, "NULL", "NULL", "NULL", "NULL", "4294968576", "505", commit, "shop.public.every", "false", "NULL", "NULL", "NULL", "NULL", tsms, "[]"},
 			}
 			if len(rows) != len(wantRows) {
 				t.Fatalf("DuckDB reads %d rows, want %d", len(rows), len(wantRows))

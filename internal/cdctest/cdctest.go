@@ -143,7 +143,8 @@ var Commit = time.Date(2025, 1, 2, 3, 4, 5, 678901000, time.UTC)
 // Changes returns one change of each kind over ts (Schema): a snapshot
 // read, an insert, an update with a full before image, an update whose
 // TOASTed column t did not change, a delete with the key only, a truncate
-// and an insert of NULLs but the key.
+// and an insert of NULLs but the key; the first four with a place in a
+// binary log (Binlogs).
 func Changes(ts *pipeline.TableSchema) []pipeline.Change {
 	full := Row()
 	toasted := Row()
@@ -157,7 +158,7 @@ func Changes(ts *pipeline.TableSchema) []pipeline.Change {
 		}
 		return s
 	}
-	return []pipeline.Change{
+	changes := []pipeline.Change{
 		{Op: pipeline.OpRead, Schema: ts, After: full, Source: src(0x16B3F28, 0)},
 		{Op: pipeline.OpCreate, Schema: ts, After: full, Source: src(0x1_0000_0100, 501)},
 		{Op: pipeline.OpUpdate, Schema: ts, Before: full, After: full, Source: src(0x1_0000_0200, 502)},
@@ -165,6 +166,24 @@ func Changes(ts *pipeline.TableSchema) []pipeline.Change {
 		{Op: pipeline.OpDelete, Schema: ts, Before: key, Source: src(0x1_0000_0300, 503)},
 		{Op: pipeline.OpTruncate, Schema: ts, Source: src(0x1_0000_0400, 504)},
 		{Op: pipeline.OpCreate, Schema: ts, After: key, Source: src(0x1_0000_0500, 505)},
+	}
+	for i, b := range Binlogs() {
+		changes[i].Source.Binlog = b
+	}
+	return changes
+}
+
+// Binlogs returns the places in a MariaDB binary log of the first
+// Changes: the snapshot read's seam (GTIDs of two domains, no server),
+// the insert's, the updates' (one transaction's, one value, at the
+// limits of the fields). The others have none, as PostgreSQL's changes.
+func Binlogs() []*pipeline.BinlogPosition {
+	upd := &pipeline.BinlogPosition{GTID: "4294967295-4294967295-18446744073709551615", File: "mariadb-bin.1000000",
+		Pos: 4294967295, ServerID: 4294967295}
+	return []*pipeline.BinlogPosition{
+		{GTID: "0-1-41,1-2-7", File: "mariadb-bin.000001", Pos: 4},
+		{GTID: "0-1-42", File: "mariadb-bin.000001", Pos: 256, ServerID: 1},
+		upd, upd,
 	}
 }
 

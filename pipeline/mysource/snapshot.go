@@ -512,7 +512,8 @@ func (sn *Snapshot) ReadChunk(ctx context.Context, ts *pipeline.TableSchema, c C
 	for j := range vals {
 		ptrs[j] = &vals[j]
 	}
-	src := pipeline.Source{LSN: lsn, Database: ts.Database, Schema: ts.Schema, Table: ts.Table, Snapshot: true}
+	src := pipeline.Source{LSN: lsn, Database: ts.Database, Schema: ts.Schema, Table: ts.Table, Snapshot: true,
+		Binlog: sn.seam(lsn)}
 	var n int64
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
@@ -533,6 +534,25 @@ func (sn *Snapshot) ReadChunk(ctx context.Context, ts *pipeline.TableSchema, c C
 		return n, fmt.Errorf("snapshot of %s chunk %d: %w", t, i, err)
 	}
 	return n, nil
+}
+
+// seam returns the place in the binary log of the snapshot point lsn: its
+// session's position (GTIDs, file, offset), or for the point of an older
+// snapshot a chunk completes, the file and offset lsn stands for.
+func (sn *Snapshot) seam(lsn pipeline.LSN) *pipeline.BinlogPosition {
+	at := sn.sess.at
+	sn.group.mu.Lock()
+	if exact := sn.group.exact; exact != nil && lsnOf(exact.at) == lsn {
+		at = exact.at
+	}
+	sn.group.mu.Unlock()
+	if lsnOf(at) == lsn {
+		return &pipeline.BinlogPosition{GTID: at.GTIDs.String(), File: at.File, Pos: at.Pos}
+	}
+	if file := fileNamed(at.File, uint32(lsn>>32)); file != "" {
+		return &pipeline.BinlogPosition{File: file, Pos: uint32(lsn)}
+	}
+	return nil
 }
 
 // sessionFor returns the session to read the table of ts in: this one,

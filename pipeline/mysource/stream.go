@@ -39,7 +39,8 @@ type StreamOptions struct {
 }
 
 // Stream reads the server's binary log as pipeline events: the changes
-// of the captured tables, and the Begin and Commit of every transaction
+// of the captured tables (each with its place in the log,
+// Source.Binlog), and the Begin and Commit of every transaction
 // (whatever tables it changed, so the position a checkpoint saves moves
 // on while the captured tables are idle and others busy: no heartbeat is
 // needed, unlike pgsource) and the statements logged as text (DDL
@@ -51,23 +52,18 @@ type StreamOptions struct {
 type Stream struct {
 	src   *Source
 	inner *binlog.Stream
+	// places gives each change its place in the binary log.
+	places *places
 	// gtids says tokens carry GTIDs: the start had every domain's (a
 	// stream from a file and offset alone knows only the domains it has
 	// read, and a token with some would resume the others from their
 	// beginning).
 	gtids bool
 
-	mu      sync.Mutex
-	marks   []streamMark // read, not confirmed, in order
-	durable binlog.Position
-	start   binlog.Position
-}
+	start binlog.Position
 
-// streamMark is the position after an event group, where a stream
-// started again would go on.
-type streamMark struct {
-	end pipeline.LSN
-	pos binlog.Position
+	mu      sync.Mutex
+	durable binlog.Position
 }
 
 // Stream starts streaming the captured tables at opts' position.
@@ -76,13 +72,14 @@ func (s *Source) Stream(ctx context.Context, opts StreamOptions) (*Stream, error
 	if err != nil {
 		return nil, s.purged(err, cmpToken(opts.Position, opts.Start))
 	}
+	pl := &places{}
 	inner, err := s.bin.Stream(ctx, binlog.StreamOptions{Start: start, Known: opts.Known, Versions: opts.Versions,
 		OnSchema: opts.OnSchema, OnDDL: opts.OnDDL, Include: s.include(s.Publication()),
-		Databases: s.databases(s.Publication()), Heartbeat: opts.Heartbeat})
+		Databases: s.databases(s.Publication()), Heartbeat: opts.Heartbeat, Raw: pl.raw})
 	if err != nil {
 		return nil, s.purged(err, Token(start))
 	}
-	st := &Stream{src: s, inner: inner, gtids: len(start.GTIDs) > 0, start: start, durable: start}
+	st := &Stream{src: s, inner: inner, places: pl, gtids: len(start.GTIDs) > 0, start: start, durable: start}
 	if start.IsZero() {
 		// The end of the log, as the binlog stream read it.
 		st.start, st.gtids = inner.Start(), len(inner.Start().GTIDs) > 0
@@ -161,59 +158,50 @@ func (st *Stream) Next(ctx context.Context) (pipeline.Event, error) {
 	if err != nil {
 		return ev, st.src.purged(err, Token(st.start))
 	}
-	var end pipeline.LSN
 	switch {
+	case ev.Change != nil:
+		st.places.set(ev.Change)
 	case ev.Commit != nil:
-		end = ev.Commit.EndLSN
+		st.places.pass(ev.Commit.BeginLSN, true)
 	case ev.Message != nil && !ev.Message.Transactional:
-		end = ev.Message.LSN
-	default:
-		return ev, nil
+		st.places.pass(ev.Message.LSN, false)
 	}
-	// The group just returned ended the binlog stream's last decode: its
-	// Position is the place after it.
-	pos := st.inner.Position()
-	if !st.gtids {
-		pos.GTIDs = nil
-	}
-	st.mu.Lock()
-	st.marks = append(st.marks, streamMark{end: end, pos: pos})
-	st.mu.Unlock()
 	return ev, nil
 }
 
+// at moves the binlog stream's durable position to lsn and returns it:
+// the position after the last event group that ends there or before,
+// which the binlog stream records as it decodes each group (it may read
+// ahead of the events Next returned, so its current position is no
+// measure of theirs). The caller holds mu.
+func (st *Stream) at(lsn pipeline.LSN) binlog.Position {
+	st.inner.Confirm(lsn)
+	p := st.inner.Durable()
+	if !st.gtids {
+		p.GTIDs = nil
+	}
+	return p
+}
+
 // Token returns the resume token of lsn (a transaction's EndLSN, a DDL
-// Message's LSN): the position after the last event group Next returned
-// that ends there or before, never before the durable position. The
-// checkpoint stores it before Confirm.
+// Message's LSN): the position after the last event group read that ends
+// there or before, never before the durable position. The checkpoint
+// stores it before Confirm.
 func (st *Stream) Token(lsn pipeline.LSN) string {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	p := st.durable
-	for _, m := range st.marks {
-		if m.end > lsn {
-			break
-		}
-		p = m.pos
-	}
-	return Token(p)
+	return Token(st.at(lsn))
 }
 
 // Confirm records that everything up to lsn is durable: Durable moves to
 // the position after the last group that ends there or before. It never
 // moves back, and tells the server nothing (the server holds nothing for
-// a replica); a caller confirms as it goes, as the stream keeps a small
-// record of every group until it is confirmed.
+// a replica); a caller confirms as it goes, as the binlog stream keeps a
+// small record of every group until it is confirmed.
 func (st *Stream) Confirm(lsn pipeline.LSN) {
-	st.inner.Confirm(lsn)
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	n := 0
-	for n < len(st.marks) && st.marks[n].end <= lsn {
-		st.durable = st.marks[n].pos
-		n++
-	}
-	st.marks = append(st.marks[:0], st.marks[n:]...)
+	st.durable = st.at(lsn)
 }
 
 // Durable returns the LSN of the last confirmed position (the start until
