@@ -76,6 +76,12 @@ type Params struct {
 	Overwrite bool `json:"overwrite,omitempty"`
 	// KeepPartial keeps the parts already written when the export fails.
 	KeepPartial bool `json:"keep_partial,omitempty"`
+	// Parallel is how many sessions read a whole-table export (a query
+	// that is exactly SELECT * FROM one table) from PostgreSQL 14+, each a
+	// range of the table's pages under one snapshot; 1 reads it with one
+	// COPY. Default: the cores, up to 8. The rows then come in the table's
+	// physical order, as an unordered query's may anyway.
+	Parallel int `json:"parallel,omitempty"`
 	// Naming is aurora (default) or aws_s3.
 	Naming string `json:"naming,omitempty"`
 	// Caller and Session: see Query.
@@ -207,6 +213,9 @@ func (p Params) resolve() (*plan, error) {
 	}
 	p.Query = q
 	pl := &plan{Params: p, maxSize: cmp.Or(p.MaxFileSize, DefaultMaxFileSize)}
+	if p.Parallel < 0 {
+		return nil, fmt.Errorf("parallel %d: must be positive", p.Parallel)
+	}
 	if pl.maxSize < 0 {
 		return nil, fmt.Errorf("max file size %d: must be positive", p.MaxFileSize)
 	}

@@ -64,6 +64,20 @@ type Runner struct {
 	// they are done (point "recorded", "committed"): an error ends the run
 	// there, as when the agent is killed before recording SUCCESS.
 	killAt func(point string) error
+	// failRange, set by tests, runs as each range of a parallel export
+	// (viaRanges) has been read: an error fails that range's worker.
+	failRange func(i int) error
+	// rangePages, set by tests, replaces rangePages so that small tables
+	// make many ranges.
+	rangePages int64
+}
+
+// rangeDone runs the test hook failRange.
+func (r *Runner) rangeDone(i int) error {
+	if r.failRange == nil {
+		return nil
+	}
+	return r.failRange(i)
 }
 
 // Run runs a task claimed from in (agent.Runner): its query runs there, so
@@ -373,13 +387,25 @@ func (j *job) export(ctx context.Context) error {
 		if !isCopier {
 			return fmt.Errorf("COPY options need a PostgreSQL instance")
 		}
-		return j.viaCopy(ctx, copier, j.pl.copy)
+		return j.copyRows(ctx, copier, j.pl.copy)
 	case isCopier && delimited:
 		if opts, ok := copyOptionsFor(j.pl.Format, j.pl.delim, j.pl.Header); ok {
-			return j.viaCopy(ctx, copier, opts)
+			return j.copyRows(ctx, copier, opts)
 		}
 	}
 	return j.viaRows(ctx)
+}
+
+// copyRows exports through COPY: a whole table in parallel ranges where
+// the source can (viaRanges), else one COPY of the query.
+func (j *job) copyRows(ctx context.Context, c bulk.Copier, opts *CopyOptions) error {
+	tc, ok := c.(bulk.TableCopier)
+	if table, whole := wholeTable(j.pl.Query); ok && whole && j.pl.parallelism() > 1 {
+		if done, err := j.viaRanges(ctx, tc, table, opts); done {
+			return err
+		}
+	}
+	return j.viaCopy(ctx, c, opts)
 }
 
 func (j *job) query(text bool) bulk.Query {

@@ -62,17 +62,8 @@ func (in *Instance) exportTx(ctx context.Context, q bulk.Query, fn func(conn *pg
 		return fmt.Errorf("begin read-only transaction: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	if q.Caller != "" {
-		if _, err := tx.Exec(ctx, "SET LOCAL ROLE "+pgx.Identifier{q.Caller}.Sanitize()); err != nil {
-			return bulk.Denied(fmt.Errorf("run the export as role %s (the agent's role must be a member of it): %w", q.Caller, err))
-		}
-	}
-	for _, name := range sessionSettings {
-		if v, ok := q.Session[name]; ok {
-			if _, err := tx.Exec(ctx, "SELECT set_config($1, $2, true)", name, v); err != nil {
-				return fmt.Errorf("apply the caller's %s: %w", name, err)
-			}
-		}
+	if err := applyCaller(ctx, tx, q); err != nil {
+		return err
 	}
 	// An extended-protocol Parse takes exactly one statement, so the query
 	// can't end COPY's parenthesis or smuggle a second statement, whatever
