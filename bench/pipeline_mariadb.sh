@@ -22,6 +22,15 @@
 #              bytes, which no reader of the rows can match.
 #                                                (targets: >= 50,000 rows/s
 #                                                  and >= 0.8x mariadb-binlog)
+#   client     the protocol floor: bench/internal/binlogread, s3bridge's
+#              replication client (pipeline/binlog) alone, streaming the
+#              same files from the server (the first's offset 4 to the
+#              last's end), checking every event's CRC32 and decoding
+#              every row's values into the pipeline's Go values, which it
+#              discards, vs the --raw copy of the same run.
+#                                                (target: >= 0.8x --raw)
+# Each case's time is the best of the runs, with the median beside it;
+# a ratio's median is the median of the runs' own ratios.
 # plus the agent's peak RSS (VmHWM of /proc/PID/status; a fresh agent for
 # each run).                                           (target: < 256 MB)
 #   latency    bench/internal/cdclatency (its MariaDB mode) commits
@@ -33,6 +42,7 @@
 #              bench/pipeline.sh.                     (target: p99 < 2 s)
 #
 #   bench/pipeline_mariadb.sh                       # 2 M rows, best of 3
+#   BENCH_PROFILE=DIR bench/pipeline_mariadb.sh     # CPU profiles of binlogread in DIR (which exists), binlogread-RUN.prof
 #   BENCH_ROWS=500000 BENCH_RUNS=1 bench/pipeline_mariadb.sh
 #   BENCH_TX_ROWS=1000 BENCH_RATE=5000 BENCH_LATENCY_SECS=30 (defaults; 0 s: no latency case)
 #   S3BRIDGE_BIN=/path/to/s3bridge bench/pipeline_mariadb.sh   # a prebuilt binary
@@ -48,6 +58,7 @@ bench_setup pipelinemariabench
 bin=${S3BRIDGE_BIN:-$work/s3bridge}
 [ -n "${S3BRIDGE_BIN:-}" ] || go build -o "$bin" ./cmd/s3bridge
 go build -o "$work/cdclatency" ./bench/internal/cdclatency
+go build -o "$work/binlogread" ./bench/internal/binlogread
 inst="sqlite://$work/instance.db"
 name=mthr_$$
 apid=
@@ -62,6 +73,7 @@ trap maria_cleanup EXIT
 
 now() { date +%s.%N; }
 min() { echo "if ($1 < $2) $1 else $2" | bc; }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2)}'; }
 # A server id of the run's own (it must differ from every replica's).
 source_url="mysql://root@127.0.0.1:$port/$db?server_id=$((1 << 30 | $$))"
 m -e "SET GLOBAL binlog_row_metadata = FULL; CREATE DATABASE \`$db\`"
@@ -105,7 +117,8 @@ started() { [ -n "$(position)" ]; }
 agent_start start
 wait_until 120 started
 agent_stop
-t_ref=999999 t_dec=999999 t_pipe=999999 peak=0
+t_ref=999999 t_dec=999999 t_pipe=999999 t_cli=999999 peak=0
+all_ref=() all_dec=() all_pipe=() all_cli=() all_rcli=()
 for i in $(seq "$runs"); do
   off=$(( (i - 1) * rows ))
   echo "run $i: generating $rows changes" >&2
@@ -119,22 +132,37 @@ for i in $(seq "$runs"); do
     echo "SELECT @@last_gtid;"
   } | m "$db" >"$work/gtid"
   last=$(tail -1 "$work/gtid")
-  files=$(m -e "FLUSH BINARY LOGS; SHOW BINARY LOGS" | cut -f1 | awk -v f="$first" '$0 >= f' | head -n -1)
+  m -e "FLUSH BINARY LOGS; SHOW BINARY LOGS" | awk -v f="$first" '$1 >= f' | head -n -1 >"$work/logs"
+  files=$(cut -f1 "$work/logs")
   rm -rf "$work/raw" && mkdir "$work/raw"
   s=$(now)
   # shellcheck disable=SC2086 # one argument per file
   mariadb-binlog --read-from-remote-server -h 127.0.0.1 -P "$port" -uroot --raw --result-file="$work/raw/" $files
   e=$(now)
-  t_ref=$(min "$(echo "$e - $s" | bc)" "$t_ref")
+  r=$(echo "$e - $s" | bc)
+  t_ref=$(min "$r" "$t_ref") all_ref+=("$r")
   bytes=$(cat "$work"/raw/* | wc -c)
   rm -rf "$work/raw"
+  # The client alone, on the same files (its own server id: the agent's
+  # is registered with the server by the pipeline).
+  prof=()
+  [ -z "${BENCH_PROFILE:-}" ] || prof=(-cpuprofile "$BENCH_PROFILE/binlogread-$i.prof")
+  s=$(now)
+  cli=$("$work/binlogread" -url "mysql://root@127.0.0.1:$port/?server_id=$((1 << 29 | $$))" \
+    -start "$(head -1 "$work/logs" | cut -f1):4" -stop "$(tail -1 "$work/logs" | tr '\t' :)" "${prof[@]}")
+  e=$(now)
+  c=$(echo "$e - $s" | bc)
+  cli_rows=$(echo "$cli" | awk '{print $2}')
+  [ "$cli_rows" -ge "$rows" ] || { echo "binlogread decoded $cli_rows rows, want at least $rows: $cli" >&2; exit 1; }
+  t_cli=$(min "$c" "$t_cli") all_cli+=("$c") all_rcli+=("$(echo "scale=3; $r / $c" | bc)")
   # The decoding reference: the same files' row events decoded to text
   # (-v --base64-output=decode-rows), as a reader of the rows must.
   s=$(now)
   # shellcheck disable=SC2086
   mariadb-binlog --read-from-remote-server -h 127.0.0.1 -P "$port" -uroot -v --base64-output=decode-rows $files >/dev/null
   e=$(now)
-  t_dec=$(min "$(echo "$e - $s" | bc)" "$t_dec")
+  r=$(echo "$e - $s" | bc)
+  t_dec=$(min "$r" "$t_dec") all_dec+=("$r")
   s=$(now)
   agent_start "thr$i"
   wait_until 3600 past "$last"
@@ -143,7 +171,8 @@ for i in $(seq "$runs"); do
   [ "$p" -gt "$peak" ] && peak=$p
   cpu_pipe=$(cpu "$apid")
   agent_stop
-  t_pipe=$(min "$(echo "$e - $s" | bc)" "$t_pipe")
+  r=$(echo "$e - $s" | bc)
+  t_pipe=$(min "$r" "$t_pipe") all_pipe+=("$r")
 done
 n=$(m "$db" -e 'SELECT count(*) FROM `t`')
 [ "$n" = $((rows * runs)) ] || { echo "table t holds $n rows, want $((rows * runs))" >&2; exit 1; }
@@ -179,18 +208,24 @@ if [ "$lat_secs" != 0 ]; then
 fi
 
 ok() { (( $(echo "$1 $2 $3" | bc) )) && echo met || echo MISSED; }
-printf '\ns3bridge MariaDB pipeline benchmark: %s rows of 8 columns in %s-row transactions, to local MinIO, best of %s\n' "$rows" "$txrows" "$runs"
-printf '%-72s %8s %10s %8s\n' case seconds "rows/s" "RSS MB"
-row() { printf '%-72s %8.2f %10.0f %8s\n' "$1" "$2" "$(echo "$3 / $2" | bc)" "$4"; }
-row "streaming: mariadb-binlog --read-from-remote-server --raw ($((bytes / 1048576)) MB)" "$t_ref" "$rows" "-"
-row "streaming: mariadb-binlog --read-from-remote-server -v (decoded to /dev/null)" "$t_dec" "$rows" "-"
-row "streaming: s3bridge pipeline, agent start to checkpoint" "$t_pipe" "$rows" "$((peak / 1024))"
+printf '\ns3bridge MariaDB pipeline benchmark: %s rows of 8 columns in %s-row transactions, to local MinIO, best (and median) of %s\n' "$rows" "$txrows" "$runs"
+printf '%-80s %8s %10s %10s %8s\n' case seconds "rows/s" "median" "RSS MB"
+row() { printf '%-80s %8.3f %10.0f %10.0f %8s\n' "$1" "$2" "$(echo "$4 / $2" | bc)" "$(echo "$4 / $3" | bc)" "$5"; }
+row "streaming: mariadb-binlog --read-from-remote-server --raw ($((bytes / 1048576)) MB)" "$t_ref" "$(median "${all_ref[@]}")" "$rows" "-"
+row "client: s3bridge binlog client, every row decoded, discarded (binlogread)" "$t_cli" "$(median "${all_cli[@]}")" "$rows" "-"
+row "streaming: mariadb-binlog --read-from-remote-server -v (decoded to /dev/null)" "$t_dec" "$(median "${all_dec[@]}")" "$rows" "-"
+row "streaming: s3bridge pipeline, agent start to checkpoint" "$t_pipe" "$(median "${all_pipe[@]}")" "$rows" "$((peak / 1024))"
+printf '  (last run: binlogread %s)\n' "$cli"
 printf '  (last run: CPU seconds of the agent %s; %s change objects, %s rows written in all)\n' "$cpu_pipe" "$objects" "$written"
 r_thr=$(echo "$rows / $t_pipe" | bc)
 r_ref=$(echo "scale=2; $t_ref / $t_pipe" | bc)
 printf 'streaming throughput: %s rows/s (target >= 50000: %s)\n' "$r_thr" "$(ok "$r_thr" ">=" 50000)"
 r_dec=$(echo "scale=2; $t_dec / $t_pipe" | bc)
-printf 'ratio streaming s3bridge / mariadb-binlog --raw (rows/s): %sx (target >= 0.8: %s)\n' "$r_ref" "$(ok "$r_ref" ">=" 0.8)"
+r_cli=$(printf '%.2f' "$(echo "scale=3; $t_ref / $t_cli" | bc)")
+m_cli=$(printf '%.2f' "$(median "${all_rcli[@]}")")
+printf 'ratio s3bridge binlog client / mariadb-binlog --raw (rows/s, the protocol floor): best %sx, median %sx (target >= 0.8: %s)\n' \
+  "$r_cli" "$m_cli" "$(ok "$m_cli" ">=" 0.8)"
+printf 'ratio streaming s3bridge pipeline / mariadb-binlog --raw (rows/s): %sx (no target: a whole pipeline against a byte copy)\n' "$r_ref"
 printf 'ratio streaming s3bridge / mariadb-binlog -v decoding (rows/s): %sx (target >= 0.8: %s)\n' "$r_dec" "$(ok "$r_dec" ">=" 0.8)"
 if [ -n "$lat" ]; then
   printf 'latency at %s rows/s (%s transactions, achieved %s rows/s): p50 %s ms, p99 %s ms, max %s ms; RSS %s MB\n' \

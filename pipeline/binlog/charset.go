@@ -74,14 +74,23 @@ var encodings = map[string]encoding.Encoding{
 	"utf32":   utf32.UTF32(utf32.BigEndian, utf32.IgnoreBOM),
 }
 
+// isUTF8 reports whether charset's bytes are UTF-8.
+func isUTF8(charset string) bool {
+	switch charset {
+	case "utf8mb4", "utf8mb3", "utf8", "ascii":
+		return true
+	}
+	return false
+}
+
 // textOf returns the conversion of charset (MariaDB's name); ok is false
 // for binary and for a charset this package can't convert, whose values
 // stay bytes.
 func textOf(charset string) (text, bool) {
-	switch charset {
-	case "utf8mb4", "utf8mb3", "utf8", "ascii":
+	switch {
+	case isUTF8(charset):
 		return utf8Text, true
-	case "latin1":
+	case charset == "latin1":
 		return latin1Text, true
 	}
 	enc, ok := encodings[charset]

@@ -89,6 +89,8 @@ type decoder struct {
 	last  pipeline.LSN // the end of the last group
 	out   []pipeline.Event
 	alloc pipeline.Slabs
+	// values holds the rows' values.
+	values arena
 	// missing collects the columns an image lacked.
 	missing []int
 }
@@ -453,30 +455,33 @@ func (d *decoder) rows(ev rowsEvent) error {
 	case ev.columns != len(tb.columns):
 		return fmt.Errorf("%s rows of %s with %d columns; its TABLE_MAP has %d", ev.op, tb.schema.QualifiedName(), ev.columns, len(tb.columns))
 	}
+	tx := d.tx
+	nPresent, nAfter := presentCount(ev.present, ev.columns), presentCount(ev.after, ev.columns)
 	b := ev.rows
 	for len(b) > 0 {
 		left := len(b)
+		// Field by field: c is a fresh zero Change, and assigning a whole
+		// struct literal costs a copy with bulk write barriers.
 		c := d.alloc.Change()
-		*c = pipeline.Change{Op: ev.op, Schema: tb.schema, Source: pipeline.Source{
-			LSN: d.tx.CommitLSN, TxID: d.tx.ID, CommitTime: d.tx.CommitTime,
-			Database: d.database, Schema: tb.schema.Schema, Table: tb.schema.Table,
-		}}
+		c.Op, c.Schema = ev.op, tb.schema
+		c.Source.LSN, c.Source.TxID, c.Source.CommitTime = tx.CommitLSN, tx.ID, tx.CommitTime
+		c.Source.Database, c.Source.Schema, c.Source.Table = d.database, tb.schema.Schema, tb.schema.Table
 		var err error
 		if ev.op != pipeline.OpCreate {
 			c.Before = d.alloc.Row(len(tb.columns))
 			// Columns left out of a before image (binlog_row_image
 			// MINIMAL: all but the key) are nil, as a key-only image's.
-			if b, _, err = tb.row(c.Before, ev.present, b, d.missing[:0]); err != nil {
+			if b, _, err = tb.row(c.Before, ev.present, nPresent, b, d.missing[:0], &d.values); err != nil {
 				return fmt.Errorf("%s %s before image: %w", ev.op, tb.schema.QualifiedName(), err)
 			}
 		}
 		if ev.op != pipeline.OpDelete {
-			present := ev.present
+			present, n := ev.present, nPresent
 			if ev.op == pipeline.OpUpdate {
-				present = ev.after
+				present, n = ev.after, nAfter
 			}
 			c.After = d.alloc.Row(len(tb.columns))
-			if b, d.missing, err = tb.row(c.After, present, b, d.missing[:0]); err != nil {
+			if b, d.missing, err = tb.row(c.After, present, n, b, d.missing[:0], &d.values); err != nil {
 				return fmt.Errorf("%s %s after image: %w", ev.op, tb.schema.QualifiedName(), err)
 			}
 			// Columns left out of an after image were not changed (or,

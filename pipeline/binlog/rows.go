@@ -69,36 +69,44 @@ func bitmapLen(n int) int { return (n + 7) / 8 }
 
 func bit(bm []byte, i int) bool { return bm[i/8]&(1<<(i%8)) != 0 }
 
-// row decodes one row image of the columns present from b: a NULL bitmap
-// with a bit per present column, then the values of those not NULL. dst
-// has a value per column of the table; the columns not present are left
-// nil and listed in missing. It returns the bytes after the image.
-func (tb *table) row(dst pipeline.Row, present, b []byte, missing []int) ([]byte, []int, error) {
-	n := 0
-	for i := range tb.columns {
+// presentCount is the number of columns of n a present bitmap has.
+func presentCount(present []byte, n int) int {
+	k := 0
+	for i := range n {
 		if bit(present, i) {
-			n++
+			k++
 		}
 	}
+	return k
+}
+
+// row decodes one row image of the columns present from b: a NULL bitmap
+// with a bit per present column, then the values of those not NULL. n is
+// presentCount(present, len(tb.columns)), the same for every row of an
+// event. dst has a value per column of the table; the columns not
+// present are left nil and listed in missing. It returns the bytes after
+// the image. The values are carved from a.
+func (tb *table) row(dst pipeline.Row, present []byte, n int, b []byte, missing []int, a *arena) ([]byte, []int, error) {
 	nb := bitmapLen(n)
 	if len(b) < nb {
 		return nil, missing, errValue
 	}
 	nulls := b[:nb]
 	b = b[nb:]
+	all := n == len(tb.columns)
 	j := 0
 	for i := range tb.columns {
-		if !bit(present, i) {
+		if !all && !bit(present, i) {
 			missing = append(missing, i)
 			continue
 		}
-		isNull := bit(nulls, j)
+		isNull := nulls[j>>3]&(1<<(j&7)) != 0
 		j++
 		if isNull {
 			continue
 		}
 		c := &tb.columns[i]
-		v, size, err := c.decodeValue(b)
+		v, size, err := c.value(b, a)
 		if err != nil {
 			return nil, missing, fmt.Errorf("column %s (%s): %w", tb.schema.Columns[i].Name, c.ptype.Name, err)
 		}

@@ -22,6 +22,9 @@ type column struct {
 	unsigned  bool
 	// text converts a character column's bytes; nil for binary strings.
 	text text
+	// utf8: the charset is UTF-8 (or ASCII), whose valid bytes are
+	// taken as they are (see utf8Text).
+	utf8 bool
 	// labels are an ENUM's or SET's labels, as UTF-8.
 	labels []string
 	ptype  pipeline.Type
@@ -171,7 +174,7 @@ func (c *column) stringType(cm *columnMap, collations Collations) error {
 		c.ptype = pipeline.Type{Kind: pipeline.KindBytes, Name: name}
 		return nil
 	}
-	c.text = conv
+	c.text, c.utf8 = conv, isUTF8(charset)
 	c.ptype = pipeline.Type{Kind: pipeline.KindString, Name: name}
 	return nil
 }

@@ -30,7 +30,7 @@ func TestDecimal(t *testing.T) {
 	}
 	for _, tt := range tests {
 		b, _ := hex.DecodeString(tt.hex)
-		v, n, err := decodeDecimal(b, tt.prec, tt.frac)
+		v, n, err := decodeDecimal(b, tt.prec, tt.frac, nil)
 		if err != nil || n != len(b) {
 			t.Errorf("%s as decimal(%d,%d): %d bytes, %v", tt.hex, tt.prec, tt.frac, n, err)
 			continue
@@ -40,7 +40,7 @@ func TestDecimal(t *testing.T) {
 			t.Errorf("%s as decimal(%d,%d): %s, want %s", tt.hex, tt.prec, tt.frac, v.(*big.Rat).FloatString(tt.frac), tt.want)
 		}
 	}
-	if _, _, err := decodeDecimal([]byte{0x81, 0x0d}, 14, 4); err == nil {
+	if _, _, err := decodeDecimal([]byte{0x81, 0x0d}, 14, 4, nil); err == nil {
 		t.Error("a truncated decimal decodes")
 	}
 }
