@@ -57,6 +57,9 @@ type group struct {
 	gtid       gtidEvent
 	commitTime time.Time
 	begin      pipeline.LSN // where the group's first event starts
+	// place is the group's place in the log, which each of its changes
+	// points at (pipeline.Source.Binlog): one per group, not per change.
+	place *pipeline.BinlogPosition
 }
 
 // decoder turns binlog events into pipeline events. It keeps the table
@@ -228,7 +231,8 @@ func (d *decoder) gtid(h Header, body []byte, start uint32) error {
 		return fmt.Errorf("group %s at %s is before the end of the previous group, %s: the log's positions went backwards (RESET MASTER, or another server?)",
 			g.gtid, begin, d.last)
 	}
-	d.group = &group{gtid: g, commitTime: time.Unix(int64(h.Timestamp), 0).UTC(), begin: begin}
+	d.group = &group{gtid: g, commitTime: time.Unix(int64(h.Timestamp), 0).UTC(), begin: begin,
+		place: &pipeline.BinlogPosition{GTID: g.gtid.String(), File: d.file, Pos: start, ServerID: g.gtid.Server}}
 	if g.standalone() {
 		return nil
 	}
@@ -329,7 +333,8 @@ func (d *decoder) truncate(database, sql string, end uint32) {
 	commit := *tx
 	commit.EndLSN = d.lsn(end)
 	d.out = append(d.out, pipeline.Event{Begin: tx}, pipeline.Event{Change: &pipeline.Change{Op: pipeline.OpTruncate, Schema: ts,
-		Source: pipeline.Source{LSN: tx.CommitLSN, TxID: tx.ID, CommitTime: tx.CommitTime, Database: d.database, Schema: db, Table: table}}},
+		Source: pipeline.Source{LSN: tx.CommitLSN, TxID: tx.ID, CommitTime: tx.CommitTime, Database: d.database, Schema: db, Table: table,
+			Binlog: d.group.place}}},
 		pipeline.Event{Commit: &commit})
 }
 
@@ -466,6 +471,7 @@ func (d *decoder) rows(ev rowsEvent) error {
 		c.Op, c.Schema = ev.op, tb.schema
 		c.Source.LSN, c.Source.TxID, c.Source.CommitTime = tx.CommitLSN, tx.ID, tx.CommitTime
 		c.Source.Database, c.Source.Schema, c.Source.Table = d.database, tb.schema.Schema, tb.schema.Table
+		c.Source.Binlog = d.group.place
 		var err error
 		if ev.op != pipeline.OpCreate {
 			c.Before = d.alloc.Row(len(tb.columns))

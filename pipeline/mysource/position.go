@@ -184,3 +184,25 @@ func (s *Source) purged(err error, token string) error {
 	}
 	return &PurgedError{Pipeline: strings.TrimPrefix(s.name, "s3bridge_"), Token: token, Err: err}
 }
+
+// fileNamed returns the name of the binary log file whose sequence number
+// is seq, in the series of file ("mariadb-bin.000041", 42 →
+// "mariadb-bin.000042": MariaDB numbers its files with at least six
+// digits); "" when file is "" or has no number.
+func fileNamed(file string, seq uint32) string {
+	if file == "" {
+		return ""
+	}
+	if n, err := (binlog.Position{File: file}).LSN(); err == nil && uint32(n>>32) == seq {
+		return file
+	}
+	for i := len(file) - 1; i >= 0; i-- {
+		if file[i] == '.' {
+			if i == len(file)-1 {
+				return ""
+			}
+			return fmt.Sprintf("%s.%06d", file[:i], seq)
+		}
+	}
+	return ""
+}

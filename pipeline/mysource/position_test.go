@@ -109,3 +109,22 @@ func TestColumnType(t *testing.T) {
 		t.Error("uuid: no error")
 	}
 }
+func TestFileNamed(t *testing.T) {
+	for _, tt := range []struct {
+		file string
+		seq  uint32
+		want string
+	}{
+		{"mariadb-bin.000041", 41, "mariadb-bin.000041"},
+		{"mariadb-bin.000041", 42, "mariadb-bin.000042"},
+		{"mariadb-bin.999999", 1000000, "mariadb-bin.1000000"},
+		{"a.b.000001", 7, "a.b.000007"},
+		{"", 1, ""},
+		{"nodot", 1, ""},
+		{"trailing.", 1, ""},
+	} {
+		if got := fileNamed(tt.file, tt.seq); got != tt.want {
+			t.Errorf("fileNamed(%q, %d) = %q, want %q", tt.file, tt.seq, got, tt.want)
+		}
+	}
+}

@@ -52,8 +52,6 @@ type StreamOptions struct {
 type Stream struct {
 	src   *Source
 	inner *binlog.Stream
-	// places gives each change its place in the binary log.
-	places *places
 	// gtids says tokens carry GTIDs: the start had every domain's (a
 	// stream from a file and offset alone knows only the domains it has
 	// read, and a token with some would resume the others from their
@@ -72,14 +70,13 @@ func (s *Source) Stream(ctx context.Context, opts StreamOptions) (*Stream, error
 	if err != nil {
 		return nil, s.purged(err, cmpToken(opts.Position, opts.Start))
 	}
-	pl := &places{}
 	inner, err := s.bin.Stream(ctx, binlog.StreamOptions{Start: start, Known: opts.Known, Versions: opts.Versions,
 		OnSchema: opts.OnSchema, OnDDL: opts.OnDDL, Include: s.include(s.Publication()),
-		Databases: s.databases(s.Publication()), Heartbeat: opts.Heartbeat, Raw: pl.raw})
+		Databases: s.databases(s.Publication()), Heartbeat: opts.Heartbeat})
 	if err != nil {
 		return nil, s.purged(err, Token(start))
 	}
-	st := &Stream{src: s, inner: inner, places: pl, gtids: len(start.GTIDs) > 0, start: start, durable: start}
+	st := &Stream{src: s, inner: inner, gtids: len(start.GTIDs) > 0, start: start, durable: start}
 	if start.IsZero() {
 		// The end of the log, as the binlog stream read it.
 		st.start, st.gtids = inner.Start(), len(inner.Start().GTIDs) > 0
@@ -157,14 +154,6 @@ func (st *Stream) Next(ctx context.Context) (pipeline.Event, error) {
 	ev, err := st.inner.Next(ctx)
 	if err != nil {
 		return ev, st.src.purged(err, Token(st.start))
-	}
-	switch {
-	case ev.Change != nil:
-		st.places.set(ev.Change)
-	case ev.Commit != nil:
-		st.places.pass(ev.Commit.BeginLSN, true)
-	case ev.Message != nil && !ev.Message.Transactional:
-		st.places.pass(ev.Message.LSN, false)
 	}
 	return ev, nil
 }

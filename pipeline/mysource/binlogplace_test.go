@@ -2,9 +2,7 @@ package mysource
 
 import (
 	"database/sql"
-	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"testing"
 
 	"github.com/s3bridge/s3bridge/pipeline"
@@ -124,26 +122,6 @@ func TestPlaces(t *testing.T) {
 	}
 }
 
-func TestFileNamed(t *testing.T) {
-	for _, tt := range []struct {
-		file string
-		seq  uint32
-		want string
-	}{
-		{"mariadb-bin.000041", 41, "mariadb-bin.000041"},
-		{"mariadb-bin.000041", 42, "mariadb-bin.000042"},
-		{"mariadb-bin.999999", 1000000, "mariadb-bin.1000000"},
-		{"a.b.000001", 7, "a.b.000007"},
-		{"", 1, ""},
-		{"nodot", 1, ""},
-		{"trailing.", 1, ""},
-	} {
-		if got := fileNamed(tt.file, tt.seq); got != tt.want {
-			t.Errorf("fileNamed(%q, %d) = %q, want %q", tt.file, tt.seq, got, tt.want)
-		}
-	}
-}
-
 func mustGTIDs(t *testing.T, s string) binlog.GTIDSet {
 	t.Helper()
 	set, err := binlog.ParseGTIDSet(s)
@@ -152,63 +130,3 @@ func mustGTIDs(t *testing.T, s string) binlog.GTIDSet {
 	}
 	return set
 }
-
-// event makes a binary log event of type typ from server at file offset
-// end (its header's LogPos) with body and a CRC32.
-func event(typ binlog.EventType, server, end uint32, body []byte) []byte {
-	ev := make([]byte, 19, 19+len(body)+4)
-	ev[4] = byte(typ)
-	binary.LittleEndian.PutUint32(ev[5:], server)
-	binary.LittleEndian.PutUint32(ev[9:], uint32(19+len(body)+4))
-	binary.LittleEndian.PutUint32(ev[13:], end)
-	ev = append(ev, body...)
-	return binary.LittleEndian.AppendUint32(ev, crc32.ChecksumIEEE(ev))
-}
-
-// TestPlacesReadAhead: the groups a stream read ahead of the changes it
-// handed out (and groups without captured changes) don't mix up places.
-func TestPlacesReadAhead(t *testing.T) {
-	p := &places{}
-	rotate := append(binary.LittleEndian.AppendUint64(nil, 4), "mariadb-bin.000007"...)
-	p.raw(event(binlog.RotateEvent, 1, 0, rotate))
-	gtid := func(seq uint64, domain, server, at uint32) {
-		body := binary.LittleEndian.AppendUint64(nil, seq)
-		body = append(binary.LittleEndian.AppendUint32(body, domain), 0)
-		p.raw(event(binlog.GTIDEvent, server, at+19+len32(body)+4, body))
-	}
-	// Three groups read before any change is handed out: 10 (no captured
-	// changes), 11 and, in another domain, 11 again.
-	gtid(10, 0, 1, 100)
-	gtid(11, 0, 1, 200)
-	gtid(11, 1, 9, 300)
-	lsn := func(pos uint32) pipeline.LSN { return pipeline.LSN(7<<32 | uint64(pos)) }
-	change := func(at uint32, seq int64) *pipeline.Change {
-		c := &pipeline.Change{Source: pipeline.Source{LSN: lsn(at), TxID: seq}}
-		p.set(c)
-		return c
-	}
-	p.pass(lsn(100), true) // group 10's commit
-	a, b := change(200, 11), change(200, 11)
-	p.pass(lsn(200), true)
-	c := change(300, 11)
-	if a.Source.Binlog == nil || a.Source.Binlog != b.Source.Binlog {
-		t.Fatalf("one group's changes: %+v, %+v", a.Source.Binlog, b.Source.Binlog)
-	}
-	for _, tt := range []struct {
-		got  *pipeline.BinlogPosition
-		want pipeline.BinlogPosition
-	}{
-		{a.Source.Binlog, pipeline.BinlogPosition{GTID: "0-1-11", File: "mariadb-bin.000007", Pos: 200, ServerID: 1}},
-		{c.Source.Binlog, pipeline.BinlogPosition{GTID: "1-9-11", File: "mariadb-bin.000007", Pos: 300, ServerID: 9}},
-	} {
-		if tt.got == nil || *tt.got != tt.want {
-			t.Errorf("place %+v, want %+v", tt.got, tt.want)
-		}
-	}
-	// A change of a group never noted gets none.
-	if d := change(400, 12); d.Source.Binlog != nil {
-		t.Errorf("a change of no group noted has a place %+v", *d.Source.Binlog)
-	}
-}
-
-func len32(b []byte) uint32 { return uint32(len(b)) }
