@@ -79,7 +79,7 @@ type Params struct {
 	// Parallel is how many sessions read a whole-table export (a query
 	// that is exactly SELECT * FROM one table) from PostgreSQL 14+, each a
 	// range of the table's pages under one snapshot; 1 reads it with one
-	// COPY. Default: the cores, up to 8. The rows then come in the table's
+	// COPY. Default: half the cores, up to 8. The rows then come in the table's
 	// physical order, as an unordered query's may anyway.
 	Parallel int `json:"parallel,omitempty"`
 	// Naming is aurora (default) or aws_s3.

@@ -27,7 +27,7 @@ const (
 	// bufferChunks bounds the chunks queued across all ranges in flight,
 	// 48 MiB, whatever the parallelism: each range gets an equal share.
 	bufferChunks = 192
-	// maxParallel caps the default parallelism (the cores).
+	// maxParallel caps the default parallelism (half the cores).
 	maxParallel = 8
 )
 
@@ -61,12 +61,17 @@ func lower(s string) string {
 }
 
 // parallelism is how many sessions read a whole-table export: Parallel,
-// or the cores up to maxParallel.
+// or half the cores up to maxParallel. Half: each range's COPY keeps a
+// server backend busy on a core, and the export's own work (merging,
+// cutting parts, hashing and sending them) needs about as much again; on
+// 2 cores a second session only took CPU from the rest and made the
+// export slower (bench/export.sh: 1.03× the wire floor with 2 sessions,
+// 0.98× with one COPY).
 func (pl *plan) parallelism() int {
 	if pl.Parallel > 0 {
 		return pl.Parallel
 	}
-	return min(runtime.GOMAXPROCS(0), maxParallel)
+	return max(1, min(runtime.GOMAXPROCS(0)/2, maxParallel))
 }
 
 // viaRanges exports a whole table through ranges of its pages read in

@@ -39,7 +39,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	fs.BoolVar(&p.Overwrite, "overwrite", false, "replace existing files; without it existing ones fail the export before it starts")
 	fs.BoolVar(&p.KeepPartial, "keep-partial", false, "keep the parts already written when the export fails")
 	fs.StringVar(&p.Naming, "naming", export.NamingAurora, "aurora (PREFIX.part_00000…) or aws_s3 (FILE, FILE_part2…)")
-	fs.IntVar(&p.Parallel, "parallel", 0, "PostgreSQL 14+, a query that is exactly SELECT * FROM one table: sessions reading the table's page ranges under one snapshot (default: the cores up to 8; 1: one COPY)")
+	fs.IntVar(&p.Parallel, "parallel", 0, "PostgreSQL 14+, a query that is exactly SELECT * FROM one table: sessions reading the table's page ranges under one snapshot (default: half the cores, up to 8; 1: one COPY)")
 	fs.StringVar(&p.NumericAs, "numeric-as", "", "parquet: write numeric columns without a precision as decimal(P,S), e.g. decimal(38,9), rounding to S places; a value too large fails the export")
 	pos, err := fs.parse(args, 1, 1)
 	if err != nil {

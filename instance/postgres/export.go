@@ -33,6 +33,7 @@ func (in *Instance) Connect(ctx context.Context) (*pgx.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres URL: %w", redactErr(err))
 	}
+	cfg.BuildFrontend = bufferedFrontend
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to postgres %s/%s: %w", cfg.Host, cfg.Database, err)
