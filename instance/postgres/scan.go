@@ -68,6 +68,10 @@ func (in *Instance) ScanTable(ctx context.Context, q bulk.Query, table string, p
 		// A view, a partitioned table, a parent of inheritance children:
 		// their rows are not in the relation's own pages.
 		return nil, fmt.Errorf("%s is a relation of kind %s (inherited: %t): %w", table, kind, inherited, bulk.ErrNoRanges)
+	case size <= pages:
+		// One range: a second session and an exported snapshot would only
+		// add their round trips to a small export's fixed cost.
+		return nil, fmt.Errorf("%s has %d pages, one range: %w", table, size, bulk.ErrNoRanges)
 	}
 	if err := s.tx.QueryRow(ctx, "SELECT pg_catalog.pg_export_snapshot()").Scan(&s.snapshot); err != nil {
 		// A server that can't (a standby of an old version) still
