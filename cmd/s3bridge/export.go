@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/s3bridge/s3bridge"
@@ -15,7 +17,7 @@ import (
 func exportCommand() command {
 	return command{
 		name:    "export",
-		usage:   "--db URL --query Q [--format csv|text|jsonl|parquet] [--header] [--compress gzip|zstd] [--max-file-size N] [--manifest] [--overwrite] [--keep-partial] [--naming aurora|aws_s3] [--parallel N] S3_URI",
+		usage:   "--db URL (--query Q | --table T) [--format csv|text|jsonl|parquet] [--header] [--compress gzip|zstd] [--max-file-size N] [--manifest] [--overwrite] [--keep-partial] [--naming aurora|aws_s3] [--parallel N] S3_URI",
 		help:    "export a query's result to S3 in parts (SELECT … INTO OUTFILE S3)",
 		args:    []arg{{"S3_URI", "s3://bucket/prefix: the parts are PREFIX.part_00000… (--naming aurora) or PREFIX, PREFIX_part2… (aws_s3)"}},
 		example: "s3bridge export --db " + exampleDB + " --query 'SELECT * FROM sales' --format parquet s3://mybucket/exports/sales",
@@ -27,10 +29,12 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	var (
 		c       common
 		p       export.Params
+		table   string
 		maxSize sizeFlag = export.DefaultMaxFileSize
 	)
 	fs := newFlags("export", e, &c, withAsync|withJSON)
 	fs.StringVar(&p.Query, "query", "", "the query to export: a single SELECT (or WITH … SELECT)")
+	fs.StringVar(&table, "table", "", "export this whole table (schema.table allowed): SELECT * FROM it, names quoted")
 	fs.StringVar(&p.Format, "format", export.FormatCSV, "csv, text (MySQL's tab-separated format), jsonl or parquet")
 	fs.BoolVar(&p.Header, "header", false, "csv and text: column names at the top of every part")
 	fs.StringVar(&p.Compression, "compress", "", "gzip or zstd (parquet: page compression instead of snappy)")
@@ -46,8 +50,16 @@ func runExport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	p.URI, p.MaxFileSize = pos[0], int64(maxSize)
+	if table != "" {
+		if p.Query != "" {
+			return usageErrorf("export", "--query and --table: give one")
+		}
+		if p.Query, err = wholeTableQuery(c.db, table); err != nil {
+			return usageErrorf("export", "%w", err)
+		}
+	}
 	if strings.TrimSpace(p.Query) == "" {
-		return usageErrorf("export", "--query is required")
+		return usageErrorf("export", "--query or --table is required")
 	}
 	// Refuse anything but a SELECT, a bad format or destination here,
 	// before a task exists, as a command line that can't run (exit 2),
@@ -59,6 +71,26 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	return withInstance(ctx, &c, func(in instance.Instance) error {
 		return submit(ctx, e, &c, in, t)
 	})
+}
+
+// wholeTableQuery is the query of export --table: SELECT * FROM the table,
+// each part of its name quoted as the instance's database quotes
+// identifiers (MariaDB's backquotes, else double quotes), so that a name
+// is never read as SQL. On PostgreSQL this is the query the parallel
+// whole-table export recognises.
+func wholeTableQuery(dbURL, table string) (string, error) {
+	quote := statement.QuoteIdentPG
+	if u, err := url.Parse(dbURL); err == nil && (u.Scheme == "mysql" || u.Scheme == "mariadb") {
+		quote = statement.QuoteIdentMySQL
+	}
+	schema, name, qualified := strings.Cut(table, ".")
+	if schema == "" || (qualified && name == "") || strings.Contains(name, ".") {
+		return "", fmt.Errorf("--table %q: want TABLE or SCHEMA.TABLE", table)
+	}
+	if !qualified {
+		return "SELECT * FROM " + quote(schema), nil
+	}
+	return "SELECT * FROM " + quote(schema) + "." + quote(name), nil
 }
 
 // runExportStatement runs SELECT … INTO OUTFILE S3 given to the sql verb:

@@ -165,6 +165,9 @@ func TestExportRefusals(t *testing.T) {
 		"no destination":  {"--query", "SELECT 1"},
 		"data-modifying":  {"--query", "WITH d AS (DELETE FROM sales RETURNING *) SELECT * FROM d", "s3://b-x1/p"},
 		"into in a query": {"--query", "SELECT 1 INTO @x", "s3://b-x1/p"},
+		"query and table": {"--query", "SELECT 1", "--table", "sales", "s3://b-x1/p"},
+		"three-part name": {"--table", "a.b.c", "s3://b-x1/p"},
+		"empty schema":    {"--table", ".sales", "s3://b-x1/p"},
 	} {
 		err := runExport(t.Context(), e, append([]string{"--db", "sqlite:///nonexistent/never-opened.db"}, args...))
 		if err == nil {
@@ -183,5 +186,32 @@ func TestExportSync(t *testing.T) {
 	out, err := w.export("--db", w.db, "--query", "SELECT * FROM sales", "--format", "parquet", "s3://"+w.bucket+"/sync/s")
 	if err != nil || !strings.Contains(out, "SUCCESS: exported 3 rows in 1 files") {
 		t.Fatalf("export: %q, %v", out, err)
+	}
+}
+
+// TestExportTable: --table T exports SELECT * FROM T, each part of the
+// name quoted as the instance's database quotes identifiers.
+func TestExportTable(t *testing.T) {
+	for _, tt := range []struct{ db, table, want string }{
+		{"postgres://u@h/d", "orders", `SELECT * FROM "orders"`},
+		{"postgres://u@h/d", "sales.Orders", `SELECT * FROM "sales"."Orders"`},
+		{"postgresql://u@h/d", `a"b`, `SELECT * FROM "a""b"`},
+		{"mysql://u@h/d", "shop.orders", "SELECT * FROM `shop`.`orders`"},
+		{"mariadb://u@h/d", "a`b", "SELECT * FROM `a``b`"},
+		{"sqlite:///x.db", "sales", `SELECT * FROM "sales"`},
+		{"", "sales; DROP TABLE x", `SELECT * FROM "sales; DROP TABLE x"`},
+	} {
+		got, err := wholeTableQuery(tt.db, tt.table)
+		if err != nil || got != tt.want {
+			t.Errorf("wholeTableQuery(%q, %q) = %q, %v; want %q", tt.db, tt.table, got, err, tt.want)
+		}
+	}
+	w := newExportWorld(t)
+	out, err := w.export("--db", w.db, "--table", "sales", "s3://"+w.bucket+"/table/s")
+	if err != nil || !strings.Contains(out, "SUCCESS: exported 3 rows in 1 files") {
+		t.Fatalf("export --table: %q, %v", out, err)
+	}
+	if got, want := w.object("table/s.part_00000"), "1,apple,1.5\n2,\"pear, ripe\",2.25\n3,,3\n"; got != want {
+		t.Errorf("export --table sales = %q, want %q", got, want)
 	}
 }
