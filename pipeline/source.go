@@ -9,6 +9,22 @@ type Table struct{ Schema, Name string }
 // String returns "schema.name", the key checkpoints and requests use.
 func (t Table) String() string { return t.Schema + "." + t.Name }
 
+// Problem is a source's prerequisite that is not met, with how to fix it
+// (each source's Check lists them).
+type Problem struct {
+	// Blocking is true when the pipeline cannot run (or the source would
+	// reject writes) until it is fixed; false for a warning about what the
+	// files or the pipeline's recovery will lack (or, for MariaDB's binary
+	// log retention, a fact to know).
+	Blocking bool
+	// Table names the table concerned, if any.
+	Table *Table
+	What  string
+	Fix   string
+}
+
+func (p Problem) String() string { return p.What + " — fix: " + p.Fix }
+
 // Publication says which tables a pipeline captures.
 type Publication struct {
 	// AllTables captures every table of the source's database, present

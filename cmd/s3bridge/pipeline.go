@@ -137,7 +137,7 @@ func checkSource(ctx context.Context, e *env, name, source string, spec *pipelin
 	}
 	checkCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	var problems []sourceProblem
+	var problems []pipeline.Problem
 	var err error
 	if pipeline.SourceKind(source) == pipeline.MariaDB {
 		problems, err = checkMariaDB(checkCtx, name, source, pub)
@@ -161,16 +161,9 @@ func checkSource(ctx context.Context, e *env, name, source string, spec *pipelin
 	return nil
 }
 
-// sourceProblem is a source prerequisite not met (pgsource.Problem,
-// mysource.Problem), as create prints it.
-type sourceProblem struct {
-	Blocking  bool
-	What, Fix string
-}
-
 // checkPostgres checks a PostgreSQL source, setting REPLICA IDENTITY FULL
 // where the problems ask for it when identityFull.
-func checkPostgres(ctx context.Context, name, source string, pub pipeline.Publication, identityFull bool) ([]sourceProblem, error) {
+func checkPostgres(ctx context.Context, name, source string, pub pipeline.Publication, identityFull bool) ([]pipeline.Problem, error) {
 	src, err := pgsource.New(source, name)
 	if err != nil {
 		return nil, err
@@ -180,13 +173,13 @@ func checkPostgres(ctx context.Context, name, source string, pub pipeline.Public
 		return nil, fmt.Errorf("pipeline %s: check the source: %w", name, err)
 	}
 	var fix []pgsource.Table
-	var out []sourceProblem
+	var out []pipeline.Problem
 	for _, p := range problems {
 		if identityFull && p.Table != nil && strings.Contains(p.Fix, "REPLICA IDENTITY FULL") {
 			fix = append(fix, *p.Table)
 			continue
 		}
-		out = append(out, sourceProblem{Blocking: p.Blocking, What: p.What, Fix: p.Fix})
+		out = append(out, p)
 	}
 	if identityFull {
 		if err := src.SetReplicaIdentityFull(ctx, fix); err != nil {
@@ -198,7 +191,7 @@ func checkPostgres(ctx context.Context, name, source string, pub pipeline.Public
 
 // checkMariaDB checks a MariaDB source (binary log format and row image,
 // privileges, the tables' keys and engines: mysource.Check).
-func checkMariaDB(ctx context.Context, name, source string, pub pipeline.Publication) ([]sourceProblem, error) {
+func checkMariaDB(ctx context.Context, name, source string, pub pipeline.Publication) ([]pipeline.Problem, error) {
 	src, err := mysource.New(source, name, pub)
 	if err != nil {
 		return nil, err
@@ -207,11 +200,7 @@ func checkMariaDB(ctx context.Context, name, source string, pub pipeline.Publica
 	if err != nil {
 		return nil, fmt.Errorf("pipeline %s: check the source: %w", name, err)
 	}
-	var out []sourceProblem
-	for _, p := range problems {
-		out = append(out, sourceProblem{Blocking: p.Blocking, What: p.What, Fix: p.Fix})
-	}
-	return out, nil
+	return problems, nil
 }
 
 // pipelineView is a stored pipeline as the commands print it: the

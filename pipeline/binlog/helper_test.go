@@ -58,46 +58,26 @@ func (e *env) stream(opts StreamOptions) *Stream {
 	return st
 }
 
-// changes reads events until n changes have come and the transaction
-// of the last is committed, and returns the changes and the transactions.
+// changes reads transactions (pipeline.ReadTx) until n changes have come
+// and the transaction of the last is committed, and returns the changes
+// and the transactions that had changes.
 func changes(t *testing.T, st *Stream, n int) ([]pipeline.Change, []*pipeline.Tx) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	var cs []pipeline.Change
 	var txs []*pipeline.Tx
-	var open *pipeline.Tx
-	var opened []pipeline.Change
-	for {
-		ev, err := st.Next(ctx)
+	for len(cs) < n {
+		tx, _, err := pipeline.ReadTx(ctx, st)
 		if err != nil {
 			t.Fatalf("after %d of %d changes: %v", len(cs), n, err)
 		}
-		switch {
-		case ev.Begin != nil:
-			if open != nil {
-				t.Fatalf("begin %d inside %d", ev.Begin.ID, open.ID)
-			}
-			open, opened = ev.Begin, nil
-		case ev.Change != nil:
-			if open == nil {
-				t.Fatalf("change outside a transaction")
-			}
-			opened = append(opened, *ev.Change)
-		case ev.Commit != nil:
-			if open == nil || ev.Commit.ID != open.ID {
-				t.Fatalf("commit %d of no open transaction", ev.Commit.ID)
-			}
-			if len(opened) > 0 {
-				cs = append(cs, opened...)
-				txs = append(txs, ev.Commit)
-			}
-			open = nil
-			if len(cs) >= n {
-				return cs, txs
-			}
+		if len(tx.Changes) > 0 {
+			cs = append(cs, tx.Changes...)
+			txs = append(txs, tx)
 		}
 	}
+	return cs, txs
 }
 
 // rawTableMap parses ev when it is a TABLE_MAP event (checksummed, as

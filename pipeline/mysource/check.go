@@ -13,22 +13,12 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/s3bridge/s3bridge/mysqlproto"
+	"github.com/s3bridge/s3bridge/pipeline"
 	"github.com/s3bridge/s3bridge/pipeline/binlog"
 )
 
 // Problem is a prerequisite that is not met, with how to fix it.
-type Problem struct {
-	// Blocking is true when the pipeline cannot run until it is fixed;
-	// false for a warning about what the files or the pipeline's recovery
-	// will lack (or, for the binary logs' retention, a fact to know).
-	Blocking bool
-	// Table names the table concerned, if any.
-	Table *Table
-	What  string
-	Fix   string
-}
-
-func (p Problem) String() string { return p.What + " — fix: " + p.Fix }
+type Problem = pipeline.Problem
 
 // MariaDB's error codes Check tells apart.
 const (

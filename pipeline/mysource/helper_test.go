@@ -76,49 +76,29 @@ func changes(t *testing.T, st *Stream, n int) ([]pipeline.Change, []*pipeline.Tx
 	t.Helper()
 	var cs []pipeline.Change
 	var txs []*pipeline.Tx
-	readUntil(t, st, func(ev pipeline.Event, opened []pipeline.Change) bool {
-		if ev.Commit != nil && len(opened) > 0 {
-			cs = append(cs, opened...)
-			txs = append(txs, ev.Commit)
+	readUntil(t, st, func(tx *pipeline.Tx) bool {
+		if len(tx.Changes) > 0 {
+			cs = append(cs, tx.Changes...)
+			txs = append(txs, tx)
 		}
 		return len(cs) >= n
 	})
 	return cs, txs
 }
 
-// readUntil reads events, giving each Commit with the changes of its
-// transaction, until done says so (or 60s pass: a failure).
-func readUntil(t *testing.T, st *Stream, done func(ev pipeline.Event, opened []pipeline.Change) bool) {
+// readUntil reads transactions (pipeline.ReadTx) until done says so (or
+// 60s pass: a failure).
+func readUntil(t *testing.T, st *Stream, done func(tx *pipeline.Tx) bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	var open *pipeline.Tx
-	var opened []pipeline.Change
 	for {
-		ev, err := st.Next(ctx)
+		tx, _, err := pipeline.ReadTx(ctx, st)
 		if err != nil {
 			t.Fatal(err)
 		}
-		switch {
-		case ev.Begin != nil:
-			if open != nil {
-				t.Fatalf("begin %d inside %d", ev.Begin.ID, open.ID)
-			}
-			open, opened = ev.Begin, nil
-		case ev.Change != nil:
-			if open == nil {
-				t.Fatalf("change outside a transaction")
-			}
-			opened = append(opened, *ev.Change)
-		case ev.Commit != nil:
-			if open == nil || ev.Commit.ID != open.ID {
-				t.Fatalf("commit %d of no open transaction", ev.Commit.ID)
-			}
-			open = nil
-			if done(ev, opened) {
-				return
-			}
-			opened = nil
+		if done(tx) {
+			return
 		}
 	}
 }

@@ -299,8 +299,8 @@ func TestConverge(t *testing.T) {
 	e.exec("INSERT INTO `done` VALUES (1)")
 
 	st := stream(t, s, StreamOptions{Start: slot.ConsistentPoint, Position: slot.Position})
-	readUntil(t, st, func(_ pipeline.Event, cs []pipeline.Change) bool {
-		for _, c := range cs {
+	readUntil(t, st, func(tx *pipeline.Tx) bool {
+		for _, c := range tx.Changes {
 			switch c.Source.Table {
 			case "done":
 				return true

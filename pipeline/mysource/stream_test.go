@@ -38,11 +38,11 @@ func TestStreamFilters(t *testing.T) {
 	e.exec("INSERT INTO `a` VALUES (3)")
 	var got []pipeline.Change
 	empty := 0
-	readUntil(t, st, func(ev pipeline.Event, cs []pipeline.Change) bool {
-		if len(cs) == 0 {
+	readUntil(t, st, func(tx *pipeline.Tx) bool {
+		if len(tx.Changes) == 0 {
 			empty++
 		}
-		got = append(got, cs...)
+		got = append(got, tx.Changes...)
 		return len(got) >= 3
 	})
 	if g := strings.Join(ids(got), " "); g != "a.1 a.2 a.3" {

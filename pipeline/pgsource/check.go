@@ -7,21 +7,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/s3bridge/s3bridge/pipeline"
 )
 
 // Problem is a prerequisite that is not met, with how to fix it.
-type Problem struct {
-	// Blocking is true when the pipeline cannot run (or the source would
-	// reject writes) until it is fixed; false for a warning about what the
-	// files will lack.
-	Blocking bool
-	// Table names the table concerned, if any.
-	Table *Table
-	What  string
-	Fix   string
-}
-
-func (p Problem) String() string { return p.What + " — fix: " + p.Fix }
+type Problem = pipeline.Problem
 
 // Check lists what stops the pipeline from running on this server, or
 // weakens its files, with the exact fix for each: wal_level, free
