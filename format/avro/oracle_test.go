@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/s3bridge/s3bridge/internal/cdctest"
 	"github.com/s3bridge/s3bridge/internal/testenv"
 	"github.com/s3bridge/s3bridge/pipeline"
 )
@@ -66,27 +68,10 @@ func decodeJSON(b []byte) (any, error) {
 
 func writeFile(t *testing.T, ts *pipeline.TableSchema, changes []pipeline.Change, opts Options) string {
 	t.Helper()
-	var buf bytes.Buffer
 	if opts.Now == nil {
 		opts.Now = func() time.Time { return wrote }
 	}
-	w, err := NewWriter(&buf, ts, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range changes {
-		if err := w.Append(&changes[i]); err != nil {
-			t.Fatalf("append change %d: %v", i, err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "f.avro")
-	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return cdctest.WriteFile(t, "f.avro", changes, func(w io.Writer) (cdctest.Writer, error) { return NewWriter(w, ts, opts) })
 }
 
 // TestPythonReadsEveryType is the oracle test: a file of every type, every
