@@ -81,10 +81,7 @@ func scanConnector(r scanner) (Connector, error) {
 		&loc, &c.AutoCreate, &c.CreatedAt, &c.UpdatedAt, &next)
 	c.Delay, c.Location = time.Duration(delay)*time.Second, loc.String
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
-	if next.Valid {
-		v := next.Time.UTC()
-		c.NextFire = &v
-	}
+	c.NextFire = utcTime(next)
 	return c, err
 }
 
@@ -190,10 +187,7 @@ func (s *Store) ConnectorRuns(ctx context.Context, name string, limit int) ([]Co
 			return nil, fmt.Errorf("read the runs of connector %s on %s: %w", name, s.name, err)
 		}
 		r := ConnectorRun{Task: t}
-		if sched.Valid {
-			v := sched.Time.UTC()
-			r.Scheduled = &v
-		}
+		r.Scheduled = utcTime(sched)
 		out = append(out, r)
 	}
 	return out, rows.Err()

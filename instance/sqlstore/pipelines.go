@@ -71,10 +71,7 @@ func scanPipeline(r scanner) (Pipeline, error) {
 	)
 	err := r.Scan(&p.Name, &p.Source, &p.Config, &p.State, &reason, &agent, &lease, &p.Attempt, &cp, &lsn, &stats, &p.CreatedAt, &p.UpdatedAt)
 	p.Reason, p.Agent, p.Checkpoint, p.CheckpointLSN, p.Stats = reason.String, agent.String, cp.String, lsn.String, stats.String
-	if lease.Valid {
-		v := lease.Time.UTC()
-		p.LeaseUntil = &v
-	}
+	p.LeaseUntil = utcTime(lease)
 	p.CreatedAt, p.UpdatedAt = p.CreatedAt.UTC(), p.UpdatedAt.UTC()
 	return p, err
 }

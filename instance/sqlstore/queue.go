@@ -445,14 +445,8 @@ func scanTask(r scanner) (s3bridge.Task, error) {
 	t.DatabaseName, t.TaskInfo, t.S3ObjectARN, t.FilePath, t.Agent = dbName.String, info.String, arn.String, path.String, ag.String
 	t.Overwrite, t.Attempt = overwrite.Bool, attempt.Int64
 	t.Metadata = []byte(meta.String)
-	if started.Valid {
-		v := started.Time.UTC()
-		t.StartedAt = &v
-	}
-	if finished.Valid {
-		v := finished.Time.UTC()
-		t.FinishedAt = &v
-	}
+	t.StartedAt = utcTime(started)
+	t.FinishedAt = utcTime(finished)
 	t.CreatedAt, t.LastUpdated = t.CreatedAt.UTC(), t.LastUpdated.UTC()
 	return t, nil
 }

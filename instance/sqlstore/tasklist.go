@@ -234,14 +234,8 @@ func (s *Store) figures(ctx context.Context, query string, args []any) ([]TaskFi
 			return nil, err
 		}
 		f.Type, f.Lifecycle, f.Connector, f.Bytes, f.Rows = s3bridge.TaskType(typ), s3bridge.Lifecycle(lc), conn.String, bytes.Int64, nrows.Int64
-		if started.Valid {
-			v := started.Time.UTC()
-			f.StartedAt = &v
-		}
-		if finished.Valid {
-			v := finished.Time.UTC()
-			f.FinishedAt = &v
-		}
+		f.StartedAt = utcTime(started)
+		f.FinishedAt = utcTime(finished)
 		out = append(out, f)
 	}
 	return out, rows.Err()
@@ -256,4 +250,13 @@ func (s *Store) CountTasks(ctx context.Context, upTo int64) (int64, error) {
 		return 0, fmt.Errorf("count the tasks on %s: %w", s.name, err)
 	}
 	return n, nil
+}
+
+// utcTime is a nullable column's time in UTC, or nil for NULL.
+func utcTime(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	v := t.Time.UTC()
+	return &v
 }

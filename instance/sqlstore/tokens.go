@@ -42,10 +42,7 @@ func scanToken(r scanner) (Token, error) {
 	)
 	err := r.Scan(&t.Name, &t.Role, &t.Hash, &t.CreatedAt, &expires)
 	t.CreatedAt = t.CreatedAt.UTC()
-	if expires.Valid {
-		v := expires.Time.UTC()
-		t.ExpiresAt = &v
-	}
+	t.ExpiresAt = utcTime(expires)
 	return t, err
 }
 
