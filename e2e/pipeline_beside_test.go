@@ -195,16 +195,7 @@ func runBeside(t *testing.T, w *world, src besideSource) {
 			want[fmt.Sprint(id)] = fmt.Sprint(v)
 		}
 		rows.Close()
-		if len(got) != len(want) {
-			t.Errorf("%s: the files give %d rows, the source has %d", mt.Table, len(got), len(want))
-		}
-		bad := 0
-		for id, v := range want {
-			if got[id] != v && bad < 10 {
-				t.Errorf("%s row %s: files %q, source %q", mt.Table, id, got[id], v)
-				bad++
-			}
-		}
+		sameRows(t, mt.Table, got, want)
 	}
 	if len(manifest.Tables) != 2 {
 		t.Errorf("manifest tables: %s", b)

@@ -260,13 +260,24 @@ func TestPipelineMariaDB(t *testing.T) {
 	}
 	rows.Close()
 	t.Logf("%d files, %s; source has %d rows, the files give %d", len(files), stats, len(want), len(got))
+	sameRows(t, "", got, want)
+}
+
+// sameRows checks that the files' rows (a replay's, id → values) are the
+// source's, naming at most 10 rows that differ; what prefixes the
+// messages (a table's name, or "").
+func sameRows(t *testing.T, what string, got, want map[string]string) {
+	t.Helper()
+	if what != "" {
+		what += ": "
+	}
 	if len(got) != len(want) {
-		t.Errorf("the files give %d rows, the source has %d", len(got), len(want))
+		t.Errorf("%sthe files give %d rows, the source has %d", what, len(got), len(want))
 	}
 	bad := 0
 	for id, v := range want {
 		if got[id] != v && bad < 10 {
-			t.Errorf("row %s: files %q, source %q", id, got[id], v)
+			t.Errorf("%srow %s: files %q, source %q", what, id, got[id], v)
 			bad++
 		}
 	}

@@ -211,16 +211,7 @@ func TestPipelineAgentsKilled(t *testing.T) {
 	}
 	rows.Close()
 	t.Logf("%d files, %s; source has %d rows, the files give %d", len(files), stats, len(want), len(got))
-	if len(got) != len(want) {
-		t.Errorf("the files give %d rows, the source has %d", len(got), len(want))
-	}
-	bad := 0
-	for id, v := range want {
-		if got[id] != v && bad < 10 {
-			t.Errorf("row %s: files %q, source %q", id, got[id], v)
-			bad++
-		}
-	}
+	sameRows(t, "", got, want)
 }
 
 // replay applies the pipeline's files for public.orders to an empty
