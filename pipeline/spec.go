@@ -193,3 +193,18 @@ func CheckSourceURL(source string) error {
 	}
 	return nil
 }
+
+// ParseTable reads a "schema.table" name (for MariaDB, "database.table").
+func ParseTable(name string) Table {
+	schema, table, _ := strings.Cut(name, ".")
+	return Table{Schema: schema, Name: table}
+}
+
+// Publication is the tables s captures.
+func (s Spec) Publication() Publication {
+	pub := Publication{AllTables: s.AllTables}
+	for _, t := range s.Tables {
+		pub.Tables = append(pub.Tables, ParseTable(t))
+	}
+	return pub
+}

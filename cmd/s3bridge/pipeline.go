@@ -130,11 +130,7 @@ func runPipelineCreate(ctx context.Context, e *env, args []string) error {
 // its fix, sets REPLICA IDENTITY FULL where asked, and fails when one
 // blocks the pipeline.
 func checkSource(ctx context.Context, e *env, name, source string, spec *pipeline.Spec) error {
-	pub := pipeline.Publication{AllTables: spec.AllTables}
-	for _, t := range spec.Tables {
-		schema, table, _ := strings.Cut(t, ".")
-		pub.Tables = append(pub.Tables, pipeline.Table{Schema: schema, Name: table})
-	}
+	pub := spec.Publication()
 	checkCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	var problems []pipeline.Problem

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/s3bridge/s3bridge/pipeline"
+	"github.com/s3bridge/s3bridge/statement"
 )
 
 // Chunking cuts a table into ranges of a unique key (its primary key, or
@@ -168,7 +169,7 @@ func (sn *Snapshot) Plan(ctx context.Context, t Table, rows int64, maxChunks int
 // many rows each.
 func (sn *Snapshot) evenBounds(ctx context.Context, t Table, k keyCol, est int64, n int) ([][][]byte, bool, error) {
 	var lo, hi sql.NullString
-	q := "SELECT CAST(MIN(" + quoteName(k.name) + ") AS CHAR), CAST(MAX(" + quoteName(k.name) + ") AS CHAR) FROM " + quoted(t)
+	q := "SELECT CAST(MIN(" + statement.QuoteIdentMySQL(k.name) + ") AS CHAR), CAST(MAX(" + statement.QuoteIdentMySQL(k.name) + ") AS CHAR) FROM " + quoted(t)
 	sn.sess.mu.Lock()
 	err := sn.sess.conn.QueryRowContext(ctx, q).Scan(&lo, &hi)
 	sn.sess.mu.Unlock()
@@ -207,7 +208,7 @@ func (sn *Snapshot) evenBounds(ctx context.Context, t Table, k keyCol, est int64
 func (sn *Snapshot) walkBounds(ctx context.Context, t Table, key []keyCol, per int64, most int) ([][][]byte, error) {
 	names := make([]string, len(key))
 	for i, k := range key {
-		names[i] = quoteName(k.name)
+		names[i] = statement.QuoteIdentMySQL(k.name)
 	}
 	list := strings.Join(names, ", ")
 	sn.sess.mu.Lock()
@@ -302,7 +303,7 @@ func compare(key []keyCol, bound [][]byte, op string) (string, []any, error) {
 		if err != nil {
 			return "", nil, fmt.Errorf("bound of key column %s: %w", k.name, err)
 		}
-		name := quoteName(k.name)
+		name := statement.QuoteIdentMySQL(k.name)
 		if j == len(key)-1 {
 			b.WriteString(name + " " + op + " ?")
 			args = append(args, v)

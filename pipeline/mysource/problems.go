@@ -2,6 +2,7 @@ package mysource
 
 import (
 	"fmt"
+	"github.com/s3bridge/s3bridge/statement"
 	"strings"
 	"time"
 )
@@ -89,7 +90,7 @@ func tableProblems(f facts, pub Publication, user string) []Problem {
 		case tf.denied:
 			out = append(out, Problem{Blocking: true, Table: &t,
 				What: fmt.Sprintf("user %s may not SELECT from table %s (or it does not exist)", f.user, t),
-				Fix:  fmt.Sprintf("GRANT SELECT ON %s TO %s; (or ON %s.* for the whole database)", quoted(t), user, quoteName(t.Schema))})
+				Fix:  fmt.Sprintf("GRANT SELECT ON %s TO %s; (or ON %s.* for the whole database)", quoted(t), user, statement.QuoteIdentMySQL(t.Schema))})
 			continue
 		case !tf.readable:
 			continue

@@ -13,6 +13,7 @@ import (
 
 	"github.com/s3bridge/s3bridge/pipeline"
 	"github.com/s3bridge/s3bridge/pipeline/binlog"
+	"github.com/s3bridge/s3bridge/statement"
 )
 
 // ErrNotExact means a table whose snapshot must be read at the snapshot's
@@ -484,7 +485,7 @@ func (sn *Snapshot) ReadChunk(ctx context.Context, ts *pipeline.TableSchema, c C
 	}
 	exprs := make([]string, len(ts.Columns))
 	for j, col := range ts.Columns {
-		exprs[j] = quoteName(col.Name)
+		exprs[j] = statement.QuoteIdentMySQL(col.Name)
 		if rawBytes(col.Type) {
 			exprs[j] = "CAST(" + exprs[j] + " AS BINARY)"
 		}

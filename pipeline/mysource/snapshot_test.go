@@ -15,6 +15,7 @@ import (
 
 	"github.com/s3bridge/s3bridge/pipeline"
 	"github.com/s3bridge/s3bridge/pipeline/binlog"
+	"github.com/s3bridge/s3bridge/statement"
 )
 
 // waitFor polls cond until it holds, failing after 60s.
@@ -191,7 +192,7 @@ func TestChunks(t *testing.T) {
 				}
 			}
 			var total int
-			if err := e.db.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM "+quoteName(name)).Scan(&total); err != nil {
+			if err := e.db.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM "+statement.QuoteIdentMySQL(name)).Scan(&total); err != nil {
 				t.Fatal(err)
 			}
 			rows := 0

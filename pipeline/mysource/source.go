@@ -40,6 +40,7 @@ import (
 
 	"github.com/s3bridge/s3bridge/pipeline"
 	"github.com/s3bridge/s3bridge/pipeline/binlog"
+	"github.com/s3bridge/s3bridge/statement"
 )
 
 var validName = regexp.MustCompile(`^[a-z0-9_]{1,54}$`)
@@ -49,7 +50,9 @@ var validName = regexp.MustCompile(`^[a-z0-9_]{1,54}$`)
 type Table = pipeline.Table
 
 // quoted is t's quoted, qualified name.
-func quoted(t Table) string { return quoteName(t.Schema) + "." + quoteName(t.Name) }
+func quoted(t Table) string {
+	return statement.QuoteIdentMySQL(t.Schema) + "." + statement.QuoteIdentMySQL(t.Name)
+}
 
 // Publication says which tables a pipeline captures. AllTables captures
 // every base table, present and future, of the source URL's database — of
@@ -248,6 +251,3 @@ func (s *Source) mustExist(ctx context.Context, ts []Table) error {
 	}
 	return nil
 }
-
-// quoteName quotes a MariaDB identifier.
-func quoteName(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }

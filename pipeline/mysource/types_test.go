@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/s3bridge/s3bridge/pipeline"
+	"github.com/s3bridge/s3bridge/statement"
 )
 
 // everyType is a column of every type MariaDB pipelines take, with two
@@ -137,7 +138,7 @@ func TestKeyFlags(t *testing.T) {
 	st := stream(t, s, StreamOptions{})
 	e.exec("INSERT INTO `pk` VALUES (1, 'x', 2)")
 	for _, name := range tables[1:] {
-		e.exec("INSERT INTO " + quoteName(name) + " VALUES (1, 2)")
+		e.exec("INSERT INTO " + statement.QuoteIdentMySQL(name) + " VALUES (1, 2)")
 	}
 	streamed, _ := changes(t, st, len(tables))
 	_, sn := snapshotOf(t, s)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -238,8 +237,7 @@ func (p *Pipeline) requestTables(ctx context.Context, sn Snapshot, r pipeline.Sn
 	}
 	var tables []pipeline.Table
 	for _, name := range r.Tables {
-		schema, table, _ := strings.Cut(name, ".")
-		t := pipeline.Table{Schema: schema, Name: table}
+		t := pipeline.ParseTable(name)
 		if !slices.Contains(published, t) {
 			return nil, fmt.Errorf("table %s is not in publication %s (does it exist?)", name, p.cfg.Source.SlotName())
 		}

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -233,11 +232,7 @@ func (s *Service) runUntilStopped(ctx context.Context, st Store, in instance.Ins
 
 func (s *Service) runOnce(ctx context.Context, st Store, in instance.Instance, p sqlstore.Pipeline, h sqlstore.PipelineHold,
 	spec pipeline.Spec, codec pipeline.Codec, meter *run.Meter, log *slog.Logger) error {
-	pub := pipeline.Publication{AllTables: spec.AllTables}
-	for _, t := range spec.Tables {
-		schema, table, _ := strings.Cut(t, ".")
-		pub.Tables = append(pub.Tables, pipeline.Table{Schema: schema, Name: table})
-	}
+	pub := spec.Publication()
 	src, heartbeat, err := newSource(p, pub)
 	if err != nil {
 		return err
