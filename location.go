@@ -152,3 +152,16 @@ func validRegion(r string) bool {
 	}
 	return alnum(r[0]) && alnum(r[len(r)-1]) && !strings.Contains(r, "--")
 }
+
+// ParseObjectURI parses an ARN or s3:// URI that must name one object: a
+// key that is not empty and not a "directory" (ending in /).
+func ParseObjectURI(uri string) (Location, error) {
+	loc, err := ParseURI(uri)
+	if err != nil {
+		return loc, err
+	}
+	if loc.Key == "" || strings.HasSuffix(loc.Key, "/") {
+		return loc, fmt.Errorf("%s names no object (a key is needed after the bucket)", uri)
+	}
+	return loc, nil
+}

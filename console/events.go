@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/control"
 )
 
@@ -100,7 +101,7 @@ type stream struct {
 	// last sent, so that an older read never follows a newer one.
 	sent    int
 	updated time.Time
-	last    control.Task
+	last    s3bridge.Task
 }
 
 // catchUp sends what the database holds beyond what was sent: the task
@@ -127,8 +128,8 @@ func (st *stream) catchUp(ctx context.Context, s *Server, sv served, id int64) (
 	if t.LastUpdated.Before(st.updated) {
 		return false, st.rc.Flush()
 	}
-	if changed(st.last, v) {
-		st.last, st.updated = v, t.LastUpdated
+	if taskMoved(st.last, t) {
+		st.last, st.updated = t, t.LastUpdated
 		if err := st.event("task", "", data); err != nil {
 			return true, nil
 		}
@@ -197,11 +198,4 @@ func (st *stream) event(name, id string, data []byte) error {
 	}
 	_, err := fmt.Fprintf(st.w, "event: %s\ndata: %s\n\n", name, data)
 	return err
-}
-
-// changed reports whether the task moved since it was last sent.
-func changed(a, b control.Task) bool {
-	return a.Lifecycle != b.Lifecycle || a.PercentComplete != b.PercentComplete || a.TaskInfo != b.TaskInfo ||
-		a.RowsProcessed != b.RowsProcessed || a.BytesProcessed != b.BytesProcessed || a.FilesProcessed != b.FilesProcessed ||
-		!a.LastUpdated.Equal(b.LastUpdated)
 }

@@ -111,12 +111,8 @@ func CheckBucket(bucket string) error {
 // CheckObjectURI refuses an S3 URI or ARN that can't name one object, by
 // the rules the transfer runner applies.
 func CheckObjectURI(uri string) error {
-	loc, err := s3bridge.ParseURI(uri)
-	if err != nil {
+	if _, err := s3bridge.ParseObjectURI(uri); err != nil {
 		return &Invalid{Err: err}
-	}
-	if loc.Key == "" || strings.HasSuffix(loc.Key, "/") {
-		return &Invalid{Err: fmt.Errorf("%s names no object (a key is needed after the bucket)", uri)}
 	}
 	return nil
 }

@@ -26,7 +26,7 @@ func (j *job) area() (*Dir, error) {
 // in the file area (default: the object's name at the top of the area),
 // creating folders on the way.
 func (j *job) downloadFile(ctx context.Context, p FileTransfer) (s3bridge.Result, error) {
-	loc, err := objectLocation(p.ARN)
+	loc, err := s3bridge.ParseObjectURI(p.ARN)
 	if err != nil {
 		return s3bridge.Result{}, err
 	}
@@ -106,7 +106,7 @@ func (j *job) downloadFile(ctx context.Context, p FileTransfer) (s3bridge.Result
 // uploadFile is SQL Server's rds_upload_to_s3: one file of the area to an
 // object. It returns only after S3 confirmed the write.
 func (j *job) uploadFile(ctx context.Context, p FileTransfer) (s3bridge.Result, error) {
-	loc, err := objectLocation(p.ARN)
+	loc, err := s3bridge.ParseObjectURI(p.ARN)
 	if err != nil {
 		return s3bridge.Result{}, err
 	}

@@ -8,7 +8,6 @@ package transfer
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/s3bridge/s3bridge"
 )
@@ -118,16 +117,4 @@ func kind(t s3bridge.Task) (string, error) {
 		return "", fmt.Errorf("task %d metadata: %w", t.ID, err)
 	}
 	return k.Kind, nil
-}
-
-// objectLocation parses an ARN or s3:// URI naming one object.
-func objectLocation(arn string) (s3bridge.Location, error) {
-	loc, err := s3bridge.ParseURI(arn)
-	if err != nil {
-		return loc, err
-	}
-	if loc.Key == "" || strings.HasSuffix(loc.Key, "/") {
-		return loc, fmt.Errorf("%s names no object (a key is needed after the bucket)", arn)
-	}
-	return loc, nil
 }
