@@ -23,28 +23,12 @@ func (s *Server) connectors(r *http.Request) (served, control.Connectors, error)
 	return sv, cs, nil
 }
 
-func (s *Server) listConnectors(r *http.Request, cs control.Connectors) ([]control.Connector, error) {
-	list, err := cs.Connectors(r.Context())
-	if err != nil {
-		return nil, err
-	}
-	views := []control.Connector{}
-	for _, c := range list {
-		v, err := control.ViewConnector(r.Context(), cs, c)
-		if err != nil {
-			return nil, err
-		}
-		views = append(views, v)
-	}
-	return views, nil
-}
-
 func (s *Server) apiConnectors(w http.ResponseWriter, r *http.Request, _ principal) error {
 	_, cs, err := s.connectors(r)
 	if err != nil {
 		return err
 	}
-	views, err := s.listConnectors(r, cs)
+	views, err := control.ListConnectors(r.Context(), cs)
 	if err != nil {
 		return err
 	}
@@ -121,13 +105,9 @@ func (s *Server) apiPipelines(w http.ResponseWriter, r *http.Request, _ principa
 	if err != nil {
 		return err
 	}
-	list, err := ps.Pipelines(r.Context())
+	views, err := control.ListPipelines(r.Context(), ps)
 	if err != nil {
 		return err
-	}
-	views := []control.Pipeline{}
-	for _, p := range list {
-		views = append(views, control.ViewPipeline(p))
 	}
 	return writeJSON(w, http.StatusOK, views)
 }

@@ -264,7 +264,7 @@ func (s *Server) connectorsPage(w http.ResponseWriter, r *http.Request, p princi
 		if !ok {
 			continue
 		}
-		views, err := s.listConnectors(r, cs)
+		views, err := control.ListConnectors(r.Context(), cs)
 		if err != nil {
 			return err
 		}
@@ -353,15 +353,11 @@ func (s *Server) pipelinesPage(w http.ResponseWriter, r *http.Request, p princip
 		if !ok {
 			continue
 		}
-		list, err := ps.Pipelines(r.Context())
+		views, err := control.ListPipelines(r.Context(), ps)
 		if err != nil {
 			return err
 		}
-		ip := instancePipelines{Instance: sv.id}
-		for _, pl := range list {
-			ip.Pipelines = append(ip.Pipelines, control.ViewPipeline(pl))
-		}
-		d = append(d, ip)
+		d = append(d, instancePipelines{Instance: sv.id, Pipelines: views})
 	}
 	return s.render(w, r, http.StatusOK, "pipelines.html", "Pipelines", "pipelines", p, d)
 }

@@ -177,3 +177,21 @@ func EnqueueRun(ctx context.Context, cs Connectors, name string) (int64, error) 
 	}
 	return cs.EnqueueConnector(ctx, name, task)
 }
+
+// ListConnectors views every stored connector, as the CLI's connector list
+// and the API list them.
+func ListConnectors(ctx context.Context, cs Connectors) ([]Connector, error) {
+	list, err := cs.Connectors(ctx)
+	if err != nil {
+		return nil, err
+	}
+	views := []Connector{}
+	for _, c := range list {
+		v, err := ViewConnector(ctx, cs, c)
+		if err != nil {
+			return nil, err
+		}
+		views = append(views, v)
+	}
+	return views, nil
+}

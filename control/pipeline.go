@@ -186,3 +186,17 @@ type Invalid struct{ Err error }
 
 func (e *Invalid) Error() string { return e.Err.Error() }
 func (e *Invalid) Unwrap() error { return e.Err }
+
+// ListPipelines views every stored pipeline, as the CLI's pipeline list,
+// the API and the console's page list them.
+func ListPipelines(ctx context.Context, ps Pipelines) ([]Pipeline, error) {
+	list, err := ps.Pipelines(ctx)
+	if err != nil {
+		return nil, err
+	}
+	views := []Pipeline{}
+	for _, p := range list {
+		views = append(views, ViewPipeline(p))
+	}
+	return views, nil
+}

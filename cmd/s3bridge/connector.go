@@ -346,17 +346,9 @@ func runConnectorList(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	return withConnectors(ctx, &c, func(_ instance.Instance, cs storedConnectors) error {
-		list, err := cs.Connectors(ctx)
+		views, err := control.ListConnectors(ctx, cs)
 		if err != nil {
 			return err
-		}
-		views := []connectorView{}
-		for _, st := range list {
-			v, err := viewConnector(ctx, cs, st)
-			if err != nil {
-				return err
-			}
-			views = append(views, v)
 		}
 		if c.json {
 			return writeJSON(e.stdout, views)

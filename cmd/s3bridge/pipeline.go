@@ -275,13 +275,13 @@ func runPipelineList(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	return withPipelines(ctx, &c, func(ps storedPipelines) error {
-		list, err := ps.Pipelines(ctx)
+		list, err := control.ListPipelines(ctx, ps)
 		if err != nil {
 			return err
 		}
 		views := []pipelineView{}
 		for _, p := range list {
-			views = append(views, viewPipeline(p))
+			views = append(views, pipelineView{p})
 		}
 		if c.json {
 			return writeJSON(e.stdout, views)
