@@ -175,27 +175,10 @@ func (s *Source) probeStream(ctx context.Context, gtids binlog.GTIDSet) error {
 func (s *Source) tableFacts(ctx context.Context, conn *sql.Conn, pub Publication) ([]tableFacts, error) {
 	tables := pub.Tables
 	if pub.AllTables {
-		q := `SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED')
-			AND TABLE_SCHEMA NOT IN ('mysql', 'sys', 'information_schema', 'performance_schema')`
-		var args []any
-		if s.cfg.Database != "" {
-			q += " AND TABLE_SCHEMA = ?"
-			args = append(args, s.cfg.Database)
-		}
-		rows, err := conn.QueryContext(ctx, q+" ORDER BY 1, 2", args...)
-		if err != nil {
+		var err error
+		if tables, err = s.allTables(ctx, conn); err != nil {
 			return nil, fmt.Errorf("check tables: %w", err)
 		}
-		tables = nil
-		for rows.Next() {
-			var t Table
-			if err := rows.Scan(&t.Schema, &t.Name); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("check tables: %w", err)
-			}
-			tables = append(tables, t)
-		}
-		rows.Close()
 	}
 	out := make([]tableFacts, 0, len(tables))
 	for _, t := range tables {

@@ -370,29 +370,13 @@ func (sn *Snapshot) Tables(ctx context.Context) ([]Table, error) {
 		slices.SortFunc(out, func(a, b Table) int { return strings.Compare(a.String(), b.String()) })
 		return slices.Compact(out), nil
 	}
-	q := `SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES
-		WHERE TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') AND TABLE_SCHEMA NOT IN ('mysql', 'sys', 'information_schema', 'performance_schema')`
-	var args []any
-	if db := sn.src.cfg.Database; db != "" {
-		q += " AND TABLE_SCHEMA = ?"
-		args = append(args, db)
-	}
 	sn.sess.mu.Lock()
 	defer sn.sess.mu.Unlock()
-	rows, err := sn.sess.conn.QueryContext(ctx, q+" ORDER BY 1, 2", args...)
+	out, err := sn.src.allTables(ctx, sn.sess.conn)
 	if err != nil {
 		return nil, fmt.Errorf("list the tables to capture: %w", err)
 	}
-	defer rows.Close()
-	var out []Table
-	for rows.Next() {
-		var t Table
-		if err := rows.Scan(&t.Schema, &t.Name); err != nil {
-			return nil, fmt.Errorf("list the tables to capture: %w", err)
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // columns reads a table's columns from information_schema (which no

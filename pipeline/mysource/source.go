@@ -63,6 +63,35 @@ type Publication = pipeline.Publication
 // systemDatabases are never captured by AllTables.
 var systemDatabases = []string{"mysql", "sys", "information_schema", "performance_schema"}
 
+// allTables lists the base tables AllTables captures now, in name order:
+// those of the URL's database, or of every database but systemDatabases.
+func (s *Source) allTables(ctx context.Context, conn *sql.Conn) ([]Table, error) {
+	q := `SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES
+		WHERE TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') AND TABLE_SCHEMA NOT IN (?` + strings.Repeat(", ?", len(systemDatabases)-1) + `)`
+	var args []any
+	for _, db := range systemDatabases {
+		args = append(args, db)
+	}
+	if s.cfg.Database != "" {
+		q += " AND TABLE_SCHEMA = ?"
+		args = append(args, s.cfg.Database)
+	}
+	rows, err := conn.QueryContext(ctx, q+" ORDER BY 1, 2", args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Table
+	for rows.Next() {
+		var t Table
+		if err := rows.Scan(&t.Schema, &t.Name); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
 // Source is one pipeline's view of a MariaDB server. It is safe for
 // concurrent use.
 type Source struct {
