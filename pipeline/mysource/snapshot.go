@@ -114,19 +114,28 @@ func (s *Source) openSession(ctx context.Context, gtids bool) (*session, error) 
 // gtidsAt sets the GTIDs of the session's position from the server's
 // BINLOG_GTID_POS, when it gives them.
 func (se *session) gtidsAt(ctx context.Context) error {
+	at, err := gtidsAt(ctx, se.conn, se.at)
+	se.at = at
+	return err
+}
+
+// gtidsAt completes a file and offset with the GTIDs of that place, from
+// the server's BINLOG_GTID_POS (which reads the file up to it); p as it is
+// when the server can't tell.
+func gtidsAt(ctx context.Context, conn *sql.Conn, p binlog.Position) (binlog.Position, error) {
 	var set sql.NullString
-	if err := se.conn.QueryRowContext(ctx, "SELECT BINLOG_GTID_POS(?, ?)", se.at.File, int64(se.at.Pos)).Scan(&set); err != nil {
-		return fmt.Errorf("GTIDs at %s: %w", Token(se.at), err)
+	if err := conn.QueryRowContext(ctx, "SELECT BINLOG_GTID_POS(?, ?)", p.File, int64(p.Pos)).Scan(&set); err != nil {
+		return p, fmt.Errorf("GTIDs at %s: %w", Token(p), err)
 	}
 	if !set.Valid || set.String == "" {
-		return nil
+		return p, nil
 	}
 	gtids, err := binlog.ParseGTIDSet(set.String)
 	if err != nil {
-		return err
+		return p, err
 	}
-	se.at.GTIDs = gtids
-	return nil
+	p.GTIDs = gtids
+	return p, nil
 }
 
 // snapshotPosition reads the position the session's snapshot is

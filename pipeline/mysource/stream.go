@@ -2,7 +2,6 @@ package mysource
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"sync"
 	"time"
@@ -122,9 +121,8 @@ func (s *Source) startPosition(ctx context.Context, opts StreamOptions) (binlog.
 	return s.withGTIDs(ctx, binlog.Position{File: logs[i].name, Pos: uint32(opts.Start)})
 }
 
-// withGTIDs completes a file and offset with the GTIDs of that place,
-// from the server's BINLOG_GTID_POS (which reads the file up to it); p as
-// it is when the server can't tell.
+// withGTIDs completes a file and offset with the GTIDs of that place, on
+// a connection of its own (gtidsAt).
 func (s *Source) withGTIDs(ctx context.Context, p binlog.Position) (binlog.Position, error) {
 	db, conn, err := s.connect(ctx)
 	if err != nil {
@@ -132,18 +130,7 @@ func (s *Source) withGTIDs(ctx context.Context, p binlog.Position) (binlog.Posit
 	}
 	defer db.Close()
 	defer conn.Close()
-	var set sql.NullString
-	if err := conn.QueryRowContext(ctx, "SELECT BINLOG_GTID_POS(?, ?)", p.File, int64(p.Pos)).Scan(&set); err != nil {
-		return p, fmt.Errorf("GTIDs at %s: %w", Token(p), err)
-	}
-	if set.Valid && set.String != "" {
-		gtids, err := binlog.ParseGTIDSet(set.String)
-		if err != nil {
-			return p, err
-		}
-		p.GTIDs = gtids
-	}
-	return p, nil
+	return gtidsAt(ctx, conn, p)
 }
 
 // Start returns the position the stream started at.
