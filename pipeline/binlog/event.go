@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+
+	"github.com/s3bridge/s3bridge/mysqlproto"
 )
 
 // EventType is a binary log event's type code.
@@ -218,31 +220,16 @@ func (r *reader) u64() uint64 {
 	return 0
 }
 
-// lenenc reads a length-encoded integer.
+// lenenc reads a length-encoded integer (mysqlproto.ReadLenenc); 0xfb,
+// NULL, is no length here.
 func (r *reader) lenenc() uint64 {
-	if len(r.b) == 0 {
+	v, rest, null, err := mysqlproto.ReadLenenc(r.b)
+	if err != nil || null {
 		r.bad = true
 		return 0
 	}
-	switch c := r.b[0]; {
-	case c < 0xfb:
-		r.b = r.b[1:]
-		return uint64(c)
-	case c == 0xfc:
-		r.take(1)
-		return uint64(r.u16())
-	case c == 0xfd:
-		b := r.take(4)
-		if b == nil {
-			return 0
-		}
-		return uint64(b[1]) | uint64(b[2])<<8 | uint64(b[3])<<16
-	case c == 0xfe:
-		r.take(1)
-		return r.u64()
-	}
-	r.bad = true // 0xfb (NULL) and 0xff are no lengths
-	return 0
+	r.b = rest
+	return v
 }
 
 // lenencBytes reads a length-encoded string.
