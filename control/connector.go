@@ -163,19 +163,27 @@ func History(ctx context.Context, cs Connectors, name string, limit int, now tim
 // EnqueueRun queues a run of the stored connector now, outside its
 // schedule, for an agent: connector run --async.
 func EnqueueRun(ctx context.Context, cs Connectors, name string) (int64, error) {
-	st, err := cs.Connector(ctx, name)
-	if err != nil {
-		return 0, err
-	}
-	p, err := connector.RunTask(st, nil, false)
-	if err != nil {
-		return 0, err
-	}
-	task, err := connector.Task(p)
+	task, _, err := RunTask(ctx, cs, name)
 	if err != nil {
 		return 0, err
 	}
 	return cs.EnqueueConnector(ctx, name, task)
+}
+
+// RunTask is the task of a run of the stored connector now, outside its
+// schedule (every file its rules take, none skipped as seen), and the
+// connector's name as stored.
+func RunTask(ctx context.Context, cs Connectors, name string) (s3bridge.Task, string, error) {
+	st, err := cs.Connector(ctx, name)
+	if err != nil {
+		return s3bridge.Task{}, "", err
+	}
+	p, err := connector.RunTask(st, nil, false)
+	if err != nil {
+		return s3bridge.Task{}, "", err
+	}
+	task, err := connector.Task(p)
+	return task, st.Name, err
 }
 
 // ListConnectors views every stored connector, as the CLI's connector list

@@ -473,19 +473,11 @@ func runConnectorRun(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	return withConnectors(ctx, &c, func(in instance.Instance, cs storedConnectors) error {
-		st, err := cs.Connector(ctx, pos[0])
+		task, name, err := control.RunTask(ctx, cs, pos[0])
 		if err != nil {
 			return err
 		}
-		p, err := connector.RunTask(st, nil, false)
-		if err != nil {
-			return err
-		}
-		task, err := connector.Task(p)
-		if err != nil {
-			return err
-		}
-		_, err = submitID(ctx, e, &c, connectorRunQueue{in, cs, st.Name}, task)
+		_, err = submitID(ctx, e, &c, connectorRunQueue{in, cs, name}, task)
 		return err
 	})
 }
