@@ -247,13 +247,31 @@ func (st *Stream) mark(m mark) {
 func (st *Stream) Confirm(lsn pipeline.LSN) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	n := 0
+	var n int
+	st.durable, n = st.positionAt(lsn)
+	st.marks = append(st.marks[:0], st.marks[n:]...)
+}
+
+// PositionAt returns the position Confirm(lsn) would make durable,
+// confirming nothing: the position after the last event group read that
+// ends at lsn or before, never before Durable.
+func (st *Stream) PositionAt(lsn pipeline.LSN) Position {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	p, _ := st.positionAt(lsn)
+	return p
+}
+
+// positionAt is PositionAt and the number of marks it passed. The caller
+// holds mu.
+func (st *Stream) positionAt(lsn pipeline.LSN) (Position, int) {
+	p, n := st.durable, 0
 	for n < len(st.marks) && st.marks[n].end <= lsn {
 		m := st.marks[n]
-		st.durable = Position{GTIDs: st.durable.GTIDs.With(m.gtid), File: m.file, Pos: m.pos}
+		p = Position{GTIDs: p.GTIDs.With(m.gtid), File: m.file, Pos: m.pos}
 		n++
 	}
-	st.marks = append(st.marks[:0], st.marks[n:]...)
+	return p, n
 }
 
 // Durable returns the position after the last confirmed group (the start

@@ -145,14 +145,9 @@ func (st *Stream) Next(ctx context.Context) (pipeline.Event, error) {
 	return ev, nil
 }
 
-// at moves the binlog stream's durable position to lsn and returns it:
-// the position after the last event group that ends there or before,
-// which the binlog stream records as it decodes each group (it may read
-// ahead of the events Next returned, so its current position is no
-// measure of theirs). The caller holds mu.
-func (st *Stream) at(lsn pipeline.LSN) binlog.Position {
-	st.inner.Confirm(lsn)
-	p := st.inner.Durable()
+// tokenPosition is p as tokens carry it: without GTIDs unless the start
+// had them (Stream.gtids).
+func (st *Stream) tokenPosition(p binlog.Position) binlog.Position {
 	if !st.gtids {
 		p.GTIDs = nil
 	}
@@ -161,12 +156,12 @@ func (st *Stream) at(lsn pipeline.LSN) binlog.Position {
 
 // Token returns the resume token of lsn (a transaction's EndLSN, a DDL
 // Message's LSN): the position after the last event group read that ends
-// there or before, never before the durable position. The checkpoint
-// stores it before Confirm.
+// there or before, never before the durable position — which the binlog
+// stream records as it decodes each group (it may read ahead of the
+// events Next returned, so its current position is no measure of
+// theirs). The checkpoint stores it before Confirm; it confirms nothing.
 func (st *Stream) Token(lsn pipeline.LSN) string {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return Token(st.at(lsn))
+	return Token(st.tokenPosition(st.inner.PositionAt(lsn)))
 }
 
 // Confirm records that everything up to lsn is durable: Durable moves to
@@ -177,7 +172,8 @@ func (st *Stream) Token(lsn pipeline.LSN) string {
 func (st *Stream) Confirm(lsn pipeline.LSN) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	st.durable = st.at(lsn)
+	st.inner.Confirm(lsn)
+	st.durable = st.tokenPosition(st.inner.Durable())
 }
 
 // Durable returns the LSN of the last confirmed position (the start until
