@@ -118,7 +118,7 @@ func (st *stream) catchUp(ctx context.Context, s *Server, sv served, id int64) (
 		return false, err
 	}
 	for ; st.sent < len(lines); st.sent++ {
-		data, _ := json.Marshal(control.ViewLog(lines[st.sent : st.sent+1])[0])
+		data, _ := json.Marshal(control.ViewLogLine(lines[st.sent]))
 		if err := st.event("log", strconv.Itoa(st.sent+1), data); err != nil {
 			return true, nil // the client left
 		}

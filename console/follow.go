@@ -223,7 +223,7 @@ func (h *follows) deliver(p poll, tasks []s3bridge.Task, lines []sqlstore.TaskLo
 			u = &update{first: e.lines}
 			ups[l.TaskID] = u
 		}
-		data, _ := json.Marshal(control.ViewLog([]s3bridge.LogLine{l.LogLine})[0])
+		data, _ := json.Marshal(control.ViewLogLine(l.LogLine))
 		u.lines = append(u.lines, data)
 	}
 	read := map[int64]bool{}

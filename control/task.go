@@ -54,7 +54,12 @@ type LogLine struct {
 func ViewLog(lines []s3bridge.LogLine) []LogLine {
 	out := make([]LogLine, 0, len(lines))
 	for _, l := range lines {
-		out = append(out, LogLine{Time: l.Time.UTC(), Level: string(l.Level), Message: l.Message})
+		out = append(out, ViewLogLine(l))
 	}
 	return out
+}
+
+// ViewLogLine is one line of ViewLog.
+func ViewLogLine(l s3bridge.LogLine) LogLine {
+	return LogLine{Time: l.Time.UTC(), Level: string(l.Level), Message: l.Message}
 }

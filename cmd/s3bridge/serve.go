@@ -10,7 +10,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/s3bridge/s3bridge/console"
-	"github.com/s3bridge/s3bridge/control"
 	"github.com/s3bridge/s3bridge/instance"
 )
 
@@ -81,9 +80,7 @@ func serveHTTP(ctx context.Context, e *env, log *slog.Logger, ins []instance.Ins
 	// check on the command line does.
 	chk := checker(e.getenv)
 	srv, err := console.New(console.Config{Instances: ins, Log: log, MetricsPublic: o.metricsPublic, Secure: o.tlsCert != "",
-		Check: func(ctx context.Context, in instance.Instance, bucket string) (control.CheckReport, error) {
-			return chk.Check(ctx, in, bucket)
-		}})
+		Check: chk.Check})
 	if err != nil {
 		return err
 	}

@@ -24,20 +24,8 @@ func (s *Store) Task(ctx context.Context, id int64) (s3bridge.Task, error) {
 
 // Tasks implements instance.Reader.
 func (s *Store) Tasks(ctx context.Context) ([]s3bridge.Task, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+taskColumns+` FROM {tasks} ORDER BY task_id`))
+	out, err := s.queryTasks(ctx, `SELECT `+taskColumns+` FROM {tasks} ORDER BY task_id`, nil)
 	if err != nil {
-		return nil, fmt.Errorf("list tasks on %s: %w", s.name, err)
-	}
-	defer rows.Close()
-	var out []s3bridge.Task
-	for rows.Next() {
-		t, err := scanTask(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list tasks on %s: %w", s.name, err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list tasks on %s: %w", s.name, err)
 	}
 	return out, nil
