@@ -16,7 +16,7 @@
 // Decoding needs binlog_format=ROW and binlog_row_metadata=FULL: the TABLE_MAP
 // events then carry the column names, signedness, charsets, ENUM and SET
 // labels and primary key, so no row is ever decoded against a definition read
-// later from information_schema. See newColumn for how MariaDB's types map
+// later from information_schema. See ColumnType.PipelineType for how MariaDB's types map
 // to the pipeline's kinds.
 //
 // It reads no S3 and writes no database: bytes in, pipeline events out.

@@ -34,90 +34,76 @@ type column struct {
 // "latin1", "binary"): information_schema.COLLATIONS of the server.
 type Collations map[uint32]string
 
-// The types' pipeline kinds and names. Choices where MariaDB's types and
-// the pipeline's kinds don't line up one to one:
-//   - BIGINT UNSIGNED is a KindDecimal(20,0) (*big.Rat): every value up to
-//     2⁶⁴-1, exact and typed as a number; INT UNSIGNED is a KindInt64 and
-//     the smaller integers, signed or not, KindInt32.
-//   - TIME is a KindTime, a time.Duration; MariaDB's TIME is an interval
-//     of -838:59:59 to 838:59:59, so a value may be negative or past 24h.
-//   - YEAR is a KindInt32 (0 for the year 0000).
-//   - BIT(1) is a KindBool, a wider BIT a KindBytes, big-endian.
-//   - SET is a KindText: its labels joined by commas, as SELECT shows it.
-//   - GEOMETRY is a KindBytes of the value's WKB (the SRID MariaDB keeps
-//     before it is dropped).
-//   - MariaDB's JSON is a LONGTEXT with a check: the binlog can't tell it
-//     from one, so it is a KindString.
-//   - A zero or partly zero DATE, DATETIME or TIMESTAMP ('0000-00-00',
-//     which no calendar has) is nil.
-//   - Text in a charset this package can't convert is a KindBytes.
+// newColumn makes a column's decoder: its ColumnType from the TABLE_MAP,
+// typed by PipelineType (as a snapshot types it from information_schema),
+// and what decoding its values needs besides. Two choices are the
+// decoder's own: a zero or partly zero DATE, DATETIME or TIMESTAMP
+// ('0000-00-00', which no calendar has) is nil, and MySQL's binary JSON
+// and compressed columns are refused.
 func newColumn(cm *columnMap, collations Collations) (column, error) {
 	c := column{typ: cm.typ, real: cm.real, meta: cm.meta, unsigned: cm.unsigned}
-	sign := ""
-	if cm.unsigned {
-		sign = " unsigned"
-	}
-	t := func(k pipeline.Kind, name string) pipeline.Type { return pipeline.Type{Kind: k, Name: name} }
+	ct := ColumnType{Unsigned: cm.unsigned}
 	switch cm.typ {
 	case mysqlproto.TypeTiny:
-		c.ptype = t(pipeline.KindInt32, "tinyint"+sign)
+		ct.Base = "tinyint"
 	case mysqlproto.TypeShort:
-		c.ptype = t(pipeline.KindInt32, "smallint"+sign)
+		ct.Base = "smallint"
 	case mysqlproto.TypeInt24:
-		c.ptype = t(pipeline.KindInt32, "mediumint"+sign)
+		ct.Base = "mediumint"
 	case mysqlproto.TypeLong:
-		c.ptype = t(pipeline.KindInt32, "int"+sign)
-		if cm.unsigned {
-			c.ptype.Kind = pipeline.KindInt64
-		}
+		ct.Base = "int"
 	case mysqlproto.TypeLongLong:
-		c.ptype = t(pipeline.KindInt64, "bigint"+sign)
-		if cm.unsigned {
-			c.ptype = pipeline.Type{Kind: pipeline.KindDecimal, Precision: 20, Name: "bigint unsigned"}
-		}
+		ct.Base = "bigint"
 	case mysqlproto.TypeFloat:
-		c.ptype = t(pipeline.KindFloat32, "float"+sign)
+		ct.Base = "float"
 	case mysqlproto.TypeDouble:
-		c.ptype = t(pipeline.KindFloat64, "double"+sign)
+		ct.Base = "double"
 	case mysqlproto.TypeNewDecimal:
-		p, s := int(cm.meta>>8), int(cm.meta&0xff)
-		c.ptype = pipeline.Type{Kind: pipeline.KindDecimal, Precision: p, Scale: s, Name: fmt.Sprintf("decimal(%d,%d)%s", p, s, sign)}
+		ct.Base, ct.Precision, ct.Scale = "decimal", int(cm.meta>>8), int(cm.meta&0xff)
 	case mysqlproto.TypeYear:
-		c.ptype = t(pipeline.KindInt32, "year")
+		ct.Base = "year"
 	case mysqlproto.TypeDate, mysqlproto.TypeNewDate:
-		c.ptype = t(pipeline.KindDate, "date")
+		ct.Base = "date"
 	case typeTime2, mysqlproto.TypeTime:
-		c.ptype = t(pipeline.KindTime, fsp("time", cm))
+		ct.Base, ct.FSP = "time", fsp(cm)
 	case typeDatetime2, mysqlproto.TypeDatetime:
-		c.ptype = t(pipeline.KindTimestamp, fsp("datetime", cm))
+		ct.Base, ct.FSP = "datetime", fsp(cm)
 	case typeTimestamp2, mysqlproto.TypeTimestamp:
-		c.ptype = t(pipeline.KindTimestampTZ, fsp("timestamp", cm))
+		ct.Base, ct.FSP = "timestamp", fsp(cm)
 	case mysqlproto.TypeBit:
-		bits := int(cm.meta>>8)*8 + int(cm.meta&0xff)
-		c.ptype = t(pipeline.KindBytes, fmt.Sprintf("bit(%d)", bits))
-		if bits == 1 {
-			c.ptype.Kind = pipeline.KindBool
-		}
+		ct.Base, ct.Precision = "bit", int(cm.meta>>8)*8+int(cm.meta&0xff)
 	case mysqlproto.TypeGeometry:
-		c.ptype = t(pipeline.KindBytes, geometryName(cm.geometry))
+		ct.Base = geometryName(cm.geometry)
 	case mysqlproto.TypeJSON:
 		return c, fmt.Errorf("MySQL's binary JSON is not supported yet")
 	case mysqlproto.TypeNull:
-		c.ptype = t(pipeline.KindText, "null")
+		ct.Base = "null"
 	case mysqlproto.TypeVarchar, mysqlproto.TypeVarString, mysqlproto.TypeString,
 		mysqlproto.TypeBlob, mysqlproto.TypeTinyBlob, mysqlproto.TypeMediumBlob, mysqlproto.TypeLongBlob:
-		return c, c.stringType(cm, collations)
+		if err := c.stringType(cm, collations, &ct); err != nil {
+			return c, err
+		}
 	case typeVarcharCompressed, typeBlobCompressed:
 		return c, fmt.Errorf("compressed columns (CREATE TABLE … COMPRESSED) are not supported")
 	default:
 		return c, fmt.Errorf("binlog column type %d is not supported", cm.typ)
 	}
+	pt, ok := ct.PipelineType()
+	if !ok {
+		return c, fmt.Errorf("binlog column type %d (%s) is not supported", cm.typ, ct.Base)
+	}
+	c.ptype = pt
+	if pt.Kind == pipeline.KindString {
+		// PipelineType took the charset for text: textOf converts it.
+		c.text, _ = textOf(ct.Charset)
+		c.utf8 = isUTF8(ct.Charset)
+	}
 	return c, nil
 }
 
-// stringType types the character and binary string columns, ENUM and
-// SET.
-func (c *column) stringType(cm *columnMap, collations Collations) error {
+// stringType describes the character and binary string columns, ENUM and
+// SET, and converts an ENUM's or SET's labels to UTF-8.
+func (c *column) stringType(cm *columnMap, collations Collations, ct *ColumnType) error {
 	charset := "binary"
 	if cm.collation != 0 && cm.collation != collationBinary {
 		cs, ok := collations[cm.collation]
@@ -126,17 +112,18 @@ func (c *column) stringType(cm *columnMap, collations Collations) error {
 		}
 		charset = cs
 	}
-	conv, isText := textOf(charset)
+	ct.Charset = charset
 	switch cm.real {
 	case mysqlproto.TypeEnum, mysqlproto.TypeSet:
 		labels := cm.enum
-		kind, name := pipeline.KindEnum, "enum"
+		ct.Base = "enum"
 		if cm.real == mysqlproto.TypeSet {
-			labels, kind, name = cm.set, pipeline.KindText, "set"
+			labels, ct.Base = cm.set, "set"
 		}
 		if labels == nil {
-			return fmt.Errorf("%s column without its labels", name)
+			return fmt.Errorf("%s column without its labels", ct.Base)
 		}
+		conv, isText := textOf(charset)
 		c.labels = make([]string, len(labels))
 		for i, l := range labels {
 			if isText {
@@ -145,55 +132,39 @@ func (c *column) stringType(cm *columnMap, collations Collations) error {
 				c.labels[i] = utf8Text(l)
 			}
 		}
-		c.ptype = pipeline.Type{Kind: kind, Name: name}
 		return nil
 	}
-	var name string
+	// The text name: PipelineType names a binary (or unconverted) one
+	// by its binary twin.
 	switch cm.typ {
 	case mysqlproto.TypeVarchar, mysqlproto.TypeVarString:
-		name = "varchar"
-		if !isText {
-			name = "varbinary"
-		}
+		ct.Base = "varchar"
 	case mysqlproto.TypeString:
-		name = "char"
-		if !isText {
-			name = "binary"
-		}
+		ct.Base = "char"
 	default:
 		sizes := [...]string{1: "tiny", 2: "", 3: "medium", 4: "long"}
 		if cm.meta < 1 || cm.meta > 4 {
 			return fmt.Errorf("blob with %d length bytes", cm.meta)
 		}
-		name = sizes[cm.meta] + "text"
-		if !isText {
-			name = sizes[cm.meta] + "blob"
-		}
+		ct.Base = sizes[cm.meta] + "text"
 	}
-	if !isText {
-		c.ptype = pipeline.Type{Kind: pipeline.KindBytes, Name: name}
-		return nil
-	}
-	c.text, c.utf8 = conv, isUTF8(charset)
-	c.ptype = pipeline.Type{Kind: pipeline.KindString, Name: name}
 	return nil
 }
 
-// fsp names a temporal type with its fractional digits: "datetime(6)".
-func fsp(name string, cm *columnMap) string {
+// fsp is a temporal column's fractional digits: none in the format
+// before MariaDB 10.3 (TIME, DATETIME, TIMESTAMP rather than TIME2 …).
+func fsp(cm *columnMap) int {
 	switch cm.typ {
 	case typeTime2, typeDatetime2, typeTimestamp2:
-		if cm.meta > 0 {
-			return fmt.Sprintf("%s(%d)", name, cm.meta)
-		}
+		return int(cm.meta)
 	}
-	return name
+	return 0
 }
 
+// geometryName names a TABLE_MAP's geometry type code.
 func geometryName(t uint64) string {
-	names := [...]string{"geometry", "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon", "geometrycollection"}
-	if t < uint64(len(names)) {
-		return names[t]
+	if t < uint64(len(geometryTypes)) {
+		return geometryTypes[t]
 	}
 	return "geometry"
 }

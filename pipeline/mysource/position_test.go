@@ -105,8 +105,21 @@ func TestColumnType(t *testing.T) {
 			t.Errorf("columnType(%+v) = %+v, %v; want %+v", tc.c, got, err, tc.want)
 		}
 	}
-	if _, err := columnType(infoColumn{dataType: "uuid", columnType: "uuid"}); err == nil {
-		t.Error("uuid: no error")
+	for _, c := range []infoColumn{
+		{dataType: "uuid", columnType: "uuid"},
+		{dataType: "inet6", columnType: "inet6"},
+		// The stream refuses compressed columns: so does a snapshot.
+		{dataType: "varchar", columnType: "varchar(10) /*m!100301 compressed*/", charset: "utf8mb4"},
+		{dataType: "blob", columnType: "blob /*m!100301 compressed*/"},
+	} {
+		if got, err := columnType(c); err == nil {
+			t.Errorf("columnType(%+v) = %+v, want an error", c, got)
+		}
+	}
+	// A label that merely says so is no compressed column.
+	c := infoColumn{dataType: "enum", columnType: "enum('compressed*/')", charset: "utf8mb4"}
+	if got, err := columnType(c); err != nil || got.Kind != pipeline.KindEnum {
+		t.Errorf("columnType(%+v) = %+v, %v", c, got, err)
 	}
 }
 func TestFileNamed(t *testing.T) {

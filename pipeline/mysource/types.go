@@ -20,83 +20,36 @@ type infoColumn struct {
 	charset                    string // "" for binary strings and non-strings
 }
 
-// columnType types a column exactly as pipeline/binlog types it from a
-// TABLE_MAP with binlog_row_metadata=FULL (binlog's newColumn), so a
-// snapshot's rows and the stream's changes have one schema version: the
-// same Kind and the same Name.
+// columnType types a column as pipeline/binlog types it from a TABLE_MAP
+// with binlog_row_metadata=FULL: both describe it as a binlog.ColumnType
+// and take its PipelineType, so a snapshot's rows and the stream's changes
+// have one schema version.
 func columnType(c infoColumn) (pipeline.Type, error) {
-	unsigned := strings.Contains(c.columnType, "unsigned")
-	sign := ""
-	if unsigned {
-		sign = " unsigned"
+	// The stream refuses a compressed column (its TABLE_MAP type is
+	// MariaDB's own, whose values it can't decode): refused here too, a
+	// snapshot fails before its rows are copied instead of the stream at
+	// the table's first change.
+	if strings.HasSuffix(c.columnType, " compressed*/") {
+		return pipeline.Type{}, fmt.Errorf("type %s: compressed columns (CREATE TABLE … COMPRESSED) are not supported", c.columnType)
 	}
-	t := func(k pipeline.Kind, name string) pipeline.Type { return pipeline.Type{Kind: k, Name: name} }
-	switch dt := c.dataType; dt {
-	case "tinyint", "smallint", "mediumint":
-		return t(pipeline.KindInt32, dt+sign), nil
-	case "int":
-		if unsigned {
-			return t(pipeline.KindInt64, "int unsigned"), nil
-		}
-		return t(pipeline.KindInt32, "int"), nil
-	case "bigint":
-		if unsigned {
-			return pipeline.Type{Kind: pipeline.KindDecimal, Precision: 20, Name: "bigint unsigned"}, nil
-		}
-		return t(pipeline.KindInt64, "bigint"), nil
-	case "float":
-		return t(pipeline.KindFloat32, "float"+sign), nil
-	case "double":
-		return t(pipeline.KindFloat64, "double"+sign), nil
-	case "decimal":
-		p, s := int(c.precision), int(c.scale)
-		return pipeline.Type{Kind: pipeline.KindDecimal, Precision: p, Scale: s, Name: fmt.Sprintf("decimal(%d,%d)%s", p, s, sign)}, nil
-	case "year":
-		return t(pipeline.KindInt32, "year"), nil
-	case "date":
-		return t(pipeline.KindDate, "date"), nil
-	case "time":
-		return t(pipeline.KindTime, fspName(dt, c)), nil
-	case "datetime":
-		return t(pipeline.KindTimestamp, fspName(dt, c)), nil
-	case "timestamp":
-		return t(pipeline.KindTimestampTZ, fspName(dt, c)), nil
-	case "bit":
-		if c.precision == 1 {
-			return t(pipeline.KindBool, "bit(1)"), nil
-		}
-		return t(pipeline.KindBytes, fmt.Sprintf("bit(%d)", c.precision)), nil
-	case "geometry", "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon", "geometrycollection":
-		return t(pipeline.KindBytes, dt), nil
-	case "enum":
-		return t(pipeline.KindEnum, "enum"), nil
-	case "set":
-		return t(pipeline.KindText, "set"), nil
-	case "char", "varchar", "tinytext", "text", "mediumtext", "longtext":
-		if c.charset != "" && binlog.TextCharset(c.charset) {
-			return t(pipeline.KindString, dt), nil
-		}
-		// A charset the stream doesn't convert: its bytes, named as
-		// the binary type of the same size.
-		return t(pipeline.KindBytes, binaryName[dt]), nil
-	case "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob":
-		return t(pipeline.KindBytes, dt), nil
+	ct := binlog.ColumnType{
+		Base:      c.dataType,
+		Unsigned:  strings.Contains(c.columnType, "unsigned"),
+		Precision: int(c.precision),
+		Scale:     int(c.scale),
+		Charset:   c.charset,
 	}
-	return pipeline.Type{}, fmt.Errorf("type %s is not supported by MariaDB pipelines", c.columnType)
-}
-
-var binaryName = map[string]string{"char": "binary", "varchar": "varbinary", "tinytext": "tinyblob",
-	"text": "blob", "mediumtext": "mediumblob", "longtext": "longblob"}
-
-// fspName names a temporal type with its fractional digits, "time(3)",
-// as the stream does. A column in the format before MariaDB 10.3
-// (mysql56_temporal_format=OFF when it was made; COLUMN_TYPE says
-// "/* mariadb-5.3 */") has its digits in no TABLE_MAP: no digits.
-func fspName(name string, c infoColumn) string {
-	if c.fsp > 0 && !strings.Contains(c.columnType, "mariadb-5.3") {
-		return fmt.Sprintf("%s(%d)", name, c.fsp)
+	// A column in the format before MariaDB 10.3 (mysql56_temporal_format
+	// =OFF when it was made; COLUMN_TYPE says "/* mariadb-5.3 */") has its
+	// fractional digits in no TABLE_MAP: none.
+	if !strings.Contains(c.columnType, "mariadb-5.3") {
+		ct.FSP = int(c.fsp)
 	}
-	return name
+	t, ok := ct.PipelineType()
+	if !ok {
+		return pipeline.Type{}, fmt.Errorf("type %s is not supported by MariaDB pipelines", c.columnType)
+	}
+	return t, nil
 }
 
 // rawBytes reports the columns a snapshot selects as CAST(… AS BINARY):
@@ -108,16 +61,6 @@ func rawBytes(t pipeline.Type) bool {
 	}
 	switch t.Name {
 	case "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob":
-		return true
-	}
-	return false
-}
-
-// isGeometry reports the spatial types, whose values MariaDB keeps as a
-// 4-byte SRID then WKB; the stream carries the WKB.
-func isGeometry(t pipeline.Type) bool {
-	switch t.Name {
-	case "geometry", "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon", "geometrycollection":
 		return true
 	}
 	return false
@@ -171,7 +114,7 @@ func value(t pipeline.Type, v any) (any, error) {
 		if !ok {
 			return nil, fmt.Errorf("%s value of type %T", t.Name, v)
 		}
-		if isGeometry(t) {
+		if binlog.IsGeometry(t.Name) {
 			if len(b) < 4 {
 				return nil, fmt.Errorf("geometry of %d bytes: no SRID", len(b))
 			}
