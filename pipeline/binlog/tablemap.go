@@ -8,8 +8,8 @@ import (
 
 // MariaDB's column-compressed types (CREATE TABLE … COMPRESSED).
 const (
-	typeVarcharCompressed byte = 140
-	typeBlobCompressed    byte = 141
+	typeVarcharCompressed byte = 141
+	typeBlobCompressed    byte = 140
 	// The fractional-seconds temporal types (MySQL 5.6's, MariaDB's by
 	// default): mysqlproto lists the types a result set carries, which
 	// never has these.
