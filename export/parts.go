@@ -13,14 +13,16 @@ import (
 
 	"github.com/s3bridge/s3bridge"
 	"github.com/s3bridge/s3bridge/format/compress"
+	"github.com/s3bridge/s3bridge/partpipe"
 )
 
-// writeBuffer batches encoded rows before they go through the compressor
-// and the pipe, so a row costs no more than a copy.
+// writeBuffer batches encoded rows before they go through the compressor,
+// so a row costs no more than a copy.
 const writeBuffer = 256 << 10
 
 // parts writes an export's files one after the other. Each part streams
-// through an io.Pipe into its own staged upload, so memory stays flat
+// through a partpipe into its own staged upload, which has the encoder
+// write straight into the part buffers it sends, so memory stays flat
 // whatever the result's size: the encoder blocks while S3 catches up.
 //
 // Nothing becomes visible until commit: every part, and then the manifest,
@@ -57,8 +59,9 @@ type parts struct {
 // part is one file being written.
 type part struct {
 	key    string
-	pw     *io.PipeWriter
-	buf    *bufio.Writer
+	pw     *partpipe.Writer
+	out    io.Writer      // buf when compressing, else bottom
+	buf    *bufio.Writer  // nil when not compressing
 	comp   io.WriteCloser // nil when not compressing
 	top    int64          // bytes the encoder wrote
 	bottom countWriter    // bytes that reached the pipe
@@ -71,7 +74,7 @@ type stageResult struct {
 }
 
 func (p *part) Write(b []byte) (int, error) {
-	n, err := p.buf.Write(b)
+	n, err := p.out.Write(b)
 	p.top += int64(n)
 	return n, err
 }
@@ -93,18 +96,19 @@ func (ps *parts) open(ctx context.Context) (*part, error) {
 	if err := ps.guard.Allow("s3:PutObject", ps.loc.At(key).ARN(), nil); err != nil {
 		return nil, err
 	}
-	pr, pw := io.Pipe()
+	pr, pw := partpipe.New()
 	p := &part{key: key, pw: pw, result: make(chan stageResult, 1)}
 	p.bottom.w = pw
-	var under io.Writer = &p.bottom
+	p.out = &p.bottom
 	if ps.compress != "" {
-		c, err := compress.NewWriter(under, compress.Codec(ps.compress), 0)
+		c, err := compress.NewWriter(&p.bottom, compress.Codec(ps.compress), 0)
 		if err != nil {
 			return nil, err
 		}
-		p.comp, under = c, c
+		p.comp = c
+		p.buf = bufio.NewWriterSize(c, writeBuffer)
+		p.out = p.buf
 	}
-	p.buf = bufio.NewWriterSize(under, writeBuffer)
 	base := ps.confirmedBytes()
 	go func() {
 		st, err := ps.store.Stage(ctx, ps.loc.Bucket, key, pr, s3bridge.PutOptions{
@@ -135,9 +139,11 @@ var errUploadEnded = errors.New("upload already ended")
 func (ps *parts) close() (s3bridge.Object, error) {
 	p := ps.cur
 	ps.cur = nil
-	err := p.buf.Flush()
-	if err == nil && p.comp != nil {
-		err = p.comp.Close()
+	var err error
+	if p.comp != nil {
+		if err = p.buf.Flush(); err == nil {
+			err = p.comp.Close()
+		}
 	}
 	if err != nil {
 		p.pw.CloseWithError(err)

@@ -3,6 +3,7 @@ package s3store
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/s3bridge/s3bridge"
+	"github.com/s3bridge/s3bridge/partpipe"
 )
 
 // Staged is an upload whose bytes S3 holds but does not show: the object
@@ -85,7 +87,12 @@ func (u *upload) chunks(r io.Reader) func(context.Context) (part, error) {
 		if err != nil {
 			return part{}, err
 		}
-		n, err := io.ReadFull(r, buf)
+		n, err := fill(ctx, r, buf)
+		if errors.Is(err, errGivenUp) {
+			// buf stays with the writer, out of the pool: the upload
+			// ends here.
+			return part{}, err
+		}
 		switch {
 		case err == io.EOF && number > 0:
 			pool.put(buf)
@@ -102,6 +109,33 @@ func (u *upload) chunks(r io.Reader) func(context.Context) (part, error) {
 		}
 		number++
 		return part{number: number, body: bytes.NewReader(buf[:n]), size: int64(n), release: func() { pool.put(buf) }}, nil
+	}
+}
+
+// errGivenUp marks a fill that ended while the writer held the buffer.
+var errGivenUp = errors.New("input ended while filling a part")
+
+// fill reads a whole part into buf, as io.ReadFull does. A partpipe reader
+// has its writer write into buf itself, saving a copy of every byte; if
+// ctx ends first, the writer may still hold buf, and the error wraps
+// errGivenUp so that buf is not reused.
+func fill(ctx context.Context, r io.Reader, buf []byte) (int, error) {
+	pr, ok := r.(*partpipe.Reader)
+	if !ok {
+		return io.ReadFull(r, buf)
+	}
+	n, err := pr.Fill(ctx, buf)
+	switch {
+	case err == nil:
+		return n, nil
+	case err == io.EOF && n == 0:
+		return 0, io.EOF
+	case err == io.EOF:
+		return n, io.ErrUnexpectedEOF
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		return 0, fmt.Errorf("%w: %w", errGivenUp, err)
+	default:
+		return 0, err
 	}
 }
 
