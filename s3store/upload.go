@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -119,13 +120,28 @@ func (u *upload) fromReaderAt(ctx context.Context, ra io.ReaderAt, base, size in
 	return u.multipart(ctx, next)
 }
 
+// headSize is what a stream upload holds before its input proves larger:
+// a pipeline keeps a file's upload open per table it writes, most of them
+// far smaller than a part, and each must not hold a part's memory.
+const headSize = 256 << 10
+
 func (u *upload) fromStream(ctx context.Context, r io.Reader) (s3bridge.Object, error) {
+	head := make([]byte, headSize)
+	n, err := fill(ctx, r, head)
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		return u.put(ctx, bytes.NewReader(head[:n]), int64(n))
+	case err != nil:
+		return s3bridge.Object{}, fmt.Errorf("s3: upload %s: read input: %w", u.target, err)
+	}
 	pool := newBufferPool(u.c.concurrency, u.c.partSize)
 	first, err := pool.get(ctx)
 	if err != nil {
 		return s3bridge.Object{}, fmt.Errorf("s3: upload %s: %w", u.target, err)
 	}
-	n, err := io.ReadFull(r, first)
+	copy(first, head)
+	m, err := fill(ctx, r, first[n:])
+	n += m
 	switch {
 	case err == io.EOF || err == io.ErrUnexpectedEOF:
 		return u.put(ctx, bytes.NewReader(first[:n]), int64(n))
@@ -144,7 +160,10 @@ func (u *upload) fromStream(ctx context.Context, r io.Reader) (s3bridge.Object, 
 		if err != nil {
 			return part{}, err
 		}
-		n, err := io.ReadFull(r, buf)
+		n, err := fill(ctx, r, buf)
+		if errors.Is(err, errGivenUp) {
+			return part{}, err // buf stays with the writer
+		}
 		if err == io.EOF {
 			pool.put(buf)
 			return part{}, io.EOF
