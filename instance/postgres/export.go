@@ -92,15 +92,14 @@ func queryErr(err error) error {
 	return fmt.Errorf("query: %w", err)
 }
 
-// CopyTo implements bulk.Copier with COPY (query) TO STDOUT: PostgreSQL
-// sends one CopyData message per row, which pgconn writes to w one by one.
+// CopyTo implements bulk.Copier with COPY (query) TO STDOUT, through
+// copyOut: PostgreSQL's CSV or text, one CopyData message per row, which
+// pgconn writes to w one by one, or binary COPY that copyOut writes as
+// that same CSV, a row per Write.
 func (in *Instance) CopyTo(ctx context.Context, w io.Writer, q bulk.Query, options string) error {
-	return in.exportTx(ctx, q, func(conn *pgx.Conn, _ *pgconn.StatementDescription) error {
-		// The newline ends a trailing -- comment in the query.
-		if _, err := conn.PgConn().CopyTo(ctx, w, "COPY ("+q.SQL+"\n) TO STDOUT ("+options+")"); err != nil {
-			return queryErr(err)
-		}
-		return nil
+	return in.exportTx(ctx, q, func(conn *pgx.Conn, sd *pgconn.StatementDescription) error {
+		_, err := copyOut(ctx, conn, w, q.SQL, sd.Fields, options)
+		return err
 	})
 }
 

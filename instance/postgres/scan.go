@@ -152,9 +152,8 @@ func (s *tableScan) CopyRange(ctx context.Context, i int, w io.Writer, options s
 		return err
 	}
 	// The table name was checked to be an identifier (bulk.TableCopier).
-	sql := "COPY (SELECT * FROM " + s.table + s.where(i) + ") TO STDOUT (" + options + ")"
-	if _, err := tx.Conn().PgConn().CopyTo(ctx, w, sql); err != nil {
-		return queryErr(err)
+	if _, err := copyOut(ctx, tx.Conn(), w, "SELECT * FROM "+s.table+s.where(i), nil, options); err != nil {
+		return err
 	}
 	return tx.Commit(ctx)
 }
