@@ -4,17 +4,15 @@ import (
 	"bytes"
 	"io"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // BenchmarkCSVTranscoder: the rows of bench/export.sh's table transcoded
 // from binary COPY to CSV, without the server's time.
 func BenchmarkCSVTranscoder(b *testing.B) {
 	conn := copyConn(b)
-	if _, err := conn.Exec(b.Context(), `CREATE TABLE t (id bigint, name text, amount numeric(12,2), qty int, ts timestamp, flag boolean, score float8, note text);
-		INSERT INTO t SELECT i, 'name ' || i || CASE WHEN i % 10 = 0 THEN ', with "quotes"' ELSE '' END, (i % 100000) / 100.0, i % 1000,
-			timestamp '2026-01-01' + i * interval '1 second', i % 2 = 0, i * 0.5, md5(i::text) FROM generate_series(1, 100000) i`); err != nil {
-		b.Fatal(err)
-	}
+	createBenchTable(b, conn, 100000)
 	var data bytes.Buffer
 	if _, err := conn.PgConn().CopyTo(b.Context(), &data, "COPY t TO STDOUT (FORMAT binary)"); err != nil {
 		b.Fatal(err)
@@ -31,5 +29,17 @@ func BenchmarkCSVTranscoder(b *testing.B) {
 		if _, err := tr.Write(data.Bytes()); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// createBenchTable creates bench/export.sh's table t, of rows rows.
+func createBenchTable(tb testing.TB, conn *pgx.Conn, rows int) {
+	tb.Helper()
+	if _, err := conn.Exec(tb.Context(), `CREATE TABLE t (id bigint, name text, amount numeric(12,2), qty int, ts timestamp, flag boolean, score float8, note text)`); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := conn.Exec(tb.Context(), `INSERT INTO t SELECT i, 'name ' || i || CASE WHEN i % 10 = 0 THEN ', with "quotes"' ELSE '' END, (i % 100000) / 100.0, i % 1000,
+			timestamp '2026-01-01' + i * interval '1 second', i % 2 = 0, i * 0.5, md5(i::text) FROM generate_series(1, $1) i`, rows); err != nil {
+		tb.Fatal(err)
 	}
 }

@@ -334,11 +334,7 @@ func TestCopyCSVSplits(t *testing.T) {
 // names the query.
 func TestCopyCSVBenchTypes(t *testing.T) {
 	conn := copyConn(t)
-	if _, err := conn.Exec(t.Context(), `CREATE TABLE t (id bigint, name text, amount numeric(12,2), qty int, ts timestamp, flag boolean, score float8, note text);
-		INSERT INTO t SELECT i, 'name ' || i || CASE WHEN i % 10 = 0 THEN ', with "quotes"' ELSE '' END, (i % 100000) / 100.0, i % 1000,
-			timestamp '2026-01-01' + i * interval '1 second', i % 2 = 0, i * 0.5, md5(i::text) FROM generate_series(1, 5000) i`); err != nil {
-		t.Fatal(err)
-	}
+	createBenchTable(t, conn, 5000)
 	options := renderOptions(true, ",", `"`, `"`)
 	if !sameCopy(t, conn, "SELECT * FROM t", options) {
 		t.Error("the bench table took PostgreSQL's text COPY, want the binary path")
