@@ -33,6 +33,14 @@ type ColumnType struct {
 	Charset string
 }
 
+// UnsupportedTypeError is a column of a type pipelines don't take. A new
+// run reads the same table the same way, so it needs a person: the column
+// altered, or the table left out of the pipeline.
+type UnsupportedTypeError struct{ Err error }
+
+func (e *UnsupportedTypeError) Error() string { return e.Err.Error() }
+func (e *UnsupportedTypeError) Unwrap() error { return e.Err }
+
 // geometryTypes are the spatial types, in the order of the TABLE_MAP's
 // geometry type codes (MariaDB's Field::geometry_type).
 var geometryTypes = [...]string{"geometry", "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon", "geometrycollection"}

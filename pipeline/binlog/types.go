@@ -194,7 +194,7 @@ func newTable(tm *tableMap, database string, collations Collations) (*table, pip
 		cm := &tm.columns[i]
 		c, err := newColumn(cm, collations)
 		if err != nil {
-			return nil, shape, fmt.Errorf("table %s.%s column %s: %w", tm.database, tm.table, cm.name, err)
+			return nil, shape, fmt.Errorf("table %s.%s column %s: %w", tm.database, tm.table, cm.name, &UnsupportedTypeError{err})
 		}
 		tb.columns[i] = c
 		shape.Columns[i] = pipeline.Column{Name: cm.name, Type: c.ptype, Nullable: cm.nullable}

@@ -57,6 +57,9 @@ type tableFacts struct {
 	primary    bool   // it has a primary key
 	engine     string // its storage engine
 	transacted bool   // its engine is transactional (InnoDB)
+	// unsupported are its columns of types pipelines don't take, each as
+	// "name (type)".
+	unsupported []string
 }
 
 // Check lists what stops the pipeline from running on this server, or
@@ -203,6 +206,15 @@ func (s *Source) tableFacts(ctx context.Context, conn *sql.Conn, pub Publication
 				WHERE t.TABLE_SCHEMA = ? AND t.TABLE_NAME = ?`, t.Schema, t.Name).Scan(&tf.engine, &tf.transacted, &tf.primary)
 			if err != nil {
 				return nil, fmt.Errorf("check table %s: %w", t, err)
+			}
+			cols, err := readColumns(ctx, conn, t)
+			if err != nil {
+				return nil, fmt.Errorf("check table %s: %w", t, err)
+			}
+			for _, c := range cols {
+				if _, err := columnType(c); err != nil {
+					tf.unsupported = append(tf.unsupported, c.name+" ("+c.columnType+")")
+				}
 			}
 		}
 		out = append(out, tf)

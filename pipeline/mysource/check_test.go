@@ -48,6 +48,8 @@ func TestProblems(t *testing.T) {
 		{"no primary key", func(f *facts) { f.tables[0].primary = false }, false, "has no primary key: with binlog_row_image=FULL its updates and deletes still log the whole row",
 			"ADD PRIMARY KEY"},
 		{"MyISAM", func(f *facts) { f.tables[0].engine, f.tables[0].transacted = "MyISAM", false }, false, "uses the MyISAM engine", "ENGINE = InnoDB"},
+		{"unsupported types", func(f *facts) { f.tables[0].unsupported = []string{"b (blob /*m!100301 compressed*/)", "u (uuid)"} }, true,
+			"shop.orders has columns of types pipelines don't take: b (blob /*m!100301 compressed*/), u (uuid)", "MODIFY the column"},
 		{"MySQL", func(f *facts) { f.mariaDB, f.version = false, "8.0.36" }, true, "is 8.0.36, not MariaDB", "FLUSH TABLES WITH READ LOCK"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -85,9 +87,10 @@ func TestProblems(t *testing.T) {
 // ready, and the tables' problems are found.
 func TestCheck(t *testing.T) {
 	e := newEnv(t, "CREATE TABLE `ok` (`id` INT PRIMARY KEY)", "CREATE TABLE `nokey` (`a` INT, `b` TEXT)",
-		"CREATE TABLE `mine` (`id` INT PRIMARY KEY) ENGINE=MyISAM")
+		"CREATE TABLE `mine` (`id` INT PRIMARY KEY) ENGINE=MyISAM",
+		"CREATE TABLE `packed` (`id` INT PRIMARY KEY, `b` BLOB COMPRESSED, `u` UUID, `v` VARCHAR(10))")
 	s := e.source()
-	got, err := s.Check(t.Context(), Publication{Tables: []Table{e.table("ok"), e.table("nokey"), e.table("mine"), e.table("gone")}})
+	got, err := s.Check(t.Context(), Publication{Tables: []Table{e.table("ok"), e.table("nokey"), e.table("mine"), e.table("gone"), e.table("packed")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +98,10 @@ func TestCheck(t *testing.T) {
 		"table " + e.name + ".nokey has no primary key": false,
 		"table " + e.name + ".mine uses the MyISAM":     false,
 		"table " + e.name + ".gone does not exist":      true,
-		"the server keeps its binary logs":              false,
+		// The snapshot would refuse them, or the stream, at the table's
+		// first change: refused before anything is stored.
+		"table " + e.name + ".packed has columns of types pipelines don't take: b (blob /*m!100301 compressed*/), u (uuid)": true,
+		"the server keeps its binary logs": false,
 	}
 	if len(got) != len(want) {
 		t.Errorf("problems %v, want %d", got, len(want))
@@ -119,8 +125,8 @@ func TestCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(all) != 3 {
-		t.Errorf("all tables: %v, want the two tables' and the retention note", all)
+	if len(all) != 4 {
+		t.Errorf("all tables: %v, want the three tables' and the retention note", all)
 	}
 }
 

@@ -95,6 +95,11 @@ func tableProblems(f facts, pub Publication, user string) []Problem {
 		case !tf.readable:
 			continue
 		}
+		if len(tf.unsupported) > 0 {
+			out = append(out, Problem{Blocking: true, Table: &t,
+				What: fmt.Sprintf("table %s has columns of types pipelines don't take: %s", t, strings.Join(tf.unsupported, ", ")),
+				Fix:  "ALTER TABLE " + quoted(t) + " MODIFY the column to a type they take (drop COMPRESSED; CHAR(36) for a UUID, VARCHAR(45) for an INET4 or INET6), or leave the table out of the pipeline"})
+		}
 		if !tf.primary {
 			out = append(out, Problem{Table: &t,
 				What: "table " + t.String() + " has no primary key: with binlog_row_image=FULL its updates and deletes still log the whole row before and after, so its files are complete, " +

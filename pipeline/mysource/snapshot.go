@@ -394,7 +394,12 @@ func (sn *Snapshot) Tables(ctx context.Context) ([]Table, error) {
 func (sn *Snapshot) columns(ctx context.Context, t Table) ([]infoColumn, error) {
 	sn.sess.mu.Lock()
 	defer sn.sess.mu.Unlock()
-	rows, err := sn.sess.conn.QueryContext(ctx, `SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE = 'YES', COLUMN_KEY = 'PRI',
+	return readColumns(ctx, sn.sess.conn, t)
+}
+
+// readColumns reads t's columns from information_schema on conn.
+func readColumns(ctx context.Context, conn *sql.Conn, t Table) ([]infoColumn, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE = 'YES', COLUMN_KEY = 'PRI',
 			COALESCE(NUMERIC_PRECISION, 0), COALESCE(NUMERIC_SCALE, 0), COALESCE(DATETIME_PRECISION, 0), COALESCE(CHARACTER_SET_NAME, '')
 		FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`, t.Schema, t.Name)
 	if err != nil {

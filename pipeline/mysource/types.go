@@ -30,7 +30,7 @@ func columnType(c infoColumn) (pipeline.Type, error) {
 	// snapshot fails before its rows are copied instead of the stream at
 	// the table's first change.
 	if strings.HasSuffix(c.columnType, " compressed*/") {
-		return pipeline.Type{}, fmt.Errorf("type %s: compressed columns (CREATE TABLE … COMPRESSED) are not supported", c.columnType)
+		return pipeline.Type{}, &binlog.UnsupportedTypeError{Err: fmt.Errorf("type %s: compressed columns (CREATE TABLE … COMPRESSED) are not supported", c.columnType)}
 	}
 	ct := binlog.ColumnType{
 		Base:      c.dataType,
@@ -47,7 +47,7 @@ func columnType(c infoColumn) (pipeline.Type, error) {
 	}
 	t, ok := ct.PipelineType()
 	if !ok {
-		return pipeline.Type{}, fmt.Errorf("type %s is not supported by MariaDB pipelines", c.columnType)
+		return pipeline.Type{}, &binlog.UnsupportedTypeError{Err: fmt.Errorf("type %s is not supported by MariaDB pipelines", c.columnType)}
 	}
 	return t, nil
 }

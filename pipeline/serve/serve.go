@@ -278,14 +278,17 @@ func newSource(p sqlstore.Pipeline, pub pipeline.Publication) (run.Source, run.H
 // slot gone or behind the checkpoint, or the binary log at the checkpoint
 // purged (changes would be lost), binary-log content the pipeline can't
 // read (a change logged as a statement, an XA transaction: a new run
-// reads the same bytes again), the prefix another pipeline's, S3 or the
+// reads the same bytes again), a column of a type pipelines don't take,
+// the prefix another pipeline's, S3 or the
 // instance's policy refusing the writes.
 func permanent(err error) bool {
 	var (
-		behind *pgsource.BehindSlotError
-		purged *mysource.PurgedError
+		behind      *pgsource.BehindSlotError
+		purged      *mysource.PurgedError
+		unsupported *binlog.UnsupportedTypeError
 	)
 	return errors.Is(err, pgsource.ErrSlotMissing) || errors.As(err, &behind) || errors.As(err, &purged) || errors.Is(err, binlog.ErrUnsupported) ||
+		errors.As(err, &unsupported) ||
 		errors.Is(err, run.ErrPrefixInUse) || errors.Is(err, s3bridge.ErrAccessDenied)
 }
 

@@ -34,6 +34,7 @@ func TestPermanent(t *testing.T) {
 		{fmt.Errorf("start: %w", run.ErrPrefixInUse), true},
 		{fmt.Errorf("stream: %w", &mysource.PurgedError{Pipeline: "x", Token: "0-1-5 b.000001:4", Err: binlog.ErrLogUnavailable}), true},
 		{fmt.Errorf("stream: %w", binlog.ErrUnsupported), true},
+		{fmt.Errorf("the initial snapshot: table a.b column c: %w", &binlog.UnsupportedTypeError{Err: errors.New("type uuid is not supported")}), true},
 		{fmt.Errorf("stream: %w", binlog.ErrLogUnavailable), false},
 		{fmt.Errorf("upload: %w", errors.New("503 SlowDown")), false},
 		{fmt.Errorf("receive: %w", context.DeadlineExceeded), false},
