@@ -111,6 +111,8 @@ row "PostgreSQL s3bridge export gzip CSV to S3" pg_gz "$gz_size"
 row "MariaDB s3bridge export CSV to S3" my "$my_size"
 row "MariaDB mariadb -e 'SELECT …' > file + aws s3 cp" my_cli "$my_size"
 ok() { (( $(echo "$1 $2 $3" | bc) )) && echo met || echo MISSED; }
+# both A B OP LIMIT: the verdict on the best runs' ratio A and on the medians' B.
+both() { echo "best $(ok "$1" "$3" "$4"), median $(ok "$2" "$3" "$4")"; }
 # ratio A B: A's time over B's, of the best runs and of the medians.
 ratio() { echo "$(echo "scale=2; $(best "$1") / $(best "$2")" | bc) $(echo "scale=2; $(median "$1") / $(median "$2")" | bc)"; }
 read -r r4 r4m < <(ratio pg wire)
@@ -120,12 +122,12 @@ read -r r2 r2m < <(ratio pg psql_cp)
 read -r r3 r3m < <(ratio my my_cli)
 pq_rate=$(echo "$rows / $(best pg_pq)" | bc)
 pq_rate_m=$(echo "$rows / $(median pg_pq)" | bc)
-printf 'ratio PostgreSQL s3bridge / psql COPY TO STDOUT > /dev/null: %sx best, %sx median (target <= 1.0: %s)\n' "$r4" "$r4m" "$(ok "$r4" "<=" 1.0)"
+printf 'ratio PostgreSQL s3bridge / psql COPY TO STDOUT > /dev/null: %sx best, %sx median (target <= 1.0: %s)\n' "$r4" "$r4m" "$(both "$r4" "$r4m" "<=" 1.0)"
 printf 'ratio PostgreSQL s3bridge --parallel 2 / psql COPY TO STDOUT > /dev/null: %sx best, %sx median\n' "$r5" "$r5m"
-printf 'ratio PostgreSQL s3bridge / server-side COPY TO file: %sx best, %sx median (target <= 1.2: %s)\n' "$r1" "$r1m" "$(ok "$r1" "<=" 1.2)"
-printf 'ratio PostgreSQL s3bridge / (psql \\copy + aws s3 cp): %sx best, %sx median (target < 1: %s)\n' "$r2" "$r2m" "$(ok "$r2" "<" 1)"
+printf 'ratio PostgreSQL s3bridge / server-side COPY TO file: %sx best, %sx median (target <= 1.2: %s)\n' "$r1" "$r1m" "$(both "$r1" "$r1m" "<=" 1.2)"
+printf 'ratio PostgreSQL s3bridge / (psql \\copy + aws s3 cp): %sx best, %sx median (target < 1: %s)\n' "$r2" "$r2m" "$(both "$r2" "$r2m" "<" 1)"
 printf 'ratio MariaDB s3bridge / (mariadb -e + aws s3 cp): %sx best, %sx median\n' "$r3" "$r3m"
-printf 'PostgreSQL Parquet: %s rows/s best, %s median (target >= 1000000: %s)\n' "$pq_rate" "$pq_rate_m" "$(ok "$pq_rate" ">=" 1000000)"
+printf 'PostgreSQL Parquet: %s rows/s best, %s median (target >= 1000000: %s)\n' "$pq_rate" "$pq_rate_m" "$(both "$pq_rate" "$pq_rate_m" ">=" 1000000)"
 printf 'load average (1, 5, 15 min) at the end: %s, on %s cores\n' "$(cut -d' ' -f1-3 /proc/loadavg)" "$(nproc)"
 peak=$(sort -n "$work/rss" | tail -1)
 printf 'peak RSS of s3bridge: %s MB CSV from PostgreSQL (default), %s MB across all runs (target < 200 MB: %s)\n' \
