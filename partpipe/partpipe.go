@@ -13,6 +13,7 @@ import (
 	"context"
 	"io"
 	"sync"
+	"sync/atomic"
 )
 
 // ErrClosedPipe is what a Write after Close returns, as io.ErrClosedPipe.
@@ -33,8 +34,9 @@ type pipe struct {
 	lend chan []byte // reader → writer: an empty buffer to fill
 	back chan []byte // writer → reader: that buffer, full, or short at the end
 
-	rdone chan struct{} // closed when the reader closes
-	rerr  error         // set before rdone closes
+	rdone   chan struct{} // closed when the reader closes
+	rerr    error         // set before rdone closes
+	rclosed atomic.Bool   // set after rdone closes: a cheap look for Write
 
 	wdone chan struct{} // closed when the writer closes
 	werr  error         // set before wdone closes: io.EOF for a plain Close
@@ -77,6 +79,8 @@ func (r *Reader) Fill(ctx context.Context, buf []byte) (int, error) {
 	case <-p.wdone:
 		// Closed with an error: the buffer stays with the writer.
 		return 0, p.werr
+	case <-p.rdone:
+		return 0, io.ErrClosedPipe
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	}
@@ -97,6 +101,7 @@ func (r *Reader) CloseWithError(err error) error {
 	r.p.ronce.Do(func() {
 		r.p.rerr = cmpErr(err, io.ErrClosedPipe)
 		close(r.p.rdone)
+		r.p.rclosed.Store(true)
 	})
 	return nil
 }
@@ -118,12 +123,17 @@ func (w *Writer) Write(b []byte) (int, error) {
 	if w.end {
 		return 0, ErrClosedPipe
 	}
+	if p.rclosed.Load() {
+		// A reader that failed (the upload) stops the writer at its next
+		// Write, not only when the lent buffer fills.
+		return 0, p.rerrAfterClose()
+	}
 	n := 0
 	for len(b) > 0 {
 		if w.cur == nil {
 			select {
 			case buf := <-p.lend:
-				w.cur = buf[:0]
+				w.cur = buf[:0:len(buf)]
 			case <-p.rdone:
 				return n, p.rerr
 			}
@@ -170,6 +180,12 @@ func (w *Writer) CloseWithError(err error) error {
 		close(p.wdone)
 	})
 	return res
+}
+
+// rerrAfterClose is the reader's error, once rclosed is seen.
+func (p *pipe) rerrAfterClose() error {
+	<-p.rdone // orders the read of rerr after its write
+	return p.rerr
 }
 
 func cmpErr(err, otherwise error) error {

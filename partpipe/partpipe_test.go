@@ -177,3 +177,44 @@ func BenchmarkRows(b *testing.B) {
 	w.Close()
 	<-done
 }
+
+// TestWriteAfterReaderFailed: once the reader has failed (its upload), the
+// next Write fails with its error, even while the lent buffer has room.
+func TestWriteAfterReaderFailed(t *testing.T) {
+	r, w := New()
+	boom := errors.New("upload failed")
+	ctx, cancel := context.WithCancel(t.Context())
+	filled := make(chan error, 1)
+	go func() {
+		_, err := r.Fill(ctx, make([]byte, 1<<20)) // lends, then gives up
+		filled <- err
+	}()
+	if _, err := w.Write([]byte("ab")); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	<-filled
+	r.CloseWithError(boom)
+	if n, err := w.Write([]byte("cd")); n != 0 || !errors.Is(err, boom) {
+		t.Fatalf("Write after the reader failed: %d, %v; want 0 and its error", n, err)
+	}
+}
+
+// TestLentCapacity: the writer fills a lent buffer to its length, never
+// into the capacity beyond it.
+func TestLentCapacity(t *testing.T) {
+	r, w := New()
+	go func() {
+		w.Write([]byte("0123456789"))
+		w.Close()
+	}()
+	backing := make([]byte, 8, 64)
+	n, err := r.Fill(t.Context(), backing[:4])
+	if n != 4 || err != nil || string(backing[:4]) != "0123" || backing[4] != 0 {
+		t.Fatalf("Fill: %d, %v, %q; want 4 bytes and nothing past them", n, err, backing[:8])
+	}
+	rest, err := io.ReadAll(r)
+	if err != nil || string(rest) != "456789" {
+		t.Fatalf("the rest: %q, %v", rest, err)
+	}
+}

@@ -331,7 +331,10 @@ func (t *csvTranscoder) consume(data []byte) (int, error) {
 		}
 		flags := binary.BigEndian.Uint32(data[len(binarySignature):])
 		ext := int(binary.BigEndian.Uint32(data[len(binarySignature)+4:]))
-		if flags&0xffff0000 != 0 {
+		// Bits 0-15 are critical (a reader must refuse one it doesn't
+		// know) and bit 16 says OIDs follow, which s3bridge doesn't read;
+		// bits 17-31 may be ignored.
+		if flags&0x0001ffff != 0 {
 			return 0, fmt.Errorf("binary COPY data with flags %#x, which s3bridge does not know", flags)
 		}
 		if len(data) < fixed+ext {

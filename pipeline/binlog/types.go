@@ -75,7 +75,7 @@ func newColumn(cm *columnMap, collations Collations) (column, error) {
 	case mysqlproto.TypeGeometry:
 		ct.Base = geometryName(cm.geometry)
 	case mysqlproto.TypeJSON:
-		return c, fmt.Errorf("MySQL's binary JSON is not supported yet")
+		return c, &UnsupportedTypeError{errors.New("MySQL's binary JSON is not supported yet")}
 	case mysqlproto.TypeNull:
 		ct.Base = "null"
 	case mysqlproto.TypeVarchar, mysqlproto.TypeVarString, mysqlproto.TypeString,
@@ -84,13 +84,13 @@ func newColumn(cm *columnMap, collations Collations) (column, error) {
 			return c, err
 		}
 	case typeVarcharCompressed, typeBlobCompressed:
-		return c, fmt.Errorf("compressed columns (CREATE TABLE … COMPRESSED) are not supported")
+		return c, &UnsupportedTypeError{errors.New("compressed columns (CREATE TABLE … COMPRESSED) are not supported")}
 	default:
-		return c, fmt.Errorf("binlog column type %d is not supported", cm.typ)
+		return c, &UnsupportedTypeError{fmt.Errorf("binlog column type %d is not supported", cm.typ)}
 	}
 	pt, ok := ct.PipelineType()
 	if !ok {
-		return c, fmt.Errorf("binlog column type %d (%s) is not supported", cm.typ, ct.Base)
+		return c, &UnsupportedTypeError{fmt.Errorf("binlog column type %d (%s) is not supported", cm.typ, ct.Base)}
 	}
 	c.ptype = pt
 	if pt.Kind == pipeline.KindString {
@@ -194,7 +194,7 @@ func newTable(tm *tableMap, database string, collations Collations) (*table, pip
 		cm := &tm.columns[i]
 		c, err := newColumn(cm, collations)
 		if err != nil {
-			return nil, shape, fmt.Errorf("table %s.%s column %s: %w", tm.database, tm.table, cm.name, &UnsupportedTypeError{err})
+			return nil, shape, fmt.Errorf("table %s.%s column %s: %w", tm.database, tm.table, cm.name, err)
 		}
 		tb.columns[i] = c
 		shape.Columns[i] = pipeline.Column{Name: cm.name, Type: c.ptype, Nullable: cm.nullable}
