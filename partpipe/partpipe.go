@@ -10,14 +10,12 @@
 package partpipe
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"sync"
 	"sync/atomic"
 )
-
-// ErrClosedPipe is what a Write after Close returns, as io.ErrClosedPipe.
-var ErrClosedPipe = io.ErrClosedPipe
 
 // New returns the two ends of a pipe.
 func New() (*Reader, *Writer) {
@@ -99,7 +97,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 // fail with err (io.ErrClosedPipe when nil).
 func (r *Reader) CloseWithError(err error) error {
 	r.p.ronce.Do(func() {
-		r.p.rerr = cmpErr(err, io.ErrClosedPipe)
+		r.p.rerr = cmp.Or(err, io.ErrClosedPipe)
 		close(r.p.rdone)
 		r.p.rclosed.Store(true)
 	})
@@ -121,7 +119,7 @@ type Writer struct {
 func (w *Writer) Write(b []byte) (int, error) {
 	p := w.p
 	if w.end {
-		return 0, ErrClosedPipe
+		return 0, io.ErrClosedPipe
 	}
 	if p.rclosed.Load() {
 		// A reader that failed (the upload) stops the writer at its next
@@ -176,7 +174,7 @@ func (w *Writer) CloseWithError(err error) error {
 	}
 	w.cur = nil
 	p.wonce.Do(func() {
-		p.werr = cmpErr(err, io.EOF)
+		p.werr = cmp.Or(err, io.EOF)
 		close(p.wdone)
 	})
 	return res
@@ -186,11 +184,4 @@ func (w *Writer) CloseWithError(err error) error {
 func (p *pipe) rerrAfterClose() error {
 	<-p.rdone // orders the read of rerr after its write
 	return p.rerr
-}
-
-func cmpErr(err, otherwise error) error {
-	if err != nil {
-		return err
-	}
-	return otherwise
 }

@@ -65,7 +65,7 @@ func (c *Client) Stage(ctx context.Context, bucket, key string, r io.Reader, opt
 		u.abort(ctx, id)
 		return nil, fmt.Errorf("s3: upload %s: %w", target, err)
 	}
-	parts, size, err := u.sendParts(ctx, id, u.chunks(r))
+	parts, size, err := u.sendParts(ctx, id, u.chunks(r, newBufferPool(u.c.concurrency, u.c.partSize), 0))
 	if err != nil {
 		u.abort(ctx, id)
 		return nil, err
@@ -73,11 +73,11 @@ func (c *Client) Stage(ctx context.Context, bucket, key string, r io.Reader, opt
 	return &Staged{u: u, id: id, parts: parts, size: size}, nil
 }
 
-// chunks cuts r into parts of PartSize; the first part is sent even when r
-// is empty, since a multipart upload needs one.
-func (u *upload) chunks(r io.Reader) func(context.Context) (part, error) {
-	pool := newBufferPool(u.c.concurrency, u.c.partSize)
-	var number int32
+// chunks cuts r into parts of PartSize from pool, numbered after the
+// sent parts already taken; with none sent, the first part is sent even
+// when r is empty, since a multipart upload needs one.
+func (u *upload) chunks(r io.Reader, pool *bufferPool, sent int32) func(context.Context) (part, error) {
+	number := sent
 	ended := false
 	return func(ctx context.Context) (part, error) {
 		if ended {

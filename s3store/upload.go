@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -149,35 +148,14 @@ func (u *upload) fromStream(ctx context.Context, r io.Reader) (s3bridge.Object, 
 		return s3bridge.Object{}, fmt.Errorf("s3: upload %s: read input: %w", u.target, err)
 	}
 	pending := &part{number: 1, body: bytes.NewReader(first), size: int64(n), release: func() { pool.put(first) }}
-	var number int32 = 1
+	rest := u.chunks(r, pool, 1)
 	next := func(ctx context.Context) (part, error) {
 		if pending != nil {
 			p := *pending
 			pending = nil
 			return p, nil
 		}
-		buf, err := pool.get(ctx)
-		if err != nil {
-			return part{}, err
-		}
-		n, err := fill(ctx, r, buf)
-		if errors.Is(err, errGivenUp) {
-			return part{}, err // buf stays with the writer
-		}
-		if err == io.EOF {
-			pool.put(buf)
-			return part{}, io.EOF
-		}
-		if err != nil && err != io.ErrUnexpectedEOF {
-			pool.put(buf)
-			return part{}, fmt.Errorf("read input: %w", err)
-		}
-		if number == maxParts {
-			pool.put(buf)
-			return part{}, fmt.Errorf("input exceeds %d parts of %d bytes: raise the part size", maxParts, u.c.partSize)
-		}
-		number++
-		return part{number: number, body: bytes.NewReader(buf[:n]), size: int64(n), release: func() { pool.put(buf) }}, nil
+		return rest(ctx)
 	}
 	return u.multipart(ctx, next)
 }
