@@ -127,6 +127,34 @@ func (p Position) String() string {
 	return strings.Join(parts, " ")
 }
 
+// ParsePosition reads String's form: a GTID set, a file:offset, or both
+// separated by a space; "" is the zero Position.
+func ParsePosition(s string) (Position, error) {
+	var p Position
+	for part := range strings.FieldsSeq(s) {
+		if i := strings.LastIndexByte(part, ':'); i >= 0 {
+			if p.File != "" {
+				return p, fmt.Errorf("two files")
+			}
+			off, err := strconv.ParseUint(part[i+1:], 10, 32)
+			if err != nil || i == 0 {
+				return p, fmt.Errorf("want file:offset, got %q", part)
+			}
+			p.File, p.Pos = part[:i], uint32(off)
+			continue
+		}
+		if len(p.GTIDs) > 0 {
+			return p, fmt.Errorf("two GTID sets")
+		}
+		set, err := ParseGTIDSet(part)
+		if err != nil {
+			return p, err
+		}
+		p.GTIDs = set
+	}
+	return p, nil
+}
+
 // IsZero reports whether p names no place at all.
 func (p Position) IsZero() bool { return len(p.GTIDs) == 0 && p.File == "" }
 

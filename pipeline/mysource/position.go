@@ -26,27 +26,9 @@ func Token(p binlog.Position) string { return p.String() }
 
 // ParseToken reads a resume token; "" is the zero Position.
 func ParseToken(token string) (binlog.Position, error) {
-	var p binlog.Position
-	for part := range strings.FieldsSeq(token) {
-		if i := strings.LastIndexByte(part, ':'); i >= 0 {
-			if p.File != "" {
-				return p, fmt.Errorf("resume token %q: two files", token)
-			}
-			off, err := strconv.ParseUint(part[i+1:], 10, 32)
-			if err != nil || i == 0 {
-				return p, fmt.Errorf("resume token %q: want file:offset, got %q", token, part)
-			}
-			p.File, p.Pos = part[:i], uint32(off)
-			continue
-		}
-		if len(p.GTIDs) > 0 {
-			return p, fmt.Errorf("resume token %q: two GTID sets", token)
-		}
-		set, err := binlog.ParseGTIDSet(part)
-		if err != nil {
-			return p, fmt.Errorf("resume token %q: %w", token, err)
-		}
-		p.GTIDs = set
+	p, err := binlog.ParsePosition(token)
+	if err != nil {
+		return p, fmt.Errorf("resume token %q: %w", token, err)
 	}
 	return p, nil
 }

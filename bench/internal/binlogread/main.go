@@ -58,9 +58,9 @@ func run(url, start, stop, profile string) error {
 	if cfg.Password == "" {
 		cfg.Password = os.Getenv("MYSQL_PWD")
 	}
-	from, err := parsePosition(start)
+	from, err := binlog.ParsePosition(start)
 	if err != nil {
-		return err
+		return fmt.Errorf("-start %q: %w", start, err)
 	}
 	var stopFile string
 	var stopPos uint64
@@ -136,26 +136,4 @@ func run(url, start, stop, profile string) error {
 	}
 	fmt.Printf("rows %d bytes %d seconds %.3f rows_per_s %.0f values %d setup_seconds %.3f\n", rows, bytes, secs, float64(rows)/secs, values, setup)
 	return nil
-}
-
-// parsePosition reads binlog.Position's String form: a GTID set, a
-// file:pos, or both separated by a space.
-func parsePosition(s string) (binlog.Position, error) {
-	var p binlog.Position
-	for _, part := range strings.Fields(s) {
-		if f, n, ok := strings.Cut(part, ":"); ok {
-			pos, err := strconv.ParseUint(n, 10, 32)
-			if err != nil {
-				return p, fmt.Errorf("-start %q: offset %q: %w", s, n, err)
-			}
-			p.File, p.Pos = f, uint32(pos)
-			continue
-		}
-		set, err := binlog.ParseGTIDSet(part)
-		if err != nil {
-			return p, fmt.Errorf("-start %q: %w", s, err)
-		}
-		p.GTIDs = set
-	}
-	return p, nil
 }
