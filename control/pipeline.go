@@ -12,6 +12,7 @@ import (
 	"github.com/s3bridge/s3bridge/pipeline"
 	"github.com/s3bridge/s3bridge/pipeline/mysource"
 	"github.com/s3bridge/s3bridge/pipeline/pgsource"
+	"github.com/s3bridge/s3bridge/pipeline/writer"
 )
 
 // Pipelines is what the pipeline views and actions need of an instance
@@ -55,15 +56,12 @@ func ViewPipeline(p sqlstore.Pipeline) Pipeline {
 	if p.Stats != "" {
 		json.Unmarshal([]byte(p.Stats), &v.Stats)
 	}
-	var cp struct {
-		Done     int64  `json:"snapshots_done"`
-		Position string `json:"position"`
-	}
+	var cp writer.Checkpoint
 	if p.Checkpoint != "" {
 		json.Unmarshal([]byte(p.Checkpoint), &cp)
 	}
 	v.CheckpointPosition = cp.Position
-	v.PendingSnapshots = v.Spec.Pending(cp.Done)
+	v.PendingSnapshots = v.Spec.Pending(cp.SnapshotsDone)
 	return v
 }
 
